@@ -1,0 +1,98 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Mediaflow",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mediaflow-gateway", targets: ["GatewayMain"]),
+        .executable(name: "mediaflow-image", targets: ["ImageServiceMain"]),
+        .executable(name: "mediactl", targets: ["mediactl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // MARK: C libraries (shims for what Swift cannot import: variadics and macros)
+        .systemLibrary(name: "CRabbitMQ", path: "Shared/CRabbitMQ", pkgConfig: "librabbitmq",
+                       providers: [.apt(["librabbitmq-dev"])]),
+        .systemLibrary(name: "CVips", path: "Shared/CVips", pkgConfig: "vips",
+                       providers: [.apt(["libvips-dev"])]),
+
+        // MARK: Shared
+        .target(name: "MediaDomain", path: "Shared/MediaDomain", swiftSettings: swiftSettings),
+        .target(name: "Messaging", dependencies: [
+            "CRabbitMQ",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/Messaging", swiftSettings: swiftSettings),
+        .target(name: "Storage", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/Storage", swiftSettings: swiftSettings),
+        .target(name: "Persistence", dependencies: [
+            "MediaDomain",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/Persistence", swiftSettings: swiftSettings),
+        .target(name: "ServiceKit", dependencies: [
+            "MediaDomain", "Messaging", "Storage", "Persistence",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Shared/ServiceKit", swiftSettings: swiftSettings),
+        .target(name: "Imaging", dependencies: ["CVips"], path: "Shared/Imaging", swiftSettings: swiftSettings),
+
+        // MARK: Services
+        .target(name: "Gateway", dependencies: [
+            "MediaDomain", "Messaging", "Storage", "Persistence", "ServiceKit",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Services/Gateway/Sources", swiftSettings: swiftSettings),
+        .executableTarget(name: "GatewayMain", dependencies: ["Gateway"],
+                          path: "Services/Gateway/Main", swiftSettings: swiftSettings),
+        .target(name: "ImageService", dependencies: ["MediaDomain", "Imaging", "ServiceKit"],
+                path: "Services/ImageService/Sources", swiftSettings: swiftSettings),
+        .executableTarget(name: "ImageServiceMain", dependencies: ["ImageService"],
+                          path: "Services/ImageService/Main", swiftSettings: swiftSettings),
+        .executableTarget(name: "mediactl", dependencies: [
+            "Gateway", "Persistence", "ServiceKit", "MediaDomain",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ],
+                          path: "Services/mediactl", swiftSettings: swiftSettings),
+
+        // MARK: Tests
+        .testTarget(name: "MediaDomainTests", dependencies: ["MediaDomain"], swiftSettings: swiftSettings),
+        .testTarget(name: "MessagingTests", dependencies: ["Messaging"], swiftSettings: swiftSettings),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayTests", dependencies: [
+            "Gateway",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], swiftSettings: swiftSettings),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "Gateway", "Persistence", "Messaging", "ServiceKit",
+        ], swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["MediaDomain"], swiftSettings: swiftSettings),
+    ]
+)

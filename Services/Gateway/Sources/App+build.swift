@@ -1,0 +1,101 @@
+import Hummingbird
+import Logging
+import MediaDomain
+import Messaging
+import Persistence
+import Prometheus
+import ServiceKit
+import ServiceLifecycle
+import Storage
+
+/// What the Gateway's routes stand on. Tests pass in-memory implementations; `buildApplication` the real ones.
+public struct GatewayDependencies: Sendable {
+    public var repository: any MediaRepository
+    public var storage: any BlobStorage
+    public var readiness: [ReadinessCheck]
+    public var registry: PrometheusCollectorRegistry
+    /// Called after a request wrote an outbox row (wakes the relay).
+    public var onOutboxWrite: @Sendable () -> Void
+
+    public init(
+        repository: any MediaRepository, storage: any BlobStorage, readiness: [ReadinessCheck] = [],
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), onOutboxWrite: @escaping @Sendable () -> Void = {}
+    ) {
+        self.repository = repository
+        self.storage = storage
+        self.readiness = readiness
+        self.registry = registry
+        self.onOutboxWrite = onOutboxWrite
+    }
+}
+
+/// Every route of SPEC §1 with its middleware: CORS outermost (error responses carry it too), then metrics,
+/// then the error renderer.
+public func buildRouter(
+    configuration: GatewayConfiguration, dependencies: GatewayDependencies
+) -> Router<GatewayRequestContext> {
+    let router = Router(context: GatewayRequestContext.self)
+    router.add(middleware: CORSPolicyMiddleware(origins: configuration.corsOrigins))
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: APIErrorMiddleware())
+
+    let authenticator = JWTAuthenticator(secret: configuration.jwtSecret)
+    let signer = URLSigner(secret: configuration.jwtSecret, lifetime: configuration.signedURLLifetime)
+    let links = MediaLinks(baseURL: configuration.publicBaseURL, signer: signer)
+    let upload = UploadHandler(
+        repository: dependencies.repository, storage: dependencies.storage, limits: configuration.common.limits,
+        onCreated: dependencies.onOutboxWrite)
+    MediaController(
+        repository: dependencies.repository, storage: dependencies.storage, authenticator: authenticator,
+        links: links, upload: upload
+    ).addRoutes(to: router.group("api/media"))
+    FileController(repository: dependencies.repository, storage: dependencies.storage, signer: signer)
+        .addRoutes(to: router)
+    router.get("api/schema") { _, _ in OpenAPIDocument.response(baseURL: configuration.publicBaseURL) }
+    router.addOpsRoutes(checks: dependencies.readiness, registry: dependencies.registry)
+    return router
+}
+
+/// The Gateway process: PostgreSQL pool, broker, outbox relay, status consumer and HTTP server, run as one
+/// `ServiceGroup` (shut down in reverse order on SIGTERM/SIGINT).
+public func buildApplication(
+    configuration: GatewayConfiguration, registry: PrometheusCollectorRegistry, logger: Logger
+) async throws -> some ApplicationProtocol {
+    guard let database = DatabaseConfiguration(url: configuration.common.databaseURL) else {
+        throw ConfigurationError("MEDIA_DATABASE_URL is not a postgres:// URL")
+    }
+    let postgres = database.makeClient(logger: logger)
+    let repository = PostgresMediaRepository(client: postgres, logger: logger)
+    let broker = try RabbitMQBroker(url: configuration.common.amqpURL, logger: logger)
+    let storage = try configuration.common.storage.makeStorage()
+    let relay = OutboxRelay(store: repository, broker: broker, logger: logger)
+    let gate = StartupGate()
+    let statusConsumer = StatusConsumer(broker: broker, repository: repository, logger: logger)
+
+    let dependencies = GatewayDependencies(
+        repository: repository, storage: storage,
+        readiness: [ReadinessCheck(name: "database") { try await repository.ping() }],
+        registry: registry, onOutboxWrite: { relay.notify() })
+    var app = Application(
+        router: buildRouter(configuration: configuration, dependencies: dependencies),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "mediaflow-gateway"),
+        services: [
+            postgres,
+            GatedService(gate: gate, name: "outbox-relay", service: relay),
+            GatedService(gate: gate, name: "status-consumer") {
+                try await broker.declareWhenReachable(MediaTopology.all(), logger: logger)
+                try await statusConsumer.run()
+            },
+        ],
+        logger: logger)
+    app.beforeServerStarts {
+        try await Migrations.run(on: postgres, logger: logger)
+        gate.open()
+        if configuration.usesDevelopmentSecret {
+            logger.warning("MEDIA_JWT_SECRET is not set: using the development secret. Never do this in production.")
+        }
+        logger.info("gateway ready", metadata: ["url": "\(configuration.publicBaseURL)"])
+    }
+    return app
+}

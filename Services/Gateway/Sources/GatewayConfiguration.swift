@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import MediaDomain
+import ServiceKit
+
+/// Everything the Gateway reads from its environment, once, at start-up (SPEC §5).
+public struct GatewayConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Base of every absolute URL the API returns (`http://host:port` unless configured).
+    public var publicBaseURL: String
+    public var jwtSecret: String
+    /// True when `MEDIA_JWT_SECRET` was not set and the development secret is in use.
+    public var usesDevelopmentSecret: Bool
+    /// Origins allowed to call the API from a browser; `["*"]` allows any.
+    public var corsOrigins: [String]
+    /// How long a signed URL of private media stays valid.
+    public var signedURLLifetime: Duration
+    public var common: CommonConfiguration
+
+    public static let developmentSecret = "mediaflow-development-secret-change-me-0123456789"
+
+    public static let help = """
+        mediaflow-gateway: the REST API of Mediaflow.
+
+        Environment:
+          MEDIA_HTTP_HOST          address to listen on (default 127.0.0.1)
+          MEDIA_HTTP_PORT          port to listen on (default 8080)
+          MEDIA_PUBLIC_BASE_URL    base of absolute URLs (default http://<host>:<port>)
+          MEDIA_JWT_SECRET         HS256 secret of bearer tokens (default: a development secret, with a warning)
+          MEDIA_CORS_ORIGINS       comma-separated origins allowed from browsers (default *)
+          MEDIA_SIGNED_URL_TTL     seconds a private media URL stays valid (default 3600)
+        \(CommonConfiguration.help)
+        """
+
+    public init(environment env: Environment = Environment()) throws {
+        host = env.string("MEDIA_HTTP_HOST", default: "127.0.0.1")
+        port = try env.int("MEDIA_HTTP_PORT", default: 8080)
+        let base = env.string("MEDIA_PUBLIC_BASE_URL", default: "http://\(host):\(port)")
+        publicBaseURL = base.hasSuffix("/") ? String(base.dropLast()) : base
+        if let secret = env.string("MEDIA_JWT_SECRET") {
+            jwtSecret = secret
+            usesDevelopmentSecret = false
+        } else {
+            jwtSecret = Self.developmentSecret
+            usesDevelopmentSecret = true
+        }
+        corsOrigins = env.string("MEDIA_CORS_ORIGINS", default: "*")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        signedURLLifetime = .seconds(try env.int("MEDIA_SIGNED_URL_TTL", default: 3600))
+        common = try CommonConfiguration(environment: env)
+    }
+}

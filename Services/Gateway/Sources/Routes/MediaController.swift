@@ -1,0 +1,193 @@
+import Foundation
+import Hummingbird
+import Logging
+import MediaDomain
+import Persistence
+import Storage
+
+/// The `/api/media/` routes of SPEC §1. Every route authenticates first; another user's private media is
+/// answered exactly like missing media (404), never 403.
+struct MediaController: Sendable {
+    let repository: any MediaRepository
+    let storage: any BlobStorage
+    let authenticator: JWTAuthenticator
+    let links: MediaLinks
+    let upload: UploadHandler
+
+    func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
+        group.post("upload", use: uploadMedia)
+        group.get("stats", use: stats)
+        group.get(use: list)
+        group.get(":id", use: detail)
+        group.patch(":id", use: update)
+        group.delete(":id", use: delete)
+        group.post(":id/reprocess", use: reprocess)
+    }
+
+    @Sendable func uploadMedia(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let user = try authenticator.user(of: request)
+        var logger = context.logger
+        logger[metadataKey: "user_id"] = "\(user.id)"
+        let outcome = try await upload.handle(request, user: user, logger: logger)
+        return try json(MediaResource(outcome.media, links: links), status: outcome.created ? .created : .ok)
+    }
+
+    @Sendable func detail(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let user = try authenticator.user(of: request)
+        let media = try await visibleMedia(request, context: context, user: user)
+        return try json(MediaResource(media, links: links))
+    }
+
+    @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let user = try authenticator.user(of: request)
+        let params = request.uri.queryParameters
+        var type: FileType?
+        var status: MediaStatus?
+        if let t = params["type"].map(String.init), !t.isEmpty {
+            guard let parsed = FileType(rawValue: t) else {
+                throw APIError.badRequest("invalid_filter", "Unknown type '\(t)': use image, video or audio.")
+            }
+            type = parsed
+        }
+        if let s = params["status"].map(String.init), !s.isEmpty {
+            guard let parsed = MediaStatus(rawValue: s) else {
+                throw APIError.badRequest(
+                    "invalid_filter", "Unknown status '\(s)': use uploading, processing, ready or failed.")
+            }
+            status = parsed
+        }
+        let page = try Self.positiveInt(params["page"].map(String.init), name: "page", default: 1)
+        let pageSize = min(try Self.positiveInt(params["page_size"].map(String.init), name: "page_size", default: 20), 100)
+        let (count, items) = try await repository.list(MediaQuery(
+            userId: user.id, fileType: type, status: status, offset: (page - 1) * pageSize, limit: pageSize))
+        let lastPage = max(1, (count + pageSize - 1) / pageSize)
+        guard page <= lastPage else { throw APIError(.notFound, code: "invalid_page", detail: "Invalid page.") }
+        var filters: [(String, String)] = []
+        if let type { filters.append(("type", type.rawValue)) }
+        if let status { filters.append(("status", status.rawValue)) }
+        if params["page_size"] != nil { filters.append(("page_size", String(pageSize))) }
+        let next = page < lastPage ? links.apiURL("/api/media/", query: [("page", String(page + 1))] + filters) : nil
+        let previous = page > 1 ? links.apiURL("/api/media/", query: [("page", String(page - 1))] + filters) : nil
+        return try json(Page(
+            count: count, next: next, previous: previous, results: items.map { MediaResource($0, links: links) }))
+    }
+
+    @Sendable func stats(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let user = try authenticator.user(of: request)
+        let stats = try await repository.stats(userId: user.id)
+        return try json(StatsResource(stats))
+    }
+
+    @Sendable func update(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let user = try authenticator.user(of: request)
+        let id = try Self.mediaId(context)
+        guard let existing = try await repository.find(id: id), existing.userId == user.id else {
+            throw APIError.notFound()
+        }
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        struct Patch: Decodable { var is_public: Bool? }
+        guard let patch = try? JSONDecoder().decode(Patch.self, from: body) else {
+            throw APIError.badRequest("invalid_request", "Send a JSON object such as {\"is_public\": false}.")
+        }
+        guard let isPublic = patch.is_public else { return try json(MediaResource(existing, links: links)) }
+        guard let media = try await repository.setPublic(id: id, userId: user.id, isPublic: isPublic) else {
+            throw APIError.notFound()
+        }
+        return try json(MediaResource(media, links: links))
+    }
+
+    @Sendable func delete(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let user = try authenticator.user(of: request)
+        let id = try Self.mediaId(context)
+        guard let media = try await repository.delete(id: id, userId: user.id) else { throw APIError.notFound() }
+        do {
+            try await storage.deletePrefix(StorageKeys.mediaPrefix(ofOriginal: media.storageKey))
+        } catch {
+            // The row is gone, so no URL reaches these files; the Janitor's orphan sweep removes them.
+            context.logger.error("files of deleted media not removed", metadata: [
+                "media_id": "\(id)", "error": "\(error)",
+            ])
+        }
+        context.logger.info("media deleted", metadata: ["media_id": "\(id)", "user_id": "\(user.id)"])
+        return Response(status: .noContent)
+    }
+
+    @Sendable func reprocess(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let user = try authenticator.user(of: request)
+        let id = try Self.mediaId(context)
+        switch try await repository.reprocess(id: id, userId: user.id) {
+        case .notFound:
+            throw APIError.notFound()
+        case .notFailed(let media):
+            throw APIError(.conflict, code: "not_failed",
+                           detail: "Only failed media can be reprocessed; this one is \(media.status.rawValue).")
+        case .started(let media):
+            upload.onCreated()
+            context.logger.info("media reprocessing", metadata: [
+                "media_id": "\(id)", "generation": "\(media.generation)",
+            ])
+            return try json(MediaResource(media, links: links), status: .accepted)
+        }
+    }
+
+    private func visibleMedia(_ request: Request, context: GatewayRequestContext, user: AuthenticatedUser) async throws -> Media {
+        let id = try Self.mediaId(context)
+        guard let media = try await repository.find(id: id), media.isVisible(to: user.id) else {
+            throw APIError.notFound()
+        }
+        return media
+    }
+
+    static func mediaId(_ context: GatewayRequestContext) throws -> Int64 {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else { throw APIError.notFound() }
+        return id
+    }
+
+    static func positiveInt(_ text: String?, name: String, default fallback: Int) throws -> Int {
+        guard let text, !text.isEmpty else { return fallback }
+        guard let value = Int(text), value >= 1, value <= 1_000_000 else {
+            throw APIError.badRequest("invalid_parameter", "\(name) must be a positive integer.")
+        }
+        return value
+    }
+}
+
+struct Page: Encodable {
+    var count: Int
+    var next: String?
+    var previous: String?
+    var results: [MediaResource]
+
+    enum CodingKeys: String, CodingKey { case count, next, previous, results }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(count, forKey: .count)
+        try c.encode(next, forKey: .next)
+        try c.encode(previous, forKey: .previous)
+        try c.encode(results, forKey: .results)
+    }
+}
+
+struct StatsResource: Encodable {
+    var total: Int64
+    var by_type: [String: Int64]
+    var by_status: [String: Int64]
+    var total_size: Int64
+
+    init(_ stats: MediaStats) {
+        total = stats.total
+        by_type = Dictionary(uniqueKeysWithValues: stats.byType.map { ($0.key.rawValue, $0.value) })
+        by_status = Dictionary(uniqueKeysWithValues: stats.byStatus.map { ($0.key.rawValue, $0.value) })
+        total_size = stats.totalSize
+    }
+}
+
+/// A JSON response.
+func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.withoutEscapingSlashes]
+    let data = try encoder.encode(value)
+    return Response(
+        status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}

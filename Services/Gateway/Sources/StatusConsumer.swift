@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import MediaDomain
+import Messaging
+import Metrics
+import Persistence
+import ServiceLifecycle
+
+/// Folds `media.ready` / `media.failed` / `media.progress` from `gateway.status` into the media rows.
+///
+/// The fold is one transaction per event that also records the event id, so a redelivered event changes
+/// nothing; events of an older generation or of deleted media are acknowledged and dropped. A database
+/// outage is transient: the message is retried with growing delay and dead-lettered only after the
+/// retry policy is exhausted.
+public struct StatusConsumer: Service {
+    static let consumerName = "gateway.status"
+    let broker: any MessageBroker
+    let repository: any MediaRepository
+    let retryPolicy: RetryPolicy
+    let logger: Logger
+    let prefetch: Int
+
+    public init(broker: any MessageBroker, repository: any MediaRepository, retryPolicy: RetryPolicy = .default,
+                prefetch: Int = 32, logger: Logger) {
+        self.broker = broker
+        self.repository = repository
+        self.retryPolicy = retryPolicy
+        self.prefetch = prefetch
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let consumer = RetryingConsumer(
+            broker: broker, queue: MediaEvents.statusQueue, prefetch: prefetch, policy: retryPolicy, logger: logger,
+            handler: { message, _ in await handle(message) },
+            onDeadLetter: { [logger] message, reason in
+                logger.error("status event dead-lettered", metadata: [
+                    "event_id": "\(message.messageId)", "type": "\(message.type)", "reason": "\(reason)",
+                ])
+            })
+        try await cancelWhenGracefulShutdown {
+            try await consumer.run()
+        }
+    }
+
+    /// Decodes and folds one event; exposed for tests.
+    func handle(_ message: IncomingMessage) async -> HandlingOutcome {
+        var logger = self.logger
+        logger[metadataKey: "event_id"] = "\(message.messageId)"
+        let outcome: MediaOutcome
+        do {
+            outcome = try Self.decode(message)
+        } catch {
+            logger.error("status event cannot be decoded", metadata: ["type": "\(message.type)", "error": "\(error)"])
+            return .deadLetter(reason: "undecodable \(message.type): \(error)")
+        }
+        logger[metadataKey: "media_id"] = "\(outcome.mediaId)"
+        do {
+            let result = try await repository.apply(outcome, consumer: Self.consumerName)
+            Counter(label: "mediaflow_status_events_total", dimensions: [("result", "\(result)")]).increment()
+            switch result {
+            case .applied: logger.debug("status event folded", metadata: ["type": "\(message.type)"])
+            case .duplicate: logger.info("duplicate status event ignored", metadata: ["type": "\(message.type)"])
+            case .ignored: logger.info("stale status event ignored (older generation or deleted media)", metadata: ["type": "\(message.type)"])
+            }
+            return .ack
+        } catch {
+            logger.warning("status event not folded; will retry", metadata: ["error": "\(error)"])
+            return .retry(reason: "database: \(error)")
+        }
+    }
+
+    static func decode(_ message: IncomingMessage) throws -> MediaOutcome {
+        let decoder = EventCoding.decoder()
+        let data = Data(message.body)
+        let type = message.type.isEmpty ? message.routingKey : message.type
+        switch type {
+        case MediaEvents.ready: return .ready(try decoder.decode(MediaReady.self, from: data))
+        case MediaEvents.failed: return .failed(try decoder.decode(MediaFailed.self, from: data))
+        case MediaEvents.progress: return .progress(try decoder.decode(MediaProgress.self, from: data))
+        default: throw UnexpectedEvent(type: type)
+        }
+    }
+}
+
+struct UnexpectedEvent: Error, CustomStringConvertible {
+    var type: String
+    var description: String { "unexpected event type '\(type)' on \(MediaEvents.statusQueue)" }
+}

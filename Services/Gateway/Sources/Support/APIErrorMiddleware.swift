@@ -1,0 +1,48 @@
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import Storage
+
+/// Renders every error as `{"detail", "code"}` with a fitting status, in one place, and logs what a user hit.
+struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            if error.status.code >= 500 {
+                context.logger.error("request failed", metadata: ["code": "\(error.code)", "detail": "\(error.detail)"])
+            } else if error.status != .notFound {
+                context.logger.info("request refused", metadata: ["status": "\(error.status.code)", "code": "\(error.code)", "detail": "\(error.detail)"])
+            }
+            return error.response()
+        } catch let error as HTTPError {
+            return Self.map(error).response()
+        } catch let error as PSQLError {
+            context.logger.error("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
+            return APIError.serviceUnavailable(
+                "database_unavailable", "The database is unavailable; try again shortly.").response()
+        } catch let error as StorageError {
+            context.logger.error("storage failed", metadata: ["error": "\(error)"])
+            return APIError.serviceUnavailable("storage_unavailable", "File storage is unavailable; try again shortly.")
+                .response()
+        } catch {
+            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
+            return APIError(.internalServerError, code: "internal_error", detail: "An unexpected error occurred.")
+                .response()
+        }
+    }
+
+    static func map(_ error: HTTPError) -> APIError {
+        let code: String = switch error.status {
+        case .notFound: "not_found"
+        case .methodNotAllowed: "method_not_allowed"
+        case .contentTooLarge: "file_too_large"
+        case .unauthorized: "not_authenticated"
+        case .badRequest: "bad_request"
+        default: error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
+        }
+        let detail = error.body ?? (error.status == .notFound ? "Not found." : error.status.reasonPhrase + ".")
+        return APIError(error.status, code: code, detail: detail, headers: error.headers)
+    }
+}

@@ -1,0 +1,34 @@
+import Hummingbird
+
+/// CORS for browser apps on other origins (SPEC §1.5): answers preflights and marks responses for the
+/// configured origins (`*` allows any). Hummingbird's own middleware takes one origin or all; we need a list.
+struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
+    let allowedOrigins: Set<String>
+    var allowsAny: Bool { allowedOrigins.contains("*") }
+
+    init(origins: [String]) { allowedOrigins = Set(origins) }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let origin = request.headers[.origin], allowsAny || allowedOrigins.contains(origin) else {
+            return try await next(request, context)
+        }
+        if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
+            var headers = corsHeaders(origin: origin)
+            headers[.accessControlAllowMethods] = "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
+            headers[.accessControlAllowHeaders] = "Authorization, Content-Type, Idempotency-Key, Range, If-None-Match"
+            headers[.accessControlMaxAge] = "600"
+            return Response(status: .noContent, headers: headers)
+        }
+        var response = try await next(request, context)
+        for field in corsHeaders(origin: origin) { response.headers[field.name] = field.value }
+        return response
+    }
+
+    private func corsHeaders(origin: String) -> HTTPFields {
+        [
+            .accessControlAllowOrigin: allowsAny ? "*" : origin,
+            .vary: "Origin",
+            .accessControlExposeHeaders: "Content-Range, Accept-Ranges, ETag, Content-Length",
+        ]
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import Hummingbird
+import Logging
+import MediaDomain
+import Metrics
+import Persistence
+import Storage
+
+/// `POST /api/media/upload/`: streams one file part to storage while judging it (SPEC §1.1).
+///
+/// The first bytes decide the format (magic bytes) and so the limit; bytes go to a storage writer that makes
+/// nothing visible until commit; crossing the limit answers 413 at once and aborts the writer. Only after the
+/// whole body arrived and passed is the row (with its outbox event) written, in one transaction.
+struct UploadHandler: Sendable {
+    let repository: any MediaRepository
+    let storage: any BlobStorage
+    let limits: MediaLimits
+    let onCreated: @Sendable () -> Void
+    let uploadedBytes = Counter(label: "mediaflow_upload_bytes_total")
+    let uploads = Counter(label: "mediaflow_uploads_total")
+
+    struct Outcome {
+        var media: Media
+        var created: Bool
+    }
+
+    func handle(_ request: Request, user: AuthenticatedUser, logger: Logger) async throws -> Outcome {
+        let idempotencyKey = try Self.idempotencyKey(request)
+        if let key = idempotencyKey, let existing = try await repository.find(userId: user.id, idempotencyKey: key) {
+            return Outcome(media: existing, created: false)
+        }
+        guard let contentType = request.headers[.contentType],
+              let boundary = MultipartReader<RequestBody>.boundary(contentType: contentType)
+        else {
+            throw APIError.badRequest("file_missing", "Send the file as multipart/form-data in a part named 'file'.")
+        }
+
+        var reader = MultipartReader(body: request.body, boundary: boundary)
+        var upload: StoredUpload?
+        var isPublic = true
+        var fileParts = 0
+        do {
+            while let event = try await reader.next() {
+                guard case .partStart(let headers) = event else { continue }
+                if headers.filename != nil || headers.name == "file" {
+                    fileParts += 1
+                    guard fileParts == 1 else {
+                        throw APIError.badRequest("too_many_files", "Send exactly one file per upload.")
+                    }
+                    guard headers.name == "file" else { try await skipPart(&reader); continue }
+                    upload = try await receiveFile(&reader, filename: headers.filename ?? "", logger: logger)
+                } else if headers.name == "is_public" {
+                    isPublic = try Self.parseBool(try await readField(&reader))
+                } else {
+                    try await skipPart(&reader)
+                }
+            }
+        } catch let error as MultipartError {
+            await upload?.discard(storage)
+            throw APIError.badRequest("malformed_request", "Malformed multipart body: \(error.description).")
+        } catch {
+            await upload?.discard(storage)
+            throw error
+        }
+        guard let upload else {
+            throw APIError.badRequest("file_missing", "No file was submitted in a part named 'file'.")
+        }
+
+        let new = NewMedia(
+            userId: user.id, username: user.username, format: upload.format, fileSize: upload.size,
+            originalFilename: upload.filename, storageKey: upload.key, isPublic: isPublic,
+            idempotencyKey: idempotencyKey)
+        let result: CreateMediaResult
+        do {
+            result = try await repository.create(new)
+        } catch {
+            await upload.discard(storage)
+            throw error
+        }
+        switch result {
+        case .created(let media):
+            uploads.increment()
+            uploadedBytes.increment(by: Int(upload.size))
+            logger.info("media uploaded", metadata: [
+                "media_id": "\(media.id)", "user_id": "\(user.id)", "format": "\(media.format.rawValue)",
+                "bytes": "\(media.fileSize)",
+            ])
+            onCreated()
+            return Outcome(media: media, created: true)
+        case .existing(let media):
+            // A concurrent retry with the same key won; ours is surplus.
+            await upload.discard(storage)
+            return Outcome(media: media, created: false)
+        }
+    }
+
+    /// Receives the file part: sniffs, checks extension, enforces the limit while streaming to storage.
+    private func receiveFile(
+        _ reader: inout MultipartReader<RequestBody>, filename: String, logger: Logger
+    ) async throws -> StoredUpload {
+        var head = ByteBuffer()
+        var ended = false
+        // Gather enough leading bytes to judge the content.
+        while head.readableBytes < ContentSniffer.minimumPrefix {
+            guard let event = try await reader.next() else { throw MultipartError("body ended inside the file part") }
+            if case .bodyChunk(var chunk) = event {
+                head.writeBuffer(&chunk)
+            } else {
+                ended = true
+                break
+            }
+        }
+        guard head.readableBytes > 0 else { throw APIError.badRequest("empty_file", "The submitted file is empty.") }
+        let cleanName = Self.cleanFilename(filename)
+        guard let format = ContentSniffer.sniff(Array(head.readableBytesView)) else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                           detail: "The file's content is not a supported image, video or audio format.")
+        }
+        guard let announced = SupportedExtensions.fileType(forFilename: cleanName) else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                           detail: "The file extension of '\(cleanName)' is not a supported one.")
+        }
+        guard announced == format.fileType else {
+            throw APIError.badRequest("type_mismatch",
+                "The file's name says \(announced.rawValue) but its content is \(format.fileType.rawValue) (\(format.rawValue)).")
+        }
+        let limit = limits.maxBytes(for: format.fileType)
+        let tooLarge = APIError(.contentTooLarge, code: "file_too_large",
+                                detail: "File size exceeds maximum allowed size (\(limits.describeLimit(for: format.fileType)))")
+        guard Int64(head.readableBytes) <= limit else { throw tooLarge }
+
+        let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)
+        let writer = try await storage.makeWriter(key: key)
+        var size = Int64(head.readableBytes)
+        do {
+            try await writer.write(head)
+            while !ended, let event = try await reader.next() {
+                guard case .bodyChunk(let chunk) = event else { break }
+                size += Int64(chunk.readableBytes)
+                if size > limit {
+                    logger.info("upload over the limit; stopped reading", metadata: [
+                        "format": "\(format.rawValue)", "limit": "\(limit)",
+                    ])
+                    throw tooLarge
+                }
+                try await writer.write(chunk)
+            }
+            try await writer.commit()
+        } catch {
+            await writer.abort()
+            throw error
+        }
+        return StoredUpload(key: key, format: format, size: size, filename: cleanName)
+    }
+
+    private func skipPart(_ reader: inout MultipartReader<RequestBody>) async throws {
+        while let event = try await reader.next() {
+            if case .partEnd = event { return }
+        }
+    }
+
+    private func readField(_ reader: inout MultipartReader<RequestBody>) async throws -> String {
+        var value = ByteBuffer()
+        while let event = try await reader.next() {
+            switch event {
+            case .bodyChunk(var chunk):
+                value.writeBuffer(&chunk)
+                guard value.readableBytes <= 1024 else {
+                    throw APIError.badRequest("invalid_field", "A form field is too long.")
+                }
+            case .partEnd, .partStart:
+                return String(buffer: value)
+            }
+        }
+        return String(buffer: value)
+    }
+
+    static func parseBool(_ text: String) throws -> Bool {
+        switch text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw APIError.badRequest("invalid_field", "is_public must be true or false.")
+        }
+    }
+
+    static func idempotencyKey(_ request: Request) throws -> String? {
+        guard let key = request.headers.first(where: { $0.name.canonicalName == "idempotency-key" })?.value else {
+            return nil
+        }
+        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) || $0 == 0x20 }) else {
+            throw APIError.badRequest(
+                "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters.")
+        }
+        return key
+    }
+
+    /// The client's name, kept as metadata only: its last path component, without control characters.
+    static func cleanFilename(_ name: String) -> String {
+        let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        let cleaned = String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
+        return String(cleaned.prefix(255))
+    }
+}
+
+/// An original that reached storage; discarded again if the upload fails afterwards.
+struct StoredUpload {
+    var key: String
+    var format: MediaFormat
+    var size: Int64
+    var filename: String
+
+    func discard(_ storage: any BlobStorage) async {
+        try? await storage.delete(key: key)
+        try? await storage.deletePrefix(StorageKeys.mediaPrefix(ofOriginal: key))
+    }
+}

@@ -1,0 +1,101 @@
+/// What the processors make of each type, by rendition name (SPEC §2). The Gateway uses this to show a
+/// `urls` key per rendition before they exist; processors use the specs to make them.
+public enum RenditionCatalog {
+    public static func names(for type: FileType) -> [String] {
+        switch type {
+        case .image: ["thumbnail", "small", "medium", "large", "webp"]
+        case .video: ["thumbnail", "poster", "video"]
+        case .audio: ["audio", "waveform"]
+        }
+    }
+
+    /// Renditions that appear only when the input allows (audio cover art).
+    public static func optionalNames(for type: FileType) -> [String] {
+        type == .audio ? ["thumbnail"] : []
+    }
+
+    /// The rendition that becomes `display_url` once the media is ready.
+    public static func displayName(for type: FileType) -> String {
+        switch type {
+        case .image: "medium"
+        case .video: "video"
+        case .audio: "audio"
+        }
+    }
+
+    /// Image renditions: geometry and encoding.
+    public static let image: [ImageRenditionSpec] = [
+        .init(name: "thumbnail", geometry: .cover(width: 150, height: 150), encoding: .jpeg(quality: 85)),
+        .init(name: "small", geometry: .fit(maxSide: 320), encoding: .jpeg(quality: 85)),
+        .init(name: "medium", geometry: .fit(maxSide: 640), encoding: .jpeg(quality: 85)),
+        .init(name: "large", geometry: .fit(maxSide: 1080), encoding: .jpeg(quality: 85)),
+        .init(name: "webp", geometry: .fit(maxSide: 640), encoding: .webp(quality: 80)),
+    ]
+}
+
+public struct ImageRenditionSpec: Sendable, Equatable {
+    public enum Geometry: Sendable, Equatable {
+        /// Centre crop to exactly this box (never upscaled).
+        case cover(width: Int, height: Int)
+        /// Longer side at most `maxSide`, aspect kept, never upscaled.
+        case fit(maxSide: Int)
+    }
+
+    public enum Encoding: Sendable, Equatable {
+        case jpeg(quality: Int)
+        case webp(quality: Int)
+    }
+
+    public var name: String
+    public var geometry: Geometry
+    public var encoding: Encoding
+
+    public init(name: String, geometry: Geometry, encoding: Encoding) {
+        self.name = name
+        self.geometry = geometry
+        self.encoding = encoding
+    }
+}
+
+/// A stored rendition as the Gateway records it and the `media.ready` event carries it.
+public struct RenditionInfo: Sendable, Codable, Equatable {
+    public var key: String
+    public var mimeType: String
+    public var width: Int?
+    public var height: Int?
+    public var fileSize: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case key
+        case mimeType = "mime_type"
+        case width, height
+        case fileSize = "file_size"
+    }
+
+    public init(key: String, mimeType: String, width: Int?, height: Int?, fileSize: Int64) {
+        self.key = key
+        self.mimeType = mimeType
+        self.width = width
+        self.height = height
+        self.fileSize = fileSize
+    }
+}
+
+/// Storage keys: everything of one media lives under one prefix, renditions under a folder per
+/// generation, so a reprocess never overwrites files a client may have cached and a delete is one
+/// prefix removal.
+public enum StorageKeys {
+    public static func original(folder: String, format: MediaFormat) -> String {
+        "media/\(folder)/original.\(format.canonicalExtension)"
+    }
+
+    /// The folder holding every file of the media whose original is `originalKey`.
+    public static func mediaPrefix(ofOriginal originalKey: String) -> String {
+        guard let slash = originalKey.lastIndex(of: "/") else { return originalKey + "/" }
+        return String(originalKey[...slash])
+    }
+
+    public static func rendition(original: String, generation: Int, name: String, ext: String) -> String {
+        "\(mediaPrefix(ofOriginal: original))g\(generation)/\(name).\(ext)"
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import MediaDomain
+import Synchronization
+
+/// `MediaRepository`, `OutboxStore` and `InboxStore` in memory, with the same rules as the Postgres one,
+/// for unit tests of the Gateway and the processors.
+public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxStore {
+    struct State {
+        var rows: [Int64: Media] = [:]
+        var idempotencyKeys: [Int64: String] = [:]
+        var nextId: Int64 = 1
+        var outbox: [(entry: OutboxEntry, sent: Bool)] = []
+        var inbox: Set<String> = []
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Every outbox entry written so far, sent or not (for tests).
+    public var outboxEntries: [OutboxEntry] { state.withLock { $0.outbox.map(\.entry) } }
+
+    public func create(_ new: NewMedia) async throws -> CreateMediaResult {
+        state.withLock { s in
+            let now = Date()
+            if let key = new.idempotencyKey,
+               let existing = s.rows.values.first(where: {
+                   $0.userId == new.userId && s.idempotencyKeys[$0.id] == key
+                       && now.timeIntervalSince($0.createdAt) < 86_400
+               })
+            {
+                return .existing(existing)
+            }
+            let media = Media(
+                id: s.nextId, userId: new.userId, username: new.username, fileType: new.format.fileType,
+                status: .processing, fileSize: new.fileSize, mimeType: new.format.mimeType, format: new.format,
+                originalFilename: new.originalFilename, storageKey: new.storageKey, isPublic: new.isPublic,
+                createdAt: now, updatedAt: now)
+            s.nextId += 1
+            s.rows[media.id] = media
+            if let key = new.idempotencyKey { s.idempotencyKeys[media.id] = key }
+            Self.enqueue(media, into: &s)
+            return .created(media)
+        }
+    }
+
+    private static func enqueue(_ media: Media, into s: inout State) {
+        guard var entry = try? OutboxEntry.uploaded(media.uploadedEvent()) else { return }
+        entry.id = Int64(s.outbox.count + 1)
+        s.outbox.append((entry, false))
+    }
+
+    public func find(id: Int64) async throws -> Media? { state.withLock { $0.rows[id] } }
+
+    public func find(userId: Int64, idempotencyKey: String) async throws -> Media? {
+        state.withLock { s in
+            s.rows.values.first {
+                $0.userId == userId && s.idempotencyKeys[$0.id] == idempotencyKey
+                    && Date().timeIntervalSince($0.createdAt) < 86_400
+            }
+        }
+    }
+
+    public func find(storagePrefix prefix: String) async throws -> Media? {
+        state.withLock { s in s.rows.values.first { $0.storageKey.hasPrefix(prefix) } }
+    }
+
+    public func list(_ query: MediaQuery) async throws -> (count: Int, items: [Media]) {
+        state.withLock { s in
+            let matching = s.rows.values
+                .filter {
+                    $0.userId == query.userId && (query.fileType == nil || $0.fileType == query.fileType)
+                        && (query.status == nil || $0.status == query.status)
+                }
+                .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+            return (matching.count, Array(matching.dropFirst(query.offset).prefix(query.limit)))
+        }
+    }
+
+    public func stats(userId: Int64) async throws -> MediaStats {
+        state.withLock { s in
+            let mine = s.rows.values.filter { $0.userId == userId }
+            return MediaStats(
+                total: Int64(mine.count),
+                byType: Dictionary(grouping: mine, by: \.fileType).mapValues { Int64($0.count) },
+                byStatus: Dictionary(grouping: mine, by: \.status).mapValues { Int64($0.count) },
+                totalSize: mine.reduce(0) { $0 + $1.fileSize })
+        }
+    }
+
+    public func setPublic(id: Int64, userId: Int64, isPublic: Bool) async throws -> Media? {
+        state.withLock { s in
+            guard var media = s.rows[id], media.userId == userId else { return nil }
+            media.isPublic = isPublic
+            media.updatedAt = Date()
+            s.rows[id] = media
+            return media
+        }
+    }
+
+    public func delete(id: Int64, userId: Int64) async throws -> Media? {
+        state.withLock { s in
+            guard let media = s.rows[id], media.userId == userId else { return nil }
+            s.rows[id] = nil
+            return media
+        }
+    }
+
+    public func reprocess(id: Int64, userId: Int64) async throws -> ReprocessResult {
+        state.withLock { s in
+            guard var media = s.rows[id], media.userId == userId else { return .notFound }
+            guard media.status == .failed else { return .notFailed(media) }
+            media.status = .processing
+            media.generation += 1
+            media.renditions = [:]
+            media.metadata.removeValue(forKey: "error")
+            media.updatedAt = Date()
+            s.rows[id] = media
+            Self.enqueue(media, into: &s)
+            return .started(media)
+        }
+    }
+
+    public func apply(_ outcome: MediaOutcome, consumer: String) async throws -> FoldResult {
+        state.withLock { s in
+            guard s.inbox.insert("\(consumer)/\(outcome.eventId)").inserted else { return .duplicate }
+            guard var media = s.rows[outcome.mediaId] else { return .ignored }
+            switch outcome {
+            case .ready(let e):
+                guard e.generation == media.generation else { return .ignored }
+                media.status = .ready
+                media.renditions = e.renditions
+                media.width = e.width
+                media.height = e.height
+                media.duration = e.duration
+                media.bitrate = e.bitrate
+                media.metadata = MetadataFolding.ready(media.metadata, e)
+            case .failed(let e):
+                guard e.generation == media.generation, media.status == .processing else { return .ignored }
+                media.status = .failed
+                media.metadata = MetadataFolding.failed(media.metadata, e)
+            case .progress(let e):
+                guard e.generation == media.generation, media.status == .processing else { return .ignored }
+                media.metadata["progress"] = .double(e.percent)
+            }
+            media.updatedAt = Date()
+            s.rows[media.id] = media
+            return .applied
+        }
+    }
+
+    public func relayBatch(limit: Int, publish: @Sendable ([OutboxEntry]) async -> [Int64]) async throws -> Int {
+        let batch = state.withLock { s in Array(s.outbox.filter { !$0.sent }.prefix(limit).map(\.entry)) }
+        guard !batch.isEmpty else { return 0 }
+        let sent = Set(await publish(batch))
+        state.withLock { s in
+            for i in s.outbox.indices where sent.contains(s.outbox[i].entry.id) { s.outbox[i].sent = true }
+        }
+        return sent.count
+    }
+
+    public func pendingCount() async throws -> Int { state.withLock { $0.outbox.filter { !$0.sent }.count } }
+
+    public func contains(consumer: String, eventId: UUID) async throws -> Bool {
+        state.withLock { $0.inbox.contains("\(consumer)/\(eventId)") }
+    }
+
+    @discardableResult
+    public func record(consumer: String, eventId: UUID) async throws -> Bool {
+        state.withLock { $0.inbox.insert("\(consumer)/\(eventId)").inserted }
+    }
+}

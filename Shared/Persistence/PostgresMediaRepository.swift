@@ -1,0 +1,343 @@
+import Foundation
+import Logging
+import MediaDomain
+import PostgresNIO
+
+/// `MediaRepository`, `OutboxStore` and `InboxStore` on PostgreSQL. All SQL goes through `PostgresQuery`
+/// interpolation, so every value is a bound parameter.
+public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    static let columns = """
+        id, user_id, username, file_type, status, file_size, mime_type, format, original_filename, storage_key,
+        renditions::text, width, height, duration, bitrate, metadata::text, is_public, generation, created_at, updated_at
+        """
+
+    typealias Row = (
+        Int64, Int64, String, String, String, Int64, String, String, String, String,
+        String, Int?, Int?, Double?, Int64?, String, Bool, Int, Date, Date
+    )
+
+    static func media(_ r: Row) throws -> Media {
+        guard let fileType = FileType(rawValue: r.3), let status = MediaStatus(rawValue: r.4),
+              let format = MediaFormat(rawValue: r.7)
+        else { throw PersistenceError.corruptRow("media \(r.0) has type \(r.3), status \(r.4), format \(r.7)") }
+        let decoder = JSONDecoder()
+        return Media(
+            id: r.0, userId: r.1, username: r.2, fileType: fileType, status: status, fileSize: r.5, mimeType: r.6,
+            format: format, originalFilename: r.8, storageKey: r.9,
+            renditions: try decoder.decode([String: RenditionInfo].self, from: Data(r.10.utf8)),
+            width: r.11, height: r.12, duration: r.13, bitrate: r.14,
+            metadata: try decoder.decode([String: JSONValue].self, from: Data(r.15.utf8)),
+            isPublic: r.16, generation: r.17, createdAt: r.18, updatedAt: r.19)
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private func fetchAll(_ rows: PostgresRowSequence) async throws -> [Media] {
+        var result: [Media] = []
+        for try await row in rows.decode(Row.self) { result.append(try Self.media(row)) }
+        return result
+    }
+
+    private func one(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> Media? {
+        try await fetchAll(try await connection.query(query, logger: logger)).first
+    }
+
+    // MARK: MediaRepository
+
+    public func create(_ new: NewMedia) async throws -> CreateMediaResult {
+        do {
+            return try await insert(new)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" && new.idempotencyKey != nil {
+            // Two uploads with the same key raced; the other one won, and it is the answer.
+            if let key = new.idempotencyKey, let existing = try await find(userId: new.userId, idempotencyKey: key) {
+                return .existing(existing)
+            }
+            throw error
+        }
+    }
+
+    public func find(userId: Int64, idempotencyKey key: String) async throws -> Media? {
+        try await fetchAll(try await client.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM media
+            WHERE user_id = \(userId) AND idempotency_key = \(key) AND created_at > now() - interval '24 hours'
+            """, logger: logger)).first
+    }
+
+    private func insert(_ new: NewMedia) async throws -> CreateMediaResult {
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            if let key = new.idempotencyKey {
+                if let existing = try await one(
+                    """
+                    SELECT \(unescaped: Self.columns) FROM media
+                    WHERE user_id = \(new.userId) AND idempotency_key = \(key)
+                      AND created_at > now() - interval '24 hours'
+                    """, on: connection)
+                {
+                    return .existing(existing)
+                }
+                // A key older than 24 hours is free again.
+                try await connection.query(
+                    "UPDATE media SET idempotency_key = NULL WHERE user_id = \(new.userId) AND idempotency_key = \(key)",
+                    logger: logger)
+            }
+            guard let media = try await one(
+                """
+                INSERT INTO media (user_id, username, file_type, status, file_size, mime_type, format,
+                                   original_filename, storage_key, is_public, idempotency_key)
+                VALUES (\(new.userId), \(new.username), \(new.format.fileType.rawValue), 'processing', \(new.fileSize),
+                        \(new.format.mimeType), \(new.format.rawValue), \(new.originalFilename), \(new.storageKey),
+                        \(new.isPublic), \(new.idempotencyKey))
+                RETURNING \(unescaped: Self.columns)
+                """, on: connection)
+            else { throw PersistenceError.corruptRow("INSERT returned no row") }
+            try await Self.enqueue(.uploaded(media.uploadedEvent()), on: connection, logger: logger)
+            return .created(media)
+        }
+    }
+
+    static func enqueue(_ entry: OutboxEntry, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO outbox (event_id, exchange, routing_key, event_type, body)
+            VALUES (\(entry.eventId), \(entry.exchange), \(entry.routingKey), \(entry.eventType), \(ByteBuffer(bytes: entry.body)))
+            """, logger: logger)
+    }
+
+    public func find(id: Int64) async throws -> Media? {
+        try await fetchAll(try await client.query(
+            "SELECT \(unescaped: Self.columns) FROM media WHERE id = \(id)", logger: logger)).first
+    }
+
+    public func find(storagePrefix prefix: String) async throws -> Media? {
+        try await fetchAll(try await client.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM media
+            WHERE storage_key LIKE \(prefix.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "\\_") + "%")
+            LIMIT 1
+            """, logger: logger)).first
+    }
+
+    public func list(_ query: MediaQuery) async throws -> (count: Int, items: [Media]) {
+        let type = query.fileType?.rawValue
+        let status = query.status?.rawValue
+        var count = 0
+        for try await c in try await client.query(
+            """
+            SELECT count(*) FROM media WHERE user_id = \(query.userId)
+              AND (\(type)::text IS NULL OR file_type = \(type)) AND (\(status)::text IS NULL OR status = \(status))
+            """, logger: logger).decode(Int.self)
+        {
+            count = c
+        }
+        let items = try await fetchAll(try await client.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM media WHERE user_id = \(query.userId)
+              AND (\(type)::text IS NULL OR file_type = \(type)) AND (\(status)::text IS NULL OR status = \(status))
+            ORDER BY created_at DESC, id DESC LIMIT \(query.limit) OFFSET \(query.offset)
+            """, logger: logger))
+        return (count, items)
+    }
+
+    public func stats(userId: Int64) async throws -> MediaStats {
+        var byType: [FileType: Int64] = [:]
+        var byStatus: [MediaStatus: Int64] = [:]
+        var total: Int64 = 0
+        var size: Int64 = 0
+        for try await (type, status, count, bytes) in try await client.query(
+            """
+            SELECT file_type, status, count(*)::bigint, COALESCE(sum(file_size), 0)::bigint
+            FROM media WHERE user_id = \(userId) GROUP BY file_type, status
+            """, logger: logger).decode((String, String, Int64, Int64).self)
+        {
+            if let t = FileType(rawValue: type) { byType[t, default: 0] += count }
+            if let s = MediaStatus(rawValue: status) { byStatus[s, default: 0] += count }
+            total += count
+            size += bytes
+        }
+        return MediaStats(total: total, byType: byType, byStatus: byStatus, totalSize: size)
+    }
+
+    public func setPublic(id: Int64, userId: Int64, isPublic: Bool) async throws -> Media? {
+        try await fetchAll(try await client.query(
+            """
+            UPDATE media SET is_public = \(isPublic), updated_at = now() WHERE id = \(id) AND user_id = \(userId)
+            RETURNING \(unescaped: Self.columns)
+            """, logger: logger)).first
+    }
+
+    public func delete(id: Int64, userId: Int64) async throws -> Media? {
+        try await fetchAll(try await client.query(
+            "DELETE FROM media WHERE id = \(id) AND user_id = \(userId) RETURNING \(unescaped: Self.columns)",
+            logger: logger)).first
+    }
+
+    public func reprocess(id: Int64, userId: Int64) async throws -> ReprocessResult {
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            guard let current = try await one(
+                "SELECT \(unescaped: Self.columns) FROM media WHERE id = \(id) AND user_id = \(userId) FOR UPDATE",
+                on: connection)
+            else { return .notFound }
+            guard current.status == .failed else { return .notFailed(current) }
+            var metadata = current.metadata
+            metadata.removeValue(forKey: "error")
+            metadata.removeValue(forKey: "progress")
+            guard let media = try await one(
+                """
+                UPDATE media SET status = 'processing', generation = generation + 1, renditions = '{}',
+                       metadata = \(try Self.json(metadata))::jsonb, updated_at = now()
+                WHERE id = \(id) RETURNING \(unescaped: Self.columns)
+                """, on: connection)
+            else { return .notFound }
+            try await Self.enqueue(.uploaded(media.uploadedEvent()), on: connection, logger: logger)
+            return .started(media)
+        }
+    }
+
+    public func apply(_ outcome: MediaOutcome, consumer: String) async throws -> FoldResult {
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            var inserted = false
+            for try await _ in try await connection.query(
+                """
+                INSERT INTO processed_events (consumer, event_id) VALUES (\(consumer), \(outcome.eventId))
+                ON CONFLICT DO NOTHING RETURNING event_id
+                """, logger: logger)
+            {
+                inserted = true
+            }
+            guard inserted else { return .duplicate }
+            guard let current = try await one(
+                "SELECT \(unescaped: Self.columns) FROM media WHERE id = \(outcome.mediaId) FOR UPDATE", on: connection)
+            else { return .ignored }
+            switch outcome {
+            case .ready(let event):
+                guard event.generation == current.generation else { return .ignored }
+                try await connection.query(
+                    """
+                    UPDATE media SET status = 'ready', renditions = \(try Self.json(event.renditions))::jsonb,
+                           width = \(event.width), height = \(event.height), duration = \(event.duration),
+                           bitrate = \(event.bitrate),
+                           metadata = \(try Self.json(MetadataFolding.ready(current.metadata, event)))::jsonb,
+                           updated_at = now()
+                    WHERE id = \(current.id)
+                    """, logger: logger)
+            case .failed(let event):
+                // A failure never overrides a finished generation: a late duplicate must not undo `ready`.
+                guard event.generation == current.generation, current.status == .processing else { return .ignored }
+                try await connection.query(
+                    """
+                    UPDATE media SET status = 'failed',
+                           metadata = \(try Self.json(MetadataFolding.failed(current.metadata, event)))::jsonb,
+                           updated_at = now()
+                    WHERE id = \(current.id)
+                    """, logger: logger)
+            case .progress(let event):
+                guard event.generation == current.generation, current.status == .processing else { return .ignored }
+                var metadata = current.metadata
+                metadata["progress"] = .double(event.percent)
+                try await connection.query(
+                    """
+                    UPDATE media SET metadata = \(try Self.json(metadata))::jsonb, updated_at = now()
+                    WHERE id = \(current.id)
+                    """, logger: logger)
+            }
+            return .applied
+        }
+    }
+
+    // MARK: OutboxStore
+
+    public func relayBatch(limit: Int, publish: @Sendable ([OutboxEntry]) async -> [Int64]) async throws -> Int {
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            var entries: [OutboxEntry] = []
+            for try await (id, eventId, exchange, key, type, body) in try await connection.query(
+                """
+                SELECT id, event_id, exchange, routing_key, event_type, body FROM outbox
+                WHERE sent_at IS NULL ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """, logger: logger).decode((Int64, UUID, String, String, String, ByteBuffer).self)
+            {
+                entries.append(OutboxEntry(
+                    id: id, eventId: eventId, exchange: exchange, routingKey: key, eventType: type,
+                    body: Array(buffer: body)))
+            }
+            guard !entries.isEmpty else { return 0 }
+            let sent = await publish(entries)
+            let unsent = entries.map(\.id).filter { !sent.contains($0) }
+            if !sent.isEmpty {
+                try await connection.query(
+                    "UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY(\(sent))", logger: logger)
+            }
+            if !unsent.isEmpty {
+                try await connection.query(
+                    "UPDATE outbox SET attempts = attempts + 1 WHERE id = ANY(\(unsent))", logger: logger)
+            }
+            return sent.count
+        }
+    }
+
+    public func pendingCount() async throws -> Int {
+        for try await count in try await client.query(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL", logger: logger).decode(Int.self)
+        {
+            return count
+        }
+        return 0
+    }
+
+    // MARK: InboxStore
+
+    public func contains(consumer: String, eventId: UUID) async throws -> Bool {
+        for try await _ in try await client.query(
+            "SELECT 1 FROM processed_events WHERE consumer = \(consumer) AND event_id = \(eventId)", logger: logger)
+        {
+            return true
+        }
+        return false
+    }
+
+    @discardableResult
+    public func record(consumer: String, eventId: UUID) async throws -> Bool {
+        var inserted = false
+        for try await _ in try await client.query(
+            """
+            INSERT INTO processed_events (consumer, event_id) VALUES (\(consumer), \(eventId))
+            ON CONFLICT DO NOTHING RETURNING event_id
+            """, logger: logger)
+        {
+            inserted = true
+        }
+        return inserted
+    }
+
+    /// A round trip to the database, for readiness checks.
+    public func ping() async throws {
+        try await client.query("SELECT 1", logger: logger)
+    }
+}
+
+/// What went wrong below the repository seam.
+public struct PersistenceError: Error, CustomStringConvertible {
+    private enum Code { case corruptRow }
+    private let code: Code
+    public let message: String
+
+    public static func corruptRow(_ message: String) -> PersistenceError { .init(code: .corruptRow, message: message) }
+
+    public var description: String { "database: \(message)" }
+}

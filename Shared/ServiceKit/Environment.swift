@@ -1,0 +1,105 @@
+import Foundation
+import Logging
+import MediaDomain
+import Storage
+
+/// The process environment, read once; typed configuration structs are built from it.
+public struct Environment: Sendable {
+    public var values: [String: String]
+
+    public init(_ values: [String: String] = ProcessInfo.processInfo.environment) { self.values = values }
+
+    public func string(_ key: String) -> String? {
+        guard let v = values[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+        return v
+    }
+
+    public func string(_ key: String, default fallback: String) -> String { string(key) ?? fallback }
+
+    public func int(_ key: String, default fallback: Int) throws -> Int {
+        guard let s = string(key) else { return fallback }
+        guard let v = Int(s) else { throw ConfigurationError("\(key) must be an integer, got \(s)") }
+        return v
+    }
+
+    public func int64(_ key: String, default fallback: Int64) throws -> Int64 {
+        guard let s = string(key) else { return fallback }
+        guard let v = Int64(s) else { throw ConfigurationError("\(key) must be an integer, got \(s)") }
+        return v
+    }
+
+    public func bool(_ key: String, default fallback: Bool) throws -> Bool {
+        guard let s = string(key)?.lowercased() else { return fallback }
+        switch s {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigurationError("\(key) must be true or false, got \(s)")
+        }
+    }
+}
+
+/// A configuration value that cannot work; services print it and exit rather than start half-configured.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Settings every service shares: where the database, the broker and the files are.
+public struct CommonConfiguration: Sendable {
+    public var databaseURL: String
+    public var amqpURL: String
+    public var storage: StorageConfiguration
+    public var limits: MediaLimits
+    public var logLevel: Logger.Level
+
+    public static let help = """
+          MEDIA_DATABASE_URL       postgres://user:pass@host:port/db (default postgres://mediaflow:mediaflow@127.0.0.1:54329/mediaflow)
+          MEDIA_AMQP_URL           amqp://user:pass@host:port/vhost (default amqp://mediaflow:mediaflow@127.0.0.1:56729/)
+          MEDIA_STORAGE            local:<dir> (default local:.local/dev/storage)
+          MEDIA_MAX_IMAGE_BYTES    upload limit for images (default 10485760)
+          MEDIA_MAX_VIDEO_BYTES    upload limit for videos (default 104857600)
+          MEDIA_MAX_AUDIO_BYTES    upload limit for audio (default 20971520)
+          MEDIA_MAX_IMAGE_PIXELS   images over this many pixels fail with image_too_large (default 100000000)
+          MEDIA_LOG_LEVEL          trace|debug|info|notice|warning|error (default info)
+        """
+
+    public init(environment env: Environment) throws {
+        databaseURL = env.string("MEDIA_DATABASE_URL", default: "postgres://mediaflow:mediaflow@127.0.0.1:54329/mediaflow")
+        amqpURL = env.string("MEDIA_AMQP_URL", default: "amqp://mediaflow:mediaflow@127.0.0.1:56729/")
+        storage = try StorageConfiguration(env.string("MEDIA_STORAGE", default: "local:.local/dev/storage"))
+        let defaults = MediaLimits()
+        limits = MediaLimits(
+            maxImageBytes: try env.int64("MEDIA_MAX_IMAGE_BYTES", default: defaults.maxImageBytes),
+            maxVideoBytes: try env.int64("MEDIA_MAX_VIDEO_BYTES", default: defaults.maxVideoBytes),
+            maxAudioBytes: try env.int64("MEDIA_MAX_AUDIO_BYTES", default: defaults.maxAudioBytes),
+            maxImagePixels: try env.int64("MEDIA_MAX_IMAGE_PIXELS", default: defaults.maxImagePixels))
+        let level = env.string("MEDIA_LOG_LEVEL", default: "info")
+        guard let parsed = Logger.Level(rawValue: level) else {
+            throw ConfigurationError("MEDIA_LOG_LEVEL must be one of trace, debug, info, notice, warning, error")
+        }
+        logLevel = parsed
+    }
+}
+
+/// `MEDIA_STORAGE`: `local:<dir>` now; `s3://bucket?...` is parsed but not yet served (next round).
+public enum StorageConfiguration: Sendable, Equatable {
+    case local(directory: String)
+
+    public init(_ value: String) throws {
+        if value.hasPrefix("local:") {
+            let dir = String(value.dropFirst("local:".count))
+            guard !dir.isEmpty else { throw ConfigurationError("MEDIA_STORAGE local: needs a directory") }
+            self = .local(directory: URL(fileURLWithPath: dir).standardizedFileURL.path)
+        } else if value.hasPrefix("s3://") {
+            throw ConfigurationError("MEDIA_STORAGE s3:// is not supported yet; use local:<dir>")
+        } else {
+            throw ConfigurationError("MEDIA_STORAGE must be local:<dir>, got \(value)")
+        }
+    }
+
+    public func makeStorage() throws -> any BlobStorage {
+        switch self {
+        case .local(let directory): try LocalDiskStorage(root: directory)
+        }
+    }
+}

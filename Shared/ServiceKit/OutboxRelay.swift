@@ -1,0 +1,104 @@
+import Foundation
+import Logging
+import Messaging
+import Metrics
+import Persistence
+import ServiceLifecycle
+import Synchronization
+
+/// Publishes outbox rows with publisher confirms and marks them sent.
+///
+/// Runs inside the Gateway (several Gateways are fine: rows are claimed with `FOR UPDATE SKIP LOCKED`).
+/// It wakes when a request wrote a row (`notify()`), and polls as a fallback so rows written while the
+/// broker was down, or by another process, still drain. A row is marked sent only after its confirm, so a
+/// crash between publish and mark re-publishes it: consumers dedupe on the event id.
+public final class OutboxRelay: Service, Sendable {
+    let store: any OutboxStore
+    let broker: any MessageBroker
+    let logger: Logger
+    let pollInterval: Duration
+    let batchSize: Int
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    private let sentCounter = Counter(label: "mediaflow_outbox_published_total")
+    private let failedCounter = Counter(label: "mediaflow_outbox_publish_failures_total")
+
+    public init(
+        store: any OutboxStore, broker: any MessageBroker, logger: Logger,
+        pollInterval: Duration = .milliseconds(500), batchSize: Int = 100
+    ) {
+        self.store = store
+        self.broker = broker
+        self.logger = logger
+        self.pollInterval = pollInterval
+        self.batchSize = batchSize
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks the relay to look at the outbox now (a request just committed a row).
+    public func notify() { wake.yield() }
+
+    public func run() async throws {
+        let poller = Task { [wake, pollInterval] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: pollInterval)
+                wake.yield()
+            }
+        }
+        defer { poller.cancel() }
+        await withGracefulShutdownHandler {
+            for await _ in wakeups.cancelOnGracefulShutdown() {
+                await drain()
+            }
+        } onGracefulShutdown: { [wake] in
+            wake.finish()
+        }
+    }
+
+    /// Sends batches until the outbox is empty or publishing fails. Returns how many were sent.
+    @discardableResult
+    public func drain() async -> Int {
+        var total = 0
+        while true {
+            do {
+                let sent = try await store.relayBatch(limit: batchSize) { [broker, logger, sentCounter, failedCounter] entries in
+                    await Self.publish(entries, broker: broker, logger: logger, sent: sentCounter, failed: failedCounter)
+                }
+                total += sent
+                if sent < batchSize { return total }
+            } catch {
+                logger.warning("outbox relay cannot read the outbox", metadata: ["error": "\(error)"])
+                return total
+            }
+        }
+    }
+
+    private static func publish(
+        _ entries: [OutboxEntry], broker: any MessageBroker, logger: Logger, sent: Counter, failed: Counter
+    ) async -> [Int64] {
+        // Publish concurrently: the broker batches confirms, so a burst costs about one round trip.
+        await withTaskGroup(of: Int64?.self) { group in
+            for entry in entries {
+                group.addTask {
+                    do {
+                        try await broker.publish(OutgoingMessage(
+                            exchange: entry.exchange, routingKey: entry.routingKey, body: entry.body,
+                            messageId: entry.eventId.uuidString.lowercased(), type: entry.eventType))
+                        sent.increment()
+                        return entry.id
+                    } catch {
+                        failed.increment()
+                        logger.warning(
+                            "outbox event not published; it stays in the outbox and is retried",
+                            metadata: ["event_id": "\(entry.eventId)", "routing_key": "\(entry.routingKey)",
+                                       "error": "\(error)"])
+                        return nil
+                    }
+                }
+            }
+            var ids: [Int64] = []
+            for await id in group { if let id { ids.append(id) } }
+            return ids
+        }
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Blobs as files under a root directory. Writes go to `<root>/.tmp/` and are renamed into place, so a key
+/// only ever names a complete file; blocking file I/O runs on NIO's thread pool, never on the cooperative pool.
+public struct LocalDiskStorage: BlobStorage {
+    public let root: String
+    let threadPool: NIOThreadPool
+
+    public init(root: String, threadPool: NIOThreadPool = .singleton) throws {
+        self.root = root.hasSuffix("/") ? String(root.dropLast()) : root
+        self.threadPool = threadPool
+        try FileManager.default.createDirectory(atPath: self.root + "/.tmp", withIntermediateDirectories: true)
+    }
+
+    func path(_ key: String) throws -> String {
+        try StorageKey.validate(key)
+        return "\(root)/\(key)"
+    }
+
+    public func makeWriter(key: String) async throws -> any BlobWriter {
+        let final = try path(key)
+        let temp = "\(root)/.tmp/\(UUID().uuidString)"
+        let fd = try await threadPool.runIfActive {
+            let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw StorageError.ioFailed("open \(temp): \(String(cString: strerror(errno)))") }
+            return fd
+        }
+        return LocalBlobWriter(fd: fd, tempPath: temp, finalPath: final, threadPool: threadPool)
+    }
+
+    public func info(key: String) async throws -> BlobInfo? {
+        let p = try path(key)
+        return try await threadPool.runIfActive {
+            var st = stat()
+            guard stat(p, &st) == 0 else {
+                if errno == ENOENT || errno == ENOTDIR { return nil }
+                throw StorageError.ioFailed("stat \(p): \(String(cString: strerror(errno)))")
+            }
+            guard (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+            let modified = Date(
+                timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
+            return BlobInfo(size: Int64(st.st_size), modified: modified)
+        }
+    }
+
+    public func read(
+        key: String, range: Range<Int64>?, chunkSize: Int, _ body: (ByteBuffer) async throws -> Void
+    ) async throws {
+        let p = try path(key)
+        let fd = try await threadPool.runIfActive {
+            let fd = open(p, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                if errno == ENOENT { throw StorageError.notFound(key) }
+                throw StorageError.ioFailed("open \(p): \(String(cString: strerror(errno)))")
+            }
+            return fd
+        }
+        defer { close(fd) }
+        var offset = range?.lowerBound ?? 0
+        let end = range?.upperBound ?? Int64.max
+        while offset < end {
+            let want = Int(min(Int64(chunkSize), end - offset))
+            let (buffer, n) = try await threadPool.runIfActive { [offset] in
+                var buffer = ByteBufferAllocator().buffer(capacity: want)
+                let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { ptr in
+                    let r = pread(fd, ptr.baseAddress, want, off_t(offset))
+                    return max(r, 0)
+                }
+                return (buffer, n)
+            }
+            if n == 0 { break }
+            try await body(buffer)
+            offset += Int64(n)
+        }
+    }
+
+    public func delete(key: String) async throws {
+        let p = try path(key)
+        try await threadPool.runIfActive {
+            if unlink(p) != 0, errno != ENOENT {
+                throw StorageError.ioFailed("unlink \(p): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    public func deletePrefix(_ prefix: String) async throws {
+        for key in try await list(prefix: prefix) { try await delete(key: key) }
+        // Remove the folders the prefix named, deepest first, when they are now empty.
+        let dir = "\(root)/\(prefix)"
+        try await threadPool.runIfActive {
+            let fm = FileManager.default
+            guard prefix.hasSuffix("/"), StorageKey.isValid(String(prefix.dropLast())),
+                  let subpaths = fm.subpaths(atPath: dir)
+            else { return }
+            for sub in subpaths.sorted(by: { $0.count > $1.count }) { rmdir("\(dir)/\(sub)") }
+            rmdir(dir)
+        }
+    }
+
+    public func list(prefix: String) async throws -> [String] {
+        let root = self.root
+        return try await threadPool.runIfActive {
+            // Walk only the folder the prefix lies in, not the whole tree.
+            let folder = prefix.contains("/") ? String(prefix[...(prefix.lastIndex(of: "/") ?? prefix.startIndex)]) : ""
+            let base = folder.isEmpty ? root : "\(root)/\(folder)"
+            guard let enumerator = FileManager.default.enumerator(atPath: base) else { return [] }
+            var keys: [String] = []
+            while let sub = enumerator.nextObject() as? String {
+                let key = folder + sub
+                guard key.hasPrefix(prefix), !key.hasPrefix(".tmp") else { continue }
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: "\(base)/\(sub)", isDirectory: &isDir), !isDir.boolValue {
+                    keys.append(key)
+                }
+            }
+            return keys.sorted()
+        }
+    }
+
+    public func withLocalFile<T: Sendable>(key: String, _ body: (String) async throws -> T) async throws -> T {
+        let p = try path(key)
+        guard try await info(key: key) != nil else { throw StorageError.notFound(key) }
+        return try await body(p)
+    }
+
+    public func store(key: String, contentsOf source: String) async throws {
+        let final = try path(key)
+        let temp = "\(root)/.tmp/\(UUID().uuidString)"
+        try await threadPool.runIfActive {
+            let fm = FileManager.default
+            do {
+                try fm.copyItem(atPath: source, toPath: temp)
+                try Self.moveIntoPlace(temp, final)
+            } catch {
+                unlink(temp)
+                throw StorageError.ioFailed("store \(key): \(error)")
+            }
+        }
+    }
+
+    static func moveIntoPlace(_ temp: String, _ final: String) throws {
+        let parent = (final as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        guard rename(temp, final) == 0 else {
+            throw StorageError.ioFailed("rename to \(final): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// A streamed write to a temp file. Small chunks are gathered into one buffer so the thread pool sees a few
+/// large writes rather than many small ones.
+actor LocalBlobWriter: BlobWriter {
+    private let fd: Int32
+    private let tempPath: String
+    private let finalPath: String
+    private let threadPool: NIOThreadPool
+    private var pending = ByteBuffer()
+    private var closed = false
+    private(set) var bytesWritten: Int64 = 0
+    private static let flushThreshold = 512 * 1024
+
+    init(fd: Int32, tempPath: String, finalPath: String, threadPool: NIOThreadPool) {
+        self.fd = fd
+        self.tempPath = tempPath
+        self.finalPath = finalPath
+        self.threadPool = threadPool
+    }
+
+    func write(_ buffer: ByteBuffer) async throws {
+        guard !closed else { throw StorageError.ioFailed("write after close") }
+        bytesWritten += Int64(buffer.readableBytes)
+        if pending.readableBytes == 0 && buffer.readableBytes >= Self.flushThreshold {
+            try await flush(buffer)
+            return
+        }
+        var incoming = buffer
+        pending.writeBuffer(&incoming)
+        if pending.readableBytes >= Self.flushThreshold {
+            let full = pending
+            pending = ByteBuffer()
+            try await flush(full)
+        }
+    }
+
+    private func flush(_ buffer: ByteBuffer) async throws {
+        let fd = self.fd
+        try await threadPool.runIfActive {
+            try buffer.withUnsafeReadableBytes { bytes in
+                var done = 0
+                while done < bytes.count {
+                    let n = Glibc.write(fd, bytes.baseAddress.map { $0 + done }, bytes.count - done)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw StorageError.ioFailed("write: \(String(cString: strerror(errno)))")
+                    }
+                    done += n
+                }
+            }
+        }
+    }
+
+    func commit() async throws {
+        guard !closed else { throw StorageError.ioFailed("commit after close") }
+        if pending.readableBytes > 0 {
+            let rest = pending
+            pending = ByteBuffer()
+            try await flush(rest)
+        }
+        closed = true
+        let (fd, temp, final) = (self.fd, tempPath, finalPath)
+        try await threadPool.runIfActive {
+            close(fd)
+            do {
+                try LocalDiskStorage.moveIntoPlace(temp, final)
+            } catch {
+                unlink(temp)
+                throw error
+            }
+        }
+    }
+
+    func abort() async {
+        guard !closed else { return }
+        closed = true
+        close(fd)
+        unlink(tempPath)
+    }
+}
