@@ -82,7 +82,8 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "MediaDomainTests", dependencies: ["MediaDomain"], swiftSettings: swiftSettings),
-        .testTarget(name: "MessagingTests", dependencies: ["Messaging"], swiftSettings: swiftSettings),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayTests", dependencies: [
@@ -91,8 +92,13 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Gateway", "Persistence", "Messaging", "ServiceKit",
+            "Gateway", "Persistence", "Messaging", "ServiceKit", "Storage", "MediaDomain", "TestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "EndToEndTests", dependencies: ["MediaDomain"], swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
+        // MARK: Benchmarks
+        .executableTarget(name: "imaging-bench", dependencies: ["Imaging"], path: "Benchmarks/imaging",
+                          exclude: ["run.sh", "pillow_bench.py"], swiftSettings: swiftSettings),
     ]
 )

@@ -25,3 +25,10 @@ public struct GatedService: Service {
         }
     }
 }
+
+/// A service made of a closure (start-up work such as migrations, then whatever it should keep doing).
+public struct ClosureService: Service {
+    let body: @Sendable () async throws -> Void
+    public init(body: @escaping @Sendable () async throws -> Void) { self.body = body }
+    public func run() async throws { try await body() }
+}

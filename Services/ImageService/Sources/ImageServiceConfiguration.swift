@@ -1,0 +1,28 @@
+import Foundation
+import ServiceKit
+
+/// ImageService's settings, read once from the environment.
+public struct ImageServiceConfiguration: Sendable {
+    public var opsHost: String
+    public var opsPort: Int
+    /// Images processed at once in this process (default: one per core).
+    public var concurrency: Int
+    public var common: CommonConfiguration
+
+    public static let help = """
+        mediaflow-image: makes the image renditions (libvips).
+
+        Environment:
+          MEDIA_OPS_HOST           address of /healthz, /readyz, /metrics (default 127.0.0.1)
+          MEDIA_OPS_PORT           their port (default 9101)
+          MEDIA_IMAGE_CONCURRENCY  images processed at once (default: number of cores)
+        \(CommonConfiguration.help)
+        """
+
+    public init(environment env: Environment = Environment()) throws {
+        opsHost = env.string("MEDIA_OPS_HOST", default: "127.0.0.1")
+        opsPort = try env.int("MEDIA_OPS_PORT", default: 9101)
+        concurrency = max(1, try env.int("MEDIA_IMAGE_CONCURRENCY", default: ProcessInfo.processInfo.activeProcessorCount))
+        common = try CommonConfiguration(environment: env)
+    }
+}

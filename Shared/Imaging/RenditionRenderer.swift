@@ -1,0 +1,94 @@
+import CVips
+import Dispatch
+import Synchronization
+
+/// Makes every output from the one decoded image: pixels first (cascading), then all encodes in parallel.
+enum RenditionRenderer {
+    static func render(
+        _ outputs: [ImageOutputSpec], geometries: [RenditionGeometry], from decoded: VipsImageRef,
+        uprightWidth: Int, uprightHeight: Int
+    ) throws(ImagingError) -> [RenderedImage] {
+        // Full-frame resized images kept in memory; each output is cut from the smallest one still large enough,
+        // so a 320 output is made from the 640 one rather than from the decode (and equal sizes are made once).
+        var frames: [VipsImageRef] = [decoded]
+        var prepared: [VipsImageRef?] = Array(repeating: nil, count: outputs.count)
+        let order = geometries.indices.sorted { geometries[$0].requiredScale > geometries[$1].requiredScale }
+        for index in order {
+            let geometry = geometries[index]
+            let width = Int32(geometry.width), height = Int32(geometry.height)
+            var image: VipsImageRef
+            switch geometry.method {
+            case .resize:
+                let source = smallest(frames, atLeast: geometry.width, geometry.height) ?? decoded
+                if source.width == geometry.width && source.height == geometry.height {
+                    image = source
+                } else {
+                    image = try source.apply("thumbnail") { mf_thumbnail_force($0, width, height, $1) }.copyToMemory()
+                    frames.append(image)
+                }
+            case .coverCrop:
+                // The scaled frame the crop is taken from, before cropping.
+                let coverWidth = Int((Double(uprightWidth) * geometry.requiredScale).rounded())
+                let coverHeight = Int((Double(uprightHeight) * geometry.requiredScale).rounded())
+                let source = smallest(frames, atLeast: coverWidth, coverHeight) ?? decoded
+                image = try source.apply("thumbnail") { mf_thumbnail_cover($0, width, height, $1) }
+            case .centreCut:
+                let cutWidth = min(geometry.width, decoded.width), cutHeight = min(geometry.height, decoded.height)
+                let left = Int32((decoded.width - cutWidth) / 2), top = Int32((decoded.height - cutHeight) / 2)
+                image = try decoded.apply("extract_area") {
+                    mf_extract_area($0, left, top, Int32(cutWidth), Int32(cutHeight), $1)
+                }
+            }
+            if case .jpeg = outputs[index].format, image.hasAlpha {
+                image = try image.apply("flatten") { mf_flatten_white($0, $1) }
+            }
+            prepared[index] = image
+        }
+
+        // Encoders are single-threaded; run them side by side (the inputs are read-only memory images).
+        let jobs = EncodeJobs(images: prepared, formats: outputs.map(\.format))
+        let encoded = Mutex<[Result<[UInt8], ImagingError>?]>(Array(repeating: nil, count: outputs.count))
+        DispatchQueue.concurrentPerform(iterations: outputs.count) { index in
+            guard let image = jobs.images[index] else { return }
+            let format = jobs.formats[index]
+            let result = Result { () throws(ImagingError) -> [UInt8] in try encode(image, as: format) }
+            encoded.withLock { $0[index] = result }
+        }
+
+        var renditions: [RenderedImage] = []
+        renditions.reserveCapacity(outputs.count)
+        let results = encoded.withLock { $0 }
+        for (index, spec) in outputs.enumerated() {
+            guard let image = prepared[index], let result = results[index] else {
+                throw .decodeFailed("rendition \(spec.name) was not produced")
+            }
+            renditions.append(RenderedImage(
+                name: spec.name, mimeType: spec.format.mimeType, width: image.width, height: image.height,
+                data: try result.get()))
+        }
+        return renditions
+    }
+
+    /// The prepared images handed to the encoder threads. `@unchecked`: each image is a finished pipeline over
+    /// in-memory pixels that no one mutates any more, libvips reference counting is atomic, and every image is
+    /// encoded by exactly one thread while `render` waits for all of them.
+    private struct EncodeJobs: @unchecked Sendable {
+        let images: [VipsImageRef?]
+        let formats: [ImageOutputSpec.Format]
+    }
+
+    private static func smallest(_ frames: [VipsImageRef], atLeast width: Int, _ height: Int) -> VipsImageRef? {
+        frames.filter { $0.width >= width && $0.height >= height }.min { $0.width * $0.height < $1.width * $1.height }
+    }
+
+    private static func encode(_ image: VipsImageRef, as format: ImageOutputSpec.Format) throws(ImagingError) -> [UInt8] {
+        switch format {
+        case .jpeg(let quality):
+            let q = Int32(min(100, max(1, quality)))
+            return try image.encode("jpegsave") { mf_jpegsave($0, q, $1, $2) }
+        case .webp(let quality):
+            let q = Int32(min(100, max(1, quality)))
+            return WebPMetadata.strip(try image.encode("webpsave") { mf_webpsave($0, q, $1, $2) })
+        }
+    }
+}

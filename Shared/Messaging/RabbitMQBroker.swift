@@ -1,0 +1,96 @@
+import Logging
+
+/// `MessageBroker` over RabbitMQ (rabbitmq-c 0.11).
+///
+/// rabbitmq-c is blocking and not thread-safe, so every connection lives on its own dedicated thread and
+/// never blocks Swift's cooperative pool: one publisher connection (confirm mode; also used for `declare`)
+/// and one connection per `consume` call. Call `shutdown()` when done (releasing the broker also stops
+/// the publisher thread, without waiting).
+public final class RabbitMQBroker: MessageBroker {
+    private let endpoint: AMQPEndpoint
+    private let heartbeat: Int32
+    private let logger: Logger
+    private let publisher: RabbitMQPublisher
+
+    /// - Parameters:
+    ///   - url: `amqp://user:pass@host:port/vhost` (vhost `/` when the path is empty; `%2F` spells `/`).
+    ///   - heartbeatSeconds: AMQP heartbeat negotiated with the broker.
+    public init(url: String, heartbeatSeconds: Int = 30, logger: Logger) throws {
+        self.endpoint = try AMQPEndpoint(url: url)
+        self.heartbeat = Int32(clamping: heartbeatSeconds)
+        self.logger = logger
+        self.publisher = RabbitMQPublisher(endpoint: endpoint, heartbeat: heartbeat, logger: logger)
+        publisher.start()
+    }
+
+    deinit {
+        publisher.commands.requestStop()
+    }
+
+    public func declare(_ topology: BrokerTopology) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            enqueue(.declare(topology, continuation), continuation)
+        }
+    }
+
+    public func publish(_ message: OutgoingMessage) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            enqueue(.publish(message, continuation), continuation)
+        }
+    }
+
+    /// Deletes a queue (tests and tools; services never delete).
+    public func deleteQueue(_ name: String) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            enqueue(.deleteQueue(name, continuation), continuation)
+        }
+    }
+
+    /// Deletes an exchange (tests and tools; services never delete).
+    public func deleteExchange(_ name: String) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            enqueue(.deleteExchange(name, continuation), continuation)
+        }
+    }
+
+    public func consume(
+        queue: String,
+        prefetch: Int,
+        handler: @escaping @Sendable (Delivery) async -> Void
+    ) async throws {
+        let (stream, continuation) = AsyncThrowingStream<Delivery, any Error>.makeStream()
+        let consumer = RabbitMQConsumer(
+            endpoint: endpoint, queue: queue, prefetch: prefetch, heartbeat: heartbeat, logger: logger,
+            deliveries: continuation)
+        consumer.start()
+        do {
+            // The broker enforces prefetch (basic.qos), so at most `prefetch` handlers run at once.
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await delivery in stream {
+                    group.addTask { await handler(delivery) }
+                }
+            }
+        } catch is CancellationError {
+            // Cancelled: stop quietly below.
+        } catch {
+            consumer.stop()
+            await consumer.exited.wait()
+            throw error
+        }
+        // Handlers have finished (and had the chance to settle); now close the connection cleanly.
+        consumer.stop()
+        await consumer.exited.wait()
+    }
+
+    /// Stops the publisher thread: queued publishes are written and confirmed first, then the connection closes.
+    public func shutdown() async {
+        publisher.commands.requestStop()
+        await publisher.exited.wait()
+    }
+
+    private func enqueue(_ command: RabbitMQPublisher.Command, _ continuation: CheckedContinuation<Void, any Error>) {
+        if !publisher.commands.push(command) {
+            continuation.resume(throwing: MessagingError.shutdown("the broker client was shut down"))
+        }
+    }
+}

@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# Project-local PostgreSQL and RabbitMQ for one instance (dev or test). No Docker, no system services.
+#
+#   scripts/services.sh <dev|test> <command>
+#
+#   deps            apt-get install what is missing (apt-get update only when something is)
+#   start | stop    both servers; start leaves a running instance alone, stop ends only what this instance started
+#   status          what is running
+#   env             export lines for MEDIA_DATABASE_URL, MEDIA_AMQP_URL, MEDIA_STORAGE
+#   pg-start | pg-stop | rabbitmq-start | rabbitmq-stop    one server (fault-injection tests)
+#   clean           stop, then delete the instance's data
+#   rabbitmqctl ARGS...   rabbitmqctl against this instance's node (e.g. list_queues)
+#
+# Data lives under .local/<instance>/: pg/ (data, socket, log), rabbitmq/ (mnesia, log, home, config),
+# run/ (pid files), logs/, storage/. PostgreSQL runs as the `postgres` user when we are root; if that user cannot
+# reach .local (e.g. the repo is under /root), pg/ is a symlink to /var/tmp/mediaflow-<hash>/<instance>.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+RMQ_BIN=/usr/lib/rabbitmq/bin   # not /usr/sbin/rabbitmqctl: that wrapper switches to the rabbitmq user and its HOME
+
+usage() {
+  echo "usage: $0 <dev|test> <deps|start|stop|status|env|pg-start|pg-stop|rabbitmq-start|rabbitmq-stop|clean|rabbitmqctl ...>" >&2
+  exit 2
+}
+[[ $# -ge 2 ]] || usage
+INSTANCE=$1 CMD=$2
+shift 2
+case $INSTANCE in
+  dev)  PG_PORT=54329 AMQP_PORT=56729 DIST_PORT=25729 EPMD_PORT=43729 ;;
+  test) PG_PORT=54339 AMQP_PORT=56739 DIST_PORT=25739 EPMD_PORT=43739 ;;
+  *) usage ;;
+esac
+
+DIR=$ROOT/.local/$INSTANCE
+RUN=$DIR/run
+LOGS=$DIR/logs
+STORAGE=$DIR/storage
+RMQ_DIR=$DIR/rabbitmq
+NODE=mediaflow-$INSTANCE@localhost
+
+LOG_TAG=$INSTANCE
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+
+# Runs a command as root (apt) or as the PostgreSQL owner.
+as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+# (cd /: our working directory may be unreadable to postgres.)
+as_pg() { if [[ $EUID -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
+
+# ---------------------------------------------------------------- deps
+
+APT_PACKAGES=(rabbitmq-server librabbitmq-dev libvips-dev libavformat-dev libavcodec-dev libswscale-dev
+  libswresample-dev libavutil-dev ffmpeg libvips-tools wrk pkg-config curl)
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+cmd_deps() {
+  local missing=() pkg python
+  for pkg in "${APT_PACKAGES[@]}"; do installed "$pkg" || missing+=("$pkg"); done
+  [[ -x $PG_BIN/initdb ]] || missing+=(postgresql-15)
+  # Test fixtures are made with Pillow. Debian's python3 gets it from apt; another python3 (pyenv, venv) from pip.
+  python=$(command -v python3 || true)
+  if [[ -z $python || $(readlink -f "$python") == /usr/bin/python3* ]]; then
+    installed python3-pil || missing+=(python3 python3-pil)
+  fi
+  if ((${#missing[@]})); then
+    log "installing: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"
+  fi
+  if ! python3 -c 'import PIL' 2>/dev/null; then
+    log "installing pillow with pip"
+    python3 -m pip install -q pillow
+  fi
+  command -v swift >/dev/null || log "warning: swift is not on PATH (https://www.swift.org/install/linux/)"
+  log "dependencies ok"
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+# Where PostgreSQL's files live: .local/<instance>/pg, or the /var/tmp directory it links to.
+pg_root() {
+  local link=$DIR/pg
+  if [[ -L $link ]]; then readlink -f "$link"; return; fi
+  if [[ -d $link ]]; then echo "$link"; return; fi
+  # First use: can the postgres user reach .local/<instance>, and is the socket path short enough (107 bytes)?
+  mkdir -p "$DIR"
+  local sock="$link/socket/.s.PGSQL.$PG_PORT"
+  if [[ ${#sock} -lt 100 ]] && as_pg test -x "$DIR"; then
+    echo "$link"
+  else
+    local hash
+    hash=$(printf %s "$ROOT" | sha1sum | cut -c1-10)
+    mkdir -p "/var/tmp/mediaflow-$hash"
+    ln -s "/var/tmp/mediaflow-$hash/$INSTANCE" "$link"
+    echo "/var/tmp/mediaflow-$hash/$INSTANCE"
+  fi
+}
+
+pg_ctl() { as_pg "$PG_BIN/pg_ctl" -D "$PG_ROOT/data" "$@"; }
+pg_running() { [[ -f $PG_ROOT/data/postmaster.pid ]] && pg_ctl status >/dev/null 2>&1; }
+
+pg_init() {
+  [[ -f $PG_ROOT/data/PG_VERSION ]] && return 0
+  log "initdb in $PG_ROOT"
+  mkdir -p "$PG_ROOT"
+  rm -rf "${PG_ROOT:?}/data"
+  mkdir -p "$PG_ROOT/socket"
+  if [[ $EUID -eq 0 ]]; then chown -R postgres:postgres "$PG_ROOT"; fi
+  chmod 700 "$PG_ROOT"
+  as_pg "$PG_BIN/initdb" -D "$PG_ROOT/data" -U mediaflow --auth=trust -E UTF8 --no-locale >"$PG_ROOT/initdb.log" 2>&1 \
+    || { cat "$PG_ROOT/initdb.log" >&2; die "initdb failed"; }
+  {
+    echo "# mediaflow ($INSTANCE)"
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $PG_PORT"
+    echo "unix_socket_directories = '$PG_ROOT/socket'"
+    echo "max_connections = 200"
+    if [[ $INSTANCE == test ]]; then
+      # Throwaway data: trade durability for speed.
+      echo "fsync = off"
+      echo "synchronous_commit = off"
+      echo "full_page_writes = off"
+    fi
+  } | as_pg tee -a "$PG_ROOT/data/postgresql.conf" >/dev/null
+}
+
+cmd_pg_start() {
+  local t0
+  t0=$(now)
+  PG_ROOT=$(pg_root)
+  if pg_running; then log "postgres already running (port $PG_PORT)"; return 0; fi
+  pg_init
+  mkdir -p "$LOGS"
+  ln -sfn "$PG_ROOT/postgres.log" "$LOGS/postgres.log"
+  pg_ctl -w -t 60 -l "$PG_ROOT/postgres.log" start >/dev/null \
+    || { tail -n 20 "$PG_ROOT/postgres.log" >&2; die "postgres did not start (log: $PG_ROOT/postgres.log)"; }
+  local psql=("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U mediaflow -d postgres -Atq)
+  if [[ -z $("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'mediaflow'") ]]; then
+    "${psql[@]}" -c "CREATE DATABASE mediaflow"
+  fi
+  log "postgres started on 127.0.0.1:$PG_PORT in $(since "$t0")"
+}
+
+cmd_pg_stop() {
+  local t0
+  t0=$(now)
+  PG_ROOT=$(pg_root)
+  if ! pg_running; then log "postgres not running"; return 0; fi
+  pg_ctl -m fast -w -t 60 stop >/dev/null
+  log "postgres stopped in $(since "$t0")"
+}
+
+# ---------------------------------------------------------------- RabbitMQ
+
+rmq_env() {
+  export HOME=$RMQ_DIR/home   # the Erlang cookie (server and rabbitmqctl must share it)
+  export RABBITMQ_NODENAME=$NODE
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  export RABBITMQ_NODE_PORT=$AMQP_PORT
+  export RABBITMQ_DIST_PORT=$DIST_PORT
+  export ERL_EPMD_PORT=$EPMD_PORT
+  export ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_MNESIA_BASE=$RMQ_DIR/mnesia
+  export RABBITMQ_LOG_BASE=$RMQ_DIR/log
+  export RABBITMQ_PID_FILE=$RUN/rabbitmq.pid
+  export RABBITMQ_CONFIG_FILE=$RMQ_DIR/rabbitmq.conf
+  export RABBITMQ_ADVANCED_CONFIG_FILE=$RMQ_DIR/advanced.config
+  export RABBITMQ_CONF_ENV_FILE=$RMQ_DIR/rabbitmq-env.conf   # ignore /etc/rabbitmq/rabbitmq-env.conf
+  export RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ_DIR/enabled_plugins
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+
+rabbitmqctl() { (rmq_env; cd "$RMQ_DIR" && "$RMQ_BIN/rabbitmqctl" -n "$NODE" "$@"); }
+rmq_running() { pid_alive "$RUN/rabbitmq.pid" "-home $RMQ_DIR/home"; }   # beam.smp of this instance
+
+rmq_init() {
+  mkdir -p "$RMQ_DIR/home" "$RMQ_DIR/mnesia" "$RMQ_DIR/log" "$RUN" "$LOGS"
+  if [[ ! -s $RMQ_DIR/home/.erlang.cookie ]]; then
+    (umask 077; head -c 30 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$RMQ_DIR/home/.erlang.cookie")
+    chmod 400 "$RMQ_DIR/home/.erlang.cookie"
+  fi
+  echo '[].' >"$RMQ_DIR/enabled_plugins"
+  : >"$RMQ_DIR/rabbitmq-env.conf"
+  [[ -f $RMQ_DIR/advanced.config ]] || echo '[].' >"$RMQ_DIR/advanced.config"
+  # default_user is created on the node's first boot (empty database), which makes user set-up idempotent.
+  cat >"$RMQ_DIR/rabbitmq.conf" <<EOF
+# generated by scripts/services.sh ($INSTANCE)
+listeners.tcp.default = 127.0.0.1:$AMQP_PORT
+loopback_users = none
+default_user = mediaflow
+default_pass = mediaflow
+default_vhost = /
+default_permissions.configure = .*
+default_permissions.write = .*
+default_permissions.read = .*
+# 2 h: a long video job holds its message unacked while it works
+consumer_timeout = 7200000
+log.file.level = info
+log.console = false
+EOF
+}
+
+epmd_start() {
+  if pid_alive "$RUN/epmd.pid" "epmd -port $EPMD_PORT"; then return 0; fi
+  port_open "$EPMD_PORT" && die "port $EPMD_PORT (epmd) is in use by another process"
+  setsid epmd -port "$EPMD_PORT" -address 127.0.0.1 </dev/null >>"$LOGS/epmd.log" 2>&1 &
+  echo $! >"$RUN/epmd.pid"
+}
+
+cmd_rabbitmq_start() {
+  local t0 i
+  t0=$(now)
+  if rmq_running; then log "rabbitmq already running (port $AMQP_PORT)"; return 0; fi
+  rm -f "$RUN/rabbitmq.pid" "$RUN/rabbitmq-wrapper.pid"
+  port_open "$AMQP_PORT" && die "port $AMQP_PORT (AMQP) is in use by another process"
+  rmq_init
+  epmd_start
+  (
+    rmq_env
+    cd "$RMQ_DIR"
+    setsid "$RMQ_BIN/rabbitmq-server" </dev/null >>"$LOGS/rabbitmq.log" 2>&1 &
+    echo $! >"$RUN/rabbitmq-wrapper.pid"
+  )
+  # Ready when the AMQP listener accepts connections: RabbitMQ opens it as the last boot step.
+  for ((i = 0; i < 1200; i++)); do
+    port_open "$AMQP_PORT" && rmq_running && break
+    pid_alive "$RUN/rabbitmq-wrapper.pid" rabbitmq-server \
+      || { tail -n 30 "$LOGS/rabbitmq.log" >&2; die "rabbitmq exited during boot (logs: $LOGS/rabbitmq.log, $RMQ_DIR/log)"; }
+    sleep 0.1
+  done
+  port_open "$AMQP_PORT" || die "rabbitmq not ready after 120s (logs: $LOGS/rabbitmq.log, $RMQ_DIR/log)"
+  log "rabbitmq started on 127.0.0.1:$AMQP_PORT (node $NODE) in $(since "$t0")"
+}
+
+cmd_rabbitmq_stop() {
+  local t0
+  t0=$(now)
+  if rmq_running; then
+    # The VM shuts down cleanly on SIGTERM (faster than `rabbitmqctl stop`, which boots a CLI node first);
+    # the rabbitmq-server wrapper script exits with it.
+    terminate "$(<"$RUN/rabbitmq.pid")" 60
+    log "rabbitmq stopped in $(since "$t0")"
+  else
+    log "rabbitmq not running"
+  fi
+  if pid_alive "$RUN/rabbitmq-wrapper.pid" rabbitmq-server; then terminate "$(<"$RUN/rabbitmq-wrapper.pid")" 10; fi
+  rm -f "$RUN/rabbitmq.pid" "$RUN/rabbitmq-wrapper.pid"
+}
+
+# epmd outlives rabbitmq-stop (a quick restart reuses it); `stop` ends it.
+epmd_stop() {
+  if pid_alive "$RUN/epmd.pid" "epmd -port $EPMD_PORT"; then terminate "$(<"$RUN/epmd.pid")" 5; fi
+  rm -f "$RUN/epmd.pid"
+}
+
+# ---------------------------------------------------------------- both
+
+cmd_env() {
+  echo "export MEDIA_DATABASE_URL=postgres://mediaflow:mediaflow@127.0.0.1:$PG_PORT/mediaflow"
+  echo "export MEDIA_AMQP_URL=amqp://mediaflow:mediaflow@127.0.0.1:$AMQP_PORT/"
+  echo "export MEDIA_STORAGE=local:$STORAGE"
+}
+
+cmd_start() {
+  mkdir -p "$RUN" "$LOGS" "$STORAGE"
+  cmd_pg_start
+  cmd_rabbitmq_start
+}
+
+cmd_stop() {
+  cmd_rabbitmq_stop
+  epmd_stop
+  cmd_pg_stop
+}
+
+cmd_status() {
+  PG_ROOT=$(pg_root)
+  if pg_running; then log "postgres: running on 127.0.0.1:$PG_PORT (data $PG_ROOT/data)"; else log "postgres: stopped"; fi
+  if rmq_running; then
+    log "rabbitmq: running on 127.0.0.1:$AMQP_PORT, node $NODE, pid $(<"$RUN/rabbitmq.pid")"
+  else
+    log "rabbitmq: stopped"
+  fi
+  if pid_alive "$RUN/epmd.pid" "epmd -port $EPMD_PORT"; then log "epmd: running on 127.0.0.1:$EPMD_PORT, pid $(<"$RUN/epmd.pid")"; fi
+}
+
+cmd_clean() {
+  cmd_stop
+  local target
+  if [[ -L $DIR/pg ]]; then
+    target=$(readlink -f "$DIR/pg")
+    if [[ $target == /var/tmp/mediaflow-* ]]; then rm -rf "$target"; rmdir "$(dirname "$target")" 2>/dev/null || true; fi
+  fi
+  rm -rf "$DIR"
+  log "removed $DIR"
+}
+
+case $CMD in
+  deps) cmd_deps ;;
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  pg-start) cmd_pg_start ;;
+  pg-stop) cmd_pg_stop ;;
+  rabbitmq-start) cmd_rabbitmq_start ;;
+  rabbitmq-stop) cmd_rabbitmq_stop ;;
+  rabbitmqctl) rabbitmqctl "$@" ;;
+  clean) cmd_clean ;;
+  *) usage ;;
+esac

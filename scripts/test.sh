@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against a fresh test instance of PostgreSQL and RabbitMQ (scripts/services.sh test),
+# which is stopped afterwards whatever happens. Extra arguments go to `swift test` (e.g. --filter GatewayTests).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SERVICES_SH=$ROOT/scripts/services.sh
+cd "$ROOT"
+
+trap '"$SERVICES_SH" test stop || true' EXIT
+trap 'exit 130' INT TERM
+
+"$SERVICES_SH" test clean >/dev/null   # fresh data: no queues or rows left over from an earlier run
+"$SERVICES_SH" test start
+eval "$("$SERVICES_SH" test env)"
+export MEDIA_TEST_DATABASE_URL=$MEDIA_DATABASE_URL
+export MEDIA_TEST_AMQP_URL=$MEDIA_AMQP_URL
+# Fault-injection tests append a command: "$MEDIA_TEST_RABBITMQ_CTL rabbitmq-stop", "$MEDIA_TEST_PG_CTL pg-start", ...
+export MEDIA_TEST_RABBITMQ_CTL="$SERVICES_SH test"
+export MEDIA_TEST_PG_CTL="$SERVICES_SH test"
+MEDIA_TEST_BIN_DIR=$(swift build --show-bin-path)
+export MEDIA_TEST_BIN_DIR
+
+swift build --build-tests
+status=0
+swift test --skip-build "$@" || status=$?
+echo "[test] swift test exited with status $status"
+exit "$status"
