@@ -11,6 +11,8 @@ let package = Package(
     products: [
         .executable(name: "mediaflow-gateway", targets: ["GatewayMain"]),
         .executable(name: "mediaflow-image", targets: ["ImageServiceMain"]),
+        .executable(name: "mediaflow-video", targets: ["VideoServiceMain"]),
+        .executable(name: "mediaflow-audio", targets: ["AudioServiceMain"]),
         .executable(name: "mediactl", targets: ["mediactl"]),
     ],
     dependencies: [
@@ -30,6 +32,8 @@ let package = Package(
                        providers: [.apt(["librabbitmq-dev"])]),
         .systemLibrary(name: "CVips", path: "Shared/CVips", pkgConfig: "vips",
                        providers: [.apt(["libvips-dev"])]),
+        .systemLibrary(name: "CAV", path: "Shared/CAV", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
 
         // MARK: Shared
         .target(name: "MediaDomain", path: "Shared/MediaDomain", swiftSettings: swiftSettings),
@@ -56,6 +60,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Shared/ServiceKit", swiftSettings: swiftSettings),
         .target(name: "Imaging", dependencies: ["CVips"], path: "Shared/Imaging", swiftSettings: swiftSettings),
+        .target(name: "AV", dependencies: ["CAV"], path: "Shared/AV", swiftSettings: swiftSettings),
 
         // MARK: Services
         .target(name: "Gateway", dependencies: [
@@ -74,6 +79,14 @@ let package = Package(
                 path: "Services/ImageService/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "ImageServiceMain", dependencies: ["ImageService"],
                           path: "Services/ImageService/Main", swiftSettings: swiftSettings),
+        .target(name: "VideoService", dependencies: ["MediaDomain", "AV", "ServiceKit"],
+                path: "Services/VideoService/Sources", swiftSettings: swiftSettings),
+        .executableTarget(name: "VideoServiceMain", dependencies: ["VideoService"],
+                          path: "Services/VideoService/Main", swiftSettings: swiftSettings),
+        .target(name: "AudioService", dependencies: ["MediaDomain", "AV", "ServiceKit"],
+                path: "Services/AudioService/Sources", swiftSettings: swiftSettings),
+        .executableTarget(name: "AudioServiceMain", dependencies: ["AudioService"],
+                          path: "Services/AudioService/Main", swiftSettings: swiftSettings),
         .executableTarget(name: "mediactl", dependencies: [
             "Gateway", "Persistence", "ServiceKit", "MediaDomain",
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -86,6 +99,11 @@ let package = Package(
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImageServiceTests", dependencies: [
+            "ImageService", "ServiceKit", "Messaging", "Persistence", "Storage", "MediaDomain", "Imaging",
+        ], swiftSettings: swiftSettings),
+        .testTarget(name: "VideoServiceTests", dependencies: ["VideoService", "AV", "ServiceKit", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "AudioServiceTests", dependencies: ["AudioService", "AV", "ServiceKit", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -96,7 +114,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "EndToEndTests", dependencies: ["MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["MediaDomain", "TestSupport", "Gateway"], swiftSettings: swiftSettings),
         // MARK: Benchmarks
         .executableTarget(name: "imaging-bench", dependencies: ["Imaging"], path: "Benchmarks/imaging",
                           exclude: ["run.sh", "pillow_bench.py"], swiftSettings: swiftSettings),

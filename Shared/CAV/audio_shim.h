@@ -1,0 +1,2 @@
+// Shim additions for the audio pipeline.
+#pragma once

@@ -1,0 +1,122 @@
+import Foundation
+import ImageService
+import Imaging
+import MediaDomain
+import Messaging
+import Persistence
+import ServiceKit
+import Storage
+import Testing
+
+/// The shared processing worker driving the real libvips processor, with the in-memory broker, storage
+/// and inbox: what ImageService does with one `media.uploaded`, end to end inside the process.
+@Suite("ImageService worker")
+struct ImageWorkerTests {
+    let broker = InMemoryBroker()
+    let storage = MemoryStorage()
+    let inbox = MemoryMediaRepository()
+    static let pool = BlockingWorkPool(threads: 2, name: "test-vips")
+
+    func worker(maxPixels: Int64 = 100_000_000) async throws -> ProcessingWorker {
+        try await broker.declare(MediaTopology.all())
+        return ProcessingWorker(
+            processor: ImageProcessor(pool: Self.pool, maxPixels: maxPixels), broker: broker, storage: storage,
+            inbox: inbox, options: .init(concurrency: 1), logger: .init(label: "test"))
+    }
+
+    /// Makes an image with the ffmpeg CLI (test fixtures only) and stores it as an original.
+    func storeOriginal(_ lavfi: String, ext: String = "jpg", format: MediaFormat = .jpeg) async throws -> MediaUploaded {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("iw-\(UUID().uuidString).\(ext)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        process.arguments = ["-loglevel", "error", "-y", "-f", "lavfi", "-i", lavfi, "-frames:v", "1", path]
+        try process.run()
+        process.waitUntilExit()
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)
+        try await storage.put(key: key, bytes: bytes)
+        return MediaUploaded(mediaId: Int64.random(in: 1...1_000_000), generation: 1, userId: 1, fileType: .image,
+                             format: format, mimeType: format.mimeType, storageKey: key, fileSize: Int64(bytes.count))
+    }
+
+    func message(_ event: MediaUploaded) throws -> IncomingMessage {
+        IncomingMessage(queue: "image-service", exchange: MediaEvents.exchange, routingKey: "media.uploaded.image",
+                        body: Array(try EventCoding.encoder().encode(event)), messageId: event.eventId.uuidString,
+                        type: MediaEvents.uploaded, headers: [:], redelivered: false)
+    }
+
+    func published(_ type: String) async -> [OutgoingMessage] {
+        await broker.publishedMessages.filter { $0.routingKey == type }
+    }
+
+    @Test func makesFiveRealRenditionsAndPublishesReady() async throws {
+        let event = try await storeOriginal("testsrc2=size=1600x1200")
+        #expect(try await worker().handle(try message(event), attempt: 1) == .ack)
+        let ready = try #require(await published(MediaEvents.ready).first)
+        let payload = try EventCoding.decoder().decode(MediaReady.self, from: Data(ready.body))
+        #expect(payload.mediaId == event.mediaId && payload.generation == 1)
+        #expect(payload.width == 1600 && payload.height == 1200)
+        #expect(payload.metadata["format"] == "jpeg")
+        let expected: [String: (Int, Int, String)] = [
+            "thumbnail": (150, 150, "image/jpeg"), "small": (320, 240, "image/jpeg"), "medium": (640, 480, "image/jpeg"),
+            "large": (1080, 810, "image/jpeg"), "webp": (640, 480, "image/webp"),
+        ]
+        #expect(Set(payload.renditions.keys) == Set(expected.keys))
+        for (name, (w, h, mime)) in expected {
+            let r = try #require(payload.renditions[name])
+            #expect(r.key.hasPrefix(StorageKeys.mediaPrefix(ofOriginal: event.storageKey) + "g1/"), "\(name) under the generation folder")
+            #expect(r.mimeType == mime)
+            let bytes = try await storage.get(key: r.key)
+            #expect(Int64(bytes.count) == r.fileSize)
+            // Decode what was stored: the real size, not what the event claims.
+            let info = try ImageInspector.inspect(bytes: bytes)
+            #expect(info.width == w && info.height == h, "\(name): \(info.width)x\(info.height)")
+        }
+        #expect(try await inbox.contains(consumer: "image-service", eventId: event.eventId))
+    }
+
+    @Test func redeliveryIsProcessedOnce() async throws {
+        let event = try await storeOriginal("testsrc2=size=320x240")
+        let w = try await worker()
+        #expect(await w.handle(try message(event), attempt: 1) == .ack)
+        #expect(await w.handle(try message(event), attempt: 1) == .ack)
+        #expect(await published(MediaEvents.ready).count == 1)
+    }
+
+    @Test func pixelBombFailsWithImageTooLarge() async throws {
+        let event = try await storeOriginal("color=c=red:size=400x300")
+        #expect(try await worker(maxPixels: 100_000).handle(try message(event), attempt: 1) == .ack)
+        let failed = try #require(await published(MediaEvents.failed).first)
+        let payload = try EventCoding.decoder().decode(MediaFailed.self, from: Data(failed.body))
+        #expect(payload.error.code == "image_too_large")
+        #expect(await published(MediaEvents.ready).isEmpty)
+    }
+
+    @Test func truncatedJPEGFailsWithDecodeFailed() async throws {
+        var event = try await storeOriginal("testsrc2=size=800x600")
+        let bytes = try await storage.get(key: event.storageKey)
+        let truncated = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: .jpeg)
+        try await storage.put(key: truncated, bytes: Array(bytes.prefix(bytes.count / 2)))
+        event.storageKey = truncated
+        #expect(try await worker().handle(try message(event), attempt: 1) == .ack)
+        let failed = try #require(await published(MediaEvents.failed).first)
+        #expect(try EventCoding.decoder().decode(MediaFailed.self, from: Data(failed.body)).error.code == "decode_failed")
+    }
+
+    @Test func missingOriginalFailsAndBrokerOutageRetries() async throws {
+        var event = try await storeOriginal("testsrc2=size=64x48")
+        event.storageKey = "media/\(UUID().uuidString.lowercased())/original.jpg"
+        #expect(try await worker().handle(try message(event), attempt: 1) == .ack)
+        let failed = try #require(await published(MediaEvents.failed).first)
+        #expect(try EventCoding.decoder().decode(MediaFailed.self, from: Data(failed.body)).error.code == "original_missing")
+
+        let other = try await storeOriginal("testsrc2=size=64x48")
+        await broker.failPublishes(where: { _ in true })
+        guard case .retry = try await worker().handle(try message(other), attempt: 1) else {
+            Issue.record("a broker outage must be retried, not acked")
+            return
+        }
+        #expect(try await inbox.contains(consumer: "image-service", eventId: other.eventId) == false)
+    }
+}
