@@ -180,6 +180,8 @@ struct MediaRoutesTests {
                                duration: nil, bitrate: nil, metadata: ["format": "jpeg"], processingMs: 120)
         #expect(try await gateway.repository.apply(.ready(ready), consumer: "test") == .applied)
         #expect(try await gateway.repository.apply(.ready(ready), consumer: "test") == .duplicate)
+        let thumbnailKey = try #require(renditions["thumbnail"]?.key)
+        try await gateway.storage.put(key: thumbnailKey, bytes: [0xFF, 0xD8, 0xFF, 1, 2, 3])
         try await gateway.test { client in
             try await client.execute(uri: "/api/media/\(media.id)/", method: .get, headers: gateway.auth()) { response in
                 let body = try decodeJSON(response.body)
@@ -190,6 +192,11 @@ struct MediaRoutesTests {
                 #expect(body["urls"]?["medium"]?.string == medium)
                 #expect(body["thumbnail_url"]?.string == "http://media.test/media/\(made["thumbnail"]!.key)")
                 #expect(body["metadata"]?["processing_ms"]?.int == 120)
+            }
+            try await client.execute(uri: "/media/\(thumbnailKey)", method: .get) { response in
+                #expect(response.status == .ok, "a rendition is served like the original")
+                #expect(response.headers[.cacheControl] == "public, max-age=31536000, immutable")
+                #expect(Array(response.body.readableBytesView) == [0xFF, 0xD8, 0xFF, 1, 2, 3])
             }
         }
     }

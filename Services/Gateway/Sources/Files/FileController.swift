@@ -19,8 +19,8 @@ struct FileController: Sendable {
 
     @Sendable func serve(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let key = context.parameters.getCatchAll().joined(separator: "/")
-        guard StorageKey.isValid(key), key.hasPrefix("media/") else { throw APIError.notFound() }
-        guard let media = try await repository.find(storagePrefix: StorageKeys.mediaPrefix(ofOriginal: key)) else {
+        guard StorageKey.isValid(key), let folder = StorageKeys.mediaFolder(of: key) else { throw APIError.notFound() }
+        guard let media = try await repository.find(storagePrefix: folder) else {
             throw APIError.notFound()
         }
         if !media.isPublic {

@@ -1,0 +1,121 @@
+import Foundation
+import MediaDomain
+import Testing
+import TestSupport
+
+/// Upload → event → ImageService → status fold → API, with the real executables, PostgreSQL and RabbitMQ.
+@Suite("End to end: Gateway + ImageService", .serialized,
+       .enabled(if: Stack.available, "needs MEDIA_TEST_BIN_DIR and the test servers (make test)"))
+struct ImagePipelineEndToEndTests {
+    @Test func uploadedImageBecomesReadyWithRealRenditions() async throws {
+        let stack = try await Stack.start()
+        defer { stack.stop() }
+        let user = Int64.random(in: 10_000_000...1_000_000_000)
+        let upload = try await stack.upload(try await Fixtures.jpeg(width: 1600, height: 1200), filename: "photo.jpg", user: user)
+        #expect(upload.status == 201)
+        #expect(upload.json["status"] == "processing")
+        let id = try #require(upload.json["id"]?.intValue)
+
+        let media = try await stack.waitFor(id, user: user)
+        #expect(media["status"] == "ready")
+        #expect(media["width"]?.intValue == 1600 && media["height"]?.intValue == 1200)
+        #expect(media["metadata"]?["processing_ms"]?.intValue != nil)
+        let urls = try #require(media["urls"]?.objectValue)
+        let expected: [String: (Int, Int)] = ["thumbnail": (150, 150), "small": (320, 240), "medium": (640, 480), "large": (1080, 810)]
+        for (name, (w, h)) in expected {
+            let url = try #require(urls[name]?.stringValue, "\(name) URL")
+            let file = try await stack.request("GET", url)
+            #expect(file.status == 200, "\(name) at \(url): \(String(decoding: file.body, as: UTF8.self))")
+            #expect(file.headers["content-type"] == "image/jpeg")
+            let size = try #require(jpegSize(file.body), "\(name) is a JPEG")
+            #expect(size.0 == w && size.1 == h, "\(name) is \(size)")
+        }
+        let webp = try await stack.request("GET", try #require(urls["webp"]?.stringValue))
+        #expect(webp.status == 200 && webp.headers["content-type"] == "image/webp")
+        #expect(webp.body.prefix(4) == Data("RIFF".utf8) && webp.body.dropFirst(8).prefix(4) == Data("WEBP".utf8))
+        #expect(media["display_url"] == urls["medium"])
+        #expect(media["thumbnail_url"] == urls["thumbnail"])
+    }
+
+    @Test func listStatsAndDeleteOverHTTP() async throws {
+        let stack = try await Stack.start()
+        defer { stack.stop() }
+        let user = Int64.random(in: 10_000_000...1_000_000_000)
+        var ids: [Int64] = []
+        for _ in 0..<2 {
+            let r = try await stack.upload(try await Fixtures.jpeg(width: 320, height: 240), filename: "a.jpg", user: user)
+            ids.append(try #require(r.json["id"]?.intValue))
+        }
+        for id in ids { #expect(try await stack.waitFor(id, user: user)["status"] == "ready") }
+        let list = try await stack.request("GET", "/api/media/?type=image&page_size=1", user: user).json
+        #expect(list["count"]?.intValue == 2)
+        #expect(list["next"]?.stringValue == "\(stack.baseURL)/api/media/?page=2&type=image&page_size=1")
+        let stats = try await stack.request("GET", "/api/media/stats/", user: user).json
+        #expect(stats["total"]?.intValue == 2 && stats["by_status"]?["ready"]?.intValue == 2)
+        #expect(stats["by_type"] == ["image": 2, "video": 0, "audio": 0])
+
+        let detail = try await stack.request("GET", "/api/media/\(ids[0])/", user: user).json
+        let original = try #require(detail["urls"]?["original"]?.stringValue)
+        let thumbnail = try #require(detail["urls"]?["thumbnail"]?.stringValue)
+        #expect(try await stack.request("GET", "/api/media/\(ids[0])/", user: 9999).status == 200, "public media is visible")
+        #expect(try await stack.request("DELETE", "/api/media/\(ids[0])/", user: 9999).status == 404)
+        #expect(try await stack.request("DELETE", "/api/media/\(ids[0])/", user: user).status == 204)
+        #expect(try await stack.request("GET", "/api/media/\(ids[0])/", user: user).status == 404)
+        #expect(try await stack.request("GET", original).status == 404)
+        #expect(try await stack.request("GET", thumbnail).status == 404)
+        let files = regularFiles(under: stack.storageDirectory)
+        #expect(files.count == 6, "only the other media's original and five renditions remain: \(files)")
+    }
+
+    @Test func hostileImagesFailWithTheirCodeAndReprocessStartsANewGeneration() async throws {
+        let stack = try await Stack.start()
+        defer { stack.stop() }
+        let user = Int64.random(in: 10_000_000...1_000_000_000)
+        let good = try await Fixtures.jpeg(width: 800, height: 600)
+        let truncated = try await stack.upload(good.prefix(good.count / 2), filename: "cut.jpg", user: user)
+        let bomb = try await stack.upload(try await Fixtures.pixelBomb(), filename: "bomb.png", user: user, isPublic: false)
+        #expect(truncated.status == 201 && bomb.status == 201)
+        let truncatedId = try #require(truncated.json["id"]?.intValue)
+        let bombId = try #require(bomb.json["id"]?.intValue)
+
+        let failedTruncated = try await stack.waitFor(truncatedId, user: user)
+        #expect(failedTruncated["status"] == "failed")
+        #expect(failedTruncated["metadata"]?["error"]?["code"] == "decode_failed")
+        let failedBomb = try await stack.waitFor(bombId, user: user)
+        #expect(failedBomb["status"] == "failed")
+        #expect(failedBomb["metadata"]?["error"]?["code"] == "image_too_large")
+        #expect(try await stack.request("GET", "/api/media/\(bombId)/", user: 9999).status == 404, "private media is hidden")
+
+        let again = try await stack.request("POST", "/api/media/\(truncatedId)/reprocess/", user: user)
+        #expect(again.status == 202)
+        #expect(again.json["status"] == "processing")
+        let refailed = try await stack.waitFor(truncatedId, user: user)
+        #expect(refailed["status"] == "failed" && refailed["metadata"]?["error"]?["code"] == "decode_failed")
+        let notFailed = try await stack.request("POST", "/api/media/\(truncatedId)/reprocess/", user: 9999)
+        #expect(notFailed.status == 404)
+    }
+
+    @Test func oversizedUploadIs413WithNothingStored() async throws {
+        let stack = try await Stack.start(processors: [])
+        defer { stack.stop() }
+        var big = try await Fixtures.jpeg(width: 64, height: 64)
+        big.append(Data(count: 10 * 1_048_576))
+        let reply = try await stack.upload(big, filename: "big.jpg", user: Int64.random(in: 10_000_000...1_000_000_000))
+        #expect(reply.status == 413)
+        #expect(reply.json["code"] == "file_too_large")
+        #expect(reply.json["detail"] == "File size exceeds maximum allowed size (10 MB for images)")
+        #expect(regularFiles(under: stack.storageDirectory).isEmpty, "nothing stored, not even a temp file")
+    }
+}
+
+func regularFiles(under directory: String) -> [String] {
+    guard let walker = FileManager.default.enumerator(atPath: directory) else { return [] }
+    var files: [String] = []
+    while let sub = walker.nextObject() as? String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory + "/" + sub, isDirectory: &isDirectory), !isDirectory.boolValue {
+            files.append(sub)
+        }
+    }
+    return files
+}

@@ -1,0 +1,202 @@
+import Foundation
+import Gateway
+import MediaDomain
+import Synchronization
+import TestSupport
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The real executables, started as processes against `make test`'s PostgreSQL and RabbitMQ, with a storage
+/// folder and ports of their own. Tests drive the Gateway over HTTP only, as a client would.
+final class Stack: Sendable {
+    static let env = ProcessInfo.processInfo.environment
+    static var available: Bool {
+        env["MEDIA_TEST_BIN_DIR"] != nil && env["MEDIA_TEST_DATABASE_URL"] != nil && env["MEDIA_TEST_AMQP_URL"] != nil
+    }
+
+    let baseURL: String
+    let storageDirectory: String
+    let secret = "end-to-end-secret-end-to-end-secret"
+    private let processes = Mutex<[String: Process]>([:])
+    private let environment: [String: String]
+    private let binDir: String
+
+    /// Starts the Gateway and the given processors; returns once the Gateway answers `/readyz`.
+    static func start(processors: [String] = ["mediaflow-image"]) async throws -> Stack {
+        let stack = try Stack()
+        try stack.launch("mediaflow-gateway", extra: [:])
+        for (i, name) in processors.enumerated() {
+            try stack.launch(name, extra: ["MEDIA_OPS_PORT": String(freePort() + i)])
+        }
+        let ready = await eventually(timeout: .seconds(60), interval: .milliseconds(200)) {
+            (try? await stack.request("GET", "/readyz").status) == 200
+        }
+        guard ready else {
+            stack.stop()
+            throw StackError("gateway did not become ready at \(stack.baseURL)")
+        }
+        return stack
+    }
+
+    private init() throws {
+        guard let bin = Self.env["MEDIA_TEST_BIN_DIR"], let db = Self.env["MEDIA_TEST_DATABASE_URL"],
+              let amqp = Self.env["MEDIA_TEST_AMQP_URL"]
+        else { throw StackError("MEDIA_TEST_BIN_DIR / MEDIA_TEST_DATABASE_URL / MEDIA_TEST_AMQP_URL not set") }
+        binDir = bin
+        let port = freePort()
+        baseURL = "http://127.0.0.1:\(port)"
+        storageDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: storageDirectory, withIntermediateDirectories: true)
+        var env = ProcessInfo.processInfo.environment
+        env["MEDIA_DATABASE_URL"] = db
+        env["MEDIA_AMQP_URL"] = amqp
+        env["MEDIA_STORAGE"] = "local:\(storageDirectory)"
+        env["MEDIA_HTTP_PORT"] = String(port)
+        env["MEDIA_HTTP_HOST"] = "127.0.0.1"
+        env["MEDIA_JWT_SECRET"] = secret
+        env["MEDIA_LOG_LEVEL"] = "warning"
+        environment = env
+    }
+
+    func launch(_ name: String, extra: [String: String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(binDir)/\(name)")
+        process.environment = environment.merging(extra) { $1 }
+        try process.run()
+        processes.withLock { $0[name + UUID().uuidString] = process }
+    }
+
+    /// SIGTERM to every process, SIGKILL to any still alive after 5 s; removes the storage folder.
+    func stop() {
+        let all = processes.withLock { p -> [Process] in
+            defer { p = [:] }
+            return Array(p.values)
+        }
+        for p in all where p.isRunning { p.terminate() }
+        let deadline = Date().addingTimeInterval(5)
+        for p in all {
+            while p.isRunning && Date() < deadline { usleep(50_000) }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        }
+        try? FileManager.default.removeItem(atPath: storageDirectory)
+    }
+
+    func token(user: Int64) -> String {
+        JWTAuthenticator(secret: secret).mint(user: AuthenticatedUser(id: user, username: "e2e\(user)"))
+    }
+
+    struct Reply: Sendable {
+        var status: Int
+        var headers: [String: String]
+        var body: Data
+        var json: [String: JSONValue] { (try? JSONDecoder().decode([String: JSONValue].self, from: body)) ?? [:] }
+    }
+
+    func request(_ method: String, _ pathOrURL: String, user: Int64? = nil, body: Data? = nil,
+                 headers: [String: String] = [:]) async throws -> Reply {
+        let url = URL(string: pathOrURL.hasPrefix("http") ? pathOrURL : baseURL + pathOrURL)
+        guard let url else { throw StackError("bad URL \(pathOrURL)") }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.timeoutInterval = 30
+        if let user { request.setValue("Bearer \(token(user: user))", forHTTPHeaderField: "Authorization") }
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        request.httpBody = body
+        let (data, response) = try await URLSession.shared.data(for: request)
+        guard let http = response as? HTTPURLResponse else { throw StackError("no HTTP response") }
+        var fields: [String: String] = [:]
+        for (k, v) in http.allHeaderFields { fields[String(describing: k).lowercased()] = String(describing: v) }
+        return Reply(status: http.statusCode, headers: fields, body: data)
+    }
+
+    func upload(_ bytes: Data, filename: String, user: Int64, isPublic: Bool = true) async throws -> Reply {
+        let boundary = "e2e-\(UUID().uuidString)"
+        var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"is_public\"\r\n\r\n\(isPublic)\r\n".utf8)
+        body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8))
+        body.append(bytes)
+        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        return try await request("POST", "/api/media/upload/", user: user, body: body,
+                                 headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"])
+    }
+
+    /// Polls the media every 50 ms until its status is one of `statuses`; returns its last state.
+    func waitFor(_ id: Int64, user: Int64, statuses: Set<String> = ["ready", "failed"], timeout: Duration = .seconds(60)) async throws -> [String: JSONValue] {
+        var last: [String: JSONValue] = [:]
+        _ = try await eventually(timeout: timeout, interval: .milliseconds(50)) {
+            last = try await request("GET", "/api/media/\(id)/", user: user).json
+            return last["status"]?.stringValue.map { statuses.contains($0) } ?? false
+        }
+        return last
+    }
+}
+
+struct StackError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A port nothing listens on right now (bind to 0, read it back, close).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = 0
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// Fixtures made with the ffmpeg CLI (fine in tests; the services never spawn it).
+enum Fixtures {
+    static func make(_ name: String, _ args: String) async throws -> Data {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)-\(name)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let status = await runShell("ffmpeg -loglevel error -y \(args) '\(path)'")
+        guard status == 0 else { throw StackError("ffmpeg failed making \(name)") }
+        return try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    static func jpeg(width: Int, height: Int) async throws -> Data {
+        try await make("photo.jpg", "-f lavfi -i testsrc2=size=\(width)x\(height) -frames:v 1 -q:v 3")
+    }
+
+    /// A PNG whose header says 12000x12000 (144 MP) with tiny, valid compressed data: a pixel bomb.
+    static func pixelBomb() async throws -> Data {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bomb-\(UUID().uuidString).png").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let script = """
+        import struct, zlib
+        w = h = 12000
+        def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+        c = zlib.compressobj(9); row = b'\\x00' * (w + 1); parts = [c.compress(row) for _ in range(h)]; parts.append(c.flush())
+        data = b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0, 0, 0, 0)) + chunk(b'IDAT', b''.join(parts)) + chunk(b'IEND', b'')
+        open('\(path)', 'wb').write(data)
+        """
+        let scriptPath = path + ".py"
+        try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: scriptPath) }
+        guard await runShell("python3 '\(scriptPath)'") == 0 else { throw StackError("bomb script failed") }
+        return try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+}
+
+/// Width and height from a baseline/progressive JPEG's SOF marker: what the file really is.
+func jpegSize(_ data: Data) -> (Int, Int)? {
+    let b = [UInt8](data)
+    var i = 2
+    while i + 9 < b.count {
+        guard b[i] == 0xFF else { i += 1; continue }
+        let marker = b[i + 1]
+        let length = Int(b[i + 2]) << 8 | Int(b[i + 3])
+        if (0xC0...0xCF).contains(marker) && ![0xC4, 0xC8, 0xCC].contains(marker) {
+            return (Int(b[i + 7]) << 8 | Int(b[i + 8]), Int(b[i + 5]) << 8 | Int(b[i + 6]))
+        }
+        i += 2 + length
+    }
+    return nil
+}
