@@ -23,6 +23,7 @@ export MEDIA_TEST_BIN_DIR
 
 swift build --build-tests
 status=0
-swift test --skip-build "$@" || status=$?
+# Serial: some suites stop and restart the test servers, which must not hit another suite mid-flight.
+swift test --skip-build --no-parallel "$@" || status=$?
 echo "[test] swift test exited with status $status"
 exit "$status"

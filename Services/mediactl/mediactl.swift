@@ -67,7 +67,8 @@ struct MediaCtl {
             throw ConfigurationError("MEDIA_DATABASE_URL is not a postgres:// URL")
         }
         var logger = Logger(label: "mediactl")
-        logger.logLevel = .warning
+        // PostgresNIO warns when a query races the pool's start-up; it waits correctly, so only errors matter here.
+        logger.logLevel = .error
         let client = database.makeClient(logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {

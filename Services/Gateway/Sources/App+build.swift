@@ -74,7 +74,11 @@ public func buildApplication(
 
     let dependencies = GatewayDependencies(
         repository: repository, storage: storage,
-        readiness: [ReadinessCheck(name: "database") { try await repository.ping() }],
+        readiness: [
+            ReadinessCheck(name: "database") { try await repository.ping() },
+            // An empty declaration is a round trip on the publisher connection: fails fast while the broker is down.
+            ReadinessCheck(name: "broker") { try await broker.declare(BrokerTopology()) },
+        ],
         registry: registry, onOutboxWrite: { relay.notify() })
     var app = Application(
         router: buildRouter(configuration: configuration, dependencies: dependencies),

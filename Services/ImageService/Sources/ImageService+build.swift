@@ -24,7 +24,11 @@ public func buildImageService(
     let gate = StartupGate()
     let ops = makeOpsServer(
         host: configuration.opsHost, port: configuration.opsPort,
-        checks: [ReadinessCheck(name: "database") { try await repository.ping() }], registry: registry, logger: logger)
+        checks: [
+            ReadinessCheck(name: "database") { try await repository.ping() },
+            ReadinessCheck(name: "broker") { try await broker.declare(BrokerTopology()) },
+        ],
+        registry: registry, logger: logger)
     return ServiceGroup(configuration: .init(
         services: [
             .init(service: postgres),
