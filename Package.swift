@@ -60,7 +60,8 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Shared/ServiceKit", swiftSettings: swiftSettings),
         .target(name: "Imaging", dependencies: ["CVips"], path: "Shared/Imaging", swiftSettings: swiftSettings),
-        .target(name: "AV", dependencies: ["CAV"], path: "Shared/AV", swiftSettings: swiftSettings),
+        .target(name: "AV", dependencies: ["CAV"], path: "Shared/AV", exclude: ["Core/README.md"],
+                swiftSettings: swiftSettings),
 
         // MARK: Services
         .target(name: "Gateway", dependencies: [
@@ -97,7 +98,9 @@ let package = Package(
         .testTarget(name: "MediaDomainTests", dependencies: ["MediaDomain"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
+        .testTarget(name: "StorageTests", dependencies: [
+            "Storage", .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
         .testTarget(name: "ImageServiceTests", dependencies: [
             "ImageService", "ServiceKit", "Messaging", "Persistence", "Storage", "MediaDomain", "Imaging",
@@ -118,5 +121,7 @@ let package = Package(
         // MARK: Benchmarks
         .executableTarget(name: "imaging-bench", dependencies: ["Imaging"], path: "Benchmarks/imaging",
                           exclude: ["run.sh", "pillow_bench.py"], swiftSettings: swiftSettings),
+        .executableTarget(name: "audio-bench", dependencies: ["AV"], path: "Benchmarks/audio",
+                          exclude: ["run.sh"], swiftSettings: swiftSettings),
     ]
 )

@@ -9,11 +9,6 @@ static inline int mf_averror_stream_not_found(void) { return AVERROR_STREAM_NOT_
 static inline int mf_averror_encoder_not_found(void) { return AVERROR_ENCODER_NOT_FOUND; }
 // AV_CODEC_FLAG_GLOBAL_HEADER is (1 << 22): a shift macro Swift does not import.
 static inline int mf_codec_flag_global_header(void) { return AV_CODEC_FLAG_GLOBAL_HEADER; }
-// AVFMT_GLOBALHEADER / AVFMT_NOFILE are plain but kept here beside their users for one import path.
-static inline int mf_fmt_globalheader(void) { return AVFMT_GLOBALHEADER; }
-static inline int mf_fmt_nofile(void) { return AVFMT_NOFILE; }
-// AVIO_FLAG_WRITE is a plain macro but sits next to the call that needs it.
-static inline int mf_avio_flag_write(void) { return AVIO_FLAG_WRITE; }
 // AVFrame.data / linesize are fixed-size arrays that import as tuples; index them in C.
 static inline uint8_t *mf_frame_data(const AVFrame *f, int plane) { return f->data[plane]; }
 static inline int mf_frame_linesize(const AVFrame *f, int plane) { return f->linesize[plane]; }
@@ -25,4 +20,11 @@ static inline int mf_sws_scale_frames(struct SwsContext *c, const AVFrame *src, 
 static inline int mf_swr_convert_frames(struct SwrContext *s, AVFrame *out, int out_count, const AVFrame *in) {
     return swr_convert(s, out->extended_data, out_count,
                        in ? (const uint8_t **)in->extended_data : NULL, in ? in->nb_samples : 0);
+}
+// av_audio_fifo_write/read take `void **`; AVFrame.extended_data is `uint8_t **`: the cast is trivial in C.
+static inline int mf_audio_fifo_write_frame(AVAudioFifo *f, const AVFrame *frame, int samples) {
+    return av_audio_fifo_write(f, (void **)frame->extended_data, samples);
+}
+static inline int mf_audio_fifo_read_frame(AVAudioFifo *f, AVFrame *frame, int samples) {
+    return av_audio_fifo_read(f, (void **)frame->extended_data, samples);
 }

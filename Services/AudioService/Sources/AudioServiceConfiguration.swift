@@ -1,0 +1,28 @@
+import Foundation
+import ServiceKit
+
+/// AudioService's settings, read once from the environment.
+public struct AudioServiceConfiguration: Sendable {
+    public var opsHost: String
+    public var opsPort: Int
+    /// Audio files processed at once in this process (default: one per core).
+    public var concurrency: Int
+    public var common: CommonConfiguration
+
+    public static let help = """
+        mediaflow-audio: makes the audio renditions (MP3 128k, waveform, cover thumbnail) with libav.
+
+        Environment:
+          MEDIA_OPS_HOST           address of /healthz, /readyz, /metrics (default 127.0.0.1)
+          MEDIA_OPS_PORT           their port (default 9103)
+          MEDIA_AUDIO_CONCURRENCY  audio files processed at once (default: number of cores)
+        \(CommonConfiguration.help)
+        """
+
+    public init(environment env: Environment = Environment()) throws {
+        opsHost = env.string("MEDIA_OPS_HOST", default: "127.0.0.1")
+        opsPort = try env.int("MEDIA_OPS_PORT", default: 9103)
+        concurrency = max(1, try env.int("MEDIA_AUDIO_CONCURRENCY", default: ProcessInfo.processInfo.activeProcessorCount))
+        common = try CommonConfiguration(environment: env)
+    }
+}

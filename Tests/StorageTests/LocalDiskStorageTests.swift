@@ -1,0 +1,59 @@
+import Foundation
+import NIOCore
+import Storage
+import Testing
+
+@Suite("Local disk storage")
+struct LocalDiskStorageTests {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString)").path
+
+    func files() -> [String] {
+        (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).filter {
+            var dir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: root + "/" + $0, isDirectory: &dir) && !dir.boolValue
+        }
+    }
+
+    @Test func streamedWriteIsVisibleOnlyAfterCommitAndReadsBackInRanges() async throws {
+        let storage = try LocalDiskStorage(root: root)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // Many chunks of odd sizes, more than one flush: every byte must land in order.
+        var expected: [UInt8] = []
+        let writer = try await storage.makeWriter(key: "media/a/original.mp4")
+        for i in 0..<300 {
+            let chunk = (0..<(1000 + i * 37)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) }
+            expected += chunk
+            try await writer.write(ByteBuffer(bytes: chunk))
+        }
+        #expect(try await storage.info(key: "media/a/original.mp4") == nil, "nothing visible before commit")
+        try await writer.commit()
+        #expect(try await storage.info(key: "media/a/original.mp4")?.size == Int64(expected.count))
+        #expect(try await storage.get(key: "media/a/original.mp4") == expected)
+        var part: [UInt8] = []
+        try await storage.read(key: "media/a/original.mp4", range: 1000..<5000, chunkSize: 777) { part += $0.readableBytesView }
+        #expect(part == Array(expected[1000..<5000]))
+        #expect(files() == ["media/a/original.mp4"], "no temp file left behind")
+    }
+
+    @Test func abortLeavesNothingAndPrefixDeleteRemovesAll() async throws {
+        let storage = try LocalDiskStorage(root: root)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let writer = try await storage.makeWriter(key: "media/b/original.jpg")
+        try await writer.write(ByteBuffer(bytes: [UInt8](repeating: 1, count: 600_000)))
+        await writer.abort()
+        #expect(files().isEmpty)
+        try await storage.put(key: "media/c/original.jpg", bytes: [1])
+        try await storage.put(key: "media/c/g1/thumbnail.jpg", bytes: [2])
+        try await storage.put(key: "media/d/original.jpg", bytes: [3])
+        try await storage.deletePrefix("media/c/")
+        #expect(files() == ["media/d/original.jpg"])
+    }
+
+    @Test(arguments: ["../x", "/etc/passwd", "media/../../x", "media/.tmp/x", "media//x", "", "media/a b"])
+    func unsafeKeysAreRefused(key: String) async throws {
+        let storage = try LocalDiskStorage(root: root)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(StorageKey.isValid(key) == false)
+        await #expect(throws: StorageError.self) { _ = try await storage.makeWriter(key: key) }
+    }
+}
