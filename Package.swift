@@ -121,6 +121,8 @@ let package = Package(
         // MARK: Benchmarks
         .executableTarget(name: "imaging-bench", dependencies: ["Imaging"], path: "Benchmarks/imaging",
                           exclude: ["run.sh", "pillow_bench.py"], swiftSettings: swiftSettings),
+        .executableTarget(name: "video-bench", dependencies: ["AV"], path: "Benchmarks/video",
+                          exclude: ["run.sh"], swiftSettings: swiftSettings),
         .executableTarget(name: "audio-bench", dependencies: ["AV"], path: "Benchmarks/audio",
                           exclude: ["run.sh"], swiftSettings: swiftSettings),
     ]

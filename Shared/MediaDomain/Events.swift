@@ -175,9 +175,36 @@ public enum EventCoding {
 
 /// ISO 8601 in UTC with a "Z", with milliseconds (SPEC §1.2).
 public enum ISO8601 {
+    /// Formatted by hand from the civil date: every API response formats two of these, and Foundation's
+    /// format styles cost microseconds each on this hot path.
     public static func string(from date: Date) -> String {
-        date.formatted(
-            Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+        // Whole seconds, then the fraction truncated to milliseconds (as Foundation's ISO 8601 style does).
+        let t = date.timeIntervalSince1970
+        let whole = t.rounded(.down)
+        let millis = min(999, Int((t - whole) * 1000))
+        let seconds = Int64(whole)
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        // Days since 1970-01-01 to year/month/day (Howard Hinnant's civil_from_days).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ v: Int64, _ width: Int) -> String {
+            let s = String(v)
+            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(Int64(millis), 3))Z"
     }
 
     public static func date(from string: String) -> Date? {

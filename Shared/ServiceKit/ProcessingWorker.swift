@@ -86,10 +86,14 @@ public struct ProcessingWorker: Service {
             return .retry(reason: "inbox: \(error)")
         }
 
+        // The job's scratch folder lives until its renditions are stored (they may be files in it).
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("mediaflow-job-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: work) }
         let started = ContinuousClock.now
         let outcome: Result<ProcessingOutput, any Error>
         do {
-            outcome = .success(try await runJob(event, logger: logger))
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            outcome = .success(try await runJob(event, workDirectory: work))
         } catch let error as StorageError where error.isNotFound {
             outcome = .failure(MediaError(code: "original_missing", message: "The original file is no longer stored."))
         } catch {
@@ -129,10 +133,7 @@ public struct ProcessingWorker: Service {
         }
     }
 
-    private func runJob(_ event: MediaUploaded, logger: Logger) async throws -> ProcessingOutput {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("mediaflow-job-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: work) }
+    private func runJob(_ event: MediaUploaded, workDirectory work: String) async throws -> ProcessingOutput {
         let progress = ProgressReporter(interval: options.progressInterval) { [broker] percent in
             let event = MediaProgress(mediaId: event.mediaId, generation: event.generation, percent: percent)
             guard let body = try? EventCoding.encoder().encode(event) else { return }

@@ -86,4 +86,13 @@ struct AuthTests {
             .authenticate(token: sign(#"{"user_id":7,"username":"ops","is_staff":true,"exp":\#(future)}"#))
         #expect(staff == AuthenticatedUser(id: 7, username: "ops", isStaff: true))
     }
+
+    @Test func rememberedTokenStillExpires() throws {
+        let auth = JWTAuthenticator(secret: gateway.configuration.jwtSecret)
+        let token = auth.mint(user: AuthenticatedUser(id: 5, username: "e"), lifetime: 60)
+        #expect(try auth.authenticate(token: token) == AuthenticatedUser(id: 5, username: "e"))
+        #expect(try auth.authenticate(token: token) == AuthenticatedUser(id: 5, username: "e"))
+        #expect(throws: APIError.self) { try auth.authenticate(token: token, now: Date().addingTimeInterval(120)) }
+        #expect(throws: APIError.self) { try auth.authenticate(token: token + "x") }
+    }
 }

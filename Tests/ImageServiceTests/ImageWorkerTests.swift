@@ -120,3 +120,39 @@ struct ImageWorkerTests {
         #expect(try await inbox.contains(consumer: "image-service", eventId: other.eventId) == false)
     }
 }
+
+/// A processor that writes its rendition as a file in the job's work directory, as video and audio do.
+struct FileRenditionProcessor: MediaProcessor {
+    let fileType = FileType.video
+    func process(_ job: ProcessingJob) async throws -> ProcessingOutput {
+        let path = job.workDirectory + "/video.mp4"
+        try Data([1, 2, 3, 4]).write(to: URL(fileURLWithPath: path))
+        return ProcessingOutput(renditions: [
+            ProducedRendition(name: "video", fileExtension: "mp4", mimeType: "video/mp4", width: 2, height: 2, content: .file(path: path)),
+        ])
+    }
+}
+
+@Suite("Processing worker with file renditions")
+struct FileRenditionWorkerTests {
+    @Test func fileRenditionsAreStoredBeforeTheWorkDirectoryGoes() async throws {
+        let broker = InMemoryBroker()
+        try await broker.declare(MediaTopology.all())
+        let storage = MemoryStorage()
+        let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: .mp4)
+        try await storage.put(key: key, bytes: [0])
+        let event = MediaUploaded(mediaId: 1, generation: 3, userId: 1, fileType: .video, format: .mp4,
+                                  mimeType: "video/mp4", storageKey: key, fileSize: 1)
+        let worker = ProcessingWorker(processor: FileRenditionProcessor(), broker: broker, storage: storage,
+                                      inbox: MemoryMediaRepository(), options: .init(concurrency: 1), logger: .init(label: "t"))
+        let message = IncomingMessage(queue: "video-service", exchange: MediaEvents.exchange, routingKey: "media.uploaded.video",
+                                      body: Array(try EventCoding.encoder().encode(event)), messageId: "m", type: MediaEvents.uploaded,
+                                      headers: [:], redelivered: false)
+        #expect(await worker.handle(message, attempt: 1) == .ack)
+        let stored = StorageKeys.rendition(original: key, generation: 3, name: "video", ext: "mp4")
+        #expect(try await storage.get(key: stored) == [1, 2, 3, 4])
+        let ready = try #require(await broker.publishedMessages.first { $0.routingKey == MediaEvents.ready })
+        let payload = try EventCoding.decoder().decode(MediaReady.self, from: Data(ready.body))
+        #expect(payload.renditions["video"]?.fileSize == 4)
+    }
+}

@@ -44,6 +44,14 @@ struct MediaDomainTests {
         #expect(abs(back.occurredAt.timeIntervalSince(event.occurredAt)) < 0.001)
     }
 
+    @Test(arguments: [0.0, 1_764_147_600.123, 951_782_400.5, 4_102_444_799.999, 1_709_210_096.042])
+    func iso8601MatchesFoundation(seconds: Double) {
+        let date = Date(timeIntervalSince1970: seconds)
+        let foundation = date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+        #expect(ISO8601.string(from: date) == foundation)
+        #expect(ISO8601.date(from: ISO8601.string(from: date)).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
+    }
+
     @Test func statsAlwaysHaveEveryKey() {
         let stats = MediaStats(total: 1, byType: [.image: 1], byStatus: [.ready: 1], totalSize: 5)
         #expect(stats.byType.count == 3 && stats.byType[.audio] == 0)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// HS256 bearer tokens, compatible with djangorestframework-simplejwt access tokens (SPEC §1 Auth).
 ///
@@ -7,13 +8,24 @@ import Foundation
 /// comparison, and owning it keeps per-request work to one HMAC and one small JSON decode.
 public struct JWTAuthenticator: Sendable {
     private let key: SymmetricKey
+    private let verified = VerifiedTokens()
 
     public init(secret: String) {
         key = SymmetricKey(data: Data(secret.utf8))
     }
 
     /// The user a token names, or `APIError.tokenInvalid` saying why not.
+    ///
+    /// A client sends the same token with every request until it expires, so tokens that verified are
+    /// remembered (until their `exp`) and the HMAC and JSON work happens once per token, not per request.
     public func authenticate(token: String, now: Date = Date()) throws(APIError) -> AuthenticatedUser {
+        if let user = verified.user(for: token, now: now) { return user }
+        let (user, expiry) = try verify(token: token, now: now)
+        verified.remember(token, user: user, expiry: expiry)
+        return user
+    }
+
+    private func verify(token: String, now: Date) throws(APIError) -> (AuthenticatedUser, Double) {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3,
               let headerData = Base64URL.decode(parts[0]),
@@ -36,7 +48,7 @@ public struct JWTAuthenticator: Sendable {
         if claims.hasTokenType, claims.tokenType != "access" { throw .tokenInvalid("not an access token") }
         guard let id = claims.userId ?? claims.sub else { throw .tokenInvalid("no user id") }
         let username = claims.username ?? claims.preferredUsername ?? String(id)
-        return AuthenticatedUser(id: id, username: username, isStaff: claims.isStaff ?? false)
+        return (AuthenticatedUser(id: id, username: username, isStaff: claims.isStaff ?? false), exp)
     }
 
     /// Mints an access token (the dev command and tests use it).
@@ -57,6 +69,31 @@ public struct JWTAuthenticator: Sendable {
         return input + "." + Base64URL.encode(Data(mac))
     }
 
+}
+
+/// Tokens that verified, with their expiry. Bounded: when full it starts over (a cache miss only costs a
+/// verification).
+final class VerifiedTokens: Sendable {
+    private let entries = Mutex<[String: (user: AuthenticatedUser, expiry: Double)]>([:])
+    private static let capacity = 10_000
+
+    func user(for token: String, now: Date) -> AuthenticatedUser? {
+        entries.withLock { e in
+            guard let hit = e[token] else { return nil }
+            guard hit.expiry > now.timeIntervalSince1970 else {
+                e[token] = nil
+                return nil
+            }
+            return hit.user
+        }
+    }
+
+    func remember(_ token: String, user: AuthenticatedUser, expiry: Double) {
+        entries.withLock { e in
+            if e.count >= Self.capacity { e.removeAll(keepingCapacity: true) }
+            e[token] = (user, expiry)
+        }
+    }
 }
 
 struct TokenHeader: Decodable {

@@ -1,0 +1,36 @@
+import ServiceKit
+
+/// VideoService's settings, read once from the environment.
+public struct VideoServiceConfiguration: Sendable {
+    public var opsHost: String
+    public var opsPort: Int
+    /// Jobs run at once by this process; each has its own libav thread and a prefetch of one, so a replica
+    /// never holds more messages than it is working on and other processes take the rest.
+    public var workers: Int
+    /// Longest a job may run before it fails with `processing_timeout`.
+    public var jobTimeout: Duration
+    public var common: CommonConfiguration
+
+    public static let help = """
+        mediaflow-video: makes the video renditions (libav in process: H.264/AAC MP4, poster, thumbnail).
+
+        Environment:
+          MEDIA_OPS_HOST           address of /healthz, /readyz, /metrics (default 127.0.0.1)
+          MEDIA_OPS_PORT           their port (default 9102)
+          MEDIA_VIDEO_WORKERS      videos processed at once by this process (default 1; prefetch = workers)
+          MEDIA_VIDEO_JOB_TIMEOUT  seconds one video may take before it fails (default 1800); keep the
+                                   broker's consumer_timeout above it
+        \(CommonConfiguration.help)
+        """
+
+    public init(environment env: Environment = Environment()) throws {
+        opsHost = env.string("MEDIA_OPS_HOST", default: "127.0.0.1")
+        opsPort = try env.int("MEDIA_OPS_PORT", default: 9102)
+        workers = try env.int("MEDIA_VIDEO_WORKERS", default: 1)
+        guard workers >= 1 else { throw ConfigurationError("MEDIA_VIDEO_WORKERS must be at least 1") }
+        let timeout = try env.int("MEDIA_VIDEO_JOB_TIMEOUT", default: 1800)
+        guard timeout >= 1 else { throw ConfigurationError("MEDIA_VIDEO_JOB_TIMEOUT must be at least 1 second") }
+        jobTimeout = .seconds(timeout)
+        common = try CommonConfiguration(environment: env)
+    }
+}
