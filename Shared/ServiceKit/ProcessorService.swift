@@ -1,0 +1,62 @@
+import Logging
+import Messaging
+import Persistence
+import Prometheus
+import ServiceLifecycle
+
+/// Where a processor's ops endpoints listen and how it runs its jobs.
+public struct ProcessorSettings: Sendable {
+    public var name: String
+    public var opsHost: String
+    public var opsPort: Int
+    public var worker: ProcessingWorker.Options
+    public var databaseConnections: Int
+
+    public init(name: String, opsHost: String, opsPort: Int, worker: ProcessingWorker.Options, databaseConnections: Int = 4) {
+        self.name = name
+        self.opsHost = opsHost
+        self.opsPort = opsPort
+        self.worker = worker
+        self.databaseConnections = databaseConnections
+    }
+}
+
+/// A processor process, the same for image, video and audio: PostgreSQL pool (inbox; migrated at start),
+/// broker, the processing worker (held until the migrations ran) and the ops server, shut down in reverse
+/// order on SIGTERM/SIGINT. Each service only brings its `MediaProcessor`.
+public func buildProcessorService(
+    processor: some MediaProcessor, settings: ProcessorSettings, common: CommonConfiguration,
+    registry: PrometheusCollectorRegistry, logger: Logger
+) throws -> ServiceGroup {
+    guard let database = DatabaseConfiguration(url: common.databaseURL, maxConnections: settings.databaseConnections) else {
+        throw ConfigurationError("MEDIA_DATABASE_URL is not a postgres:// URL")
+    }
+    let postgres = database.makeClient(logger: logger)
+    let repository = PostgresMediaRepository(client: postgres, logger: logger)
+    let broker = try RabbitMQBroker(url: common.amqpURL, logger: logger)
+    let worker = ProcessingWorker(
+        processor: processor, broker: broker, storage: try common.storage.makeStorage(), inbox: repository,
+        options: settings.worker, logger: logger)
+    let gate = StartupGate()
+    let ops = makeOpsServer(
+        host: settings.opsHost, port: settings.opsPort,
+        checks: [
+            ReadinessCheck(name: "database") { try await repository.ping() },
+            // An empty declaration is a round trip on the publisher connection: fails fast while the broker is down.
+            ReadinessCheck(name: "broker") { try await broker.declare(BrokerTopology()) },
+        ],
+        registry: registry, logger: logger)
+    return ServiceGroup(configuration: .init(
+        services: [
+            .init(service: postgres),
+            .init(service: ClosureService(body: {
+                try await Migrations.run(on: postgres, logger: logger)
+                gate.open()
+                try await gracefulShutdown()
+            })),
+            .init(service: GatedService(gate: gate, name: "\(settings.name)-worker", service: worker)),
+            .init(service: ops),
+        ],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger))
+}
