@@ -77,28 +77,33 @@ public final class OutboxRelay: Service, Sendable {
         _ entries: [OutboxEntry], broker: any MessageBroker, logger: Logger, sent: Counter, failed: Counter
     ) async -> [Int64] {
         // Publish concurrently: the broker batches confirms, so a burst costs about one round trip.
-        await withTaskGroup(of: Int64?.self) { group in
+        let results = await withTaskGroup(of: (Int64, (any Error)?).self) { group in
             for entry in entries {
                 group.addTask {
                     do {
                         try await broker.publish(OutgoingMessage(
                             exchange: entry.exchange, routingKey: entry.routingKey, body: entry.body,
                             messageId: entry.eventId.uuidString.lowercased(), type: entry.eventType))
-                        sent.increment()
-                        return entry.id
+                        return (entry.id, nil)
                     } catch {
-                        failed.increment()
-                        logger.warning(
-                            "outbox event not published; it stays in the outbox and is retried",
-                            metadata: ["event_id": "\(entry.eventId)", "routing_key": "\(entry.routingKey)",
-                                       "error": "\(error)"])
-                        return nil
+                        return (entry.id, error)
                     }
                 }
             }
-            var ids: [Int64] = []
-            for await id in group { if let id { ids.append(id) } }
-            return ids
+            var results: [(Int64, (any Error)?)] = []
+            for await result in group { results.append(result) }
+            return results
         }
+        let ids = results.compactMap { $0.1 == nil ? $0.0 : nil }
+        sent.increment(by: ids.count)
+        let failures = results.compactMap(\.1)
+        if let first = failures.first {
+            failed.increment(by: failures.count)
+            // One line per batch, not per event: an outage with a long outbox must not flood the log.
+            logger.warning("outbox events not published; they stay in the outbox and are retried", metadata: [
+                "failed": "\(failures.count)", "of": "\(entries.count)", "error": "\(first)",
+            ])
+        }
+        return ids
     }
 }
