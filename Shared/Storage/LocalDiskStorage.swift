@@ -154,8 +154,9 @@ public struct LocalDiskStorage: BlobStorage {
 }
 
 /// A streamed write to a temp file. Chunks are gathered (not copied) and written with one `writev` per
-/// half megabyte, so the thread pool sees a few large writes rather than many small ones and no byte is
-/// copied on the way to the kernel.
+/// megabyte on NIO's thread pool. One write is in flight while the next megabyte gathers: the caller (an
+/// upload reading its request body) never waits for the disk unless the disk falls a whole batch behind,
+/// so reading the socket and writing the file overlap. At most two batches are held in memory.
 actor LocalBlobWriter: BlobWriter {
     private let fd: Int32
     private let tempPath: String
@@ -163,9 +164,10 @@ actor LocalBlobWriter: BlobWriter {
     private let threadPool: NIOThreadPool
     private var pending: [ByteBuffer] = []
     private var pendingBytes = 0
+    private var inFlight: Task<Void, any Error>?
     private var closed = false
     private(set) var bytesWritten: Int64 = 0
-    private static let flushThreshold = 512 * 1024
+    private static let batchBytes = 1 << 20
 
     init(fd: Int32, tempPath: String, finalPath: String, threadPool: NIOThreadPool) {
         self.fd = fd
@@ -180,17 +182,20 @@ actor LocalBlobWriter: BlobWriter {
         bytesWritten += Int64(buffer.readableBytes)
         pending.append(buffer)
         pendingBytes += buffer.readableBytes
-        if pendingBytes >= Self.flushThreshold { try await flush() }
+        if pendingBytes >= Self.batchBytes { try await startFlush() }
     }
 
-    private func flush() async throws {
+    /// Waits for the write in flight (surfacing its error), then starts writing what gathered since.
+    private func startFlush() async throws {
+        try await inFlight?.value
+        inFlight = nil
         let buffers = pending
         pending = []
         pendingBytes = 0
         guard !buffers.isEmpty else { return }
-        let fd = self.fd
-        try await threadPool.runIfActive {
-            try Self.writeAll(fd: fd, buffers)
+        let (fd, pool) = (self.fd, threadPool)
+        inFlight = Task {
+            try await pool.runIfActive { try Self.writeAll(fd: fd, buffers) }
         }
     }
 
@@ -236,7 +241,14 @@ actor LocalBlobWriter: BlobWriter {
 
     func commit() async throws {
         guard !closed else { throw StorageError.ioFailed("commit after close") }
-        try await flush()
+        do {
+            try await startFlush()
+            try await inFlight?.value
+        } catch {
+            await abort()
+            throw error
+        }
+        inFlight = nil
         closed = true
         let (fd, temp, final) = (self.fd, tempPath, finalPath)
         try await threadPool.runIfActive {
@@ -254,6 +266,8 @@ actor LocalBlobWriter: BlobWriter {
         guard !closed else { return }
         closed = true
         pending = []
+        _ = try? await inFlight?.value  // never close the descriptor under a running write
+        inFlight = nil
         close(fd)
         unlink(tempPath)
     }

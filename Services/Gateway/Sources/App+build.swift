@@ -82,6 +82,7 @@ public func buildApplication(
         registry: registry, onOutboxWrite: { relay.notify() })
     var app = Application(
         router: buildRouter(configuration: configuration, dependencies: dependencies),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "mediaflow-gateway"),
         services: [
