@@ -112,13 +112,13 @@ public struct ProcessingWorker: Service {
                     mediaId: event.mediaId, generation: event.generation, renditions: renditions, width: output.width,
                     height: output.height, duration: output.duration, bitrate: output.bitrate, metadata: metadata,
                     processingMs: ms)
-                try await publish(ready, type: MediaEvents.ready)
+                try await Self.publish(ready, id: ready.eventId, type: MediaEvents.ready, on: broker)
                 Timer(label: "mediaflow_job_duration_seconds", dimensions: [("queue", queue)]).recordNanoseconds(Int64(ms) * 1_000_000)
                 Counter(label: "mediaflow_jobs_total", dimensions: [("queue", queue), ("outcome", "ready")]).increment()
                 logger.info("media ready", metadata: ["processing_ms": "\(ms)", "renditions": "\(renditions.count)"])
             case .failure(let error as MediaError):
                 let failed = MediaFailed(mediaId: event.mediaId, generation: event.generation, error: error, attempts: attempt)
-                try await publish(failed, type: MediaEvents.failed)
+                try await Self.publish(failed, id: failed.eventId, type: MediaEvents.failed, on: broker)
                 Counter(label: "mediaflow_jobs_total", dimensions: [("queue", queue), ("outcome", "failed")]).increment()
                 logger.warning("media failed", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
             case .failure(let error):
@@ -136,10 +136,8 @@ public struct ProcessingWorker: Service {
     private func runJob(_ event: MediaUploaded, workDirectory work: String) async throws -> ProcessingOutput {
         let progress = ProgressReporter(interval: options.progressInterval) { [broker] percent in
             let event = MediaProgress(mediaId: event.mediaId, generation: event.generation, percent: percent)
-            guard let body = try? EventCoding.encoder().encode(event) else { return }
-            try? await broker.publish(OutgoingMessage(
-                exchange: MediaEvents.exchange, routingKey: MediaEvents.progress, body: Array(body),
-                messageId: event.eventId.uuidString.lowercased(), type: MediaEvents.progress, persistent: false))
+            // Progress is advisory: not persisted by the broker, and a lost one is replaced a second later.
+            try? await Self.publish(event, id: event.eventId, type: MediaEvents.progress, persistent: false, on: broker)
         }
         let processor = self.processor
         let timeout = options.jobTimeout
@@ -178,16 +176,13 @@ public struct ProcessingWorker: Service {
         return stored
     }
 
-    private func publish<Event: Encodable & Sendable>(_ event: Event, type: String) async throws {
-        let body = try EventCoding.encoder().encode(event)
-        let id: UUID = switch event {
-        case let e as MediaReady: e.eventId
-        case let e as MediaFailed: e.eventId
-        default: UUID()
-        }
+    /// Publishes one outcome event on `media.events` with its event id as `message_id` (consumers dedupe on it).
+    static func publish(
+        _ event: some Encodable, id: UUID, type: String, persistent: Bool = true, on broker: any MessageBroker
+    ) async throws {
         try await broker.publish(OutgoingMessage(
-            exchange: MediaEvents.exchange, routingKey: type, body: Array(body), messageId: id.uuidString.lowercased(),
-            type: type))
+            exchange: MediaEvents.exchange, routingKey: type, body: Array(try EventCoding.encoder().encode(event)),
+            messageId: id.uuidString.lowercased(), type: type, persistent: persistent))
     }
 
     /// After the last attempt: the media must not stay `processing`, so it fails with the reason.
@@ -200,7 +195,7 @@ public struct ProcessingWorker: Service {
             mediaId: event.mediaId, generation: event.generation,
             error: MediaError(code: "processing_failed", message: "Processing failed after retries: \(reason)"),
             attempts: RetryingConsumer.attempt(of: message))
-        try await publish(failed, type: MediaEvents.failed)
+        try await Self.publish(failed, id: failed.eventId, type: MediaEvents.failed, on: broker)
     }
 }
 

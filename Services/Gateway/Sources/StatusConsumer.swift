@@ -19,6 +19,10 @@ public struct StatusConsumer: Service {
     let retryPolicy: RetryPolicy
     let logger: Logger
     let prefetch: Int
+    /// Made once: a metrics lookup per event would sit on the fold's hot path.
+    let folded: [FoldResult: Counter] = Dictionary(uniqueKeysWithValues: [FoldResult.applied, .duplicate, .ignored].map {
+        ($0, Counter(label: "mediaflow_status_events_total", dimensions: [("result", "\($0)")]))
+    })
 
     public init(broker: any MessageBroker, repository: any MediaRepository, retryPolicy: RetryPolicy = .default,
                 prefetch: Int = 32, logger: Logger) {
@@ -57,7 +61,7 @@ public struct StatusConsumer: Service {
         logger[metadataKey: "media_id"] = "\(outcome.mediaId)"
         do {
             let result = try await repository.apply(outcome, consumer: Self.consumerName)
-            Counter(label: "mediaflow_status_events_total", dimensions: [("result", "\(result)")]).increment()
+            folded[result]?.increment()
             switch result {
             case .applied: logger.debug("status event folded", metadata: ["type": "\(message.type)"])
             case .duplicate: logger.info("duplicate status event ignored", metadata: ["type": "\(message.type)"])

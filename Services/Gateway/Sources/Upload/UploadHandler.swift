@@ -209,8 +209,8 @@ struct StoredUpload {
     var size: Int64
     var filename: String
 
+    /// Removes the original and its folder (one prefix delete covers both).
     func discard(_ storage: any BlobStorage) async {
-        try? await storage.delete(key: key)
         try? await storage.deletePrefix(StorageKeys.mediaPrefix(ofOriginal: key))
     }
 }
