@@ -4,12 +4,13 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .NOTPARALLEL:
-.PHONY: help deps build run up down test status clean-local
+.PHONY: help deps build run up down test bench status clean-local
 
 help:
 	@echo "make run          start everything in the foreground (API on http://127.0.0.1:8080); Ctrl-C stops it"
 	@echo "make test         run the whole test suite on its own PostgreSQL/RabbitMQ instance"
 	@echo "make up / down    start / stop everything in the background"
+	@echo "make bench        measure every TARGETS.md row over HTTP (reuses or starts the stack)"
 	@echo "make deps         install missing system packages (apt)"
 	@echo "make build        swift build -c release"
 	@echo "make status       what is running"
@@ -32,6 +33,9 @@ down:
 
 test: deps
 	scripts/test.sh
+
+bench: deps build
+	scripts/bench.sh $(BENCH_ARGS)
 
 status:
 	@scripts/services.sh dev status
