@@ -79,6 +79,15 @@ public struct RenditionInfo: Sendable, Codable, Equatable {
         self.height = height
         self.fileSize = fileSize
     }
+
+    /// From its stored JSON (the `Codable` form); nil when a required member is missing or mistyped.
+    public init?(json: JSONValue) {
+        guard let key = json["key"]?.stringValue, let mimeType = json["mime_type"]?.stringValue,
+              let fileSize = json["file_size"]?.intValue
+        else { return nil }
+        self.init(key: key, mimeType: mimeType, width: json["width"]?.intValue.map(Int.init),
+                  height: json["height"]?.intValue.map(Int.init), fileSize: fileSize)
+    }
 }
 
 /// Storage keys: everything of one media lives under one prefix, renditions under a folder per

@@ -28,13 +28,21 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
         guard let fileType = FileType(rawValue: r.3), let status = MediaStatus(rawValue: r.4),
               let format = MediaFormat(rawValue: r.7)
         else { throw PersistenceError.corruptRow("media \(r.0) has type \(r.3), status \(r.4), format \(r.7)") }
-        let decoder = JSONDecoder()
+        // JSONParser rather than JSONDecoder: every API read decodes these two columns (see JSONParser).
+        guard case .object(let renditionValues) = try JSONParser.parse(r.10),
+              case .object(let metadata) = try JSONParser.parse(r.15)
+        else { throw PersistenceError.corruptRow("media \(r.0) has renditions or metadata that are not objects") }
+        var renditions: [String: RenditionInfo] = [:]
+        for (name, value) in renditionValues {
+            guard let info = RenditionInfo(json: value) else {
+                throw PersistenceError.corruptRow("media \(r.0) has a malformed rendition \(name)")
+            }
+            renditions[name] = info
+        }
         return Media(
             id: r.0, userId: r.1, username: r.2, fileType: fileType, status: status, fileSize: r.5, mimeType: r.6,
-            format: format, originalFilename: r.8, storageKey: r.9,
-            renditions: try decoder.decode([String: RenditionInfo].self, from: Data(r.10.utf8)),
-            width: r.11, height: r.12, duration: r.13, bitrate: r.14,
-            metadata: try decoder.decode([String: JSONValue].self, from: Data(r.15.utf8)),
+            format: format, originalFilename: r.8, storageKey: r.9, renditions: renditions,
+            width: r.11, height: r.12, duration: r.13, bitrate: r.14, metadata: metadata,
             isPublic: r.16, generation: r.17, createdAt: r.18, updatedAt: r.19)
     }
 

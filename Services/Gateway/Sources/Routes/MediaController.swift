@@ -29,13 +29,13 @@ struct MediaController: Sendable {
         var logger = context.logger
         logger[metadataKey: "user_id"] = "\(user.id)"
         let outcome = try await upload.handle(request, user: user, logger: logger)
-        return try json(MediaResource(outcome.media, links: links), status: outcome.created ? .created : .ok)
+        return json(MediaResource(outcome.media, links: links), status: outcome.created ? .created : .ok)
     }
 
     @Sendable func detail(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let user = try authenticator.user(of: request)
         let media = try await visibleMedia(request, context: context, user: user)
-        return try json(MediaResource(media, links: links))
+        return json(MediaResource(media, links: links))
     }
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -68,7 +68,7 @@ struct MediaController: Sendable {
         if params["page_size"] != nil { filters.append(("page_size", String(pageSize))) }
         let next = page < lastPage ? links.apiURL("/api/media/", query: [("page", String(page + 1))] + filters) : nil
         let previous = page > 1 ? links.apiURL("/api/media/", query: [("page", String(page - 1))] + filters) : nil
-        return try json(Page(
+        return json(Page(
             count: count, next: next, previous: previous, results: items.map { MediaResource($0, links: links) }))
     }
 
@@ -89,11 +89,11 @@ struct MediaController: Sendable {
         guard let patch = try? JSONDecoder().decode(Patch.self, from: body) else {
             throw APIError.badRequest("invalid_request", "Send a JSON object such as {\"is_public\": false}.")
         }
-        guard let isPublic = patch.is_public else { return try json(MediaResource(existing, links: links)) }
+        guard let isPublic = patch.is_public else { return json(MediaResource(existing, links: links)) }
         guard let media = try await repository.setPublic(id: id, userId: user.id, isPublic: isPublic) else {
             throw APIError.notFound()
         }
-        return try json(MediaResource(media, links: links))
+        return json(MediaResource(media, links: links))
     }
 
     @Sendable func delete(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -126,7 +126,7 @@ struct MediaController: Sendable {
             context.logger.info("media reprocessing", metadata: [
                 "media_id": "\(id)", "generation": "\(media.generation)",
             ])
-            return try json(MediaResource(media, links: links), status: .accepted)
+            return json(MediaResource(media, links: links), status: .accepted)
         }
     }
 
@@ -152,20 +152,23 @@ struct MediaController: Sendable {
     }
 }
 
-struct Page: Encodable {
+/// One page of the list (SPEC §1.3), DRF's shape.
+struct Page {
     var count: Int
     var next: String?
     var previous: String?
     var results: [MediaResource]
 
-    enum CodingKeys: String, CodingKey { case count, next, previous, results }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(count, forKey: .count)
-        try c.encode(next, forKey: .next)
-        try c.encode(previous, forKey: .previous)
-        try c.encode(results, forKey: .results)
+    func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("count"); w.int(count)
+        w.key("next"); w.string(next)
+        w.key("previous"); w.string(previous)
+        w.key("results")
+        w.beginArray()
+        for media in results { media.write(to: &w) }
+        w.endArray()
+        w.endObject()
     }
 }
 
@@ -183,7 +186,26 @@ struct StatsResource: Encodable {
     }
 }
 
-/// A JSON response.
+/// A media answer (detail, upload, PATCH, reprocess).
+func json(_ resource: MediaResource, status: HTTPResponse.Status = .ok) -> Response {
+    var writer = JSONWriter()
+    resource.write(to: &writer)
+    return jsonResponse(writer, status: status)
+}
+
+/// A page of the list.
+func json(_ page: Page, status: HTTPResponse.Status = .ok) -> Response {
+    var writer = JSONWriter(capacity: 1024 * (page.results.count + 1))
+    page.write(to: &writer)
+    return jsonResponse(writer, status: status)
+}
+
+private func jsonResponse(_ writer: JSONWriter, status: HTTPResponse.Status) -> Response {
+    Response(status: status, headers: [.contentType: "application/json"],
+             body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+}
+
+/// A JSON response of any other value.
 func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.withoutEscapingSlashes]

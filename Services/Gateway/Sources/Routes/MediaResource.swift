@@ -2,7 +2,7 @@ import Foundation
 import MediaDomain
 
 /// The media object of SPEC §1.2, with absolute URLs. Optional fields are always present (as null).
-struct MediaResource: Encodable {
+struct MediaResource {
     let media: Media
     let urls: [String: String?]
     let displayURL: String
@@ -25,34 +25,35 @@ struct MediaResource: Encodable {
         thumbnailURL = urls["thumbnail"] ?? nil
     }
 
-    enum CodingKeys: String, CodingKey {
-        case id, user, userUsername = "user_username", fileType = "file_type", status, fileSize = "file_size"
-        case mimeType = "mime_type", originalFilename = "original_filename", displayURL = "display_url"
-        case thumbnailURL = "thumbnail_url", urls, width, height, duration, bitrate, metadata
-        case isPublic = "is_public", createdAt = "created_at", updatedAt = "updated_at"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(media.id, forKey: .id)
-        try c.encode(media.userId, forKey: .user)
-        try c.encode(media.username, forKey: .userUsername)
-        try c.encode(media.fileType, forKey: .fileType)
-        try c.encode(media.status, forKey: .status)
-        try c.encode(media.fileSize, forKey: .fileSize)
-        try c.encode(media.mimeType, forKey: .mimeType)
-        try c.encode(media.originalFilename, forKey: .originalFilename)
-        try c.encode(displayURL, forKey: .displayURL)
-        try c.encode(thumbnailURL, forKey: .thumbnailURL)
-        try c.encode(urls, forKey: .urls)
-        try c.encode(media.width, forKey: .width)
-        try c.encode(media.height, forKey: .height)
-        try c.encode(media.duration, forKey: .duration)
-        try c.encode(media.bitrate, forKey: .bitrate)
-        try c.encode(media.metadata, forKey: .metadata)
-        try c.encode(media.isPublic, forKey: .isPublic)
-        try c.encode(ISO8601.string(from: media.createdAt), forKey: .createdAt)
-        try c.encode(ISO8601.string(from: media.updatedAt), forKey: .updatedAt)
+    /// Written by hand with `JSONWriter` (every API answer that carries media goes through here; see
+    /// JSONWriter for why not `JSONEncoder`). Keys in SPEC §1.2's order, `urls` sorted.
+    func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("id"); w.int(media.id)
+        w.key("user"); w.int(media.userId)
+        w.key("user_username"); w.string(media.username)
+        w.key("file_type"); w.string(media.fileType.rawValue)
+        w.key("status"); w.string(media.status.rawValue)
+        w.key("file_size"); w.int(media.fileSize)
+        w.key("mime_type"); w.string(media.mimeType)
+        w.key("original_filename"); w.string(media.originalFilename)
+        w.key("display_url"); w.string(displayURL)
+        w.key("thumbnail_url"); w.string(thumbnailURL)
+        w.key("urls")
+        w.beginObject()
+        for (name, url) in urls.sorted(by: { $0.key < $1.key }) {
+            w.key(name); w.string(url)
+        }
+        w.endObject()
+        w.key("width"); w.int(media.width)
+        w.key("height"); w.int(media.height)
+        w.key("duration"); w.double(media.duration)
+        w.key("bitrate"); w.int(media.bitrate)
+        w.key("metadata"); w.object(media.metadata)
+        w.key("is_public"); w.bool(media.isPublic)
+        w.key("created_at"); w.string(ISO8601.string(from: media.createdAt))
+        w.key("updated_at"); w.string(ISO8601.string(from: media.updatedAt))
+        w.endObject()
     }
 }
 
