@@ -61,7 +61,9 @@ public func buildRouter(
 public func buildApplication(
     configuration: GatewayConfiguration, registry: PrometheusCollectorRegistry, logger: Logger
 ) async throws -> some ApplicationProtocol {
-    guard let database = DatabaseConfiguration(url: configuration.common.databaseURL) else {
+    guard let database = DatabaseConfiguration(
+        url: configuration.common.databaseURL, maxConnections: configuration.databaseConnections
+    ) else {
         throw ConfigurationError("MEDIA_DATABASE_URL is not a postgres:// URL")
     }
     let postgres = database.makeClient(logger: logger)
