@@ -5,7 +5,10 @@ import ServiceKit
 public struct ImageServiceConfiguration: Sendable {
     public var opsHost: String
     public var opsPort: Int
-    /// Images processed at once in this process (default: one per core).
+    /// Images processed at once in this process (default: one more than the cores). A job is off the CPU while
+    /// it reads the original, stores five renditions and waits for the inbox write and the broker's confirm;
+    /// the extra job keeps the cores busy meanwhile (burst of 24 12 MP JPEGs on 2 cores, alternating runs:
+    /// median 8.3 images/s with 2, 8.8 with 3).
     public var concurrency: Int
     public var common: CommonConfiguration
 
@@ -15,14 +18,14 @@ public struct ImageServiceConfiguration: Sendable {
         Environment:
           MEDIA_OPS_HOST           address of /healthz, /readyz, /metrics (default 127.0.0.1)
           MEDIA_OPS_PORT           their port (default 9101)
-          MEDIA_IMAGE_CONCURRENCY  images processed at once (default: number of cores)
+          MEDIA_IMAGE_CONCURRENCY  images processed at once (default: number of cores + 1)
         \(CommonConfiguration.help)
         """
 
     public init(environment env: Environment = Environment()) throws {
         opsHost = env.string("MEDIA_OPS_HOST", default: "127.0.0.1")
         opsPort = try env.int("MEDIA_OPS_PORT", default: 9101)
-        concurrency = max(1, try env.int("MEDIA_IMAGE_CONCURRENCY", default: ProcessInfo.processInfo.activeProcessorCount))
+        concurrency = max(1, try env.int("MEDIA_IMAGE_CONCURRENCY", default: ProcessInfo.processInfo.activeProcessorCount + 1))
         common = try CommonConfiguration(environment: env)
     }
 }
