@@ -19,16 +19,18 @@ final class Stack: Sendable {
     let baseURL: String
     let storageDirectory: String
     let secret = "end-to-end-secret-end-to-end-secret"
-    private let processes = Mutex<[String: Process]>([:])
+    private let processes = Mutex<[(name: String, process: Process)]>([])
     private let environment: [String: String]
     private let binDir: String
 
     /// Starts the Gateway and the given processors; returns once the Gateway answers `/readyz`.
-    static func start(processors: [String] = ["mediaflow-image"]) async throws -> Stack {
+    /// With `logDirectory`, each process logs at info level to `<logDirectory>/<name>.log` instead of the test's output.
+    static func start(processors: [String] = ["mediaflow-image"], logDirectory: String? = nil) async throws -> Stack {
         let stack = try Stack()
-        try stack.launch("mediaflow-gateway", extra: [:])
+        try stack.launch("mediaflow-gateway", extra: [:], log: logDirectory.map { "\($0)/mediaflow-gateway.log" })
         for (i, name) in processors.enumerated() {
-            try stack.launch(name, extra: ["MEDIA_OPS_PORT": String(freePort() + i)])
+            try stack.launch(name, extra: ["MEDIA_OPS_PORT": String(freePort() + i)],
+                             log: logDirectory.map { "\($0)/\(name).log" })
         }
         let ready = await eventually(timeout: .seconds(60), interval: .milliseconds(200)) {
             (try? await stack.request("GET", "/readyz").status) == 200
@@ -60,19 +62,37 @@ final class Stack: Sendable {
         environment = env
     }
 
-    func launch(_ name: String, extra: [String: String]) throws {
+    /// Starts one executable of the bin folder (stopped with the others by `stop()`). With `log`, its stdout and
+    /// stderr are appended to that file and it logs at info level (unless `extra` says otherwise).
+    @discardableResult
+    func launch(_ name: String, extra: [String: String], log: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "\(binDir)/\(name)")
-        process.environment = environment.merging(extra) { $1 }
+        var env = environment
+        if let log {
+            if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+            guard let handle = FileHandle(forWritingAtPath: log) else { throw StackError("cannot write \(log)") }
+            handle.seekToEndOfFile()
+            process.standardOutput = handle
+            process.standardError = handle
+            env["MEDIA_LOG_LEVEL"] = "info"
+        }
+        process.environment = env.merging(extra) { $1 }
         try process.run()
-        processes.withLock { $0[name + UUID().uuidString] = process }
+        processes.withLock { $0.append((name, process)) }
+        return process
+    }
+
+    /// The processes launched as `name` (still running or not), oldest first.
+    func processes(named name: String) -> [Process] {
+        processes.withLock { $0.filter { $0.name == name }.map(\.process) }
     }
 
     /// SIGTERM to every process, SIGKILL to any still alive after 5 s; removes the storage folder.
     func stop() {
         let all = processes.withLock { p -> [Process] in
-            defer { p = [:] }
-            return Array(p.values)
+            defer { p = [] }
+            return p.map(\.process)
         }
         for p in all where p.isRunning { p.terminate() }
         let deadline = Date().addingTimeInterval(5)
@@ -95,12 +115,12 @@ final class Stack: Sendable {
     }
 
     func request(_ method: String, _ pathOrURL: String, user: Int64? = nil, body: Data? = nil,
-                 headers: [String: String] = [:]) async throws -> Reply {
+                 headers: [String: String] = [:], timeout: TimeInterval = 30) async throws -> Reply {
         let url = URL(string: pathOrURL.hasPrefix("http") ? pathOrURL : baseURL + pathOrURL)
         guard let url else { throw StackError("bad URL \(pathOrURL)") }
         var request = URLRequest(url: url)
         request.httpMethod = method
-        request.timeoutInterval = 30
+        request.timeoutInterval = timeout
         if let user { request.setValue("Bearer \(token(user: user))", forHTTPHeaderField: "Authorization") }
         for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
         request.httpBody = body
@@ -111,14 +131,15 @@ final class Stack: Sendable {
         return Reply(status: http.statusCode, headers: fields, body: data)
     }
 
-    func upload(_ bytes: Data, filename: String, user: Int64, isPublic: Bool = true) async throws -> Reply {
+    func upload(_ bytes: Data, filename: String, user: Int64, isPublic: Bool = true,
+                timeout: TimeInterval = 30) async throws -> Reply {
         let boundary = "e2e-\(UUID().uuidString)"
         var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"is_public\"\r\n\r\n\(isPublic)\r\n".utf8)
         body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8))
         body.append(bytes)
         body.append(Data("\r\n--\(boundary)--\r\n".utf8))
         return try await request("POST", "/api/media/upload/", user: user, body: body,
-                                 headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"])
+                                 headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"], timeout: timeout)
     }
 
     /// Polls the media every 50 ms until its status is one of `statuses`; returns its last state.
