@@ -74,10 +74,14 @@ public func buildApplication(
     let gate = StartupGate()
     let statusConsumer = StatusConsumer(broker: broker, repository: repository, logger: logger)
 
+    // Requests answer 503 within seconds while the database is down instead of waiting for it (DeadlineMediaRepository).
+    let databaseDeadline = Duration.seconds(3)
     let dependencies = GatewayDependencies(
-        repository: repository, storage: storage,
+        repository: DeadlineMediaRepository(base: repository, deadline: databaseDeadline), storage: storage,
         readiness: [
-            ReadinessCheck(name: "database") { try await repository.ping() },
+            ReadinessCheck(name: "database") {
+                try await withDatabaseDeadline(databaseDeadline) { try await repository.ping() }
+            },
             // An empty declaration is a round trip on the publisher connection: fails fast while the broker is down.
             ReadinessCheck(name: "broker") { try await broker.declare(BrokerTopology()) },
         ],

@@ -18,7 +18,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return error.response()
         } catch let error as HTTPError {
             return Self.map(error).response()
-        } catch let error as PSQLError {
+        } catch let error where error is PSQLError || error is DatabaseUnavailable {
             context.logger.error("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
             return APIError.serviceUnavailable(
                 "database_unavailable", "The database is unavailable; try again shortly.").response()
