@@ -108,8 +108,8 @@ public struct JSONWriter: Sendable {
         if let value { double(value) } else { null() }
     }
 
-    /// A whole JSON tree; object members in key order, as `JSONEncoder` with `.sortedKeys` would write them,
-    /// so the same metadata always gives the same bytes (and ETag).
+    /// A whole JSON tree; object members sorted by key (Swift's `String` order), so the same metadata always
+    /// gives the same bytes (and ETag).
     public mutating func value(_ value: JSONValue) {
         switch value {
         case .null: null()

@@ -79,6 +79,11 @@ struct AuthTests {
             try await client.execute(uri: "/api/media/stats/", method: .get, headers: [.authorization: "Bearer \(oidc)"]) { response in
                 #expect(response.status == .ok)
             }
+            // Extra blanks around the token are tolerated, as before.
+            try await client.execute(uri: "/api/media/stats/", method: .get,
+                                     headers: [.authorization: "bearer  \t\(simplejwt) \t"]) { response in
+                #expect(response.status == .ok)
+            }
         }
         let user = try JWTAuthenticator(secret: gateway.configuration.jwtSecret).authenticate(token: oidc)
         #expect(user == AuthenticatedUser(id: 43, username: "carol"))

@@ -16,7 +16,7 @@ public struct GatewayConfiguration: Sendable {
     public var corsOrigins: [String]
     /// How long a signed URL of private media stays valid.
     public var signedURLLifetime: Duration
-    /// Most PostgreSQL connections the Gateway opens. Small on purpose: every busy connection is a PostgreSQL
+    /// Most PostgreSQL connections the Gateway opens. Few per core on purpose: every busy connection is a PostgreSQL
     /// backend competing with the Gateway for the same cores. Under `wrk -c32` on 2 cores, 16 connections gave
     /// a p99 of 34–48 ms and 4–8 gave 13–17 ms at a higher throughput; queries are short, so a request rarely
     /// waits for a free connection.
@@ -55,6 +55,8 @@ public struct GatewayConfiguration: Sendable {
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         signedURLLifetime = .seconds(try env.int("MEDIA_SIGNED_URL_TTL", default: 3600))
         databaseConnections = try env.int("MEDIA_DATABASE_CONNECTIONS", default: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
+        // The pool keeps 2 connections open at least; postgres-nio traps when its maximum is below that.
+        guard databaseConnections >= 2 else { throw ConfigurationError("MEDIA_DATABASE_CONNECTIONS must be at least 2") }
         common = try CommonConfiguration(environment: env)
     }
 }

@@ -10,9 +10,9 @@ extension JWTAuthenticator {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw .tokenInvalid("authorization header must be 'Bearer <token>'")
         }
-        // Trailing blanks trimmed by hand: Foundation's `trimmingCharacters` bridges through NSString and cost
-        // about 4% of a detail request's CPU under wrk.
-        var token = parts[1]
+        // Blanks around the token trimmed by hand: Foundation's `trimmingCharacters` bridges through NSString and
+        // cost about 4% of a detail request's CPU under wrk.
+        var token = parts[1].drop { $0 == " " || $0 == "\t" }
         while let last = token.last, last == " " || last == "\t" { token.removeLast() }
         return try authenticate(token: String(token))
     }
