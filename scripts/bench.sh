@@ -26,7 +26,9 @@ else
 fi
 # Every service answers its health check before the clock starts.
 for port in 8080 9101 9102 9103; do
-  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+  ready=
+  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && { ready=1; break; }; sleep 0.2; done
+  [[ -n $ready ]] || die "the service on port $port is not ready after 60 s (logs: .local/dev/logs)"
 done
 
 mkdir -p bench-results
