@@ -35,8 +35,9 @@ public struct DatabaseConfiguration: Sendable, Equatable {
     public func makeClient(logger: Logger) -> PostgresClient {
         var config = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: .disable)
-        config.options.maximumConnections = maxConnections
-        config.options.minimumConnections = 2
+        // Two kept open (one for a pool of one): postgres-nio traps when its minimum exceeds its maximum.
+        config.options.minimumConnections = min(2, max(1, maxConnections))
+        config.options.maximumConnections = max(1, maxConnections)
         // Fail fast when the database is down: callers answer 503 rather than hang.
         config.options.connectTimeout = .seconds(3)
         return PostgresClient(configuration: config, backgroundLogger: logger)

@@ -56,6 +56,19 @@ public final class BlockingWorkPool: Sendable {
         }
     }
 
+    /// Runs `work` on one of the pool's threads; `isCancelled` turns true once the calling task is cancelled
+    /// (the worker's job timeout, shutdown), so long C work polling it can stop and free the thread.
+    public func runCancellable<T: Sendable>(
+        _ work: @escaping @Sendable (_ isCancelled: @escaping @Sendable () -> Bool) throws -> T
+    ) async throws -> T {
+        let raised = CancellationFlag()
+        return try await withTaskCancellationHandler {
+            try await run { try work { raised.isRaised } }
+        } onCancel: {
+            raised.raise()
+        }
+    }
+
     /// Lets the threads finish queued work and exit.
     public func shutdown() {
         state.withLock { $0.stopped = true }
@@ -63,4 +76,13 @@ public final class BlockingWorkPool: Sendable {
         condition.broadcast()
         condition.unlock()
     }
+}
+
+/// A flag raised from a task's cancellation handler and polled by blocking work on another thread.
+private final class CancellationFlag: Sendable {
+    private let raised = Atomic(false)
+
+    var isRaised: Bool { raised.load(ordering: .relaxed) }
+
+    func raise() { raised.store(true, ordering: .relaxed) }
 }

@@ -35,6 +35,14 @@ struct PostgresRepositoryTests {
         }
     }
 
+    /// A pool of one used to trap in postgres-nio (its minimum of 2 above the maximum) once a connection came back.
+    @Test func poolOfOneServesQueryAfterQuery() async throws {
+        try await TestServers.withDatabase(maxConnections: 1) { _, repository in
+            for _ in 0..<3 { try await repository.ping() }
+            #expect(try await repository.find(id: -1) == nil)
+        }
+    }
+
     @Test func idempotencyKeyPerUser() async throws {
         try await TestServers.withDatabase { _, repo in
             let user = Self.freshUser()

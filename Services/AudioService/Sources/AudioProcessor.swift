@@ -1,7 +1,6 @@
 import AV
 import MediaDomain
 import ServiceKit
-import Synchronization
 
 /// AudioService's processing (SPEC §2 audio): one libav pass making the MP3, the waveform JSON and, when the
 /// file has cover art, the thumbnail, all as files in the job's work directory.
@@ -20,16 +19,11 @@ public struct AudioProcessor: MediaProcessor {
         let (input, directory, options) = (job.inputPath, job.workDirectory, self.options)
         // The worker cancels the job on its timeout (and removes the work directory): stop libav too, so
         // the pool thread is free again.
-        let cancelled = CancellationFlag()
-        let outcome = try await withTaskCancellationHandler {
-            try await pool.run {
-                Result<AudioResult, AVError> { () throws(AVError) in
-                    try AudioTranscoder.transcode(
-                        input: input, outputDirectory: directory, options: options, isCancelled: { cancelled.isRaised })
-                }
+        let outcome = try await pool.runCancellable { isCancelled in
+            Result<AudioResult, AVError> { () throws(AVError) in
+                try AudioTranscoder.transcode(
+                    input: input, outputDirectory: directory, options: options, isCancelled: isCancelled)
             }
-        } onCancel: {
-            cancelled.raise()
         }
         switch outcome {
         case .failure(let error) where error.isInputError:
@@ -79,13 +73,4 @@ public struct AudioProcessor: MediaProcessor {
                 ]),
             ])
     }
-}
-
-/// A flag raised from a task's cancellation handler and polled by blocking work on another thread.
-final class CancellationFlag: Sendable {
-    private let raised = Atomic(false)
-
-    var isRaised: Bool { raised.load(ordering: .relaxed) }
-
-    func raise() { raised.store(true, ordering: .relaxed) }
 }

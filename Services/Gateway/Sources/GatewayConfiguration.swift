@@ -55,8 +55,7 @@ public struct GatewayConfiguration: Sendable {
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         signedURLLifetime = .seconds(try env.int("MEDIA_SIGNED_URL_TTL", default: 3600))
         databaseConnections = try env.int("MEDIA_DATABASE_CONNECTIONS", default: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
-        // The pool keeps 2 connections open at least; postgres-nio traps when its maximum is below that.
-        guard databaseConnections >= 2 else { throw ConfigurationError("MEDIA_DATABASE_CONNECTIONS must be at least 2") }
+        guard databaseConnections >= 1 else { throw ConfigurationError("MEDIA_DATABASE_CONNECTIONS must be at least 1") }
         common = try CommonConfiguration(environment: env)
     }
 }

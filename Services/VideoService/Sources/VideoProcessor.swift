@@ -1,7 +1,6 @@
 import AV
 import MediaDomain
 import ServiceKit
-import Synchronization
 
 /// VideoService's processing: the libav transcoder (or remux) on a dedicated thread, then the `video`,
 /// `poster` and `thumbnail` files of SPEC §2 from the job's work directory.
@@ -22,17 +21,11 @@ public struct VideoProcessor: MediaProcessor {
             posterPath: "\(job.workDirectory)/poster.jpg", thumbnailPath: "\(job.workDirectory)/thumbnail.jpg")
         let options = self.options
         let progress = job.progress
-        // The worker cancels the job on timeout or shutdown; the transcoder polls this between packets.
-        let cancelled = CancellationFlag()
-        let result = try await withTaskCancellationHandler {
-            try await pool.run {
-                Result<VideoTranscodeResult, AVError> { () throws(AVError) in
-                    try VideoTranscoder(options: options).run(
-                        request, progress: { progress($0) }, isCancelled: { cancelled.isRaised })
-                }
+        // The worker cancels the job on timeout or shutdown; the transcoder polls the flag between packets.
+        let result = try await pool.runCancellable { isCancelled in
+            Result<VideoTranscodeResult, AVError> { () throws(AVError) in
+                try VideoTranscoder(options: options).run(request, progress: { progress($0) }, isCancelled: isCancelled)
             }
-        } onCancel: {
-            cancelled.raise()
         }
         switch result {
         case .failure(let error) where error.isInputError:
@@ -71,11 +64,4 @@ public struct VideoProcessor: MediaProcessor {
             width: m.width, height: m.height, duration: m.duration, bitrate: m.bitRate > 0 ? m.bitRate : nil,
             metadata: metadata)
     }
-}
-
-/// A flag raised from async code (task cancellation) and polled by the blocking transcoder thread.
-final class CancellationFlag: Sendable {
-    private let raised = Atomic<Bool>(false)
-    var isRaised: Bool { raised.load(ordering: .relaxed) }
-    func raise() { raised.store(true, ordering: .relaxed) }
 }
