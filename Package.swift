@@ -50,6 +50,7 @@ let package = Package(
         .target(name: "Persistence", dependencies: [
             "MediaDomain",
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/Persistence", swiftSettings: swiftSettings),
         .target(name: "ServiceKit", dependencies: [

@@ -67,7 +67,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
     public func create(_ new: NewMedia) async throws -> CreateMediaResult {
         do {
             return try await insert(new)
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" && new.idempotencyKey != nil {
+        } catch where DatabaseFailure.sqlState(error) == "23505" && new.idempotencyKey != nil {
             // Two uploads with the same key raced; the other one won, and it is the answer.
             if let key = new.idempotencyKey, let existing = try await find(userId: new.userId, idempotencyKey: key) {
                 return .existing(existing)
@@ -97,9 +97,15 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
                 {
                     return .existing(existing)
                 }
-                // A key older than 24 hours is free again.
+                // A key older than 24 hours is free again. Only an old row's key is cleared: a concurrent upload's
+                // row, committed since the SELECT above, keeps its key, so this INSERT collides with it (23505) and
+                // `create` answers with that row.
                 try await connection.query(
-                    "UPDATE media SET idempotency_key = NULL WHERE user_id = \(new.userId) AND idempotency_key = \(key)",
+                    """
+                    UPDATE media SET idempotency_key = NULL
+                    WHERE user_id = \(new.userId) AND idempotency_key = \(key)
+                      AND created_at <= now() - interval '24 hours'
+                    """,
                     logger: logger)
             }
             guard let media = try await one(

@@ -67,7 +67,7 @@ public final class OutboxRelay: Service, Sendable {
                 total += sent
                 if sent < batchSize { return total }
             } catch {
-                logger.warning("outbox relay cannot read the outbox", metadata: ["error": "\(error)"])
+                logger.warning("outbox relay cannot read the outbox", metadata: ["error": "\(DatabaseFailure.describe(error))"])
                 return total
             }
         }

@@ -82,7 +82,7 @@ public struct ProcessingWorker: Service {
                 return .ack
             }
         } catch {
-            logger.warning("inbox unavailable; will retry", metadata: ["error": "\(error)"])
+            logger.warning("inbox unavailable; will retry", metadata: ["error": "\(DatabaseFailure.describe(error))"])
             return .retry(reason: "inbox: \(error)")
         }
 
@@ -128,7 +128,7 @@ public struct ProcessingWorker: Service {
             try await inbox.record(consumer: queue, eventId: event.eventId)
             return .ack
         } catch {
-            logger.warning("outcome not stored or published; will retry", metadata: ["error": "\(error)"])
+            logger.warning("outcome not stored or published; will retry", metadata: ["error": "\(DatabaseFailure.describe(error))"])
             return .retry(reason: "publishing outcome: \(error)")
         }
     }

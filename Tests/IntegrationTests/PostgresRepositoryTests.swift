@@ -1,6 +1,7 @@
 import Foundation
 import MediaDomain
 import Persistence
+import PostgresNIO
 import Testing
 
 /// The repository against the real PostgreSQL: every SQL statement runs for real.
@@ -49,6 +50,82 @@ struct PostgresRepositoryTests {
             guard case .created(let first) = try await repo.create(newMedia(user, idempotencyKey: "k1")) else { Issue.record("first"); return }
             #expect(try await repo.create(newMedia(user, idempotencyKey: "k1")) == .existing(first))
             guard case .created = try await repo.create(newMedia(user + 1, idempotencyKey: "k1")) else { Issue.record("other user"); return }
+        }
+    }
+
+    /// SPEC keeps a key for 24 hours: after that the same key makes a new media, and the old one loses the key.
+    @Test func idempotencyKeyIsFreeAgainAfter24Hours() async throws {
+        try await TestServers.withDatabase { client, repo in
+            let user = Self.freshUser()
+            guard case .created(let old) = try await repo.create(newMedia(user, idempotencyKey: "day")) else { Issue.record("first"); return }
+            try await client.query("UPDATE media SET created_at = now() - interval '25 hours' WHERE id = \(old.id)")
+            guard case .created(let new) = try await repo.create(newMedia(user, idempotencyKey: "day")) else { Issue.record("second"); return }
+            #expect(new.id != old.id)
+            #expect(try await repo.create(newMedia(user, idempotencyKey: "day")) == .existing(new))
+            let keys = try await client.query("SELECT idempotency_key FROM media WHERE id = \(old.id)").collect()
+            #expect(try keys.first?.decode(String?.self) == .some(nil), "the old row gave up its key")
+        }
+    }
+
+    /// Concurrent uploads with one key: the losers' INSERT hits the unique index inside the transaction, which
+    /// PostgresNIO reports wrapped in a `PostgresTransactionError`; every caller still gets the one row.
+    @Test func concurrentCreatesWithOneIdempotencyKeyShareOneRow() async throws {
+        try await TestServers.withDatabase { _, repo in
+            for round in 0..<20 {
+                let user = Self.freshUser()
+                let results = try await withThrowingTaskGroup(of: CreateMediaResult.self) { group in
+                    for _ in 0..<6 {
+                        group.addTask { try await repo.create(newMedia(user, idempotencyKey: "race")) }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                let created = results.compactMap { if case .created(let m) = $0 { m } else { nil } }
+                let ids = Set(results.map { switch $0 { case .created(let m), .existing(let m): m.id } })
+                let summary = results.map { switch $0 { case .created(let m): "created \(m.id)"; case .existing(let m): "existing \(m.id)" } }
+                #expect(created.count == 1 && ids.count == 1, "round \(round): \(summary)")
+            }
+        }
+    }
+
+    /// Outages are told from bugs through `withTransaction`'s wrapper: a backend terminated mid-transaction is
+    /// "unavailable", a division by zero or a duplicate key is not, and its SQLSTATE is still readable.
+    @Test func databaseFailuresAreClassifiedThroughTransactions() async throws {
+        try await TestServers.withDatabase { client, _ in
+            let logger = TestServers.logger
+            let terminated = await #expect(throws: (any Error).self) {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: logger)
+                }
+            }
+            #expect(terminated is PostgresTransactionError)
+            #expect(terminated.map(DatabaseFailure.isUnavailable) == true, "\(terminated.map(DatabaseFailure.describe) ?? "")")
+
+            let division = await #expect(throws: (any Error).self) {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query("SELECT 1 / 0", logger: logger)
+                }
+            }
+            #expect(division.map(DatabaseFailure.isUnavailable) == false)
+            #expect(division.map(DatabaseFailure.sqlState) == "22012")
+            #expect(division.map(DatabaseFailure.describe)?.contains("22012: division by zero") == true,
+                    "\(division.map(DatabaseFailure.describe) ?? "")")
+            #expect(division.map(DatabaseFailure.mayHaveCommitted) == false)
+
+            // Deferred, so the violation surfaces at COMMIT: the one case where the outcome is the server's to tell.
+            try await client.query("CREATE TABLE IF NOT EXISTS failure_probe (id int PRIMARY KEY DEFERRABLE INITIALLY DEFERRED)")
+            let commit = await #expect(throws: (any Error).self) {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query("INSERT INTO failure_probe VALUES (1), (1)", logger: logger)
+                }
+            }
+            #expect(commit.map(DatabaseFailure.mayHaveCommitted) == true)
+            #expect(commit.map(DatabaseFailure.sqlState) == "23505")
+            #expect(commit.map(DatabaseFailure.isUnavailable) == false)
+            try await client.query("DROP TABLE failure_probe")
+
+            // Not a database error at all.
+            #expect(DatabaseFailure.isUnavailable(CancellationError()) == false)
+            #expect(DatabaseFailure.sqlState(CancellationError()) == nil)
         }
     }
 

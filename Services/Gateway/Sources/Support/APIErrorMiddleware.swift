@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
-import PostgresNIO
+import Persistence
 import Storage
 
 /// Renders every error as `{"detail", "code"}` with a fitting status, in one place, and logs what a user hit.
@@ -18,8 +18,10 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return error.response()
         } catch let error as HTTPError {
             return Self.map(error).response()
-        } catch let error where error is PSQLError || error is DatabaseUnavailable {
-            context.logger.error("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
+        } catch let error where error is DatabaseUnavailable || DatabaseFailure.isUnavailable(error) {
+            context.logger.error("database unavailable", metadata: [
+                "error": "\(DatabaseFailure.describe(error))",
+            ])
             return APIError.serviceUnavailable(
                 "database_unavailable", "The database is unavailable; try again shortly.").response()
         } catch let error as StorageError {
@@ -27,7 +29,10 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return APIError.serviceUnavailable("storage_unavailable", "File storage is unavailable; try again shortly.")
                 .response()
         } catch {
-            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
+            // A database error that is not an outage (a constraint, a bad statement) is a bug: 500, logged in full.
+            context.logger.error("unexpected error", metadata: [
+                "error": "\(DatabaseFailure.describe(error))",
+            ])
             return APIError(.internalServerError, code: "internal_error", detail: "An unexpected error occurred.")
                 .response()
         }

@@ -74,7 +74,15 @@ struct UploadHandler: Sendable {
         do {
             result = try await repository.create(new)
         } catch {
-            await upload.discard(storage)
+            if DatabaseFailure.mayHaveCommitted(error) {
+                // The row and its outbox entry may exist; deleting the original would leave them pointing at
+                // nothing. At worst the file is an orphan, which the Janitor's sweep removes.
+                logger.error("upload's commit outcome unknown; original kept", metadata: [
+                    "storage_key": "\(upload.key)", "error": "\(DatabaseFailure.describe(error))",
+                ])
+            } else {
+                await upload.discard(storage)
+            }
             throw error
         }
         switch result {

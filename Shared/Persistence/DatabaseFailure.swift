@@ -1,0 +1,66 @@
+import PostgresNIO
+import _ConnectionPoolModule
+
+/// What a PostgreSQL error means to a caller, whichever way PostgresNIO delivered it.
+///
+/// `withTransaction` wraps every error in a `PostgresTransactionError`, so a caller that matches `PSQLError` misses
+/// exactly the failures of the writes that matter most (an upload's row and outbox entry). Callers ask here
+/// instead, so that a database going away is told apart from a bug in a statement.
+public enum DatabaseFailure {
+    /// The PostgresNIO error underneath `withTransaction`'s wrapper: the first of its begin, closure and commit errors.
+    public static func underlying(_ error: any Error) -> any Error {
+        guard let wrapped = error as? PostgresTransactionError else { return error }
+        return wrapped.beginError ?? wrapped.closureError ?? wrapped.commitError ?? error
+    }
+
+    /// The SQLSTATE the server answered with, if the server answered at all.
+    public static func sqlState(_ error: any Error) -> String? {
+        (underlying(error) as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// True when the error came from a transaction's `COMMIT`: the server may have committed before the answer was
+    /// lost, so whatever the transaction's rows point at (an upload's original) must not be thrown away.
+    public static func mayHaveCommitted(_ error: any Error) -> Bool {
+        (error as? PostgresTransactionError)?.commitError != nil
+    }
+
+    /// A log line's worth of the error. `PSQLError`'s own description is a fixed placeholder (it hides details
+    /// from accidental display to users), and its debug description carries the whole query; this gives the
+    /// code, SQLSTATE, server message and the underlying network error, and no bound values.
+    public static func describe(_ error: any Error) -> String {
+        let inner = underlying(error)
+        guard let psql = inner as? PSQLError else { return "\(inner)" }
+        var text = "PostgreSQL \(psql.code)"
+        if let info = psql.serverInfo {
+            text += " \(info[.sqlState] ?? "?"): \(info[.message] ?? "")"
+        }
+        if let cause = psql.underlying { text += " (\(cause))" }
+        return text
+    }
+
+    /// True when the database cannot serve right now but may shortly: the connection was lost or refused, the pool
+    /// is closing, or the server is shutting down, out of resources, or asked the client to retry. Worth a 503 and a
+    /// retry; anything else (a constraint, a syntax error, a decoding failure) is a bug worth a 500.
+    public static func isUnavailable(_ error: any Error) -> Bool {
+        let error = underlying(error)
+        if error is ConnectionPoolError { return true }
+        guard let psql = error as? PSQLError else { return false }
+        switch psql.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return true
+        case .server:
+            guard let state = psql.serverInfo?[.sqlState] else { return false }
+            return isTransient(sqlState: state)
+        default:
+            return false
+        }
+    }
+
+    /// SQLSTATEs of a server that is going away or overloaded, or of a transaction it asks to be retried:
+    /// class 08 (connection exception), 53 (insufficient resources), 57P01–57P03 (shut down, crashed, cannot connect
+    /// now), 40001 (serialization failure) and 40P01 (deadlock).
+    public static func isTransient(sqlState state: String) -> Bool {
+        state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P")
+            || state == "40001" || state == "40P01"
+    }
+}
