@@ -1,16 +1,15 @@
 import PostgresNIO
 import _ConnectionPoolModule
 
-/// What a PostgreSQL error means to a caller, whichever way PostgresNIO delivered it.
+/// What a PostgreSQL error means to a caller, whichever way it was delivered.
 ///
-/// `withTransaction` wraps every error in a `PostgresTransactionError`, so a caller that matches `PSQLError` misses
-/// exactly the failures of the writes that matter most (an upload's row and outbox entry). Callers ask here
-/// instead, so that a database going away is told apart from a bug in a statement.
+/// Transactions wrap their errors in `TransactionFailure`, so a caller that matches `PSQLError` misses exactly the
+/// failures of the writes that matter most (an upload's row and outbox entry). Callers ask here instead, so that a
+/// database going away is told apart from a bug in a statement.
 public enum DatabaseFailure {
-    /// The PostgresNIO error underneath `withTransaction`'s wrapper: the first of its begin, closure and commit errors.
+    /// The error underneath a transaction's wrapper.
     public static func underlying(_ error: any Error) -> any Error {
-        guard let wrapped = error as? PostgresTransactionError else { return error }
-        return wrapped.beginError ?? wrapped.closureError ?? wrapped.commitError ?? error
+        (error as? TransactionFailure)?.underlying ?? error
     }
 
     /// The SQLSTATE the server answered with, if the server answered at all.
@@ -18,10 +17,20 @@ public enum DatabaseFailure {
         (underlying(error) as? PSQLError)?.serverInfo?[.sqlState]
     }
 
-    /// True when the error came from a transaction's `COMMIT`: the server may have committed before the answer was
-    /// lost, so whatever the transaction's rows point at (an upload's original) must not be thrown away.
+    /// True when a transaction's `COMMIT` was sent but got no definite answer: the connection was lost, or the
+    /// server ended the session (a FATAL, as when it shuts down), possibly after the commit was durable. Whatever
+    /// the transaction's rows point at (an upload's original) must then not be thrown away. A plain ERROR answer (a
+    /// deferred constraint, a serialization failure) means a rollback, and a `COMMIT` never sent commits nothing.
     public static func mayHaveCommitted(_ error: any Error) -> Bool {
-        (error as? PostgresTransactionError)?.commitError != nil
+        guard let failure = error as? TransactionFailure, failure.stage == .commit else { return false }
+        switch failure.underlying {
+        case is DatabaseConnectionLost:
+            return false
+        case let psql as PSQLError where psql.code == .server && psql.serverInfo?[.severity] == "ERROR":
+            return false
+        default:
+            return true
+        }
     }
 
     /// A log line's worth of the error. `PSQLError`'s own description is a fixed placeholder (it hides details
@@ -43,7 +52,7 @@ public enum DatabaseFailure {
     /// retry; anything else (a constraint, a syntax error, a decoding failure) is a bug worth a 500.
     public static func isUnavailable(_ error: any Error) -> Bool {
         let error = underlying(error)
-        if error is ConnectionPoolError { return true }
+        if error is ConnectionPoolError || error is DatabaseConnectionLost { return true }
         guard let psql = error as? PSQLError else { return false }
         switch psql.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:

@@ -65,7 +65,7 @@ public enum Migrations {
 
     /// Brings the schema up to date. Safe to call from every service at start-up.
     public static func run(on client: PostgresClient, logger: Logger) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             // A fixed key: every Mediaflow service serialises on the same lock.
             try await connection.query("SELECT pg_advisory_xact_lock(7210331)", logger: logger)
             try await connection.query(

@@ -58,7 +58,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
         return result
     }
 
-    private func one(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> Media? {
+    private func one(_ query: PostgresQuery, on connection: TransactionConnection) async throws -> Media? {
         try await fetchAll(try await connection.query(query, logger: logger)).first
     }
 
@@ -86,7 +86,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
 
     private func insert(_ new: NewMedia) async throws -> CreateMediaResult {
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.transaction(logger: logger) { connection in
             if let key = new.idempotencyKey {
                 if let existing = try await one(
                     """
@@ -123,7 +123,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
         }
     }
 
-    static func enqueue(_ entry: OutboxEntry, on connection: PostgresConnection, logger: Logger) async throws {
+    static func enqueue(_ entry: OutboxEntry, on connection: TransactionConnection, logger: Logger) async throws {
         try await connection.query(
             """
             INSERT INTO outbox (event_id, exchange, routing_key, event_type, body)
@@ -201,7 +201,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
 
     public func reprocess(id: Int64, userId: Int64) async throws -> ReprocessResult {
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.transaction(logger: logger) { connection in
             guard let current = try await one(
                 "SELECT \(unescaped: Self.columns) FROM media WHERE id = \(id) AND user_id = \(userId) FOR UPDATE",
                 on: connection)
@@ -224,7 +224,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
 
     public func apply(_ outcome: MediaOutcome, consumer: String) async throws -> FoldResult {
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.transaction(logger: logger) { connection in
             var inserted = false
             for try await _ in try await connection.query(
                 """
@@ -278,7 +278,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
 
     public func relayBatch(limit: Int, publish: @Sendable ([OutboxEntry]) async -> [Int64]) async throws -> Int {
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.transaction(logger: logger) { connection in
             var entries: [OutboxEntry] = []
             for try await (id, eventId, exchange, key, type, body) in try await connection.query(
                 """

@@ -24,7 +24,7 @@ struct FaultToleranceEndToEndTests {
         let stack = try await Stack.start(processors: ["mediaflow-image"], logDirectory: logs)
         defer {
             stack.stop()
-            try? FileManager.default.removeItem(atPath: logs)
+            if ProcessInfo.processInfo.environment["KEEP_LOGS"] == nil { try? FileManager.default.removeItem(atPath: logs) } else { print("LOGS AT \(logs)") }
         }
         let gateway = try #require(stack.processes(named: "mediaflow-gateway").first)
         let photo = try await Fixtures.jpeg(width: 640, height: 480)
@@ -99,7 +99,11 @@ struct FaultToleranceEndToEndTests {
         let serving = await eventually(timeout: .seconds(60), interval: .milliseconds(200)) {
             uploads.all.contains { $0.started > restarted && $0.status == 201 }
         }
-        #expect(serving, "uploads succeed again after PostgreSQL restarted: \(uploads.all.suffix(5).map(\.summary))")
+        let gatewayLog = "\(logs)/mediaflow-gateway.log"
+        #expect(serving, """
+            uploads succeed again after PostgreSQL restarted: \(uploads.all.suffix(5).map(\.summary)); \
+            the Gateway's last warnings: \(logLines(gatewayLog, containing: " warning ").suffix(10))
+            """)
         let reads = try await stack.request("GET", "/api/media/stats/", user: user)
         #expect(reads.status == 200, "\(reads.status) \(reads.json)")
         stopUploading.raise()
@@ -134,8 +138,20 @@ struct FaultToleranceEndToEndTests {
             #expect(media["status"] == "ready", "media \(id) answered 201 ends ready: \(media)")
             #expect(media["width"]?.intValue == 640 && media["height"]?.intValue == 480, "media \(id)")
         }
-        // Refused uploads left nothing behind: each accepted one is its original and five renditions.
-        #expect(regularFiles(under: stack.storageDirectory).count == ids.count * 6)
+        // Refused uploads left nothing behind: each accepted one is its original and five renditions. The one
+        // exception is an upload whose COMMIT met the shutdown: whether its row exists is unknown, so the Gateway
+        // keeps its original and says so (the Janitor's orphan sweep decides later).
+        let files = regularFiles(under: stack.storageDirectory)
+        let folders = Dictionary(grouping: files) { String($0.split(separator: "/").dropLast().joined(separator: "/")) }
+        let kept = logLines(gatewayLog, containing: "original kept")
+        #expect(files.count == ids.count * 6 + kept.count, """
+            \(files.count) files for \(ids.count) media; folders without six files: \
+            \(folders.filter { $0.value.count != 6 }); kept originals: \(kept); \
+            the Gateway's errors: \(logLines(gatewayLog, containing: " error ").suffix(10))
+            """)
+        for (folder, names) in folders where names.count != 6 {
+            #expect(names.count == 1 && kept.contains { $0.contains(folder) }, "\(folder): \(names)")
+        }
         #expect(stack.processes(named: "mediaflow-image").allSatisfy { $0.isRunning }, "the ImageService did not crash")
     }
 

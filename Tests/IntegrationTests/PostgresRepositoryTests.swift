@@ -87,21 +87,20 @@ struct PostgresRepositoryTests {
         }
     }
 
-    /// Outages are told from bugs through `withTransaction`'s wrapper: a backend terminated mid-transaction is
-    /// "unavailable", a division by zero or a duplicate key is not, and its SQLSTATE is still readable.
-    @Test func databaseFailuresAreClassifiedThroughTransactions() async throws {
+    /// Outages are told from bugs through the transaction's wrapper: a session the server ended is "unavailable", a
+    /// division by zero or a duplicate key is not, and its SQLSTATE is still readable.
+    @Test(.timeLimit(.minutes(1))) func databaseFailuresAreClassifiedThroughTransactions() async throws {
         try await TestServers.withDatabase { client, _ in
             let logger = TestServers.logger
-            let terminated = await #expect(throws: (any Error).self) {
-                try await client.withTransaction(logger: logger) { connection in
+            let terminated = await #expect(throws: TransactionFailure.self) {
+                try await client.transaction(logger: logger) { connection in
                     try await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: logger)
                 }
             }
-            #expect(terminated is PostgresTransactionError)
             #expect(terminated.map(DatabaseFailure.isUnavailable) == true, "\(terminated.map(DatabaseFailure.describe) ?? "")")
 
-            let division = await #expect(throws: (any Error).self) {
-                try await client.withTransaction(logger: logger) { connection in
+            let division = await #expect(throws: TransactionFailure.self) {
+                try await client.transaction(logger: logger) { connection in
                     try await connection.query("SELECT 1 / 0", logger: logger)
                 }
             }
@@ -111,14 +110,15 @@ struct PostgresRepositoryTests {
                     "\(division.map(DatabaseFailure.describe) ?? "")")
             #expect(division.map(DatabaseFailure.mayHaveCommitted) == false)
 
-            // Deferred, so the violation surfaces at COMMIT: the one case where the outcome is the server's to tell.
+            // Deferred, so the violation surfaces at COMMIT as an ERROR: a definite rollback.
             try await client.query("CREATE TABLE IF NOT EXISTS failure_probe (id int PRIMARY KEY DEFERRABLE INITIALLY DEFERRED)")
-            let commit = await #expect(throws: (any Error).self) {
-                try await client.withTransaction(logger: logger) { connection in
+            let commit = await #expect(throws: TransactionFailure.self) {
+                try await client.transaction(logger: logger) { connection in
                     try await connection.query("INSERT INTO failure_probe VALUES (1), (1)", logger: logger)
                 }
             }
-            #expect(commit.map(DatabaseFailure.mayHaveCommitted) == true)
+            #expect(commit?.stage == .commit)
+            #expect(commit.map(DatabaseFailure.mayHaveCommitted) == false, "an ERROR at COMMIT is a rollback")
             #expect(commit.map(DatabaseFailure.sqlState) == "23505")
             #expect(commit.map(DatabaseFailure.isUnavailable) == false)
             try await client.query("DROP TABLE failure_probe")
@@ -126,6 +126,71 @@ struct PostgresRepositoryTests {
             // Not a database error at all.
             #expect(DatabaseFailure.isUnavailable(CancellationError()) == false)
             #expect(DatabaseFailure.sqlState(CancellationError()) == nil)
+        }
+    }
+
+    /// The server ends the session while a transaction holds its connection between statements (a restart,
+    /// `pg_terminate_backend`). postgres-nio alone never answers the next statement; the transaction must fail
+    /// fast, as an outage, and know that its COMMIT was never sent.
+    @Test(.timeLimit(.minutes(1))) func sessionEndedBetweenStatementsFailsFastAsUnavailable() async throws {
+        try await TestServers.withDatabase { client, _ in
+            let logger = TestServers.logger
+            for statementAfterClose in [true, false] {
+                let started = ContinuousClock.now
+                let failure = await #expect(throws: TransactionFailure.self) {
+                    try await client.transaction(logger: logger) { connection in
+                        let pid = try await connection.query("SELECT pg_backend_pid()", logger: logger)
+                            .collect().first?.decode(Int32.self) ?? 0
+                        try await client.query("SELECT pg_terminate_backend(\(pid))")  // from another connection
+                        try await Task.sleep(for: .milliseconds(300))
+                        if statementAfterClose { try await connection.query("SELECT 1", logger: logger) }
+                    }
+                }
+                #expect(started.duration(to: .now) < .seconds(5))
+                #expect(failure?.stage == (statementAfterClose ? .body : .commit))
+                #expect(failure.map(DatabaseFailure.isUnavailable) == true, "\(failure.map(DatabaseFailure.describe) ?? "")")
+                #expect(failure.map(DatabaseFailure.mayHaveCommitted) == false, "the COMMIT was never sent")
+            }
+            let rows = try await client.query("SELECT 1").collect()
+            #expect(rows.count == 1, "the pool replaced the lost connection")
+        }
+    }
+
+    /// The session ends while the COMMIT itself runs (a deferred trigger makes it take a second): the outcome is
+    /// unknown to the client, which must then keep what the rows point at.
+    @Test(.timeLimit(.minutes(1))) func sessionEndedDuringCommitMayHaveCommitted() async throws {
+        try await TestServers.withDatabase { client, _ in
+            let logger = TestServers.logger
+            try await client.query("""
+                CREATE OR REPLACE FUNCTION slow_commit_probe() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$
+                """)
+            try await client.query("CREATE TABLE IF NOT EXISTS slow_commit_probe (id int)")
+            try await client.query("DROP TRIGGER IF EXISTS slow_commit_probe ON slow_commit_probe")
+            try await client.query("""
+                CREATE CONSTRAINT TRIGGER slow_commit_probe AFTER INSERT ON slow_commit_probe
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit_probe()
+                """)
+            let failure = await #expect(throws: TransactionFailure.self) {
+                try await client.transaction(logger: logger) { connection in
+                    let pid = try await connection.query("SELECT pg_backend_pid()", logger: logger)
+                        .collect().first?.decode(Int32.self) ?? 0
+                    try await connection.query("INSERT INTO slow_commit_probe VALUES (1)", logger: logger)
+                    Task {
+                        try await Task.sleep(for: .milliseconds(300))
+                        try await client.query("SELECT pg_terminate_backend(\(pid))")
+                    }
+                }
+            }
+            #expect(failure?.stage == .commit)
+            #expect(failure.map(DatabaseFailure.mayHaveCommitted) == true, "\(failure.map(DatabaseFailure.describe) ?? "")")
+            #expect(failure.map(DatabaseFailure.isUnavailable) == true)
+            // The pool may hand out the terminated connection once more before it notices the close.
+            for _ in 0..<20 where (try? await client.query("SELECT 1")) == nil {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await client.query("DROP TABLE slow_commit_probe")
+            try await client.query("DROP FUNCTION slow_commit_probe()")
         }
     }
 

@@ -1,0 +1,72 @@
+import Logging
+import PostgresNIO
+
+/// The connection of one transaction: every statement is checked against a session the server already ended.
+///
+/// postgres-nio (1.33) hands a query to its channel without a write promise. On a channel that is already closed
+/// the write is dropped and the query's promise is never completed, so the caller waits forever. A transaction
+/// holds its connection between statements, which is exactly when a PostgreSQL restart or `pg_terminate_backend`
+/// lands; without the check, an upload hung for good and kept its stored file (seen in the PostgreSQL outage
+/// fault test). A close while a statement is in flight is reported by postgres-nio itself.
+public struct TransactionConnection: Sendable {
+    let connection: PostgresConnection
+
+    @discardableResult
+    public func query(
+        _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
+    ) async throws -> PostgresRowSequence {
+        guard !connection.isClosed else { throw DatabaseConnectionLost() }
+        return try await connection.query(query, logger: logger, file: file, line: line)
+    }
+}
+
+/// The server ended the session before the statement could be sent; the statement did not run.
+public struct DatabaseConnectionLost: Error, CustomStringConvertible {
+    public var description: String { "the database connection was closed before the statement was sent" }
+}
+
+/// A transaction that failed, with the stage it failed at: only a failed `COMMIT` can leave the outcome unknown.
+public struct TransactionFailure: Error, CustomStringConvertible {
+    public enum Stage: String, Sendable { case begin, body, commit }
+    public let stage: Stage
+    public let underlying: any Error
+    /// Set when the `ROLLBACK` after a failed body failed too (the connection is usually gone then).
+    public let rollbackError: (any Error)?
+
+    public var description: String {
+        "transaction failed at \(stage.rawValue): \(DatabaseFailure.describe(underlying))"
+    }
+}
+
+extension PostgresClient {
+    /// Runs `body` in a transaction on one leased connection: `BEGIN`, then `COMMIT` if it returns or `ROLLBACK` if
+    /// it throws. Errors come wrapped in `TransactionFailure`; `DatabaseFailure` reads through it.
+    public func transaction<Result>(
+        logger: Logger,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (TransactionConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        try await withConnection(isolation: isolation) { connection in
+            let transaction = TransactionConnection(connection: connection)
+            do {
+                try await transaction.query("BEGIN", logger: logger)
+            } catch {
+                throw TransactionFailure(stage: .begin, underlying: error, rollbackError: nil)
+            }
+            let value: Result
+            do {
+                value = try await body(transaction)
+            } catch {
+                var rollbackError: (any Error)?
+                do { try await transaction.query("ROLLBACK", logger: logger) } catch let failure { rollbackError = failure }
+                throw TransactionFailure(stage: .body, underlying: error, rollbackError: rollbackError)
+            }
+            do {
+                try await transaction.query("COMMIT", logger: logger)
+            } catch {
+                throw TransactionFailure(stage: .commit, underlying: error, rollbackError: nil)
+            }
+            return value
+        }
+    }
+}
