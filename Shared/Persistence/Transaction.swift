@@ -6,8 +6,9 @@ import PostgresNIO
 /// postgres-nio (1.33) hands a query to its channel without a write promise. On a channel that is already closed
 /// the write is dropped and the query's promise is never completed, so the caller waits forever. A transaction
 /// holds its connection between statements, which is exactly when a PostgreSQL restart or `pg_terminate_backend`
-/// lands; without the check, an upload hung for good and kept its stored file (seen in the PostgreSQL outage
-/// fault test). A close while a statement is in flight is reported by postgres-nio itself.
+/// lands. Without the check an upload could wait forever and keep its stored file, which fits the one run of the
+/// PostgreSQL outage fault test that found a request unanswered after 60 s and a stray original. A close while a
+/// statement is in flight is reported by postgres-nio itself.
 public struct TransactionConnection: Sendable {
     let connection: PostgresConnection
 

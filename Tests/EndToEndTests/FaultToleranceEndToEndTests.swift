@@ -24,7 +24,12 @@ struct FaultToleranceEndToEndTests {
         let stack = try await Stack.start(processors: ["mediaflow-image"], logDirectory: logs)
         defer {
             stack.stop()
-            if ProcessInfo.processInfo.environment["KEEP_LOGS"] == nil { try? FileManager.default.removeItem(atPath: logs) } else { print("LOGS AT \(logs)") }
+            // MEDIA_TEST_KEEP_LOGS=1 keeps the services' logs to read after a failure.
+            if ProcessInfo.processInfo.environment["MEDIA_TEST_KEEP_LOGS"] == nil {
+                try? FileManager.default.removeItem(atPath: logs)
+            } else {
+                print("process logs kept in \(logs)")
+            }
         }
         let gateway = try #require(stack.processes(named: "mediaflow-gateway").first)
         let photo = try await Fixtures.jpeg(width: 640, height: 480)
@@ -142,7 +147,8 @@ struct FaultToleranceEndToEndTests {
         // exception is an upload whose COMMIT met the shutdown: whether its row exists is unknown, so the Gateway
         // keeps its original and says so (the Janitor's orphan sweep decides later).
         let files = regularFiles(under: stack.storageDirectory)
-        let folders = Dictionary(grouping: files) { String($0.split(separator: "/").dropLast().joined(separator: "/")) }
+        // media/<uuid>/original.jpg and media/<uuid>/g1/<rendition>: one media's files under media/<uuid>.
+        let folders = Dictionary(grouping: files) { String($0.split(separator: "/").prefix(2).joined(separator: "/")) }
         let kept = logLines(gatewayLog, containing: "original kept")
         #expect(files.count == ids.count * 6 + kept.count, """
             \(files.count) files for \(ids.count) media; folders without six files: \
