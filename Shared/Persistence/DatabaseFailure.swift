@@ -28,6 +28,9 @@ public enum DatabaseFailure {
             return false
         case let psql as PSQLError where psql.code == .server && psql.serverInfo?[.severity] == "ERROR":
             return false
+        case let psql as PSQLError where psql.code == .clientClosedConnection:
+            // postgres-nio refuses a statement on a connection it is already closing: the COMMIT was never sent.
+            return false
         default:
             return true
         }
@@ -37,14 +40,25 @@ public enum DatabaseFailure {
     /// from accidental display to users), and its debug description carries the whole query; this gives the
     /// code, SQLSTATE, server message and the underlying network error, and no bound values.
     public static func describe(_ error: any Error) -> String {
-        let inner = underlying(error)
-        guard let psql = inner as? PSQLError else { return "\(inner)" }
-        var text = "PostgreSQL \(psql.code)"
-        if let info = psql.serverInfo {
-            text += " \(info[.sqlState] ?? "?"): \(info[.message] ?? "")"
+        switch error {
+        case let failure as TransactionFailure:
+            var text = "transaction failed at \(failure.stage.rawValue): \(describe(failure.underlying))"
+            if let rollback = failure.rollbackError { text += "; rollback failed: \(describe(rollback))" }
+            return text
+        case let psql as PSQLError:
+            var text = "PostgreSQL \(psql.code)"
+            if let info = psql.serverInfo {
+                text += " \(info[.sqlState] ?? "?"): \(info[.message] ?? "")"
+            }
+            if let cause = psql.underlying { text += " (\(describe(cause)))" }
+            return text
+        case let decoding as PostgresDecodingError:
+            // Column and types only: the cell's bytes may be user data.
+            return "PostgreSQL decoding \(decoding.code) of column \(decoding.columnName) "
+                + "(\(decoding.postgresType) as \(decoding.targetType))"
+        default:
+            return "\(error)"
         }
-        if let cause = psql.underlying { text += " (\(cause))" }
-        return text
     }
 
     /// True when the database cannot serve right now but may shortly: the connection was lost or refused, the pool
@@ -52,7 +66,9 @@ public enum DatabaseFailure {
     /// retry; anything else (a constraint, a syntax error, a decoding failure) is a bug worth a 500.
     public static func isUnavailable(_ error: any Error) -> Bool {
         let error = underlying(error)
-        if error is ConnectionPoolError || error is DatabaseConnectionLost { return true }
+        // A cancelled lease is the caller giving up (a client gone), not the database.
+        if let pool = error as? ConnectionPoolError { return pool != .requestCancelled }
+        if error is DatabaseConnectionLost { return true }
         guard let psql = error as? PSQLError else { return false }
         switch psql.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:

@@ -58,6 +58,15 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
         return result
     }
 
+    private func fetchAll(_ rows: [PostgresRow]) throws -> [Media] {
+        try rows.map { try Self.media($0.decode(Row.self)) }
+    }
+
+    /// A statement outside a transaction, guarded like a transaction's (see `TransactionConnection`).
+    private func rows(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> [PostgresRow] {
+        try await client.guardedRows(query, logger: logger, file: file, line: line)
+    }
+
     private func one(_ query: PostgresQuery, on connection: TransactionConnection) async throws -> Media? {
         try await fetchAll(try await connection.query(query, logger: logger)).first
     }
@@ -77,11 +86,11 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
     }
 
     public func find(userId: Int64, idempotencyKey key: String) async throws -> Media? {
-        try await fetchAll(try await client.query(
+        try fetchAll(try await rows(
             """
             SELECT \(unescaped: Self.columns) FROM media
             WHERE user_id = \(userId) AND idempotency_key = \(key) AND created_at > now() - interval '24 hours'
-            """, logger: logger)).first
+            """)).first
     }
 
     private func insert(_ new: NewMedia) async throws -> CreateMediaResult {
@@ -132,37 +141,37 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
     }
 
     public func find(id: Int64) async throws -> Media? {
-        try await fetchAll(try await client.query(
-            "SELECT \(unescaped: Self.columns) FROM media WHERE id = \(id)", logger: logger)).first
+        try fetchAll(try await rows(
+            "SELECT \(unescaped: Self.columns) FROM media WHERE id = \(id)")).first
     }
 
     public func find(storagePrefix prefix: String) async throws -> Media? {
-        try await fetchAll(try await client.query(
+        try fetchAll(try await rows(
             """
             SELECT \(unescaped: Self.columns) FROM media
             WHERE storage_key LIKE \(prefix.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "\\_") + "%")
             LIMIT 1
-            """, logger: logger)).first
+            """)).first
     }
 
     public func list(_ query: MediaQuery) async throws -> (count: Int, items: [Media]) {
         let type = query.fileType?.rawValue
         let status = query.status?.rawValue
         var count = 0
-        for try await c in try await client.query(
+        for row in try await rows(
             """
             SELECT count(*) FROM media WHERE user_id = \(query.userId)
               AND (\(type)::text IS NULL OR file_type = \(type)) AND (\(status)::text IS NULL OR status = \(status))
-            """, logger: logger).decode(Int.self)
+            """)
         {
-            count = c
+            count = try row.decode(Int.self)
         }
-        let items = try await fetchAll(try await client.query(
+        let items = try fetchAll(try await rows(
             """
             SELECT \(unescaped: Self.columns) FROM media WHERE user_id = \(query.userId)
               AND (\(type)::text IS NULL OR file_type = \(type)) AND (\(status)::text IS NULL OR status = \(status))
             ORDER BY created_at DESC, id DESC LIMIT \(query.limit) OFFSET \(query.offset)
-            """, logger: logger))
+            """))
         return (count, items)
     }
 
@@ -171,12 +180,13 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
         var byStatus: [MediaStatus: Int64] = [:]
         var total: Int64 = 0
         var size: Int64 = 0
-        for try await (type, status, count, bytes) in try await client.query(
+        for row in try await rows(
             """
             SELECT file_type, status, count(*)::bigint, COALESCE(sum(file_size), 0)::bigint
             FROM media WHERE user_id = \(userId) GROUP BY file_type, status
-            """, logger: logger).decode((String, String, Int64, Int64).self)
+            """)
         {
+            let (type, status, count, bytes) = try row.decode((String, String, Int64, Int64).self)
             if let t = FileType(rawValue: type) { byType[t, default: 0] += count }
             if let s = MediaStatus(rawValue: status) { byStatus[s, default: 0] += count }
             total += count
@@ -186,17 +196,16 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
     }
 
     public func setPublic(id: Int64, userId: Int64, isPublic: Bool) async throws -> Media? {
-        try await fetchAll(try await client.query(
+        try fetchAll(try await rows(
             """
             UPDATE media SET is_public = \(isPublic), updated_at = now() WHERE id = \(id) AND user_id = \(userId)
             RETURNING \(unescaped: Self.columns)
-            """, logger: logger)).first
+            """)).first
     }
 
     public func delete(id: Int64, userId: Int64) async throws -> Media? {
-        try await fetchAll(try await client.query(
-            "DELETE FROM media WHERE id = \(id) AND user_id = \(userId) RETURNING \(unescaped: Self.columns)",
-            logger: logger)).first
+        try fetchAll(try await rows(
+            "DELETE FROM media WHERE id = \(id) AND user_id = \(userId) RETURNING \(unescaped: Self.columns)")).first
     }
 
     public func reprocess(id: Int64, userId: Int64) async throws -> ReprocessResult {
@@ -306,42 +315,27 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
     }
 
     public func pendingCount() async throws -> Int {
-        for try await count in try await client.query(
-            "SELECT count(*) FROM outbox WHERE sent_at IS NULL", logger: logger).decode(Int.self)
-        {
-            return count
-        }
-        return 0
+        try await rows("SELECT count(*) FROM outbox WHERE sent_at IS NULL").first?.decode(Int.self) ?? 0
     }
 
     // MARK: InboxStore
 
     public func contains(consumer: String, eventId: UUID) async throws -> Bool {
-        for try await _ in try await client.query(
-            "SELECT 1 FROM processed_events WHERE consumer = \(consumer) AND event_id = \(eventId)", logger: logger)
-        {
-            return true
-        }
-        return false
+        try await !rows("SELECT 1 FROM processed_events WHERE consumer = \(consumer) AND event_id = \(eventId)").isEmpty
     }
 
     @discardableResult
     public func record(consumer: String, eventId: UUID) async throws -> Bool {
-        var inserted = false
-        for try await _ in try await client.query(
+        try await !rows(
             """
             INSERT INTO processed_events (consumer, event_id) VALUES (\(consumer), \(eventId))
             ON CONFLICT DO NOTHING RETURNING event_id
-            """, logger: logger)
-        {
-            inserted = true
-        }
-        return inserted
+            """).isEmpty
     }
 
     /// A round trip to the database, for readiness checks.
     public func ping() async throws {
-        try await client.query("SELECT 1", logger: logger)
+        _ = try await rows("SELECT 1")
     }
 }
 

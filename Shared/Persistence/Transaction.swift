@@ -8,9 +8,13 @@ import PostgresNIO
 /// holds its connection between statements, which is exactly when a PostgreSQL restart or `pg_terminate_backend`
 /// lands. Without the check an upload could wait forever and keep its stored file, which fits the one run of the
 /// PostgreSQL outage fault test that found a request unanswered after 60 s and a stray original. A close while a
-/// statement is in flight is reported by postgres-nio itself.
+/// statement is in flight is reported by postgres-nio itself. What is left is a close that lands in the
+/// microseconds between this check and the write reaching the event loop.
 public struct TransactionConnection: Sendable {
     let connection: PostgresConnection
+
+    /// Whether the session has ended (the server closed it, or the client did).
+    public var isClosed: Bool { connection.isClosed }
 
     @discardableResult
     public func query(
@@ -34,12 +38,21 @@ public struct TransactionFailure: Error, CustomStringConvertible {
     /// Set when the `ROLLBACK` after a failed body failed too (the connection is usually gone then).
     public let rollbackError: (any Error)?
 
-    public var description: String {
-        "transaction failed at \(stage.rawValue): \(DatabaseFailure.describe(underlying))"
-    }
+    public var description: String { DatabaseFailure.describe(self) }
 }
 
 extension PostgresClient {
+    /// One statement outside a transaction, with the same guard as a transaction's statements. Its rows are read
+    /// while the connection is leased: the pool can lend a connection whose close it has not yet seen.
+    public func guardedRows(
+        _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
+    ) async throws -> [PostgresRow] {
+        try await withConnection { connection in
+            try await TransactionConnection(connection: connection)
+                .query(query, logger: logger, file: file, line: line).collect()
+        }
+    }
+
     /// Runs `body` in a transaction on one leased connection: `BEGIN`, then `COMMIT` if it returns or `ROLLBACK` if
     /// it throws. Errors come wrapped in `TransactionFailure`; `DatabaseFailure` reads through it.
     public func transaction<Result>(
@@ -59,7 +72,13 @@ extension PostgresClient {
                 value = try await body(transaction)
             } catch {
                 var rollbackError: (any Error)?
-                do { try await transaction.query("ROLLBACK", logger: logger) } catch let failure { rollbackError = failure }
+                do {
+                    try await transaction.query("ROLLBACK", logger: logger)
+                } catch let failure {
+                    rollbackError = failure
+                    // Still open but possibly still inside the transaction: never hand that to the pool's next user.
+                    if !connection.isClosed { try? await connection.close() }
+                }
                 throw TransactionFailure(stage: .body, underlying: error, rollbackError: rollbackError)
             }
             do {

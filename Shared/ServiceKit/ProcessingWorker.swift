@@ -83,7 +83,7 @@ public struct ProcessingWorker: Service {
             }
         } catch {
             logger.warning("inbox unavailable; will retry", metadata: ["error": "\(DatabaseFailure.describe(error))"])
-            return .retry(reason: "inbox: \(error)")
+            return .retry(reason: "inbox: \(DatabaseFailure.describe(error))")
         }
 
         // The job's scratch folder lives until its renditions are stored (they may be files in it).
@@ -129,7 +129,7 @@ public struct ProcessingWorker: Service {
             return .ack
         } catch {
             logger.warning("outcome not stored or published; will retry", metadata: ["error": "\(DatabaseFailure.describe(error))"])
-            return .retry(reason: "publishing outcome: \(error)")
+            return .retry(reason: "publishing outcome: \(DatabaseFailure.describe(error))")
         }
     }
 

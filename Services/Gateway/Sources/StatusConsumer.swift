@@ -70,7 +70,7 @@ public struct StatusConsumer: Service {
             return .ack
         } catch {
             logger.warning("status event not folded; will retry", metadata: ["error": "\(DatabaseFailure.describe(error))"])
-            return .retry(reason: "database: \(error)")
+            return .retry(reason: "database: \(DatabaseFailure.describe(error))")
         }
     }
 

@@ -74,6 +74,8 @@ func withDatabaseDeadline<T: Sendable>(
                 group.cancelAll()
             }
         } catch {
+            // A COMMIT with an unknown outcome stays what it is, late or not: the caller must keep what it points at.
+            if DatabaseFailure.mayHaveCommitted(error) { throw error }
             if expired { throw DatabaseUnavailable(description: "no answer within \(deadline)") }
             if error is ConnectionPoolError {
                 throw DatabaseUnavailable(description: "no database connection can be made (\(error))")

@@ -76,7 +76,7 @@ struct UploadHandler: Sendable {
         } catch {
             if DatabaseFailure.mayHaveCommitted(error) {
                 // The row and its outbox entry may exist; deleting the original would leave them pointing at
-                // nothing. At worst the file is an orphan, which the Janitor's sweep removes.
+                // nothing. At worst the file is an orphan, logged here, for the Janitor's orphan sweep (next round).
                 logger.error("upload's commit outcome unknown; original kept", metadata: [
                     "storage_key": "\(upload.key)", "error": "\(DatabaseFailure.describe(error))",
                 ])
