@@ -121,6 +121,7 @@ let package = Package(
             "Gateway", "Persistence", "Messaging", "ServiceKit", "Storage", "MediaDomain", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["MediaDomain", "TestSupport", "Gateway"], swiftSettings: swiftSettings),
         // MARK: Benchmarks

@@ -56,7 +56,7 @@ struct MediaCtl {
                 fail(usage)
             }
         } catch {
-            fail("mediactl: \(error)")
+            fail("mediactl: \(DatabaseFailure.describe(error))")
         }
     }
 

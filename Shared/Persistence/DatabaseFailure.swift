@@ -52,6 +52,12 @@ public enum DatabaseFailure {
             }
             if let cause = psql.underlying { text += " (\(describe(cause)))" }
             return text
+        case let pool as ConnectionPoolError:
+            switch pool {
+            case .requestCancelled: return "database connection request cancelled"
+            case .poolShutdown: return "database connection pool shut down"
+            default: return "no database connection could be made (the pool stopped trying for now)"
+            }
         case let decoding as PostgresDecodingError:
             // Column and types only: the cell's bytes may be user data.
             return "PostgreSQL decoding \(decoding.code) of column \(decoding.columnName) "

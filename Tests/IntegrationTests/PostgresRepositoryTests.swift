@@ -2,6 +2,7 @@ import Foundation
 import MediaDomain
 import Persistence
 import PostgresNIO
+import _ConnectionPoolModule
 import Testing
 
 /// The repository against the real PostgreSQL: every SQL statement runs for real.
@@ -127,6 +128,12 @@ struct PostgresRepositoryTests {
             // Not a database error at all.
             #expect(DatabaseFailure.isUnavailable(CancellationError()) == false)
             #expect(DatabaseFailure.sqlState(CancellationError()) == nil)
+            // The pool's own errors: a lease given up by its caller is not an outage; a pool that stopped trying is.
+            #expect(DatabaseFailure.isUnavailable(ConnectionPoolError.requestCancelled) == false)
+            #expect(DatabaseFailure.isUnavailable(ConnectionPoolError.poolShutdown))
+            #expect(DatabaseFailure.isUnavailable(ConnectionPoolError.connectionCreationCircuitBreakerTripped))
+            #expect(DatabaseFailure.describe(ConnectionPoolError.connectionCreationCircuitBreakerTripped)
+                .hasPrefix("no database connection could be made"))
         }
     }
 
