@@ -24,8 +24,8 @@ public enum DatabaseFailure {
     public static func mayHaveCommitted(_ error: any Error) -> Bool {
         guard let failure = error as? TransactionFailure, failure.stage == .commit else { return false }
         switch failure.underlying {
-        case is DatabaseConnectionLost:
-            return false
+        case is DatabaseUnavailable:
+            return false  // refused before it was sent
         case let psql as PSQLError where psql.code == .server && psql.serverInfo?[.severity] == "ERROR":
             return false
         case let psql as PSQLError where psql.code == .clientClosedConnection:
@@ -63,7 +63,7 @@ public enum DatabaseFailure {
             return "PostgreSQL decoding \(decoding.code) of column \(decoding.columnName) "
                 + "(\(decoding.postgresType) as \(decoding.targetType))"
         default:
-            return "\(error)"
+            return String(reflecting: error)  // as the error middleware logged unexpected errors before
         }
     }
 
@@ -74,7 +74,7 @@ public enum DatabaseFailure {
         let error = underlying(error)
         // A cancelled lease is the caller giving up (a client gone), not the database.
         if let pool = error as? ConnectionPoolError { return pool != .requestCancelled }
-        if error is DatabaseConnectionLost { return true }
+        if error is DatabaseUnavailable { return true }
         guard let psql = error as? PSQLError else { return false }
         switch psql.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:

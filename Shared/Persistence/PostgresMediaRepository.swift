@@ -52,23 +52,17 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    private func fetchAll(_ rows: PostgresRowSequence) async throws -> [Media] {
-        var result: [Media] = []
-        for try await row in rows.decode(Row.self) { result.append(try Self.media(row)) }
-        return result
-    }
-
     private func fetchAll(_ rows: [PostgresRow]) throws -> [Media] {
         try rows.map { try Self.media($0.decode(Row.self)) }
     }
 
-    /// A statement outside a transaction, guarded like a transaction's (see `TransactionConnection`).
+    /// A statement outside a transaction, guarded like a transaction's (see `GuardedConnection`).
     private func rows(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> [PostgresRow] {
         try await client.guardedRows(query, logger: logger, file: file, line: line)
     }
 
-    private func one(_ query: PostgresQuery, on connection: TransactionConnection) async throws -> Media? {
-        try await fetchAll(try await connection.query(query, logger: logger)).first
+    private func one(_ query: PostgresQuery, on connection: GuardedConnection) async throws -> Media? {
+        try fetchAll(try await connection.query(query, logger: logger).collect()).first
     }
 
     // MARK: MediaRepository
@@ -132,7 +126,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
         }
     }
 
-    static func enqueue(_ entry: OutboxEntry, on connection: TransactionConnection, logger: Logger) async throws {
+    static func enqueue(_ entry: OutboxEntry, on connection: GuardedConnection, logger: Logger) async throws {
         try await connection.query(
             """
             INSERT INTO outbox (event_id, exchange, routing_key, event_type, body)

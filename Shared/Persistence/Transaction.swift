@@ -1,7 +1,8 @@
 import Logging
 import PostgresNIO
 
-/// The connection of one transaction: every statement is checked against a session the server already ended.
+/// A leased connection whose every statement is first checked against a session the server already ended: the
+/// connection of a transaction, or of one read (`guardedRows`).
 ///
 /// postgres-nio (1.33) hands a query to its channel without a write promise. On a channel that is already closed
 /// the write is dropped and the query's promise is never completed, so the caller waits forever. A transaction
@@ -10,7 +11,7 @@ import PostgresNIO
 /// PostgreSQL outage fault test that found a request unanswered after 60 s and a stray original. A close while a
 /// statement is in flight is reported by postgres-nio itself. What is left is a close that lands in the
 /// microseconds between this check and the write reaching the event loop.
-public struct TransactionConnection: Sendable {
+public struct GuardedConnection: Sendable {
     let connection: PostgresConnection
 
     /// Whether the session has ended (the server closed it, or the client did).
@@ -20,14 +21,17 @@ public struct TransactionConnection: Sendable {
     public func query(
         _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
     ) async throws -> PostgresRowSequence {
-        guard !connection.isClosed else { throw DatabaseConnectionLost() }
+        guard !connection.isClosed else { throw DatabaseUnavailable(description: "the connection was closed before the statement was sent") }
         return try await connection.query(query, logger: logger, file: file, line: line)
     }
 }
 
-/// The server ended the session before the statement could be sent; the statement did not run.
-public struct DatabaseConnectionLost: Error, CustomStringConvertible {
-    public var description: String { "the database connection was closed before the statement was sent" }
+/// The database could not be asked: a connection found closed before a statement was sent (so it did not run), or
+/// a caller's deadline passed while waiting for one. Always an outage (503 `database_unavailable` in the Gateway).
+public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(description: String) { self.description = description }
 }
 
 /// A transaction that failed, with the stage it failed at: only a failed `COMMIT` can leave the outcome unknown.
@@ -48,7 +52,7 @@ extension PostgresClient {
         _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
     ) async throws -> [PostgresRow] {
         try await withConnection { connection in
-            try await TransactionConnection(connection: connection)
+            try await GuardedConnection(connection: connection)
                 .query(query, logger: logger, file: file, line: line).collect()
         }
     }
@@ -58,10 +62,10 @@ extension PostgresClient {
     public func transaction<Result>(
         logger: Logger,
         isolation: isolated (any Actor)? = #isolation,
-        _ body: (TransactionConnection) async throws -> sending Result
+        _ body: (GuardedConnection) async throws -> sending Result
     ) async throws -> sending Result {
         try await withConnection(isolation: isolation) { connection in
-            let transaction = TransactionConnection(connection: connection)
+            let transaction = GuardedConnection(connection: connection)
             do {
                 try await transaction.query("BEGIN", logger: logger)
             } catch {

@@ -82,8 +82,9 @@ public struct ProcessingWorker: Service {
                 return .ack
             }
         } catch {
-            logger.warning("inbox unavailable; will retry", metadata: ["error": "\(DatabaseFailure.describe(error))"])
-            return .retry(reason: "inbox: \(DatabaseFailure.describe(error))")
+            let reason = "inbox: \(DatabaseFailure.describe(error))"
+            logger.warning("inbox unavailable; will retry", metadata: ["error": "\(reason)"])
+            return .retry(reason: reason)
         }
 
         // The job's scratch folder lives until its renditions are stored (they may be files in it).
@@ -128,8 +129,9 @@ public struct ProcessingWorker: Service {
             try await inbox.record(consumer: queue, eventId: event.eventId)
             return .ack
         } catch {
-            logger.warning("outcome not stored or published; will retry", metadata: ["error": "\(DatabaseFailure.describe(error))"])
-            return .retry(reason: "publishing outcome: \(DatabaseFailure.describe(error))")
+            let reason = "publishing outcome: \(DatabaseFailure.describe(error))"
+            logger.warning("outcome not stored or published; will retry", metadata: ["error": "\(reason)"])
+            return .retry(reason: reason)
         }
     }
 

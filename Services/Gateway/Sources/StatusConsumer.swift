@@ -69,8 +69,9 @@ public struct StatusConsumer: Service {
             }
             return .ack
         } catch {
-            logger.warning("status event not folded; will retry", metadata: ["error": "\(DatabaseFailure.describe(error))"])
-            return .retry(reason: "database: \(DatabaseFailure.describe(error))")
+            let reason = "database: \(DatabaseFailure.describe(error))"
+            logger.warning("status event not folded; will retry", metadata: ["error": "\(reason)"])
+            return .retry(reason: reason)
         }
     }
 

@@ -18,7 +18,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return error.response()
         } catch let error as HTTPError {
             return Self.map(error).response()
-        } catch let error where error is DatabaseUnavailable || DatabaseFailure.isUnavailable(error) {
+        } catch let error where DatabaseFailure.isUnavailable(error) {
             context.logger.error("database unavailable", metadata: [
                 "error": "\(DatabaseFailure.describe(error))",
             ])

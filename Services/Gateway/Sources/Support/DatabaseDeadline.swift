@@ -1,11 +1,5 @@
-import _ConnectionPoolModule
 import MediaDomain
 import Persistence
-
-/// The database could not serve a request in time: it is down or unreachable. Answered 503 `database_unavailable`.
-struct DatabaseUnavailable: Error, CustomStringConvertible {
-    var description: String
-}
 
 /// The repository the HTTP routes use: every call of `base`, given up after `deadline` with `DatabaseUnavailable`.
 ///
@@ -53,7 +47,7 @@ struct DeadlineMediaRepository: MediaRepository {
 }
 
 /// Runs `body`, cancelling it if it has not finished after `deadline`. Its own outcome is the answer, except that
-/// failing after the deadline, or with the connection pool's circuit breaker open, is `DatabaseUnavailable`.
+/// failing after the deadline is `DatabaseUnavailable`.
 func withDatabaseDeadline<T: Sendable>(
     _ deadline: Duration, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
@@ -77,10 +71,7 @@ func withDatabaseDeadline<T: Sendable>(
             // A COMMIT with an unknown outcome stays what it is, late or not: the caller must keep what it points at.
             if DatabaseFailure.mayHaveCommitted(error) { throw error }
             if expired { throw DatabaseUnavailable(description: "no answer within \(deadline)") }
-            if error is ConnectionPoolError {
-                throw DatabaseUnavailable(description: "no database connection can be made (\(error))")
-            }
-            throw error
+            throw error  // the pool's circuit breaker and the like: `DatabaseFailure` tells outages from bugs
         }
         throw DatabaseUnavailable(description: "no answer within \(deadline)")
     }
