@@ -34,7 +34,7 @@ public struct GatewayDependencies: Sendable {
 public func buildRouter(
     configuration: GatewayConfiguration, dependencies: GatewayDependencies
 ) -> Router<GatewayRequestContext> {
-    let router = Router(context: GatewayRequestContext.self)
+    let router = Router(context: GatewayRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: CORSPolicyMiddleware(origins: configuration.corsOrigins))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: APIErrorMiddleware())
@@ -45,14 +45,14 @@ public func buildRouter(
     let upload = UploadHandler(
         repository: dependencies.repository, storage: dependencies.storage, limits: configuration.common.limits,
         onCreated: dependencies.onOutboxWrite)
-    MediaController(
-        repository: dependencies.repository, storage: dependencies.storage, authenticator: authenticator,
-        links: links, upload: upload
-    ).addRoutes(to: router.group("api/media"))
+    MediaController(repository: dependencies.repository, storage: dependencies.storage, links: links, upload: upload)
+        .addRoutes(to: router.group("api/media").add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
     FileController(repository: dependencies.repository, storage: dependencies.storage, signer: signer)
         .addRoutes(to: router)
     router.get("api/schema") { _, _ in OpenAPIDocument.response(baseURL: configuration.publicBaseURL) }
+    router.methodNotAllowed("api/schema", allow: [.get, .head])
     router.addOpsRoutes(checks: dependencies.readiness, registry: dependencies.registry)
+    for path in ["/healthz", "/readyz", "/metrics"] { router.methodNotAllowed(RouterPath(path), allow: [.get, .head]) }
     return router
 }
 
@@ -61,12 +61,9 @@ public func buildRouter(
 public func buildApplication(
     configuration: GatewayConfiguration, registry: PrometheusCollectorRegistry, logger: Logger
 ) async throws -> some ApplicationProtocol {
-    guard let database = DatabaseConfiguration(
-        url: configuration.common.databaseURL, maxConnections: configuration.databaseConnections
-    ) else {
-        throw ConfigurationError("MEDIA_DATABASE_URL is not a postgres:// URL")
-    }
-    let postgres = database.makeClient(logger: logger)
+    var database = configuration.common.database
+    database.maxConnections = configuration.databaseConnections
+    let postgres = try database.makeClient(logger: logger)
     let repository = PostgresMediaRepository(client: postgres, logger: logger)
     let broker = try RabbitMQBroker(url: configuration.common.amqpURL, logger: logger)
     let storage = try configuration.common.storage.makeStorage()

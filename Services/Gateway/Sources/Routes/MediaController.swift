@@ -5,12 +5,11 @@ import MediaDomain
 import Persistence
 import Storage
 
-/// The `/api/media/` routes of SPEC §1. Every route authenticates first; another user's private media is
-/// answered exactly like missing media (404), never 403.
+/// The `/api/media/` routes of SPEC §1. They sit behind `AuthenticationMiddleware` (the caller is in the context);
+/// another user's private media is answered exactly like missing media (404), never 403.
 struct MediaController: Sendable {
     let repository: any MediaRepository
     let storage: any BlobStorage
-    let authenticator: JWTAuthenticator
     let links: MediaLinks
     let upload: UploadHandler
 
@@ -22,24 +21,26 @@ struct MediaController: Sendable {
         group.patch(":id", use: update)
         group.delete(":id", use: delete)
         group.post(":id/reprocess", use: reprocess)
+        group.methodNotAllowed("upload", allow: [.post])
+        group.methodNotAllowed("stats", allow: [.get, .head])
+        group.methodNotAllowed("", allow: [.get, .head])
+        group.methodNotAllowed(":id", allow: [.get, .head, .patch, .delete])
+        group.methodNotAllowed(":id/reprocess", allow: [.post])
     }
 
     @Sendable func uploadMedia(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let user = try authenticator.user(of: request)
-        var logger = context.logger
-        logger[metadataKey: "user_id"] = "\(user.id)"
-        let outcome = try await upload.handle(request, user: user, logger: logger)
+        let outcome = try await upload.handle(request, user: try context.requireUser(), logger: context.logger)
         return json(MediaResource(outcome.media, links: links), status: outcome.created ? .created : .ok)
     }
 
     @Sendable func detail(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let user = try authenticator.user(of: request)
+        let user = try context.requireUser()
         let media = try await visibleMedia(request, context: context, user: user)
         return json(MediaResource(media, links: links))
     }
 
     @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let user = try authenticator.user(of: request)
+        let user = try context.requireUser()
         let params = request.uri.queryParameters
         var type: FileType?
         var status: MediaStatus?
@@ -73,23 +74,18 @@ struct MediaController: Sendable {
     }
 
     @Sendable func stats(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let user = try authenticator.user(of: request)
+        let user = try context.requireUser()
         let stats = try await repository.stats(userId: user.id)
         return try json(StatsResource(stats))
     }
 
     @Sendable func update(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let user = try authenticator.user(of: request)
+        let user = try context.requireUser()
         let id = try Self.mediaId(context)
         guard let existing = try await repository.find(id: id), existing.userId == user.id else {
             throw APIError.notFound()
         }
-        let body = try await request.body.collect(upTo: 64 * 1024)
-        struct Patch: Decodable { var is_public: Bool? }
-        guard let patch = try? JSONDecoder().decode(Patch.self, from: body) else {
-            throw APIError.badRequest("invalid_request", "Send a JSON object such as {\"is_public\": false}.")
-        }
-        guard let isPublic = patch.is_public else { return json(MediaResource(existing, links: links)) }
+        let isPublic = try await MediaPatch(request).isPublic
         guard let media = try await repository.setPublic(id: id, userId: user.id, isPublic: isPublic) else {
             throw APIError.notFound()
         }
@@ -97,7 +93,7 @@ struct MediaController: Sendable {
     }
 
     @Sendable func delete(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let user = try authenticator.user(of: request)
+        let user = try context.requireUser()
         let id = try Self.mediaId(context)
         guard let media = try await repository.delete(id: id, userId: user.id) else { throw APIError.notFound() }
         do {
@@ -113,7 +109,7 @@ struct MediaController: Sendable {
     }
 
     @Sendable func reprocess(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let user = try authenticator.user(of: request)
+        let user = try context.requireUser()
         let id = try Self.mediaId(context)
         switch try await repository.reprocess(id: id, userId: user.id) {
         case .notFound:
@@ -212,4 +208,18 @@ func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws ->
     let data = try encoder.encode(value)
     return Response(
         status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// The body of `PATCH /api/media/{id}/`: a JSON object whose `is_public` is a boolean (other members are ignored,
+/// as DRF's serializer ignores unknown fields).
+struct MediaPatch {
+    let isPublic: Bool
+
+    init(_ request: Request) async throws {
+        let body = try await JSONRequestBody(request, example: #"{"is_public": false}"#)
+        guard let flag = try body.bool("is_public", required: true) else {
+            throw APIError.badRequest("invalid_request", "The field 'is_public' is required.")
+        }
+        isPublic = flag
+    }
 }

@@ -3,6 +3,8 @@ import Hummingbird
 /// The request context of every Gateway route.
 public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The caller, set by `AuthenticationMiddleware` on the routes it guards; nil elsewhere.
+    public var user: AuthenticatedUser?
 
     public init(source: Source) {
         coreContext = .init(source: source)
@@ -10,4 +12,11 @@ public struct GatewayRequestContext: RequestContext {
 
     /// Upload bodies are streamed and limited per type by the upload handler, not buffered by the server.
     public var maxUploadSize: Int { .max }
+
+    /// The caller of a route behind `AuthenticationMiddleware`. A route reached without it is a wiring mistake,
+    /// answered like a missing token rather than served to nobody.
+    public func requireUser() throws(APIError) -> AuthenticatedUser {
+        guard let user else { throw .notAuthenticated() }
+        return user
+    }
 }

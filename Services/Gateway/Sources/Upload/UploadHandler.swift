@@ -56,10 +56,10 @@ struct UploadHandler: Sendable {
                 }
             }
         } catch let error as MultipartError {
-            await upload?.discard(storage)
+            await upload?.discard(storage, logger: logger)
             throw APIError.badRequest("malformed_request", "Malformed multipart body: \(error.description).")
         } catch {
-            await upload?.discard(storage)
+            await upload?.discard(storage, logger: logger)
             throw error
         }
         guard let upload else {
@@ -81,7 +81,7 @@ struct UploadHandler: Sendable {
                     "storage_key": "\(upload.key)", "error": "\(DatabaseFailure.describe(error))",
                 ])
             } else {
-                await upload.discard(storage)
+                await upload.discard(storage, logger: logger)
             }
             throw error
         }
@@ -97,7 +97,7 @@ struct UploadHandler: Sendable {
             return Outcome(media: media, created: true)
         case .existing(let media):
             // A concurrent retry with the same key won; ours is surplus.
-            await upload.discard(storage)
+            await upload.discard(storage, logger: logger)
             return Outcome(media: media, created: false)
         }
     }
@@ -202,11 +202,18 @@ struct UploadHandler: Sendable {
         return key
     }
 
-    /// The client's name, kept as metadata only: its last path component, without control characters.
-    static func cleanFilename(_ name: String) -> String {
+    /// The client's name, kept as metadata only: its last path component, without control characters, at most
+    /// `maxLength` characters. A longer name loses the end of its stem, never its extension: the
+    /// extension is what the upload is judged by, and what a person recognises the file by.
+    static func cleanFilename(_ name: String, maxLength: Int = 255) -> String {
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
         let cleaned = String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
-        return String(cleaned.prefix(255))
+        guard cleaned.count > maxLength else { return cleaned }
+        var suffix = ""
+        if let dot = cleaned.lastIndex(of: "."), cleaned.distance(from: dot, to: cleaned.endIndex) <= 16 {
+            suffix = String(cleaned[dot...])
+        }
+        return String(cleaned.prefix(maxLength - suffix.count)) + suffix
     }
 }
 
@@ -217,8 +224,15 @@ struct StoredUpload {
     var size: Int64
     var filename: String
 
-    /// Removes the original and its folder (one prefix delete covers both).
-    func discard(_ storage: any BlobStorage) async {
-        try? await storage.deletePrefix(StorageKeys.mediaPrefix(ofOriginal: key))
+    /// Removes the original and its folder (one prefix delete covers both). A failure leaves an orphan no row
+    /// points at: logged with its key, and the Janitor's orphan sweep removes it.
+    func discard(_ storage: any BlobStorage, logger: Logger) async {
+        do {
+            try await storage.deletePrefix(StorageKeys.mediaPrefix(ofOriginal: key))
+        } catch {
+            logger.error("refused upload's original not removed; left for the orphan sweep", metadata: [
+                "storage_key": "\(key)", "error": "\(error)",
+            ])
+        }
     }
 }
