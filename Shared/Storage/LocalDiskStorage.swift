@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
 
@@ -11,10 +12,13 @@ import Glibc
 public struct LocalDiskStorage: BlobStorage {
     public let root: String
     let threadPool: NIOThreadPool
+    /// Says when cleaning up a temp file failed (the only failures no caller sees).
+    let logger: Logger
 
-    public init(root: String, threadPool: NIOThreadPool = .singleton) throws {
+    public init(root: String, threadPool: NIOThreadPool = .singleton, logger: Logger = Logger(label: "mediaflow.storage")) throws {
         self.root = root.hasSuffix("/") ? String(root.dropLast()) : root
         self.threadPool = threadPool
+        self.logger = logger
         try FileManager.default.createDirectory(atPath: self.root + "/.tmp", withIntermediateDirectories: true)
     }
 
@@ -31,7 +35,7 @@ public struct LocalDiskStorage: BlobStorage {
             guard fd >= 0 else { throw StorageError.ioFailed("open \(temp): \(String(cString: strerror(errno)))") }
             return fd
         }
-        return LocalBlobWriter(fd: fd, tempPath: temp, finalPath: final, threadPool: threadPool)
+        return LocalBlobWriter(fd: fd, tempPath: temp, finalPath: final, threadPool: threadPool, logger: logger)
     }
 
     public func info(key: String) async throws -> BlobInfo? {
@@ -66,17 +70,31 @@ public struct LocalDiskStorage: BlobStorage {
         let end = range?.upperBound ?? Int64.max
         while offset < end {
             let want = Int(min(Int64(chunkSize), end - offset))
-            let (buffer, n) = try await threadPool.runIfActive { [offset] in
+            let buffer = try await threadPool.runIfActive { [offset] in
                 var buffer = ByteBufferAllocator().buffer(capacity: want)
-                let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { ptr in
-                    let r = pread(fd, ptr.baseAddress, want, off_t(offset))
-                    return max(r, 0)
+                var failure: Int32 = 0
+                _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { ptr in
+                    while true {
+                        let r = pread(fd, ptr.baseAddress, want, off_t(offset))
+                        if r >= 0 { return r }
+                        if errno != EINTR { failure = errno; return 0 }
+                    }
                 }
-                return (buffer, n)
+                guard failure == 0 else {
+                    throw StorageError.ioFailed("read \(p) at \(offset): \(String(cString: strerror(failure)))")
+                }
+                return buffer
             }
-            if n == 0 { break }
+            if buffer.readableBytes == 0 {
+                // The end of the file. Reading to the end (no range) stops here; a range that names bytes the
+                // file no longer has is a failure, never a silently shorter answer.
+                guard range == nil else {
+                    throw StorageError.ioFailed("read \(p): the file ends at \(offset), before \(end)")
+                }
+                break
+            }
+            offset += Int64(buffer.readableBytes)
             try await body(buffer)
-            offset += Int64(n)
         }
     }
 
@@ -138,9 +156,16 @@ public struct LocalDiskStorage: BlobStorage {
                 try fm.copyItem(atPath: source, toPath: temp)
                 try Self.moveIntoPlace(temp, final)
             } catch {
-                unlink(temp)
+                Self.removeTemp(temp, logger: logger)
                 throw StorageError.ioFailed("store \(key): \(error)")
             }
+        }
+    }
+
+    /// Removes a temp file that will never be committed; says so when that fails (it stays under `.tmp/`).
+    static func removeTemp(_ path: String, logger: Logger) {
+        if unlink(path) != 0, errno != ENOENT {
+            logger.warning("temp file not removed", metadata: ["path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
         }
     }
 
@@ -162,6 +187,7 @@ actor LocalBlobWriter: BlobWriter {
     private let tempPath: String
     private let finalPath: String
     private let threadPool: NIOThreadPool
+    private let logger: Logger
     private var pending: [ByteBuffer] = []
     private var pendingBytes = 0
     private var inFlight: Task<Void, any Error>?
@@ -169,11 +195,12 @@ actor LocalBlobWriter: BlobWriter {
     private(set) var bytesWritten: Int64 = 0
     private static let batchBytes = 1 << 20
 
-    init(fd: Int32, tempPath: String, finalPath: String, threadPool: NIOThreadPool) {
+    init(fd: Int32, tempPath: String, finalPath: String, threadPool: NIOThreadPool, logger: Logger) {
         self.fd = fd
         self.tempPath = tempPath
         self.finalPath = finalPath
         self.threadPool = threadPool
+        self.logger = logger
     }
 
     func write(_ buffer: ByteBuffer) async throws {
@@ -250,13 +277,18 @@ actor LocalBlobWriter: BlobWriter {
         }
         inFlight = nil
         closed = true
-        let (fd, temp, final) = (self.fd, tempPath, finalPath)
+        let (fd, temp, final, logger) = (self.fd, tempPath, finalPath, logger)
         try await threadPool.runIfActive {
-            close(fd)
+            guard close(fd) == 0 else {
+                // A close that fails can mean the last bytes never reached the disk: the blob is not trustworthy.
+                let reason = String(cString: strerror(errno))
+                LocalDiskStorage.removeTemp(temp, logger: logger)
+                throw StorageError.ioFailed("close \(temp): \(reason)")
+            }
             do {
                 try LocalDiskStorage.moveIntoPlace(temp, final)
             } catch {
-                unlink(temp)
+                LocalDiskStorage.removeTemp(temp, logger: logger)
                 throw error
             }
         }
@@ -266,9 +298,10 @@ actor LocalBlobWriter: BlobWriter {
         guard !closed else { return }
         closed = true
         pending = []
-        _ = try? await inFlight?.value  // never close the descriptor under a running write
+        // Never close the descriptor under a running write. Its error is moot: the blob is being dropped.
+        _ = try? await inFlight?.value
         inFlight = nil
         close(fd)
-        unlink(tempPath)
+        LocalDiskStorage.removeTemp(tempPath, logger: logger)
     }
 }

@@ -36,6 +36,10 @@ public final class MemoryStorage: BlobStorage {
             try await body(ByteBuffer(bytes: bytes[offset..<end]))
             offset = end
         }
+        // As on disk: a range naming bytes the blob does not have fails rather than ending short.
+        if let range, range.upperBound > Int64(bytes.count) {
+            throw StorageError.ioFailed("read \(key): the blob ends at \(bytes.count), before \(range.upperBound)")
+        }
     }
 
     public func delete(key: String) async throws {

@@ -1,8 +1,14 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import HummingbirdTesting
 import MediaDomain
+import Gateway
+import NIOCore
 import Persistence
+import Storage
 import Testing
 
 @Suite("File serving, CORS, schema, errors")
@@ -128,3 +134,96 @@ struct FileServingTests {
         }
     }
 }
+
+/// Storage whose files turn out shorter than `info` said (replaced or damaged between the two calls).
+struct ShrinkingStorage: BlobStorage {
+    let base = MemoryStorage()
+    func makeWriter(key: String) async throws -> any BlobWriter { try await base.makeWriter(key: key) }
+    func info(key: String) async throws -> BlobInfo? {
+        try await base.info(key: key).map { BlobInfo(size: $0.size + 100_000, modified: $0.modified) }
+    }
+    func read(key: String, range: Range<Int64>?, chunkSize: Int, _ body: (ByteBuffer) async throws -> Void) async throws {
+        try await base.read(key: key, range: range, chunkSize: chunkSize, body)
+    }
+    func delete(key: String) async throws { try await base.delete(key: key) }
+    func deletePrefix(_ prefix: String) async throws { try await base.deletePrefix(prefix) }
+    func list(prefix: String) async throws -> [String] { try await base.list(prefix: prefix) }
+    func withLocalFile<T: Sendable>(key: String, _ body: (String) async throws -> T) async throws -> T {
+        try await base.withLocalFile(key: key, body)
+    }
+    func store(key: String, contentsOf path: String) async throws { try await base.store(key: key, contentsOf: path) }
+}
+
+@Suite("File serving when the file fails mid-read")
+struct FileReadFailureTests {
+    @Test func aFileShorterThanItsContentLengthFailsTheResponseInsteadOfEndingItEarly() async throws {
+        let gateway = try TestGateway()
+        let storage = ShrinkingStorage()
+        let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: .jpeg)
+        try await storage.put(key: key, bytes: Samples.jpeg)
+        guard case .created = try await gateway.repository.create(NewMedia(
+            userId: 1, username: "u", format: .jpeg, fileSize: Int64(Samples.jpeg.count), originalFilename: "a.jpg",
+            storageKey: key, isPublic: true))
+        else { throw CancellationError() }
+        let router = buildRouter(
+            configuration: gateway.configuration,
+            dependencies: GatewayDependencies(repository: gateway.repository, storage: storage))
+        // Over a real socket: the server promised more bytes than it has, so it must close the connection at once,
+        // never leave a body quietly shorter than its Content-Length on an open connection (where a client waits
+        // for the rest, or worse, reads the next response as the missing bytes).
+        try await Application(router: router).test(.live) { client in
+            let port = try #require(client.port)
+            let answer = try RawHTTP.get(path: "/media/\(key)", port: port, timeout: 5)
+            #expect(answer.head.hasPrefix("HTTP/1.1 200"))
+            #expect(answer.head.lowercased().contains("content-length: \(Samples.jpeg.count + 100_000)"))
+            #expect(answer.closedByServer, "the connection was left open after a short body")
+            #expect(answer.bodyBytes < Samples.jpeg.count + 100_000)
+        }
+    }
+}
+
+/// A bare HTTP/1.1 GET over a socket, to see what a client sees on the wire: the head, how many body bytes came, and
+/// whether the server closed the connection (rather than the read timing out).
+enum RawHTTP {
+    struct Answer {
+        var head: String
+        var bodyBytes: Int
+        var closedByServer: Bool
+    }
+
+    static func get(path: String, port: Int, timeout seconds: Int) throws -> Answer {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RawHTTPError() }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw RawHTTPError() }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
+        guard send(fd, request, request.count, 0) == request.count else { throw RawHTTPError() }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var closed = false
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n > 0 { received += buffer[0..<n]; continue }
+            closed = n == 0  // 0: the server closed; -1: the timeout ran out
+            break
+        }
+        let separator = Array("\r\n\r\n".utf8)
+        let headEnd = (0..<max(0, received.count - 3)).first { Array(received[$0..<$0 + 4]) == separator } ?? received.count
+        return Answer(
+            head: String(decoding: received[0..<headEnd], as: UTF8.self),
+            bodyBytes: max(0, received.count - headEnd - 4), closedByServer: closed)
+    }
+}
+
+struct RawHTTPError: Error {}

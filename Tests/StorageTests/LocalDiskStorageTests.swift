@@ -56,4 +56,24 @@ struct LocalDiskStorageTests {
         #expect(StorageKey.isValid(key) == false)
         await #expect(throws: StorageError.self) { _ = try await storage.makeWriter(key: key) }
     }
+
+    @Test func aFileShorterThanTheRangeAskedForFailsTheReadInsteadOfEndingEarly() async throws {
+        let storage = try LocalDiskStorage(root: root)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let key = "media/t/original.mp4"
+        try await storage.put(key: key, bytes: [UInt8](repeating: 7, count: 10_000))
+        let size = try #require(try await storage.info(key: key)?.size)
+        // The file shrinks between `info` (which set Content-Length) and the read, as a replaced or damaged file would.
+        #expect(truncate(root + "/" + key, 4_000) == 0)
+        var received = 0
+        let error = await #expect(throws: StorageError.self) {
+            try await storage.read(key: key, range: 0..<size, chunkSize: 1024) { received += $0.readableBytes }
+        }
+        #expect(error?.description.contains("ends at 4000") == true)
+        #expect(received == 4_000)
+        // Reading to the end without a range is still allowed to find the end wherever it is.
+        var all = 0
+        try await storage.read(key: key, range: nil, chunkSize: 1024) { all += $0.readableBytes }
+        #expect(all == 4_000)
+    }
 }

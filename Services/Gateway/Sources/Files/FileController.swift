@@ -15,6 +15,7 @@ struct FileController: Sendable {
     func addRoutes(to router: Router<GatewayRequestContext>) {
         router.get("/media/**", use: serve)
         router.head("/media/**", use: serve)
+        router.methodNotAllowed("/media/**", allow: [.get, .head])
     }
 
     @Sendable func serve(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -65,10 +66,21 @@ struct FileController: Sendable {
         headers[.contentLength] = String(length)
         if request.method == .head { return Response(status: status, headers: headers) }
         let storage = self.storage
-        let readRange = range
+        // Always a bounded range: a file that turns out shorter than `Content-Length` promised fails the read, and
+        // so the response (the connection is closed), instead of ending early as if it were complete.
+        let readRange = range ?? 0..<info.size
+        let logger = context.logger
         let body = ResponseBody(contentLength: Int(length)) { writer in
-            try await storage.read(key: key, range: readRange, chunkSize: 256 * 1024) { chunk in
-                try await writer.write(chunk)
+            do {
+                try await storage.read(key: key, range: readRange, chunkSize: 256 * 1024) { chunk in
+                    try await writer.write(chunk)
+                }
+            } catch let error as StorageError {
+                // The status line is already sent: all that is left is to cut the connection short.
+                logger.error("file read failed mid-response; connection closed", metadata: [
+                    "key": "\(key)", "error": "\(error)",
+                ])
+                throw error
             }
             try await writer.finish(nil)
         }
