@@ -81,7 +81,15 @@ extension PostgresClient {
                 } catch let failure {
                     rollbackError = failure
                     // Still open but possibly still inside the transaction: never hand that to the pool's next user.
-                    if !connection.isClosed { try? await connection.close() }
+                    if !connection.isClosed {
+                        do {
+                            try await connection.close()
+                        } catch let closeError {
+                            logger.warning("connection left mid-transaction could not be closed", metadata: [
+                                "error": "\(DatabaseFailure.describe(closeError))",
+                            ])
+                        }
+                    }
                 }
                 throw TransactionFailure(stage: .body, underlying: error, rollbackError: rollbackError)
             }

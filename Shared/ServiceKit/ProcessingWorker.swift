@@ -89,7 +89,14 @@ public struct ProcessingWorker: Service {
 
         // The job's scratch folder lives until its renditions are stored (they may be files in it).
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("mediaflow-job-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: work) }
+        defer {
+            do {
+                try FileManager.default.removeItem(atPath: work)
+            } catch where (error as? CocoaError)?.code != .fileNoSuchFile {
+                // Left on local disk only (never in storage); the job's result stands.
+                logger.warning("job scratch folder not removed", metadata: ["path": "\(work)", "error": "\(error)"])
+            } catch {}
+        }
         let started = ContinuousClock.now
         let outcome: Result<ProcessingOutput, any Error>
         do {
