@@ -98,11 +98,17 @@ public struct OutboxEntry: Sendable, Equatable {
     }
 }
 
-/// The outbox as the relay sees it.
+/// The outbox as the relay sees it: claim, publish, then mark sent or release. Each step is its own short
+/// statement, so no row lock or open transaction lasts while the relay waits for the broker's confirms.
 public protocol OutboxStore: Sendable {
-    /// Claims up to `limit` unsent entries (rows other relays hold are skipped), hands them to `publish`,
-    /// which returns the ids it published, marks those sent and releases the rest. Returns how many were sent.
-    func relayBatch(limit: Int, publish: @Sendable ([OutboxEntry]) async -> [Int64]) async throws -> Int
+    /// Claims up to `limit` unsent entries, oldest first, for `lease`: no other relay takes them until it runs out.
+    /// Entries another relay holds are skipped. A relay that dies mid-batch leaves its claims to expire, and its
+    /// entries are published again (consumers dedupe on the event id).
+    func claimOutbox(limit: Int, lease: Duration) async throws -> [OutboxEntry]
+    /// Marks claimed entries published.
+    func markSent(_ ids: [Int64]) async throws
+    /// Gives claimed entries back after a failed publish, with the reason, so the next pass takes them again.
+    func releaseClaims(_ ids: [Int64], error: String) async throws
     /// How many entries wait to be sent (for metrics and readiness).
     func pendingCount() async throws -> Int
 }

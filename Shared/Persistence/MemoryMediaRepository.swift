@@ -9,8 +9,16 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
         var rows: [Int64: Media] = [:]
         var idempotencyKeys: [Int64: String] = [:]
         var nextId: Int64 = 1
-        var outbox: [(entry: OutboxEntry, sent: Bool)] = []
+        var outbox: [OutboxRow] = []
         var inbox: Set<String> = []
+    }
+
+    struct OutboxRow {
+        var entry: OutboxEntry
+        var sent = false
+        var claimedUntil: ContinuousClock.Instant?
+        var attempts = 0
+        var lastError: String?
     }
 
     private let state = Mutex(State())
@@ -21,7 +29,7 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
     public var outboxEntries: [OutboxEntry] { state.withLock { $0.outbox.map(\.entry) } }
 
     public func create(_ new: NewMedia) async throws -> CreateMediaResult {
-        state.withLock { s in
+        try state.withLock { s in
             let now = Date()
             if let key = new.idempotencyKey,
                let existing = s.rows.values.first(where: {
@@ -39,15 +47,15 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
             s.nextId += 1
             s.rows[media.id] = media
             if let key = new.idempotencyKey { s.idempotencyKeys[media.id] = key }
-            Self.enqueue(media, into: &s)
+            try Self.enqueue(media, into: &s)
             return .created(media)
         }
     }
 
-    private static func enqueue(_ media: Media, into s: inout State) {
-        guard var entry = try? OutboxEntry.uploaded(media.uploadedEvent()) else { return }
+    private static func enqueue(_ media: Media, into s: inout State) throws {
+        var entry = try OutboxEntry.uploaded(media.uploadedEvent())
         entry.id = Int64(s.outbox.count + 1)
-        s.outbox.append((entry, false))
+        s.outbox.append(OutboxRow(entry: entry))
     }
 
     public func find(id: Int64) async throws -> Media? { state.withLock { $0.rows[id] } }
@@ -107,7 +115,7 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
     }
 
     public func reprocess(id: Int64, userId: Int64) async throws -> ReprocessResult {
-        state.withLock { s in
+        try state.withLock { s in
             guard var media = s.rows[id], media.userId == userId else { return .notFound }
             guard media.status == .failed else { return .notFailed(media) }
             media.status = .processing
@@ -116,7 +124,7 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
             media.metadata.removeValue(forKey: "error")
             media.updatedAt = Date()
             s.rows[id] = media
-            Self.enqueue(media, into: &s)
+            try Self.enqueue(media, into: &s)
             return .started(media)
         }
     }
@@ -149,14 +157,38 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
         }
     }
 
-    public func relayBatch(limit: Int, publish: @Sendable ([OutboxEntry]) async -> [Int64]) async throws -> Int {
-        let batch = state.withLock { s in Array(s.outbox.filter { !$0.sent }.prefix(limit).map(\.entry)) }
-        guard !batch.isEmpty else { return 0 }
-        let sent = Set(await publish(batch))
-        state.withLock { s in
-            for i in s.outbox.indices where sent.contains(s.outbox[i].entry.id) { s.outbox[i].sent = true }
+    public func claimOutbox(limit: Int, lease: Duration) async throws -> [OutboxEntry] {
+        let now = ContinuousClock.now
+        return state.withLock { s in
+            var claimed: [OutboxEntry] = []
+            for i in s.outbox.indices where claimed.count < limit && !s.outbox[i].sent {
+                if let until = s.outbox[i].claimedUntil, until > now { continue }
+                s.outbox[i].claimedUntil = now + lease
+                s.outbox[i].attempts += 1
+                claimed.append(s.outbox[i].entry)
+            }
+            return claimed
         }
-        return sent.count
+    }
+
+    public func markSent(_ ids: [Int64]) async throws {
+        let ids = Set(ids)
+        state.withLock { s in
+            for i in s.outbox.indices where ids.contains(s.outbox[i].entry.id) {
+                s.outbox[i].sent = true
+                s.outbox[i].claimedUntil = nil
+            }
+        }
+    }
+
+    public func releaseClaims(_ ids: [Int64], error: String) async throws {
+        let ids = Set(ids)
+        state.withLock { s in
+            for i in s.outbox.indices where ids.contains(s.outbox[i].entry.id) && !s.outbox[i].sent {
+                s.outbox[i].claimedUntil = nil
+                s.outbox[i].lastError = error
+            }
+        }
     }
 
     public func pendingCount() async throws -> Int { state.withLock { $0.outbox.filter { !$0.sent }.count } }

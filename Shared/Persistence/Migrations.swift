@@ -61,6 +61,11 @@ public enum Migrations {
             )
             """,
         ]),
+        (2, [
+            // The relay claims rows with a lease instead of holding them locked in a transaction while it waits for
+            // the broker (issue 19): `claimed_until` is that lease.
+            "ALTER TABLE outbox ADD COLUMN claimed_until TIMESTAMPTZ",
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.

@@ -279,33 +279,34 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
 
     // MARK: OutboxStore
 
-    public func relayBatch(limit: Int, publish: @Sendable ([OutboxEntry]) async -> [Int64]) async throws -> Int {
-        let logger = self.logger
-        return try await client.transaction(logger: logger) { connection in
-            var entries: [OutboxEntry] = []
-            for try await (id, eventId, exchange, key, type, body) in try await connection.query(
-                """
-                SELECT id, event_id, exchange, routing_key, event_type, body FROM outbox
-                WHERE sent_at IS NULL ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
-                """, logger: logger).decode((Int64, UUID, String, String, String, ByteBuffer).self)
-            {
-                entries.append(OutboxEntry(
-                    id: id, eventId: eventId, exchange: exchange, routingKey: key, eventType: type,
-                    body: Array(buffer: body)))
-            }
-            guard !entries.isEmpty else { return 0 }
-            let sent = await publish(entries)
-            let unsent = entries.map(\.id).filter { !sent.contains($0) }
-            if !sent.isEmpty {
-                try await connection.query(
-                    "UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY(\(sent))", logger: logger)
-            }
-            if !unsent.isEmpty {
-                try await connection.query(
-                    "UPDATE outbox SET attempts = attempts + 1 WHERE id = ANY(\(unsent))", logger: logger)
-            }
-            return sent.count
-        }
+    public func claimOutbox(limit: Int, lease: Duration) async throws -> [OutboxEntry] {
+        let leaseMs = Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
+        // One statement: the row locks of SKIP LOCKED last only while it runs, then the lease keeps others off.
+        return try await rows(
+            """
+            UPDATE outbox SET claimed_until = now() + \(leaseMs) * interval '1 millisecond', attempts = attempts + 1
+            WHERE id IN (
+                SELECT id FROM outbox
+                WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+            RETURNING id, event_id, exchange, routing_key, event_type, body
+            """
+        ).map { row in
+            let (id, eventId, exchange, key, type, body) = try row.decode((Int64, UUID, String, String, String, ByteBuffer).self)
+            return OutboxEntry(
+                id: id, eventId: eventId, exchange: exchange, routingKey: key, eventType: type, body: Array(buffer: body))
+        }.sorted { $0.id < $1.id }
+    }
+
+    public func markSent(_ ids: [Int64]) async throws {
+        guard !ids.isEmpty else { return }
+        _ = try await rows("UPDATE outbox SET sent_at = now(), claimed_until = NULL, last_error = NULL WHERE id = ANY(\(ids))")
+    }
+
+    public func releaseClaims(_ ids: [Int64], error: String) async throws {
+        guard !ids.isEmpty else { return }
+        _ = try await rows(
+            "UPDATE outbox SET claimed_until = NULL, last_error = \(error) WHERE id = ANY(\(ids)) AND sent_at IS NULL")
     }
 
     public func pendingCount() async throws -> Int {
