@@ -61,7 +61,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Shared/ServiceKit", swiftSettings: swiftSettings),
-        .target(name: "Imaging", dependencies: ["CVips"], path: "Shared/Imaging", swiftSettings: swiftSettings),
+        .target(name: "Imaging", dependencies: ["CVips", "MediaDomain"], path: "Shared/Imaging", swiftSettings: swiftSettings),
         .target(name: "AV", dependencies: ["CAV"], path: "Shared/AV", exclude: ["Core/README.md"],
                 swiftSettings: swiftSettings),
 
@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: [
             "Storage", .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "MediaDomain"], swiftSettings: swiftSettings),
         .testTarget(name: "ImageServiceTests", dependencies: [
             "ImageService", "ServiceKit", "Messaging", "Persistence", "Storage", "MediaDomain", "Imaging",
         ], swiftSettings: swiftSettings),
@@ -124,7 +124,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["MediaDomain", "TestSupport", "Gateway"], swiftSettings: swiftSettings),
         // MARK: Benchmarks
-        .executableTarget(name: "imaging-bench", dependencies: ["Imaging"], path: "Benchmarks/imaging",
+        .executableTarget(name: "imaging-bench", dependencies: ["Imaging", "MediaDomain"], path: "Benchmarks/imaging",
                           exclude: ["run.sh", "pillow_bench.py"], swiftSettings: swiftSettings),
         .executableTarget(name: "video-bench", dependencies: ["AV"], path: "Benchmarks/video",
                           exclude: ["run.sh"], swiftSettings: swiftSettings),

@@ -1,19 +1,14 @@
 // imaging-bench: times the five image renditions in a warm worker and reports median latency and peak RSS.
 // Usage: imaging-bench [--iterations N] [--warmup N] [--only thumbnail,webp,...] FILE...
 import Foundation
+import MediaDomain
 import Imaging
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-let renditions: [ImageOutputSpec] = [
-    ImageOutputSpec(name: "thumbnail", geometry: .cover(width: 150, height: 150), format: .jpeg(quality: 85)),
-    ImageOutputSpec(name: "small", geometry: .fit(maxSide: 320), format: .jpeg(quality: 85)),
-    ImageOutputSpec(name: "medium", geometry: .fit(maxSide: 640), format: .jpeg(quality: 85)),
-    ImageOutputSpec(name: "large", geometry: .fit(maxSide: 1080), format: .jpeg(quality: 85)),
-    ImageOutputSpec(name: "webp", geometry: .fit(maxSide: 640), format: .webp(quality: 80)),
-]
+let renditions = RenditionCatalog.image
 
 var iterations = 10
 var warmup = 2

@@ -1,3 +1,4 @@
+import MediaDomain
 import CVips
 
 /// Renders image outputs with libvips: header check, one reduced-scale decode, every output from that decode.
@@ -16,7 +17,7 @@ public final class ImagePipeline: Sendable {
     /// - Throws: `ImagingError` with `unsupported_format` (content is no supported format), `image_too_large`
     ///   (over `limits.maxPixels`, checked before decoding) or `decode_failed` (corrupt, truncated, unreadable).
     public func process(
-        file path: String, outputs: [ImageOutputSpec], limits: ImageProcessingLimits = ImageProcessingLimits()
+        file path: String, outputs: [ImageRenditionSpec], limits: ImageProcessingLimits = ImageProcessingLimits()
     ) throws(ImagingError) -> ProcessedImage {
         try VipsRuntime.ensureStarted()
         let format = try SourceFormat.sniff(path: path)

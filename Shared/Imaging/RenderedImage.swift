@@ -1,6 +1,7 @@
+import MediaDomain
 /// One encoded output of the pipeline.
 public struct RenderedImage: Sendable, Hashable {
-    /// The name of the `ImageOutputSpec` this was made from.
+    /// The name of the `ImageRenditionSpec` this was made from.
     public let name: String
     /// `image/jpeg` or `image/webp`.
     public let mimeType: String

@@ -1,3 +1,4 @@
+import MediaDomain
 /// Pure size arithmetic for the pipeline, in the coordinates of the upright source.
 struct RenditionGeometry: Equatable {
     /// How an output is cut from the decoded image.
@@ -16,7 +17,7 @@ struct RenditionGeometry: Equatable {
     let requiredScale: Double
     let method: Method
 
-    init(_ geometry: ImageOutputSpec.Geometry, sourceWidth: Int, sourceHeight: Int) {
+    init(_ geometry: ImageRenditionSpec.Geometry, sourceWidth: Int, sourceHeight: Int) {
         let sourceW = Double(sourceWidth), sourceH = Double(sourceHeight)
         switch geometry {
         case .fit(let maxSide):

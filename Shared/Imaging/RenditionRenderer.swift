@@ -1,3 +1,4 @@
+import MediaDomain
 import CVips
 import Dispatch
 import Synchronization
@@ -5,7 +6,7 @@ import Synchronization
 /// Makes every output from the one decoded image: pixels first (cascading), then all encodes in parallel.
 enum RenditionRenderer {
     static func render(
-        _ outputs: [ImageOutputSpec], geometries: [RenditionGeometry], from decoded: VipsImageRef,
+        _ outputs: [ImageRenditionSpec], geometries: [RenditionGeometry], from decoded: VipsImageRef,
         uprightWidth: Int, uprightHeight: Int
     ) throws(ImagingError) -> [RenderedImage] {
         // Full-frame resized images kept in memory; each output is cut from the smallest one still large enough,
@@ -39,14 +40,14 @@ enum RenditionRenderer {
                     mf_extract_area($0, left, top, Int32(cutWidth), Int32(cutHeight), $1)
                 }
             }
-            if case .jpeg = outputs[index].format, image.hasAlpha {
+            if case .jpeg = outputs[index].encoding, image.hasAlpha {
                 image = try image.apply("flatten") { mf_flatten_white($0, $1) }
             }
             prepared[index] = image
         }
 
         // Encoders are single-threaded; run them side by side (the inputs are read-only memory images).
-        let jobs = EncodeJobs(images: prepared, formats: outputs.map(\.format))
+        let jobs = EncodeJobs(images: prepared, formats: outputs.map(\.encoding))
         let encoded = Mutex<[Result<[UInt8], ImagingError>?]>(Array(repeating: nil, count: outputs.count))
         DispatchQueue.concurrentPerform(iterations: outputs.count) { index in
             guard let image = jobs.images[index] else { return }
@@ -63,7 +64,7 @@ enum RenditionRenderer {
                 throw .decodeFailed("rendition \(spec.name) was not produced")
             }
             renditions.append(RenderedImage(
-                name: spec.name, mimeType: spec.format.mimeType, width: image.width, height: image.height,
+                name: spec.name, mimeType: spec.encoding.mimeType, width: image.width, height: image.height,
                 data: try result.get()))
         }
         return renditions
@@ -74,14 +75,14 @@ enum RenditionRenderer {
     /// encoded by exactly one thread while `render` waits for all of them.
     private struct EncodeJobs: @unchecked Sendable {
         let images: [VipsImageRef?]
-        let formats: [ImageOutputSpec.Format]
+        let formats: [ImageRenditionSpec.Encoding]
     }
 
     private static func smallest(_ frames: [VipsImageRef], atLeast width: Int, _ height: Int) -> VipsImageRef? {
         frames.filter { $0.width >= width && $0.height >= height }.min { $0.width * $0.height < $1.width * $1.height }
     }
 
-    private static func encode(_ image: VipsImageRef, as format: ImageOutputSpec.Format) throws(ImagingError) -> [UInt8] {
+    private static func encode(_ image: VipsImageRef, as format: ImageRenditionSpec.Encoding) throws(ImagingError) -> [UInt8] {
         switch format {
         case .jpeg(let quality):
             let q = Int32(min(100, max(1, quality)))

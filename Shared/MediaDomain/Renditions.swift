@@ -33,17 +33,32 @@ public enum RenditionCatalog {
     ]
 }
 
-public struct ImageRenditionSpec: Sendable, Equatable {
-    public enum Geometry: Sendable, Equatable {
-        /// Centre crop to exactly this box (never upscaled).
+/// One image rendition: its name, geometry and encoding. The ImageService renders exactly these (Imaging takes
+/// them as they are), so SPEC §2's sizes live in one place.
+public struct ImageRenditionSpec: Sendable, Hashable {
+    /// How the output's pixel size is derived from the upright source. Neither geometry ever upscales.
+    public enum Geometry: Sendable, Hashable {
+        /// Scale to cover `width`x`height`, then crop the centre to exactly that box. When the source is smaller
+        /// than the box in either dimension, the largest centred region with the box's aspect ratio is cut out
+        /// at 1:1 instead (a 60x40 source gives a 40x40 thumbnail for a 150x150 box).
         case cover(width: Int, height: Int)
-        /// Longer side at most `maxSide`, aspect kept, never upscaled.
+        /// Longer side at most `maxSide`, aspect kept.
         case fit(maxSide: Int)
     }
 
-    public enum Encoding: Sendable, Equatable {
+    /// The encoding of an output. Metadata is always stripped.
+    public enum Encoding: Sendable, Hashable {
+        /// Baseline JPEG with optimised Huffman tables; alpha is flattened onto white.
         case jpeg(quality: Int)
+        /// Lossy WebP; alpha is kept.
         case webp(quality: Int)
+
+        public var mimeType: String {
+            switch self {
+            case .jpeg: "image/jpeg"
+            case .webp: "image/webp"
+            }
+        }
     }
 
     public var name: String

@@ -1,19 +1,14 @@
 import Foundation
+import MediaDomain
 import Imaging
 import Testing
 
 /// The five image renditions of the spec (§2), as the ImageService maps them.
-let standardRenditions: [ImageOutputSpec] = [
-    ImageOutputSpec(name: "thumbnail", geometry: .cover(width: 150, height: 150), format: .jpeg(quality: 85)),
-    ImageOutputSpec(name: "small", geometry: .fit(maxSide: 320), format: .jpeg(quality: 85)),
-    ImageOutputSpec(name: "medium", geometry: .fit(maxSide: 640), format: .jpeg(quality: 85)),
-    ImageOutputSpec(name: "large", geometry: .fit(maxSide: 1080), format: .jpeg(quality: 85)),
-    ImageOutputSpec(name: "webp", geometry: .fit(maxSide: 640), format: .webp(quality: 80)),
-]
+let standardRenditions = RenditionCatalog.image
 
 /// Processes a fixture with the standard renditions.
 func processFixture(
-    _ name: String, outputs: [ImageOutputSpec] = standardRenditions,
+    _ name: String, outputs: [ImageRenditionSpec] = standardRenditions,
     limits: ImageProcessingLimits = ImageProcessingLimits()
 ) throws -> ProcessedImage {
     try ImagePipeline().process(file: try Fixtures.path(name), outputs: outputs, limits: limits)

@@ -9,17 +9,7 @@ public struct ImageProcessor: MediaProcessor {
     let pool: BlockingWorkPool
     let limits: ImageProcessingLimits
 
-    static let outputs: [ImageOutputSpec] = RenditionCatalog.image.map { spec in
-        let geometry: ImageOutputSpec.Geometry = switch spec.geometry {
-        case .cover(let w, let h): .cover(width: w, height: h)
-        case .fit(let side): .fit(maxSide: side)
-        }
-        let format: ImageOutputSpec.Format = switch spec.encoding {
-        case .jpeg(let q): .jpeg(quality: q)
-        case .webp(let q): .webp(quality: q)
-        }
-        return ImageOutputSpec(name: spec.name, geometry: geometry, format: format)
-    }
+    static let outputs = RenditionCatalog.image
 
     /// - Parameter pool: the threads libvips runs on (never Swift's cooperative pool).
     public init(pool: BlockingWorkPool, maxPixels: Int64) {
