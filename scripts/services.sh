@@ -52,7 +52,7 @@ as_pg() { if [[ $EUID -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else
 # ---------------------------------------------------------------- deps
 
 APT_PACKAGES=(rabbitmq-server librabbitmq-dev libvips-dev libavformat-dev libavcodec-dev libswscale-dev
-  libswresample-dev libavutil-dev ffmpeg libvips-tools wrk pkg-config curl)
+  libswresample-dev libavutil-dev ffmpeg libvips-tools wrk pkg-config curl openssl)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
@@ -112,12 +112,17 @@ pg_init() {
   chmod 700 "$PG_ROOT"
   as_pg "$PG_BIN/initdb" -D "$PG_ROOT/data" -U mediaflow --auth=trust -E UTF8 --no-locale >"$PG_ROOT/initdb.log" 2>&1 \
     || { cat "$PG_ROOT/initdb.log" >&2; die "initdb failed"; }
+  pg_make_certificates
   {
     echo "# mediaflow ($INSTANCE)"
     echo "listen_addresses = '127.0.0.1'"
     echo "port = $PG_PORT"
     echo "unix_socket_directories = '$PG_ROOT/socket'"
     echo "max_connections = 200"
+    # TLS as well as plain TCP, so `sslmode=require` / `verify-full` can be used and tested against this server.
+    echo "ssl = on"
+    echo "ssl_cert_file = '$PG_ROOT/tls/server.pem'"
+    echo "ssl_key_file = '$PG_ROOT/tls/server.key'"
     if [[ $INSTANCE == test ]]; then
       # Throwaway data: trade durability for speed.
       echo "fsync = off"
@@ -125,6 +130,23 @@ pg_init() {
       echo "full_page_writes = off"
     fi
   } | as_pg tee -a "$PG_ROOT/data/postgresql.conf" >/dev/null
+}
+
+# A private CA and a server certificate for 127.0.0.1 / localhost, made once per instance: clients verify the
+# server with `sslmode=verify-full&sslrootcert=<pg>/tls/ca.pem` (`scripts/services.sh <instance> env` names it).
+pg_make_certificates() {
+  local tls=$PG_ROOT/tls
+  mkdir -p "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mediaflow-$INSTANCE-ca" \
+    -keyout "$tls/ca.key" -out "$tls/ca.pem" >/dev/null 2>&1 || die "openssl could not make the CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$tls/server.key" -out "$tls/server.csr" \
+    >/dev/null 2>&1 || die "openssl could not make the server key"
+  printf 'subjectAltName = IP:127.0.0.1, DNS:localhost\n' >"$tls/san.ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$tls/san.ext" -out "$tls/server.pem" >/dev/null 2>&1 || die "openssl could not sign the server certificate"
+  chmod 600 "$tls/server.key" "$tls/ca.key"
+  chmod 644 "$tls/ca.pem"
+  if [[ $EUID -eq 0 ]]; then chown -R postgres:postgres "$tls"; fi
 }
 
 cmd_pg_start() {
@@ -258,10 +280,22 @@ epmd_stop() {
 
 # ---------------------------------------------------------------- both
 
+# The dev instance's lines keep what the caller already set (`MEDIA_STORAGE=local:/srv/media make run` is honoured);
+# the test instance's always point at the test servers, so a developer's shell can never aim the suite elsewhere.
 cmd_env() {
-  echo "export MEDIA_DATABASE_URL=postgres://mediaflow:mediaflow@127.0.0.1:$PG_PORT/mediaflow"
-  echo "export MEDIA_AMQP_URL=amqp://mediaflow:mediaflow@127.0.0.1:$AMQP_PORT/"
-  echo "export MEDIA_STORAGE=local:$STORAGE"
+  local name value
+  for name in MEDIA_DATABASE_URL MEDIA_AMQP_URL MEDIA_STORAGE; do
+    case $name in
+      MEDIA_DATABASE_URL) value=postgres://mediaflow:mediaflow@127.0.0.1:$PG_PORT/mediaflow ;;
+      MEDIA_AMQP_URL) value=amqp://mediaflow:mediaflow@127.0.0.1:$AMQP_PORT/ ;;
+      MEDIA_STORAGE) value=local:$STORAGE ;;
+    esac
+    if [[ $INSTANCE == dev ]]; then
+      printf 'export %s="${%s:-%s}"\n' "$name" "$name" "$value"
+    else
+      printf 'export %s=%q\n' "$name" "$value"
+    fi
+  done
 }
 
 cmd_start() {

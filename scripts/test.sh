@@ -18,6 +18,8 @@ export MEDIA_TEST_AMQP_URL=$MEDIA_AMQP_URL
 # Fault-injection tests append a command: "$MEDIA_TEST_RABBITMQ_CTL rabbitmq-stop", "$MEDIA_TEST_PG_CTL pg-start", ...
 export MEDIA_TEST_RABBITMQ_CTL="$SERVICES_SH test"
 export MEDIA_TEST_PG_CTL="$SERVICES_SH test"
+# The test PostgreSQL speaks TLS too; its CA lets a test connect with sslmode=verify-full.
+export MEDIA_TEST_PG_CA="$ROOT/.local/test/pg/tls/ca.pem"
 MEDIA_TEST_BIN_DIR=$(swift build --show-bin-path)
 export MEDIA_TEST_BIN_DIR
 

@@ -63,13 +63,12 @@ struct MediaCtl {
     static func withRepository<T: Sendable>(
         _ configuration: GatewayConfiguration, _ body: @escaping @Sendable (PostgresMediaRepository) async throws -> T
     ) async throws -> T {
-        guard let database = DatabaseConfiguration(url: configuration.common.databaseURL, maxConnections: 2) else {
-            throw ConfigurationError("MEDIA_DATABASE_URL is not a postgres:// URL")
-        }
+        var database = configuration.common.database
+        database.maxConnections = 2
         var logger = Logger(label: "mediactl")
         // PostgresNIO warns when a query races the pool's start-up; it waits correctly, so only errors matter here.
         logger.logLevel = .error
-        let client = database.makeClient(logger: logger)
+        let client = try database.makeClient(logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 await client.run()

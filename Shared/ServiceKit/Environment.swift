@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MediaDomain
+import Persistence
 import Storage
 
 /// The process environment, read once; typed configuration structs are built from it.
@@ -46,14 +47,16 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 
 /// Settings every service shares: where the database, the broker and the files are.
 public struct CommonConfiguration: Sendable {
-    public var databaseURL: String
+    /// `MEDIA_DATABASE_URL`, parsed (a service sets `maxConnections` for itself).
+    public var database: DatabaseConfiguration
     public var amqpURL: String
     public var storage: StorageConfiguration
     public var limits: MediaLimits
     public var logLevel: Logger.Level
 
     public static let help = """
-          MEDIA_DATABASE_URL       postgres://user:pass@host:port/db (default postgres://mediaflow:mediaflow@127.0.0.1:54329/mediaflow)
+          MEDIA_DATABASE_URL       postgres://user:pass@host:port/db[?sslmode=disable|prefer|require|verify-ca|verify-full&sslrootcert=FILE]
+                                   (default postgres://mediaflow:mediaflow@127.0.0.1:54329/mediaflow)
           MEDIA_AMQP_URL           amqp://user:pass@host:port/vhost (default amqp://mediaflow:mediaflow@127.0.0.1:56729/)
           MEDIA_STORAGE            local:<dir> (default local:.local/dev/storage)
           MEDIA_MAX_IMAGE_BYTES    upload limit for images (default 10485760)
@@ -64,7 +67,12 @@ public struct CommonConfiguration: Sendable {
         """
 
     public init(environment env: Environment) throws {
-        databaseURL = env.string("MEDIA_DATABASE_URL", default: "postgres://mediaflow:mediaflow@127.0.0.1:54329/mediaflow")
+        do {
+            database = try DatabaseConfiguration(
+                url: env.string("MEDIA_DATABASE_URL", default: "postgres://mediaflow:mediaflow@127.0.0.1:54329/mediaflow"))
+        } catch {
+            throw ConfigurationError(error.description)
+        }
         amqpURL = env.string("MEDIA_AMQP_URL", default: "amqp://mediaflow:mediaflow@127.0.0.1:56729/")
         storage = try StorageConfiguration(env.string("MEDIA_STORAGE", default: "local:.local/dev/storage"))
         let defaults = MediaLimits()

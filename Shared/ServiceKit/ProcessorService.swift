@@ -28,10 +28,9 @@ public func buildProcessorService(
     processor: some MediaProcessor, settings: ProcessorSettings, common: CommonConfiguration,
     registry: PrometheusCollectorRegistry, logger: Logger
 ) throws -> ServiceGroup {
-    guard let database = DatabaseConfiguration(url: common.databaseURL, maxConnections: settings.databaseConnections) else {
-        throw ConfigurationError("MEDIA_DATABASE_URL is not a postgres:// URL")
-    }
-    let postgres = database.makeClient(logger: logger)
+    var database = common.database
+    database.maxConnections = settings.databaseConnections
+    let postgres = try database.makeClient(logger: logger)
     let repository = PostgresMediaRepository(client: postgres, logger: logger)
     let broker = try RabbitMQBroker(url: common.amqpURL, logger: logger)
     let worker = ProcessingWorker(

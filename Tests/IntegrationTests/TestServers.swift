@@ -19,10 +19,11 @@ enum TestServers {
 
     /// Runs `body` with a running Postgres client on the test database, migrated.
     static func withDatabase<T: Sendable>(
-        maxConnections: Int = 16, _ body: @Sendable (PostgresClient, PostgresMediaRepository) async throws -> T
+        maxConnections: Int = 16, url: String? = nil,
+        _ body: @Sendable (PostgresClient, PostgresMediaRepository) async throws -> T
     ) async throws -> T {
-        let config = try requireConfig(DatabaseConfiguration(url: databaseURL ?? "", maxConnections: maxConnections))
-        let client = config.makeClient(logger: logger)
+        let config = try DatabaseConfiguration(url: try requireConfig(url ?? databaseURL), maxConnections: maxConnections)
+        let client = try config.makeClient(logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
