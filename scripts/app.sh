@@ -13,23 +13,14 @@ SERVICES_SH=$ROOT/scripts/services.sh
 BIN=${MEDIA_BIN_DIR:-$ROOT/.build/release}
 RUN=$ROOT/.local/dev/run
 LOGS=$ROOT/.local/dev/logs
-HTTP_PORT=8080
-API_URL=http://127.0.0.1:$HTTP_PORT
 SERVICES=(mediaflow-gateway mediaflow-image mediaflow-video mediaflow-audio mediaflow-janitor)
 LOG_TAG=app
 # shellcheck source=scripts/lib.sh
 source "$ROOT/scripts/lib.sh"
-
-# The port a service listens on: the API for the gateway, the ops/health port for the workers.
-service_port() {
-  case $1 in
-    mediaflow-gateway) echo "$HTTP_PORT" ;;
-    mediaflow-image) echo 9101 ;;
-    mediaflow-video) echo 9102 ;;
-    mediaflow-audio) echo 9103 ;;
-    mediaflow-janitor) echo 9104 ;;
-  esac
-}
+# Every MEDIA_* variable the caller set reaches the services unchanged (they inherit this environment); the ports
+# below are the only ones this script chooses, and it takes them from MEDIA_HTTP_PORT / MEDIA_OPS_PORT when set.
+HTTP_PORT=$(gateway_port)
+API_URL=$(api_url)
 
 service_env() {
   if [[ $1 == mediaflow-gateway ]]; then echo "MEDIA_HTTP_PORT=$HTTP_PORT"; else echo "MEDIA_OPS_PORT=$(service_port "$1")"; fi
@@ -50,7 +41,7 @@ check_ports_free() {
   local svc port
   for svc in $(built_services); do
     port=$(service_port "$svc")
-    port_open "$port" && die "port $port ($svc) is in use; is \`make up\` running? (make down stops it)"
+    port_open "$port" "$(probe_host "$svc")" && die "port $port ($svc) is in use; is \`make up\` running? (make down stops it)"
   done
   return 0
 }
@@ -59,7 +50,7 @@ check_ports_free() {
 wait_for_gateway() {
   local pid=$1 i
   for ((i = 0; i < 600; i++)); do
-    port_open "$HTTP_PORT" && return 0
+    port_open "$HTTP_PORT" "$(probe_host)" && return 0
     running "$pid" || return 1
     sleep 0.1
   done
@@ -138,7 +129,7 @@ cmd_up() {
       log "$svc already running (pid $(<"$RUN/$svc.pid"))"
     else
       port=$(service_port "$svc")
-      port_open "$port" && die "port $port ($svc) is in use by another process"
+      port_open "$port" "$(probe_host "$svc")" && die "port $port ($svc) is in use by another process"
       env "$(service_env "$svc")" setsid "$BIN/$svc" </dev/null >>"$LOGS/$svc.log" 2>&1 &
       echo $! >"$RUN/$svc.pid"
       log "$svc started (pid $!, log $LOGS/$svc.log)"

@@ -25,15 +25,17 @@ else
   trap 'scripts/app.sh down >/dev/null' EXIT
 fi
 # Every service answers its health check before the clock starts.
-for port in 8080 9101 9102 9103; do
+for svc in mediaflow-gateway mediaflow-image mediaflow-video mediaflow-audio; do
+  url=http://$(probe_host "$svc"):$(service_port "$svc")/readyz
   ready=
-  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && { ready=1; break; }; sleep 0.2; done
-  [[ -n $ready ]] || die "the service on port $port is not ready after 60 s (logs: .local/dev/logs)"
+  for _ in $(seq 1 300); do curl -fs "$url" >/dev/null && { ready=1; break; }; sleep 0.2; done
+  [[ -n $ready ]] || die "$svc is not ready after 60 s ($url; logs: .local/dev/logs)"
 done
+API=http://$(probe_host):$(gateway_port)
 
 mkdir -p bench-results
 OUT=bench-results/bench-$(date -u +%Y%m%dT%H%M%SZ).json
 TOKEN=$("$BIN/mediactl" token --user-id 990001 --username bench)
 log "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)${started:+, stack started for this run}"
-python3 Benchmarks/e2e/bench.py --api http://127.0.0.1:8080 --token "$TOKEN" \
+python3 Benchmarks/e2e/bench.py --api "$API" --token "$TOKEN" \
   --gateway-pid "$(<"$GATEWAY_PID_FILE")" --work "$ROOT/.local/bench-inputs" --out "$OUT" "$@"

@@ -29,5 +29,30 @@ terminate() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
-# True when something accepts TCP connections on 127.0.0.1:$1.
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# True when something accepts TCP connections on ${2:-127.0.0.1}:$1.
+port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
+
+# ---------------------------------------------------------------- where the services listen (SPEC §5)
+# The run command takes these from the caller's environment, with the services' own defaults.
+gateway_host() { echo "${MEDIA_HTTP_HOST:-127.0.0.1}"; }
+gateway_port() { echo "${MEDIA_HTTP_PORT:-8080}"; }
+api_url() { local base=${MEDIA_PUBLIC_BASE_URL:-http://$(gateway_host):$(gateway_port)}; echo "${base%/}"; }
+
+# A worker's ops (health/metrics) port: MEDIA_OPS_PORT (default 9101) for the image service, then one up each.
+service_port() {
+  local base=${MEDIA_OPS_PORT:-9101}
+  case $1 in
+    mediaflow-gateway) gateway_port ;;
+    mediaflow-image) echo "$base" ;;
+    mediaflow-video) echo $((base + 1)) ;;
+    mediaflow-audio) echo $((base + 2)) ;;
+    mediaflow-janitor) echo $((base + 3)) ;;
+  esac
+}
+
+# Where to knock to see whether a service listens: its host, or loopback when it listens on every address.
+probe_host() {
+  local host
+  if [[ ${1:-mediaflow-gateway} == mediaflow-gateway ]]; then host=$(gateway_host); else host=${MEDIA_OPS_HOST:-127.0.0.1}; fi
+  case $host in 0.0.0.0 | :: | "[::]") echo 127.0.0.1 ;; *) echo "$host" ;; esac
+}
