@@ -56,3 +56,19 @@ probe_host() {
   if [[ ${1:-mediaflow-gateway} == mediaflow-gateway ]]; then host=$(gateway_host); else host=${MEDIA_OPS_HOST:-127.0.0.1}; fi
   case $host in 0.0.0.0 | :: | "[::]") echo 127.0.0.1 ;; *) echo "$host" ;; esac
 }
+
+# ---------------------------------------------------------------- Python for tests
+# The test command's Python: a virtual environment in .local/venv with scripts/requirements-test.txt, made again
+# when that file changes. Nothing is installed system-wide. Puts the venv first on PATH.
+ensure_test_venv() {
+  local root=$1 venv=$1/.local/venv req=$1/scripts/requirements-test.txt stamp
+  stamp=$(sha1sum "$req" | cut -c1-40)
+  if [[ ! -x $venv/bin/python3 || $(cat "$venv/.requirements" 2>/dev/null) != "$stamp" ]]; then
+    log "making the test Python environment ($venv)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" || die "pip install -r $req failed"
+    echo "$stamp" >"$venv/.requirements"
+  fi
+  export PATH=$venv/bin:$PATH
+}

@@ -60,19 +60,16 @@ cmd_deps() {
   local missing=() pkg python
   for pkg in "${APT_PACKAGES[@]}"; do installed "$pkg" || missing+=("$pkg"); done
   [[ -x $PG_BIN/initdb ]] || missing+=(postgresql-15)
-  # Test fixtures are made with Pillow. Debian's python3 gets it from apt; another python3 (pyenv, venv) from pip.
+  # The test command makes a Python virtual environment (scripts/lib.sh ensure_test_venv); Debian's python3 needs
+  # python3-venv for that. Another python3 (pyenv) carries venv itself.
   python=$(command -v python3 || true)
   if [[ -z $python || $(readlink -f "$python") == /usr/bin/python3* ]]; then
-    installed python3-pil || missing+=(python3 python3-pil)
+    installed python3-venv || missing+=(python3 python3-venv)
   fi
   if ((${#missing[@]})); then
     log "installing: ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"
-  fi
-  if ! python3 -c 'import PIL' 2>/dev/null; then
-    log "installing pillow with pip"
-    python3 -m pip install -q pillow
   fi
   command -v swift >/dev/null || log "warning: swift is not on PATH (https://www.swift.org/install/linux/)"
   log "dependencies ok"

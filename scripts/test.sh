@@ -6,6 +6,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SERVICES_SH=$ROOT/scripts/services.sh
 cd "$ROOT"
+LOG_TAG=test
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+# Fixtures (Pillow) and the contract fuzzer (Schemathesis) come from the test's own Python environment.
+ensure_test_venv "$ROOT"
 
 trap '"$SERVICES_SH" test stop || true' EXIT
 trap 'exit 130' INT TERM
@@ -27,5 +32,12 @@ swift build --build-tests
 status=0
 # Serial: some suites stop and restart the test servers, which must not hit another suite mid-flight.
 swift test --skip-build --no-parallel "$@" || status=$?
-echo "[test] swift test exited with status $status"
+log "swift test exited with status $status"
+# The contract check runs with the whole suite only (not when `scripts/test.sh --filter X` picks some tests).
+if [[ $# -eq 0 ]]; then
+  contract=0
+  Tests/Contract/schemathesis.sh || contract=$?
+  log "schemathesis exited with status $contract"
+  [[ $status -ne 0 ]] || status=$contract
+fi
 exit "$status"

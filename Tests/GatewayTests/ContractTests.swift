@@ -137,16 +137,18 @@ struct ContractTests {
     }
 
     @Test(arguments: [
-        ("/api/media/", HTTPRequest.Method.delete, "GET, HEAD"),
-        ("/api/media/", .post, "GET, HEAD"),
-        ("/api/media/upload/", .get, "POST"),
-        ("/api/media/stats/", .patch, "GET, HEAD"),
-        ("/api/media/1/", .put, "GET, HEAD, PATCH, DELETE"),
-        ("/api/media/1/", .post, "GET, HEAD, PATCH, DELETE"),
-        ("/api/media/1/reprocess/", .get, "POST"),
-        ("/api/schema/", .post, "GET, HEAD"),
-        ("/healthz", .delete, "GET, HEAD"),
-        ("/media/media/x/original.jpg", .put, "GET, HEAD"),
+        ("/api/media/", HTTPRequest.Method.delete, "GET, HEAD, OPTIONS"),
+        ("/api/media/", .post, "GET, HEAD, OPTIONS"),
+        ("/api/media/upload/", .get, "POST, OPTIONS"),
+        ("/api/media/stats/", .patch, "GET, HEAD, OPTIONS"),
+        ("/api/media/1/", .put, "GET, HEAD, PATCH, DELETE, OPTIONS"),
+        ("/api/media/1/", .post, "GET, HEAD, PATCH, DELETE, OPTIONS"),
+        ("/api/media/1/", HTTPRequest.Method("QUERY")!, "GET, HEAD, PATCH, DELETE, OPTIONS"),
+        ("/api/media/1/", .trace, "GET, HEAD, PATCH, DELETE, OPTIONS"),
+        ("/api/media/1/reprocess/", .get, "POST, OPTIONS"),
+        ("/api/schema/", .post, "GET, HEAD, OPTIONS"),
+        ("/healthz", .delete, "GET, HEAD, OPTIONS"),
+        ("/media/media/x/original.jpg", .put, "GET, HEAD, OPTIONS"),
     ])
     func anUndeclaredMethodIs405WithAllow(uri: String, method: HTTPRequest.Method, allow: String) async throws {
         let gateway = try TestGateway()
@@ -156,6 +158,23 @@ struct ContractTests {
                 #expect(response.headers[.allow] == allow)
                 let body = try decodeJSON(response.body)
                 #expect(body["code"] == "method_not_allowed")
+            }
+        }
+    }
+
+    @Test func optionsWithoutAPreflightSaysWhichMethodsAPathTakes() async throws {
+        let gateway = try TestGateway()
+        try await gateway.test { client in
+            try await client.execute(uri: "/api/media/1/", method: .options, headers: gateway.auth()) { response in
+                #expect(response.status == .noContent)
+                #expect(response.headers[.allow] == "GET, HEAD, PATCH, DELETE, OPTIONS")
+            }
+            // A browser's preflight still gets its CORS answer, without a token.
+            try await client.execute(uri: "/api/media/1/", method: .options, headers: [
+                .origin: "https://app.example", .accessControlRequestMethod: "PATCH",
+            ]) { response in
+                #expect(response.status == .noContent)
+                #expect(response.headers[.accessControlAllowMethods]?.contains("PATCH") == true)
             }
         }
     }

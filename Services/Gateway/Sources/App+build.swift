@@ -49,7 +49,8 @@ public func buildRouter(
         .addRoutes(to: router.group("api/media").add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
     FileController(repository: dependencies.repository, storage: dependencies.storage, signer: signer)
         .addRoutes(to: router)
-    router.get("api/schema") { _, _ in OpenAPIDocument.response(baseURL: configuration.publicBaseURL) }
+    let schema = OpenAPIDocument(baseURL: configuration.publicBaseURL, limits: configuration.common.limits)
+    router.get("api/schema") { _, _ in schema.response() }
     router.methodNotAllowed("api/schema", allow: [.get, .head])
     router.addOpsRoutes(checks: dependencies.readiness, registry: dependencies.registry)
     for path in ["/healthz", "/readyz", "/metrics"] { router.methodNotAllowed(RouterPath(path), allow: [.get, .head]) }

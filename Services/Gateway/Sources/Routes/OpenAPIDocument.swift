@@ -1,120 +1,191 @@
 import Hummingbird
+import MediaDomain
 
-/// `GET /api/schema/`: the OpenAPI 3.1 description of the API (SPEC §1), for client generators and
-/// contract tests. Kept by hand beside the routes it describes.
-enum OpenAPIDocument {
-    static func response(baseURL: String) -> Response {
-        let body = document.replacingOccurrences(of: "{{BASE_URL}}", with: baseURL)
-        return Response(
+/// `GET /api/schema/`: the OpenAPI 3.1 description of the API (SPEC §1), for client generators and contract tests.
+/// Kept by hand beside the routes it describes, with every status a route really answers and every limit it really
+/// enforces; the configured limits are filled in when the document is made, once at start-up. Schemathesis runs
+/// against it in `make test` (scripts/schemathesis.sh), so a route that drifts from it fails the build.
+struct OpenAPIDocument: Sendable {
+    let body: String
+
+    init(baseURL: String, limits: MediaLimits) {
+        body = Self.template
+            .replacingOccurrences(of: "{{BASE_URL}}", with: baseURL)
+            .replacingOccurrences(of: "{{LIMITS}}", with: [FileType.image, .video, .audio]
+                .map { limits.describeLimit(for: $0) }.joined(separator: ", "))
+            .replacingOccurrences(of: "{{MAX_PIXELS}}", with: String(limits.maxImagePixels))
+    }
+
+    func response() -> Response {
+        Response(
             status: .ok, headers: [.contentType: "application/vnd.oai.openapi+json", .cacheControl: "public, max-age=300"],
             body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
-    static let document = #"""
+    static let template = #"""
     {
       "openapi": "3.1.0",
-      "info": {"title": "Mediaflow API", "version": "1.0.0",
-               "description": "Upload photos, videos and voice notes; get web-ready renditions."},
+      "info": {"title": "Mediaflow API", "version": "1.1.0",
+               "description": "Upload photos, videos and voice notes; get web-ready renditions. Every error is a JSON object {detail, code}. Every /api/media/ route needs a bearer token (HS256 JWT); another user's private media answers 404 on every route. A path answers a method it does not take with 405 and an Allow header, and OPTIONS with 204 and Allow."},
       "servers": [{"url": "{{BASE_URL}}"}],
       "security": [{"bearerAuth": []}],
       "paths": {
         "/api/media/upload/": {"post": {
-          "operationId": "uploadMedia", "summary": "Upload one file (streamed).",
+          "operationId": "uploadMedia",
+          "summary": "Upload one file, streamed to storage.",
+          "description": "The file's type is decided from its first bytes (JPEG, PNG, GIF, WebP, BMP; MP4, QuickTime, AVI, Matroska, WebM; MP3, WAV, Ogg, AAC (ADTS), M4A); its name's extension must be a supported one announcing the same type. Limits: {{LIMITS}} (binary units; a file of exactly the limit is accepted), images of at most {{MAX_PIXELS}} pixels. The 413 is answered while the client still sends. The file name is metadata only, kept to 255 characters (the extension is never cut).",
           "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false,
-                          "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
+                          "description": "Makes a retry safe: the same user's second upload with this key within 24 hours answers 200 with the first upload's media and stores nothing.",
+                          "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+                          "example": "3f1c2d9e-upload-1"}],
           "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["file"],
-            "properties": {"file": {"type": "string", "format": "binary"}, "is_public": {"type": "boolean", "default": true}}}}}},
+            "description": "Fields other than file and is_public are ignored; a second file part is refused (too_many_files).",
+            "properties": {
+              "file": {"type": "string", "format": "binary", "description": "Exactly one file part, with a file name."},
+              "is_public": {"type": "boolean", "default": true}}}}}},
           "responses": {
-            "201": {"description": "Created; processing started.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}}},
-            "200": {"description": "Idempotent replay: the media the first upload created.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}}},
-            "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
-            "413": {"$ref": "#/components/responses/Error"}, "415": {"$ref": "#/components/responses/Error"}}}},
+            "201": {"description": "Created; processing started.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}},
+              "links": {
+                "getMedia": {"operationId": "getMedia", "parameters": {"id": "$response.body#/id"}},
+                "updateMedia": {"operationId": "updateMedia", "parameters": {"id": "$response.body#/id"}},
+                "deleteMedia": {"operationId": "deleteMedia", "parameters": {"id": "$response.body#/id"}},
+                "reprocessMedia": {"operationId": "reprocessMedia", "parameters": {"id": "$response.body#/id"}}}},
+            "200": {"description": "Idempotent replay: the media the first upload with this key created.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}}},
+            "400": {"description": "file_missing, too_many_files, empty_file, type_mismatch, malformed_request, invalid_field or invalid_idempotency_key.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "413": {"description": "file_too_large: over the type's limit.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "415": {"description": "unsupported_media_type: the content is no supported format, or the extension is none we support.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/api/media/": {"get": {
           "operationId": "listMedia", "summary": "The caller's media, newest first.",
           "parameters": [
-            {"name": "type", "in": "query", "schema": {"type": "string", "enum": ["image", "video", "audio"]}},
-            {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["uploading", "processing", "ready", "failed"]}},
-            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-            {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}],
+            {"name": "type", "in": "query", "description": "Empty means any type, as an unset filter of a form sends it.",
+             "schema": {"type": "string", "enum": ["image", "video", "audio", ""]}, "example": "image"},
+            {"name": "status", "in": "query", "description": "Empty means any status.",
+             "schema": {"type": "string", "enum": ["uploading", "processing", "ready", "failed", ""]}, "example": "ready"},
+            {"name": "page", "in": "query", "description": "From 1; empty means 1.",
+             "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "maxLength": 0}], "default": 1}},
+            {"name": "page_size", "in": "query", "description": "Values over 100 are read as 100; empty means 20.",
+             "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "maxLength": 0}], "default": 20}}],
           "responses": {
             "200": {"description": "A page.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MediaPage"}}}},
-            "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
-            "404": {"$ref": "#/components/responses/Error"}}}},
+            "400": {"description": "invalid_filter or invalid_parameter.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "404": {"description": "invalid_page: past the last page.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/api/media/stats/": {"get": {
           "operationId": "mediaStats", "summary": "The caller's figures.",
           "responses": {
-            "200": {"description": "Stats.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stats"}}}},
-            "401": {"$ref": "#/components/responses/Error"}}}},
+            "200": {"description": "Stats; every key present, zeros included.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stats"}}}},
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/api/media/{id}/": {
-          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
-          "get": {"operationId": "getMedia", "summary": "One media (owner, or anyone signed in when public).",
+          "parameters": [{"$ref": "#/components/parameters/MediaId"}],
+          "get": {"operationId": "getMedia", "summary": "One media (the owner's, or anyone's signed in when public).",
             "responses": {
               "200": {"description": "The media.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}}},
-              "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}},
-          "patch": {"operationId": "updateMedia", "summary": "Change visibility.",
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "503": {"$ref": "#/components/responses/Unavailable"}}},
+          "patch": {"operationId": "updateMedia", "summary": "Change visibility (the owner only).",
             "requestBody": {"required": true, "content": {"application/json": {"schema": {
-              "type": "object", "properties": {"is_public": {"type": "boolean"}}}}}},
+              "type": "object", "required": ["is_public"], "properties": {"is_public": {"type": "boolean"}},
+              "description": "Other members are ignored."}, "example": {"is_public": false}}}},
             "responses": {
               "200": {"description": "The media.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}}},
-              "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
-              "404": {"$ref": "#/components/responses/Error"}}},
-          "delete": {"operationId": "deleteMedia", "summary": "Delete the row and every stored file.",
+              "400": {"description": "invalid_json or invalid_request: the body is not an object with a boolean is_public.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "413": {"description": "request_too_large: a body over 64 KiB.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "415": {"description": "unsupported_media_type: a body that is not application/json.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "503": {"$ref": "#/components/responses/Unavailable"}}},
+          "delete": {"operationId": "deleteMedia", "summary": "Delete the row and every stored file (the owner only).",
             "responses": {"204": {"description": "Deleted."},
-              "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/api/media/{id}/reprocess/": {
-          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
-          "post": {"operationId": "reprocessMedia", "summary": "Process a failed media again (new generation).",
+          "parameters": [{"$ref": "#/components/parameters/MediaId"}],
+          "post": {"operationId": "reprocessMedia", "summary": "Process a failed media again, as a new generation (the owner only).",
             "responses": {
               "202": {"description": "Processing again.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}}},
-              "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
-              "409": {"$ref": "#/components/responses/Error"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "409": {"description": "not_failed: only failed media can be reprocessed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/media/{key}": {"get": {
-          "operationId": "getFile", "summary": "A stored file; private media need ?exp=&sig=.", "security": [],
+          "operationId": "getFile", "summary": "A stored file. Public media's files are open to anyone; private media's need the ?exp=&sig= their URLs carry.", "security": [],
           "parameters": [
-            {"name": "key", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"name": "key", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 512}},
             {"name": "exp", "in": "query", "schema": {"type": "integer"}},
             {"name": "sig", "in": "query", "schema": {"type": "string"}},
-            {"name": "Range", "in": "header", "schema": {"type": "string"}}],
-          "responses": {"200": {"description": "The file."}, "206": {"description": "Part of the file."},
-            "304": {"description": "Not modified."}, "404": {"$ref": "#/components/responses/Error"},
-            "416": {"$ref": "#/components/responses/Error"}}}},
+            {"name": "Range", "in": "header", "schema": {"type": "string"}},
+            {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+            {"name": "If-Range", "in": "header", "schema": {"type": "string"}}],
+          "responses": {
+            "200": {"description": "The file.", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}},
+            "206": {"description": "Part of the file.", "headers": {"Content-Range": {"schema": {"type": "string"}}}},
+            "304": {"description": "Not modified."},
+            "404": {"$ref": "#/components/responses/NotFound"},
+            "416": {"description": "range_not_satisfiable.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/api/schema/": {"get": {"operationId": "schema", "security": [], "summary": "This document.",
-          "responses": {"200": {"description": "OpenAPI 3.1 document."}}}},
-        "/healthz": {"get": {"operationId": "healthz", "security": [], "responses": {"200": {"description": "Alive."}}}},
-        "/readyz": {"get": {"operationId": "readyz", "security": [], "responses": {
-          "200": {"description": "Database and broker reachable."}, "503": {"description": "A dependency is down."}}}},
-        "/metrics": {"get": {"operationId": "metrics", "security": [], "responses": {"200": {"description": "Prometheus text format."}}}}
+          "responses": {"200": {"description": "OpenAPI 3.1 document.", "content": {"application/vnd.oai.openapi+json": {"schema": {"type": "object"}}}}}}},
+        "/healthz": {"get": {"operationId": "healthz", "security": [], "summary": "Liveness.",
+          "responses": {"200": {"description": "Alive.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},
+        "/readyz": {"get": {"operationId": "readyz", "security": [], "summary": "Readiness: the database and the broker answer.",
+          "responses": {
+            "200": {"description": "Ready.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+            "503": {"description": "A dependency is down.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},
+        "/metrics": {"get": {"operationId": "metrics", "security": [], "summary": "Prometheus metrics.",
+          "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}}}
       },
       "components": {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-        "responses": {"Error": {"description": "An error.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+        "parameters": {
+          "MediaId": {"name": "id", "in": "path", "required": true, "example": 1,
+            "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807}}},
+        "headers": {"ETag": {"schema": {"type": "string"}}},
+        "responses": {
+          "Unauthorized": {"description": "not_authenticated (no Authorization header) or token_invalid.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "NotFound": {"description": "not_found: no such media, or another user's private media.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "Unavailable": {"description": "database_unavailable or storage_unavailable; try again (Retry-After).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
         "schemas": {
-          "Error": {"type": "object", "required": ["detail", "code"],
-            "properties": {"detail": {"type": "string"}, "code": {"type": "string"}}},
-          "Media": {"type": "object",
+          "Error": {"type": "object", "required": ["detail", "code"], "additionalProperties": false,
+            "properties": {"detail": {"type": "string"}, "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}}},
+          "Health": {"type": "object", "required": ["status"],
+            "properties": {"status": {"type": "string", "enum": ["ok", "ready", "unavailable"]}, "dependency": {"type": "string"}}},
+          "Media": {"type": "object", "additionalProperties": false,
             "required": ["id", "user", "user_username", "file_type", "status", "file_size", "mime_type", "original_filename",
                          "display_url", "thumbnail_url", "urls", "width", "height", "duration", "bitrate", "metadata",
                          "is_public", "created_at", "updated_at"],
             "properties": {
-              "id": {"type": "integer"}, "user": {"type": "integer"}, "user_username": {"type": "string"},
+              "id": {"type": "integer", "minimum": 1}, "user": {"type": "integer"}, "user_username": {"type": "string"},
               "file_type": {"type": "string", "enum": ["image", "video", "audio"]},
               "status": {"type": "string", "enum": ["uploading", "processing", "ready", "failed"]},
-              "file_size": {"type": "integer"}, "mime_type": {"type": "string"}, "original_filename": {"type": "string"},
+              "file_size": {"type": "integer", "minimum": 1},
+              "mime_type": {"type": "string"}, "original_filename": {"type": "string", "maxLength": 255},
               "display_url": {"type": "string", "format": "uri"},
               "thumbnail_url": {"type": ["string", "null"], "format": "uri"},
-              "urls": {"type": "object", "required": ["original"], "additionalProperties": {"type": ["string", "null"]}},
+              "urls": {"type": "object", "required": ["original"],
+                       "additionalProperties": {"type": ["string", "null"], "format": "uri"}},
               "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]},
               "duration": {"type": ["number", "null"]}, "bitrate": {"type": ["integer", "null"]},
               "metadata": {"type": "object"}, "is_public": {"type": "boolean"},
               "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
-          "MediaPage": {"type": "object", "required": ["count", "next", "previous", "results"],
-            "properties": {"count": {"type": "integer"}, "next": {"type": ["string", "null"]},
-              "previous": {"type": ["string", "null"]}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/Media"}}}},
-          "Stats": {"type": "object", "required": ["total", "by_type", "by_status", "total_size"],
-            "properties": {"total": {"type": "integer"}, "total_size": {"type": "integer"},
-              "by_type": {"type": "object", "required": ["image", "video", "audio"], "additionalProperties": {"type": "integer"}},
-              "by_status": {"type": "object", "required": ["ready", "processing", "failed", "uploading"], "additionalProperties": {"type": "integer"}}}}
+          "MediaPage": {"type": "object", "required": ["count", "next", "previous", "results"], "additionalProperties": false,
+            "properties": {"count": {"type": "integer", "minimum": 0},
+              "next": {"type": ["string", "null"], "format": "uri"}, "previous": {"type": ["string", "null"], "format": "uri"},
+              "results": {"type": "array", "maxItems": 100, "items": {"$ref": "#/components/schemas/Media"}}}},
+          "Counts": {"type": "integer", "minimum": 0},
+          "Stats": {"type": "object", "required": ["total", "by_type", "by_status", "total_size"], "additionalProperties": false,
+            "properties": {"total": {"type": "integer", "minimum": 0}, "total_size": {"type": "integer", "minimum": 0},
+              "by_type": {"type": "object", "required": ["image", "video", "audio"], "additionalProperties": false,
+                "properties": {"image": {"$ref": "#/components/schemas/Counts"}, "video": {"$ref": "#/components/schemas/Counts"}, "audio": {"$ref": "#/components/schemas/Counts"}}},
+              "by_status": {"type": "object", "required": ["ready", "processing", "failed", "uploading"], "additionalProperties": false,
+                "properties": {"ready": {"$ref": "#/components/schemas/Counts"}, "processing": {"$ref": "#/components/schemas/Counts"},
+                  "failed": {"$ref": "#/components/schemas/Counts"}, "uploading": {"$ref": "#/components/schemas/Counts"}}}}}
         }
       }
     }

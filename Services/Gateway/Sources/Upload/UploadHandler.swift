@@ -183,10 +183,12 @@ struct UploadHandler: Sendable {
         return String(buffer: value)
     }
 
+    /// `is_public`: `true` or `false` (any case), as SPEC §1.1 and the schema say; anything else is refused rather than
+    /// guessed at.
     static func parseBool(_ text: String) throws -> Bool {
         switch text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() {
-        case "true", "1", "yes", "on": return true
-        case "false", "0", "no", "off": return false
+        case "true": return true
+        case "false": return false
         default: throw APIError.badRequest("invalid_field", "is_public must be true or false.")
         }
     }
