@@ -19,6 +19,10 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
         renditions::text, width, height, duration, bitrate, metadata::text, is_public, generation, created_at, updated_at
         """
 
+    /// `columns` of the table aliased `m`.
+    static let qualifiedColumns = columns.split(separator: ",")
+        .map { "m." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
+
     typealias Row = (
         Int64, Int64, String, String, String, Int64, String, String, String, String,
         String, Int?, Int?, Double?, Int64?, String, Bool, Int, Date, Date
@@ -151,20 +155,26 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
     public func list(_ query: MediaQuery) async throws -> (count: Int, items: [Media]) {
         let type = query.fileType?.rawValue
         let status = query.status?.rawValue
+        // The count from the user's counter rows (a dozen at most), not from counting the user's media.
         var count = 0
         for row in try await rows(
             """
-            SELECT count(*) FROM media WHERE user_id = \(query.userId)
+            SELECT COALESCE(sum(count), 0)::bigint FROM media_counts WHERE user_id = \(query.userId)
               AND (\(type)::text IS NULL OR file_type = \(type)) AND (\(status)::text IS NULL OR status = \(status))
             """)
         {
-            count = try row.decode(Int.self)
+            count = Int(try row.decode(Int64.self))
         }
+        guard count > query.offset else { return (count, []) }
+        // The page's ids from the index alone (OFFSET skips index entries, not whole rows), then those rows only.
         let items = try fetchAll(try await rows(
             """
-            SELECT \(unescaped: Self.columns) FROM media WHERE user_id = \(query.userId)
-              AND (\(type)::text IS NULL OR file_type = \(type)) AND (\(status)::text IS NULL OR status = \(status))
-            ORDER BY created_at DESC, id DESC LIMIT \(query.limit) OFFSET \(query.offset)
+            SELECT \(unescaped: Self.qualifiedColumns) FROM media m JOIN (
+                SELECT id FROM media WHERE user_id = \(query.userId)
+                  AND (\(type)::text IS NULL OR file_type = \(type)) AND (\(status)::text IS NULL OR status = \(status))
+                ORDER BY created_at DESC, id DESC LIMIT \(query.limit) OFFSET \(query.offset)
+            ) page ON page.id = m.id
+            ORDER BY m.created_at DESC, m.id DESC
             """))
         return (count, items)
     }
@@ -175,10 +185,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
         var total: Int64 = 0
         var size: Int64 = 0
         for row in try await rows(
-            """
-            SELECT file_type, status, count(*)::bigint, COALESCE(sum(file_size), 0)::bigint
-            FROM media WHERE user_id = \(userId) GROUP BY file_type, status
-            """)
+            "SELECT file_type, status, count, total_size FROM media_counts WHERE user_id = \(userId)")
         {
             let (type, status, count, bytes) = try row.decode((String, String, Int64, Int64).self)
             if let t = FileType(rawValue: type) { byType[t, default: 0] += count }

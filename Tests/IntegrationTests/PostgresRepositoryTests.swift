@@ -232,6 +232,65 @@ struct PostgresRepositoryTests {
         }
     }
 
+    /// The counter rows behind stats and the list's count agree with a real count of the rows after every kind of
+    /// change: uploads, folds to ready and failed, reprocess, delete, and concurrent uploads of one user.
+    @Test func countersFollowEveryChangeOfTheRows() async throws {
+        try await TestServers.withDatabase { client, repo in
+            let user = Self.freshUser()
+            func realCounts() async throws -> [String: Int64] {
+                var counts: [String: Int64] = [:]
+                for try await (type, status, n) in try await client.query(
+                    "SELECT file_type, status, count(*) FROM media WHERE user_id = \(user) GROUP BY 1, 2"
+                ).decode((String, String, Int64).self) { counts["\(type)/\(status)"] = n }
+                return counts
+            }
+            func check(_ when: String) async throws {
+                let real = try await realCounts()
+                let stats = try await repo.stats(userId: user)
+                #expect(stats.total == real.values.reduce(0, +), "\(when): total")
+                for type in FileType.allCases {
+                    let expected = real.filter { $0.key.hasPrefix(type.rawValue + "/") }.values.reduce(0, +)
+                    #expect((stats.byType[type] ?? 0) == expected, "\(when): \(type)")
+                    #expect(try await repo.list(MediaQuery(userId: user, fileType: type)).count == Int(expected), "\(when): list \(type)")
+                }
+                for status in MediaStatus.allCases {
+                    let expected = real.filter { $0.key.hasSuffix("/" + status.rawValue) }.values.reduce(0, +)
+                    #expect((stats.byStatus[status] ?? 0) == expected, "\(when): \(status)")
+                }
+                #expect(stats.totalSize == stats.total * 1234, "\(when): size")
+            }
+            // Eight uploads at once: the counter row they share must not lose one.
+            let created = try await withThrowingTaskGroup(of: Media?.self) { group in
+                for i in 0..<8 {
+                    group.addTask {
+                        guard case .created(let m) = try await repo.create(newMedia(user, format: i % 2 == 0 ? .jpeg : .mp3))
+                        else { return nil }
+                        return m
+                    }
+                }
+                var all: [Media] = []
+                for try await m in group { if let m { all.append(m) } }
+                return all.sorted { $0.id < $1.id }
+            }
+            #expect(created.count == 8)
+            try await check("after uploads")
+            let ready = MediaReady(mediaId: created[0].id, generation: 1, renditions: [:], width: 1, height: 1, duration: nil,
+                                   bitrate: nil, metadata: [:], processingMs: 1)
+            _ = try await repo.apply(.ready(ready), consumer: "itest")
+            let failed = MediaFailed(mediaId: created[1].id, generation: 1, error: MediaError(code: "x", message: "x"), attempts: 1)
+            _ = try await repo.apply(.failed(failed), consumer: "itest")
+            try await check("after folds")
+            _ = try await repo.reprocess(id: created[1].id, userId: user)
+            try await check("after reprocess")
+            _ = try await repo.delete(id: created[0].id, userId: user)
+            _ = try await repo.delete(id: created[2].id, userId: user)
+            try await check("after deletes")
+            let page = try await repo.list(MediaQuery(userId: user, offset: 4, limit: 2))
+            #expect(page.count == 6 && page.items.map(\.id) == [created[3].id, created[1].id])
+            #expect(try await repo.list(MediaQuery(userId: user, offset: 6, limit: 2)).items.isEmpty)
+        }
+    }
+
     @Test func foldIsOnceAndGenerationGuarded() async throws {
         try await TestServers.withDatabase { _, repo in
             let user = Self.freshUser()
