@@ -12,7 +12,7 @@ source "$ROOT/scripts/lib.sh"
 
 BIN=${MEDIA_BIN_DIR:-$ROOT/.build/release}
 GATEWAY_PID_FILE=$ROOT/.local/dev/run/mediaflow-gateway.pid
-for tool in ffmpeg wrk curl python3; do
+for tool in ffmpeg wrk curl python3 psql; do
   command -v "$tool" >/dev/null || die "$tool is missing (make deps installs it)"
 done
 
@@ -36,6 +36,9 @@ API=http://$(probe_host):$(gateway_port)
 mkdir -p bench-results
 OUT=bench-results/bench-$(date -u +%Y%m%dT%H%M%SZ).json
 TOKEN=$("$BIN/mediactl" token --user-id 990001 --username bench)
+MANY_TOKEN=$("$BIN/mediactl" token --user-id 990002 --username many)
+eval "$(scripts/services.sh dev env)"
 log "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)${started:+, stack started for this run}"
 python3 Benchmarks/e2e/bench.py --api "$API" --token "$TOKEN" \
-  --gateway-pid "$(<"$GATEWAY_PID_FILE")" --work "$ROOT/.local/bench-inputs" --out "$OUT" "$@"
+  --gateway-pid "$(<"$GATEWAY_PID_FILE")" --work "$ROOT/.local/bench-inputs" --out "$OUT" \
+  --database-url "$MEDIA_DATABASE_URL" --many-token "$MANY_TOKEN" "$@"
