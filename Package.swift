@@ -78,7 +78,7 @@ let package = Package(
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Services/Gateway/Sources", swiftSettings: swiftSettings),
-        .executableTarget(name: "GatewayMain", dependencies: ["Gateway"],
+        .executableTarget(name: "GatewayMain", dependencies: ["Gateway", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
                           path: "Services/Gateway/Main", swiftSettings: swiftSettings),
         .target(name: "ImageService", dependencies: ["MediaDomain", "Imaging", "ServiceKit"],
                 path: "Services/ImageService/Sources", swiftSettings: swiftSettings),
@@ -102,6 +102,7 @@ let package = Package(
         .testTarget(name: "MediaDomainTests", dependencies: ["MediaDomain"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "MediaDomain"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: [
             "Storage", .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: swiftSettings),

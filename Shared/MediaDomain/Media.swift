@@ -106,7 +106,7 @@ public struct MediaStats: Sendable, Equatable {
 }
 
 /// Filters and page of `GET /api/media/`.
-public struct MediaQuery: Sendable, Equatable {
+public struct MediaQuery: Sendable, Hashable {
     public var userId: Int64
     public var fileType: FileType?
     public var status: MediaStatus?

@@ -123,6 +123,25 @@ public enum Migrations {
             "CREATE INDEX media_user_list ON media (user_id, created_at DESC, id DESC) INCLUDE (file_type, status)",
             "DROP INDEX media_user_created",
         ]),
+        (4, [
+            // Every change of a media row is announced, so each Gateway's read cache drops what went stale.
+            """
+            CREATE FUNCTION media_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'DELETE' THEN
+                    PERFORM pg_notify('media_changed', OLD.id || ' ' || OLD.user_id);
+                ELSE
+                    PERFORM pg_notify('media_changed', NEW.id || ' ' || NEW.user_id);
+                END IF;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER media_notify_change AFTER INSERT OR UPDATE OR DELETE ON media
+            FOR EACH ROW EXECUTE FUNCTION media_notify_change()
+            """,
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.

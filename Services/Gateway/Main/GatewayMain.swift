@@ -1,11 +1,16 @@
 import Foundation
 import Gateway
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceKit
 
 @main
 struct GatewayMain {
     static func main() async {
+        // Tasks run on NIO's event loops instead of hopping between them and Swift's cooperative pool for every
+        // request and every query (the Gateway blocks nowhere: file I/O goes to NIO's thread pool).
+        let installed = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         if CommandLine.arguments.contains("--help") || CommandLine.arguments.contains("-h") {
             print(GatewayConfiguration.help)
             return
@@ -14,6 +19,7 @@ struct GatewayMain {
             let configuration = try GatewayConfiguration()
             let registry = Observability.bootstrap(service: "gateway", logLevel: configuration.common.logLevel)
             let logger = Logger(label: "mediaflow.gateway")
+            if !installed { logger.warning("NIO's event loops could not become the global executor; running on the default one") }
             let app = try await buildApplication(configuration: configuration, registry: registry, logger: logger)
             try await app.runService()
         } catch {

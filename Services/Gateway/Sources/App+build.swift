@@ -70,12 +70,19 @@ public func buildApplication(
     let storage = try configuration.common.storage.makeStorage()
     let relay = OutboxRelay(store: repository, broker: broker, logger: logger)
     let gate = StartupGate()
-    let statusConsumer = StatusConsumer(broker: broker, repository: repository, logger: logger)
+    // Reads of a media, a user's stats and list pages are cached until their rows change (MediaReadCache); the
+    // status consumer's folds drop what they changed at once, like the routes' own writes.
+    let cache = MediaReadCache()
+    let statusConsumer = StatusConsumer(
+        broker: broker, repository: CachingMediaRepository(base: repository, cache: cache), logger: logger)
+    let changeListener = MediaChangeListener(client: postgres, cache: cache, logger: logger)
 
     // Requests answer 503 within seconds while the database is down instead of waiting for it (DeadlineMediaRepository).
     let databaseDeadline = Duration.seconds(3)
     let dependencies = GatewayDependencies(
-        repository: DeadlineMediaRepository(base: repository, deadline: databaseDeadline), storage: storage,
+        repository: CachingMediaRepository(
+            base: DeadlineMediaRepository(base: repository, deadline: databaseDeadline), cache: cache),
+        storage: storage,
         readiness: [
             ReadinessCheck(name: "database") {
                 try await withDatabaseDeadline(databaseDeadline) { try await repository.ping() }
@@ -92,6 +99,7 @@ public func buildApplication(
         services: [
             postgres,
             GatedService(gate: gate, name: "outbox-relay", service: relay),
+            GatedService(gate: gate, name: "media-change-listener") { await changeListener.run() },
             GatedService(gate: gate, name: "status-consumer") {
                 try await broker.declareWhenReachable(MediaTopology.all(), logger: logger)
                 try await statusConsumer.run()

@@ -1,0 +1,94 @@
+import Foundation
+import MediaDomain
+import Persistence
+import Testing
+
+@Suite("Read cache: what may be stored and when it goes")
+struct MediaReadCacheTests {
+    func media(_ id: Int64, user: Int64 = 7, isPublic: Bool = true) -> Media {
+        Media(id: id, userId: user, username: "u", fileType: .image, status: .processing, fileSize: 10, mimeType: "image/jpeg",
+              format: .jpeg, originalFilename: "a.jpg", storageKey: "media/x\(id)/original.jpg", isPublic: isPublic,
+              createdAt: Date(), updatedAt: Date())
+    }
+
+    @Test func nothingIsCachedUntilTheChangeListenerSwitchesItOn() {
+        let cache = MediaReadCache()
+        cache.store(media(1), ticket: cache.ticket())
+        #expect(cache.media(id: 1) == nil)
+        cache.enable()
+        cache.store(media(1), ticket: cache.ticket())
+        #expect(cache.media(id: 1)?.id == 1)
+        cache.disable()
+        #expect(cache.media(id: 1) == nil, "switching off forgets everything")
+    }
+
+    @Test func aReadThatRacedAChangeCannotStoreWhatItRead() {
+        let cache = MediaReadCache()
+        cache.enable()
+        let ticket = cache.ticket()               // the read starts...
+        cache.invalidate(mediaId: 1, userId: 7)   // ...the row changes meanwhile...
+        cache.store(media(1), ticket: ticket)     // ...and what the read saw is already stale.
+        #expect(cache.media(id: 1) == nil)
+        // A change of another media does not stop a detail read from storing; it does stop the user's list and stats.
+        let second = cache.ticket()
+        cache.invalidate(mediaId: 2, userId: 7)
+        cache.store(media(1), ticket: second)
+        #expect(cache.media(id: 1)?.id == 1)
+        cache.store(MediaStats(total: 3), userId: 7, ticket: second)
+        cache.store((count: 1, items: [media(1)]), for: MediaQuery(userId: 7), ticket: second)
+        #expect(cache.stats(userId: 7) == nil)
+        #expect(cache.page(MediaQuery(userId: 7)) == nil)
+    }
+
+    @Test func aChangeDropsTheMediaAndEveryEntryOfItsUserOnly() {
+        let cache = MediaReadCache()
+        cache.enable()
+        let ticket = cache.ticket()
+        cache.store(media(1, user: 7), ticket: ticket)
+        cache.store(media(2, user: 8), ticket: ticket)
+        cache.store(MediaStats(total: 1), userId: 7, ticket: ticket)
+        cache.store(MediaStats(total: 1), userId: 8, ticket: ticket)
+        cache.store((count: 1, items: [media(1)]), for: MediaQuery(userId: 7, fileType: .image), ticket: ticket)
+        cache.invalidate(mediaId: 3, userId: 7)   // a new media of user 7
+        #expect(cache.media(id: 1) != nil, "other media of the user keep their entries")
+        #expect(cache.stats(userId: 7) == nil && cache.page(MediaQuery(userId: 7, fileType: .image)) == nil)
+        #expect(cache.stats(userId: 8)?.total == 1 && cache.media(id: 2) != nil, "other users keep theirs")
+        cache.invalidate(mediaId: 2, userId: nil)
+        #expect(cache.media(id: 2) == nil)
+        cache.invalidateAll()
+        #expect(cache.media(id: 1) == nil && cache.stats(userId: 8) == nil)
+    }
+
+    @Test func entriesExpire() async throws {
+        let cache = MediaReadCache(lifetime: .milliseconds(50))
+        cache.enable()
+        cache.store(media(1), ticket: cache.ticket())
+        #expect(cache.media(id: 1) != nil)
+        try await Task.sleep(for: .milliseconds(80))
+        #expect(cache.media(id: 1) == nil)
+    }
+
+    @Test func theRepositoryReadsItsOwnWritesAtOnce() async throws {
+        let base = MemoryMediaRepository()
+        let cache = MediaReadCache()
+        cache.enable()
+        let repository = CachingMediaRepository(base: base, cache: cache)
+        guard case .created(let created) = try await repository.create(NewMedia(
+            userId: 7, username: "u", format: .jpeg, fileSize: 10, originalFilename: "a.jpg",
+            storageKey: "media/a/original.jpg", isPublic: true))
+        else { Issue.record("not created"); return }
+        #expect(try await repository.find(id: created.id)?.isPublic == true)
+        #expect(try await repository.stats(userId: 7).total == 1)
+        #expect(try await repository.list(MediaQuery(userId: 7)).count == 1)
+        _ = try await repository.setPublic(id: created.id, userId: 7, isPublic: false)
+        #expect(try await repository.find(id: created.id)?.isPublic == false)
+        let failed = MediaFailed(mediaId: created.id, generation: 1, error: MediaError(code: "x", message: "x"), attempts: 1)
+        _ = try await repository.apply(.failed(failed), consumer: "t")
+        #expect(try await repository.find(id: created.id)?.status == .failed)
+        #expect(try await repository.stats(userId: 7).byStatus[.failed] == 1)
+        _ = try await repository.delete(id: created.id, userId: 7)
+        #expect(try await repository.find(id: created.id) == nil)
+        #expect(try await repository.stats(userId: 7).total == 0)
+        #expect(try await repository.list(MediaQuery(userId: 7)).items.isEmpty)
+    }
+}
