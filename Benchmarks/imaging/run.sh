@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Image pipeline benchmark: libvips (imaging-bench) vs naive Pillow on deterministic 12MP and 24MP JPEGs.
-# Usage: Benchmarks/imaging/run.sh [PACKAGE_DIR] [ITERATIONS]   (needs ffmpeg, python3 with Pillow)
+# Usage: Benchmarks/imaging/run.sh [PACKAGE_DIR] [ITERATIONS]   (needs ffmpeg; Pillow comes from .local/venv)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 package="${1:-$(cd "$here/../.." && pwd)}"
@@ -8,7 +8,10 @@ iterations="${2:-15}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-python3 -c 'import PIL' 2>/dev/null || python3 -m pip install --quiet pillow
+# Pillow from the test command's virtual environment (.local/venv), never installed system-wide.
+# shellcheck source=../../scripts/lib.sh
+source "$package/scripts/lib.sh"
+ensure_test_venv "$package"
 for size in 4000x3000 6000x4000; do
     ffmpeg -loglevel error -y -f lavfi -i "testsrc2=size=$size:rate=1" -frames:v 1 -q:v 2 "$work/in-$size.jpg"
 done

@@ -18,11 +18,19 @@ struct MediaCtl {
                 prints the user's stats as JSON (reads MEDIA_DATABASE_URL)
           reprocess MEDIA_ID
                 starts a new generation of a failed media; a running Gateway's outbox relay publishes it
+
+        Environment (read like the services read it):
+          MEDIA_JWT_SECRET         HS256 secret the tokens are signed with (default: the development secret)
+        \(CommonConfiguration.help)
         """
 
     static func main() async {
         var args = Array(CommandLine.arguments.dropFirst())
         guard let command = args.first else { fail(usage) }
+        if command == "--help" || command == "-h" || command == "help" {
+            print(usage)
+            return
+        }
         args.removeFirst()
         do {
             let configuration = try GatewayConfiguration()
