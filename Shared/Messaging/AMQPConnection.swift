@@ -240,12 +240,34 @@ final class AMQPConnection {
         try checkLastReply(channel: channel)
     }
 
+    /// One consumer per channel, so one fixed tag: `cancelConsuming` names it.
+    static let consumerTag = "mediaflow-consumer"
+
     func startConsuming(queue: String, channel: UInt16) throws(AMQPFailure) {
         let arena = CArena()
         defer { arena.release() }
         _ = amqp_basic_consume(
-            state, channel, arena.bytes(queue), mf_bytes(nil, 0), 0, 0, 0, amqp_table_t(num_entries: 0, entries: nil))
+            state, channel, arena.bytes(queue), arena.bytes(Self.consumerTag), 0, 0, 0,
+            amqp_table_t(num_entries: 0, entries: nil))
         try checkLastReply(channel: channel)
+    }
+
+    /// Stops the broker sending this channel's consumer any more messages (deliveries in hand stay unsettled).
+    func cancelConsuming(channel: UInt16) throws(AMQPFailure) {
+        let arena = CArena()
+        defer { arena.release() }
+        _ = amqp_basic_cancel(state, channel, arena.bytes(Self.consumerTag))
+        try checkLastReply(channel: channel)
+    }
+
+    /// How many messages are ready in `queue` (a passive declare: fails with 404 when there is no such queue).
+    func messageCount(queue: String, channel: UInt16) throws(AMQPFailure) -> Int {
+        let arena = CArena()
+        defer { arena.release() }
+        let ok = amqp_queue_declare(state, channel, arena.bytes(queue), 1, 0, 0, 0, amqp_table_t(num_entries: 0, entries: nil))
+        try checkLastReply(channel: channel)
+        guard let ok else { throw .connection("queue.declare-ok missing") }
+        return Int(ok.pointee.message_count)
     }
 
     func ack(_ deliveryTag: UInt64, channel: UInt16) throws(AMQPFailure) {

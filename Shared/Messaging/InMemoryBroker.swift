@@ -101,6 +101,7 @@ public actor InMemoryBroker: MessageBroker, DeliverySettler {
     public func consume(
         queue: String,
         prefetch: Int,
+        drain: DrainSignal?,
         handler: @escaping @Sendable (Delivery) async -> Void
     ) async throws {
         guard queues[queue] != nil else { throw MessagingError.consumeFailed("no queue \(queue)") }
@@ -109,13 +110,33 @@ public actor InMemoryBroker: MessageBroker, DeliverySettler {
         nextConsumerID += 1
         consumers[id] = Consumer(queue: queue, prefetch: max(prefetch, 1), continuation: continuation)
         dispatch(queue)
+        let watcher = drain.map { drain in
+            Task { [weak self] in
+                await drain.wait()
+                if !Task.isCancelled { await self?.stopTaking(id) }
+            }
+        }
         await withDiscardingTaskGroup { group in
             for await delivery in stream {
                 group.addTask { await handler(delivery) }
             }
         }
+        watcher?.cancel()
         // Like closing the channel: whatever the consumer did not settle goes back to the queue.
         cancelConsumer(id)
+    }
+
+    public func messageCount(queue: String) async throws -> Int {
+        guard let state = queues[queue] else { throw MessagingError.consumeFailed("no queue \(queue)") }
+        return state.ready.count
+    }
+
+    /// A draining consumer takes nothing more; its deliveries in hand stay its own until settled.
+    private func stopTaking(_ id: UInt64) {
+        guard var consumer = consumers[id] else { return }
+        consumer.prefetch = 0
+        consumers[id] = consumer
+        consumer.continuation.finish()
     }
 
     // MARK: DeliverySettler

@@ -13,17 +13,32 @@ public protocol MessageBroker: Sendable {
     /// the message (outbox row, unacked delivery) and tries again later.
     func publish(_ message: OutgoingMessage) async throws
 
-    /// Consumes `queue` with manual acks until the calling task is cancelled.
+    /// Consumes `queue` with manual acks until the calling task is cancelled or `drain` fires.
     ///
     /// At most `prefetch` deliveries are outstanding (handed to `handler` and not yet settled).
     /// `handler` is called concurrently for outstanding deliveries and must settle each one with
     /// `ack()` or `reject(requeue:)`. When the connection drops, unsettled deliveries are redelivered
-    /// by the broker, and the consumer reconnects with backoff and resumes. Returns when cancelled.
+    /// by the broker, and the consumer reconnects with backoff and resumes. When `drain` fires, no new message
+    /// is taken, the running handlers are left to finish (not cancelled), and then this returns; whatever they
+    /// left unsettled goes back to the queue. Cancelling the calling task cancels the handlers too.
     func consume(
         queue: String,
         prefetch: Int,
+        drain: DrainSignal?,
         handler: @escaping @Sendable (Delivery) async -> Void
     ) async throws
+
+    /// How many messages wait in `queue`, ready to be delivered (not counting deliveries in flight).
+    func messageCount(queue: String) async throws -> Int
+}
+
+extension MessageBroker {
+    /// Consumes until the calling task is cancelled (no drain).
+    public func consume(
+        queue: String, prefetch: Int, handler: @escaping @Sendable (Delivery) async -> Void
+    ) async throws {
+        try await consume(queue: queue, prefetch: prefetch, drain: nil, handler: handler)
+    }
 }
 
 /// A message to publish.

@@ -39,6 +39,14 @@ public final class RabbitMQBroker: MessageBroker {
         }
     }
 
+    public func messageCount(queue: String) async throws -> Int {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+            if !publisher.commands.push(.messageCount(queue, continuation)) {
+                continuation.resume(throwing: MessagingError.shutdown("the broker client was shut down"))
+            }
+        }
+    }
+
     /// Deletes a queue (tests and tools; services never delete).
     public func deleteQueue(_ name: String) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -56,6 +64,7 @@ public final class RabbitMQBroker: MessageBroker {
     public func consume(
         queue: String,
         prefetch: Int,
+        drain: DrainSignal?,
         handler: @escaping @Sendable (Delivery) async -> Void
     ) async throws {
         let (stream, continuation) = AsyncThrowingStream<Delivery, any Error>.makeStream()
@@ -63,6 +72,14 @@ public final class RabbitMQBroker: MessageBroker {
             endpoint: endpoint, queue: queue, prefetch: prefetch, heartbeat: heartbeat, logger: logger,
             deliveries: continuation)
         consumer.start()
+        // Draining ends the delivery stream (the consumer is cancelled at the broker); the handlers in hand run on.
+        let watcher = drain.map { drain in
+            Task {
+                await drain.wait()
+                if !Task.isCancelled { consumer.stopTaking() }
+            }
+        }
+        defer { watcher?.cancel() }
         do {
             // The broker enforces prefetch (basic.qos), so at most `prefetch` handlers run at once.
             try await withThrowingDiscardingTaskGroup { group in

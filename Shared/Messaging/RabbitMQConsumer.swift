@@ -16,6 +16,8 @@ final class RabbitMQConsumer: @unchecked Sendable {
 
     enum Command: Sendable {
         case settle(tag: UInt64, generation: UInt64, Settlement, CheckedContinuation<Void, any Error>)
+        /// Drain: take no new message; settle the ones in hand until `stop`.
+        case stopTaking
     }
 
     private static let channel: UInt16 = 1
@@ -33,6 +35,8 @@ final class RabbitMQConsumer: @unchecked Sendable {
     private var connection: AMQPConnection?
     /// Bumped on every (re)connect; a delivery can only be settled on the connection it came from.
     private var generation: UInt64 = 0
+    /// Set by `.stopTaking`: the consumer is cancelled and whatever still arrives goes straight back.
+    private var draining = false
 
     init(
         endpoint: AMQPEndpoint, queue: String, prefetch: Int, heartbeat: Int32, logger: Logger,
@@ -75,8 +79,16 @@ final class RabbitMQConsumer: @unchecked Sendable {
                 let (batch, stopping) = commands.takeAll()
                 for command in batch { execute(command) }
                 if stopping { break outer }
-                guard let connection, connection.isUsable else { break }
+                guard let connection, connection.isUsable else {
+                    // Draining: a lost connection gave every delivery in hand back to the broker; nothing to wait for.
+                    if draining { break outer }
+                    break
+                }
                 switch connection.consumeMessage(queue: queue, timeout: Self.pollInterval) {
+                case .message(let received) where draining:
+                    // Sent before the broker saw the cancel: straight back to the queue, untouched. (If the reject
+                    // fails the connection is gone, which gives the message back all the same.)
+                    try? connection.reject(received.deliveryTag, requeue: true, channel: Self.channel)
                 case .message(let received):
                     let settler = RabbitMQSettler(consumer: self, generation: generation)
                     deliveries.yield(Delivery(message: received.message, deliveryTag: received.deliveryTag, settler: settler))
@@ -114,6 +126,23 @@ final class RabbitMQConsumer: @unchecked Sendable {
 
     private func execute(_ command: Command) {
         switch command {
+        case .stopTaking:
+            guard !draining else { return }
+            draining = true
+            if let connection, connection.isUsable {
+                do {
+                    try connection.cancelConsuming(channel: Self.channel)
+                } catch {
+                    logger.warning("cannot cancel the consumer; closing its connection", metadata: [
+                        "queue": "\(queue)", "error": "\(error.text)",
+                    ])
+                    connection.close()
+                    self.connection = nil
+                }
+            }
+            logger.info("consumer draining: no new messages taken", metadata: ["queue": "\(queue)"])
+            // The handlers of the deliveries in hand keep running; no new ones come.
+            deliveries.finish()
         case .settle(let tag, let generation, let settlement, let continuation):
             guard generation == self.generation, let connection, connection.isUsable else {
                 continuation.resume(throwing: MessagingError.deliveryNotSettleable(
@@ -143,6 +172,9 @@ final class RabbitMQConsumer: @unchecked Sendable {
     }
 
     func stop() { commands.requestStop() }
+
+    /// Stops taking messages, keeps settling the ones in hand (a drain).
+    func stopTaking() { _ = commands.push(.stopTaking) }
 }
 
 /// Settles deliveries by queueing the request to the consumer's thread.

@@ -13,6 +13,7 @@ final class RabbitMQPublisher: @unchecked Sendable {
         case declare(BrokerTopology, CheckedContinuation<Void, any Error>)
         case deleteQueue(String, CheckedContinuation<Void, any Error>)
         case deleteExchange(String, CheckedContinuation<Void, any Error>)
+        case messageCount(String, CheckedContinuation<Int, any Error>)
     }
 
     private static let publishChannel: UInt16 = 1
@@ -95,6 +96,21 @@ final class RabbitMQPublisher: @unchecked Sendable {
                 continuation.resume()
             } catch {
                 declareFailed(error, continuation)
+            }
+        case .messageCount(let name, let continuation):
+            guard let connection = connected(failing: command) else { return }
+            do {
+                if !declareChannelOpen {
+                    try connection.openChannel(Self.declareChannel)
+                    declareChannelOpen = true
+                }
+                continuation.resume(returning: try connection.messageCount(queue: name, channel: Self.declareChannel))
+            } catch {
+                continuation.resume(throwing: MessagingError.declareFailed(error.text))
+                switch error {
+                case .channel: declareChannelOpen = false
+                case .connection(let text): connectionLost(text)
+                }
             }
         case .deleteExchange(let name, let continuation):
             guard let connection = connected(failing: command) else { return }
@@ -230,6 +246,8 @@ final class RabbitMQPublisher: @unchecked Sendable {
         switch command {
         case .publish(_, let continuation), .declare(_, let continuation), .deleteQueue(_, let continuation),
              .deleteExchange(_, let continuation):
+            continuation.resume(throwing: error)
+        case .messageCount(_, let continuation):
             continuation.resume(throwing: error)
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// Consumes a work queue with retry tiers and dead-lettering (see `BrokerTopology.workQueue`).
@@ -7,13 +8,14 @@ import Logging
 /// - `.ack` → ack;
 /// - `.retry` → a copy goes to `<queue>.retry.<attempt>` (default exchange, `x-attempt` + 1, confirmed),
 ///   then ack; the tier's TTL sends it back to the work queue later;
-/// - attempts exhausted or `.deadLetter` → a copy goes to `<queue>.dead` (with `x-dead-reason`), then
-///   `onDeadLetter` runs (e.g. publish `media.failed`), then ack.
+/// - attempts exhausted or `.deadLetter` → a copy goes to `<queue>.dead` with the failure headers of SPEC §6
+///   (`x-failure-code`, `x-failure-message`, `x-attempts`, `x-first-failed-at`, `x-replays`, and where it first
+///   came from), then `onDeadLetter` runs (e.g. publish `media.failed`), then ack;
+/// - `.requeue` → rejected with requeue: back to the queue unchanged, no attempt spent (a draining consumer).
 /// If a publish or `onDeadLetter` fails, the delivery is rejected with requeue so nothing is lost.
-/// Copies keep `x-original-exchange` / `x-original-routing-key` so a replay tool can put them back.
 public struct RetryingConsumer: Sendable {
     public typealias Handler = @Sendable (_ message: IncomingMessage, _ attempt: Int) async -> HandlingOutcome
-    public typealias DeadLetterHandler = @Sendable (_ message: IncomingMessage, _ reason: String) async throws -> Void
+    public typealias DeadLetterHandler = @Sendable (_ message: IncomingMessage, _ failure: HandlingFailure) async throws -> Void
 
     public let broker: any MessageBroker
     public let queue: String
@@ -41,9 +43,10 @@ public struct RetryingConsumer: Sendable {
         self.onDeadLetter = onDeadLetter
     }
 
-    /// Consumes until the calling task is cancelled.
-    public func run() async throws {
-        try await broker.consume(queue: queue, prefetch: prefetch) { delivery in
+    /// Consumes until the calling task is cancelled, or until `drain` fires: then no new message is taken, the
+    /// handlers already running finish (they decide how long: see `ProcessingWorker`), and this returns.
+    public func run(drain: DrainSignal? = nil) async throws {
+        try await broker.consume(queue: queue, prefetch: prefetch, drain: drain) { delivery in
             await process(delivery)
         }
     }
@@ -69,15 +72,25 @@ public struct RetryingConsumer: Sendable {
             switch outcome {
             case .ack:
                 break
-            case .retry(let reason) where attempt < policy.maxAttempts:
-                logger[metadataKey: "reason"] = "\(reason)"
+            case .requeue:
+                logger.notice("message put back on its queue unfinished (no attempt spent)")
+                try await delivery.reject(requeue: true)
+                return
+            case .retry(let failure) where attempt < policy.maxAttempts:
+                logger[metadataKey: "reason"] = "\(failure.message)"
                 let tier = BrokerTopology.retryQueueName(queue, tier: attempt)
-                logger.notice("retrying message", metadata: ["retry_queue": "\(tier)"])
-                try await broker.publish(copy(of: message, to: tier, headers: [MessageHeaders.attempt: "\(attempt + 1)"]))
-            case .retry(let reason):
-                try await deadLetter(message, reason: "attempts exhausted (\(attempt)): \(reason)", logger: logger)
-            case .deadLetter(let reason):
-                try await deadLetter(message, reason: reason, logger: logger)
+                logger.notice("retrying message", metadata: ["retry_queue": "\(tier)", "code": "\(failure.code)"])
+                var headers = [MessageHeaders.attempt: "\(attempt + 1)"]
+                if message.headers[MessageHeaders.firstFailedAt] == nil {
+                    headers[MessageHeaders.firstFailedAt] = Self.timestamp()
+                }
+                try await broker.publish(copy(of: message, to: tier, headers: headers))
+            case .retry(let failure):
+                let exhausted = HandlingFailure(
+                    code: failure.code, message: "attempts exhausted (\(attempt)): \(failure.message)")
+                try await deadLetter(message, failure: exhausted, attempts: attempt, logger: logger)
+            case .deadLetter(let failure):
+                try await deadLetter(message, failure: failure, attempts: attempt, logger: logger)
             }
         } catch {
             logger.error("cannot retry or dead-letter message; requeueing it", metadata: ["error": "\(error)"])
@@ -100,16 +113,22 @@ public struct RetryingConsumer: Sendable {
         }
     }
 
-    private func deadLetter(_ message: IncomingMessage, reason: String, logger: Logger) async throws {
+    private func deadLetter(
+        _ message: IncomingMessage, failure: HandlingFailure, attempts: Int, logger: Logger
+    ) async throws {
         var logger = logger
-        logger[metadataKey: "reason"] = "\(reason)"
+        logger[metadataKey: "reason"] = "\(failure.message)"
         let deadQueue = BrokerTopology.deadLetterQueueName(queue)
-        logger.error("dead-lettering message", metadata: ["dead_queue": "\(deadQueue)"])
+        logger.error("dead-lettering message", metadata: ["dead_queue": "\(deadQueue)", "code": "\(failure.code)"])
         try await broker.publish(copy(of: message, to: deadQueue, headers: [
-            MessageHeaders.deadReason: reason,
+            MessageHeaders.failureCode: failure.code,
+            MessageHeaders.failureMessage: String(failure.message.prefix(1000)),
+            MessageHeaders.attempts: "\(attempts)",
+            MessageHeaders.firstFailedAt: message.headers[MessageHeaders.firstFailedAt] ?? Self.timestamp(),
+            MessageHeaders.replays: message.headers[MessageHeaders.replays] ?? "0",
             MessageHeaders.originalQueue: queue,
         ]))
-        try await onDeadLetter(message, reason)
+        try await onDeadLetter(message, failure)
     }
 
     /// A copy for the default exchange (routing key = queue), keeping where the message first came from.
@@ -126,4 +145,7 @@ public struct RetryingConsumer: Sendable {
             exchange: "", routingKey: targetQueue, body: message.body, messageId: message.messageId,
             type: message.type, headers: headers)
     }
+
+    /// Now, as `x-first-failed-at` carries it (ISO 8601, UTC, whole seconds).
+    static func timestamp(_ date: Date = Date()) -> String { date.ISO8601Format() }
 }

@@ -45,6 +45,43 @@ struct RabbitMQBrokerTests {
         await cleanUp(broker, topology)
     }
 
+    @Test func drainingConsumerTakesNothingNewAndLetsTheHandlerInHandFinish() async throws {
+        let broker = try makeBroker()
+        let name = uniqueName("test.drain")
+        let topology = BrokerTopology(queues: [.init(name: name)])
+        try await broker.declare(topology)
+        for id in ["d1", "d2", "d3"] { try await broker.publish(message(exchange: "", routingKey: name, id: id)) }
+        #expect(try await broker.messageCount(queue: name) == 3)
+        let started = Recorder<String>()
+        let finished = Recorder<String>()
+        let drain = DrainSignal()
+        let consumer = Task {
+            try await broker.consume(queue: name, prefetch: 1, drain: drain) { delivery in
+                started.append(delivery.message.messageId)
+                try? await Task.sleep(for: .milliseconds(500))
+                finished.append(delivery.message.messageId)
+                try? await delivery.ack()
+            }
+        }
+        #expect(await eventually { started.count == 1 })
+        drain.fire()
+        try await consumer.value
+        #expect(finished.values == ["d1"], "the delivery in hand was finished and acked, not cut short")
+        #expect(started.values == ["d1"], "nothing new was taken while draining")
+        #expect(try await broker.messageCount(queue: name) == 2, "the rest waits in the queue")
+        // A browse (the dead-letter tools' way in) sees them and leaves them.
+        let seen = try await broker.withMessages(queue: name, limit: 10) { $0.map(\.message.messageId) }
+        #expect(seen == ["d2", "d3"])
+        #expect(try await broker.messageCount(queue: name) == 2)
+        let taken = try await broker.withMessages(queue: name, limit: 10) { deliveries -> Int in
+            try await deliveries.first?.ack()
+            return deliveries.count
+        }
+        #expect(taken == 2)
+        #expect(try await broker.messageCount(queue: name) == 1, "only what was acked is gone")
+        await cleanUp(broker, topology)
+    }
+
     @Test func publishWithConfirmThenConsumeKeepsPropertiesAndHeaders() async throws {
         let broker = try makeBroker()
         let name = uniqueName("test.roundtrip")
@@ -182,7 +219,9 @@ struct RabbitMQBrokerTests {
         #expect(parked.headers[MessageHeaders.originalExchange] == exchange)
         #expect(parked.headers[MessageHeaders.originalRoutingKey] == "k.x")
         #expect(parked.headers[MessageHeaders.originalQueue] == name)
-        #expect(parked.headers[MessageHeaders.deadReason]?.contains("still failing") == true)
+        #expect(parked.headers[MessageHeaders.failureMessage]?.contains("still failing") == true)
+        #expect(parked.headers[MessageHeaders.failureCode] == HandlingFailure.transient)
+        #expect(parked.headers[MessageHeaders.firstFailedAt] != nil)
         await cleanUp(broker, topology)
     }
 

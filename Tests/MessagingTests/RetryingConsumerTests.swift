@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Testing
 import Messaging
@@ -75,7 +76,7 @@ struct RetryingConsumerTests {
                 attempts.append(attempt)
                 return .retry(reason: "still broken")
             },
-            onDeadLetter: { message, reason in deadLettered.append("\(message.messageId): \(reason)") })
+            onDeadLetter: { message, failure in deadLettered.append("\(message.messageId): \(failure.message)") })
         let task = Task { try await consumer.run() }
         try await broker.publish(message(exchange: "media.events", routingKey: "media.uploaded.image", id: "m1"))
 
@@ -86,7 +87,12 @@ struct RetryingConsumerTests {
         #expect(deadLettered.values.first?.hasPrefix("m1: attempts exhausted (3)") == true)
         let dead = try #require(await broker.messages(in: "\(queue).dead").first)
         #expect(dead.messageId == "m1")
-        #expect(dead.headers[MessageHeaders.deadReason]?.contains("still broken") == true)
+        #expect(dead.headers[MessageHeaders.failureMessage]?.contains("still broken") == true)
+        #expect(dead.headers[MessageHeaders.failureCode] == HandlingFailure.transient)
+        #expect(dead.headers[MessageHeaders.attempts] == "3")
+        #expect(dead.headers[MessageHeaders.replays] == "0")
+        let firstFailed = try #require(dead.headers[MessageHeaders.firstFailedAt])
+        #expect(abs(try Date(firstFailed, strategy: .iso8601).timeIntervalSinceNow) < 60, "\(firstFailed)")
         #expect(dead.headers[MessageHeaders.originalExchange] == "media.events")
         #expect(dead.headers[MessageHeaders.originalRoutingKey] == "media.uploaded.image")
         #expect(dead.headers[MessageHeaders.originalQueue] == queue)
@@ -100,12 +106,13 @@ struct RetryingConsumerTests {
         let deadLettered = Recorder<String>()
         let consumer = RetryingConsumer(
             broker: broker, queue: queue, policy: .exponential(delays: [.milliseconds(20)]), logger: logger,
-            handler: { _, _ in .deadLetter(reason: "unsupported format") },
-            onDeadLetter: { _, reason in deadLettered.append(reason) })
+            handler: { _, _ in .deadLetter(reason: "unsupported format", code: "unsupported_format") },
+            onDeadLetter: { _, failure in deadLettered.append(failure.message) })
         let task = Task { try await consumer.run() }
         try await broker.publish(message(exchange: "media.events", routingKey: "media.uploaded.image", id: "m1"))
         #expect(await eventually { deadLettered.count == 1 })
         #expect(deadLettered.values == ["unsupported format"])
+        #expect(await broker.messages(in: "\(queue).dead").first?.headers[MessageHeaders.failureCode] == "unsupported_format")
         #expect(await broker.publishedMessages.filter { $0.routingKey.contains(".retry.") }.isEmpty)
         task.cancel()
         try await task.value
@@ -155,5 +162,52 @@ struct RetryingConsumerTests {
         #expect(await broker.messages(in: "\(queue).dead").count == 2)
         task.cancel()
         try await task.value
+    }
+
+    @Test func requeuePutsTheMessageBackUnchangedWithoutSpendingAnAttempt() async throws {
+        let broker = try await makeBroker(delays: [.milliseconds(20)])
+        let seen = Recorder<(attempt: Int, redelivered: Bool)>()
+        let consumer = RetryingConsumer(
+            broker: broker, queue: queue, policy: .exponential(delays: [.milliseconds(20)]), logger: logger,
+            handler: { message, attempt in
+                seen.append((attempt, message.redelivered))
+                return message.redelivered ? .ack : .requeue
+            },
+            onDeadLetter: { _, _ in Issue.record("must not dead-letter") })
+        let task = Task { try await consumer.run() }
+        try await broker.publish(message(exchange: "media.events", routingKey: "media.uploaded.image", id: "m1"))
+        #expect(await eventually { seen.count == 2 })
+        #expect(seen.values.map(\.attempt) == [1, 1], "no attempt spent")
+        #expect(seen.values.map(\.redelivered) == [false, true])
+        #expect(await broker.publishedMessages.filter { $0.routingKey.contains(".retry.") }.isEmpty, "no retry copy")
+        task.cancel()
+        try await task.value
+    }
+
+    @Test func drainStopsTakingAndLetsRunningHandlersFinish() async throws {
+        let broker = try await makeBroker(delays: [.milliseconds(20)])
+        let started = Recorder<String>()
+        let finished = Recorder<String>()
+        let drain = DrainSignal()
+        let consumer = RetryingConsumer(
+            broker: broker, queue: queue, prefetch: 1, policy: .exponential(delays: [.milliseconds(20)]), logger: logger,
+            handler: { message, _ in
+                started.append(message.messageId)
+                try? await Task.sleep(for: .milliseconds(300))  // a job in hand while the drain begins
+                finished.append(message.messageId)
+                return .ack
+            },
+            onDeadLetter: { _, _ in })
+        let task = Task { try await consumer.run(drain: drain) }
+        for id in ["m1", "m2"] {
+            try await broker.publish(message(exchange: "media.events", routingKey: "media.uploaded.image", id: id))
+        }
+        #expect(await eventually { started.count == 1 })
+        drain.fire()
+        try await task.value  // returns once the job in hand finished
+        #expect(finished.values == ["m1"], "the running handler finished, not cancelled")
+        #expect(started.values == ["m1"], "nothing new was taken")
+        #expect(await broker.messages(in: queue).map(\.messageId) == ["m2"], "the rest waits for another consumer")
+        #expect(await broker.unsettledCount(in: queue) == 0)
     }
 }
