@@ -25,6 +25,21 @@ static inline int mf_vips_start(const char *argv0, int concurrency) {
     return 0;
 }
 
+// Cancellation. libvips emits "eval" on an image while it computes it; setting `kill` there makes the computation
+// stop with an error. The flag is raised from another thread (the job's cancellation), hence the atomics.
+static void mf_eval_check_cancel(VipsImage *image, VipsProgress *progress, void *flag) {
+    (void)progress;
+    if (__atomic_load_n((int *)flag, __ATOMIC_RELAXED)) vips_image_set_kill(image, TRUE);
+}
+
+static inline void mf_watch_cancel(VipsImage *image, int *flag) {
+    vips_image_set_progress(image, TRUE);
+    g_signal_connect(image, "eval", G_CALLBACK(mf_eval_check_cancel), flag);
+}
+
+static inline void mf_flag_raise(int *flag) { __atomic_store_n(flag, 1, __ATOMIC_RELAXED); }
+static inline int mf_flag_is_raised(int *flag) { return __atomic_load_n(flag, __ATOMIC_RELAXED); }
+
 // vips_jpegload is variadic: sequential access, fail on errors/truncation, DCT-domain shrink (1, 2, 4, 8).
 static inline int mf_load_jpeg(const char *path, int shrink, VipsImage **out) {
     return vips_jpegload(path, out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,

@@ -15,9 +15,11 @@ public final class ImagePipeline: Sendable {
     /// Renders `outputs` from the image file at `path`.
     ///
     /// - Throws: `ImagingError` with `unsupported_format` (content is no supported format), `image_too_large`
-    ///   (over `limits.maxPixels`, checked before decoding) or `decode_failed` (corrupt, truncated, unreadable).
+    ///   (over `limits.maxPixels`, checked before decoding), `decode_failed` (corrupt, truncated, unreadable) or
+    ///   `cancelled` (`cancellation` was raised; libvips stops mid-computation).
     public func process(
-        file path: String, outputs: [ImageRenditionSpec], limits: ImageProcessingLimits = ImageProcessingLimits()
+        file path: String, outputs: [ImageRenditionSpec], limits: ImageProcessingLimits = ImageProcessingLimits(),
+        cancellation: ImagingCancellation? = nil
     ) throws(ImagingError) -> ProcessedImage {
         try VipsRuntime.ensureStarted()
         let format = try SourceFormat.sniff(path: path)
@@ -39,11 +41,12 @@ public final class ImagePipeline: Sendable {
             RenditionGeometry($0.geometry, sourceWidth: uprightWidth, sourceHeight: uprightHeight)
         }
         let plan = DecodePlan(outputs: geometries, storedWidth: storedWidth, storedHeight: storedHeight)
-        let decoded = try decode(header: header, path: path, format: format, plan: plan)
+        try cancellation?.check()
+        let decoded = try decode(header: header, path: path, format: format, plan: plan, cancellation: cancellation)
 
         let renditions = try RenditionRenderer.render(
             outputs, geometries: geometries, from: decoded,
-            uprightWidth: uprightWidth, uprightHeight: uprightHeight)
+            uprightWidth: uprightWidth, uprightHeight: uprightHeight, cancellation: cancellation)
         let pages = header.pageCount
         // libvips' GIF loader always adds an alpha band; report alpha only when the first frame uses it.
         let hasAlpha = format == .gif && decoded.hasAlpha ? !(try decoded.alphaIsOpaque()) : header.hasAlpha
@@ -54,7 +57,7 @@ public final class ImagePipeline: Sendable {
 
     /// Decodes once at reduced scale, upright, 8-bit sRGB, in memory.
     private func decode(
-        header: VipsImageRef, path: String, format: SourceFormat, plan: DecodePlan
+        header: VipsImageRef, path: String, format: SourceFormat, plan: DecodePlan, cancellation: ImagingCancellation?
     ) throws(ImagingError) -> VipsImageRef {
         var image = header
         switch format {
@@ -73,10 +76,10 @@ public final class ImagePipeline: Sendable {
                 image, width: min(image.width, plan.storedWidth), height: min(image.height, plan.storedHeight))
         }
         image = try ImageOperations.toSRGB8(image)
-        var decoded = try image.copyToMemory()
+        var decoded = try image.copyToMemory(cancellation)
         // Rotate the small in-memory image: rotating a sequential stream would need random access.
         if decoded.orientation != 1 {
-            decoded = try decoded.apply("autorot") { mf_autorot($0, $1) }.copyToMemory()
+            decoded = try decoded.apply("autorot") { mf_autorot($0, $1) }.copyToMemory(cancellation)
         }
         return decoded
     }

@@ -6,6 +6,7 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
             case imageTooLarge = "image_too_large"
             case decodeFailed = "decode_failed"
             case unsupportedFormat = "unsupported_format"
+            case cancelled
         }
 
         private let value: Value
@@ -18,6 +19,8 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
         public static var decodeFailed: Code { Code(.decodeFailed) }
         /// The content is none of JPEG, PNG, GIF, WebP, BMP.
         public static var unsupportedFormat: Code { Code(.unsupportedFormat) }
+        /// The work was stopped through `ImagingCancellation` (not the input's fault).
+        public static var cancelled: Code { Code(.cancelled) }
 
         /// The wire form, e.g. `image_too_large`.
         public var rawValue: String { value.rawValue }
@@ -42,4 +45,5 @@ public struct ImagingError: Error, Sendable, Equatable, CustomStringConvertible 
     static func unsupportedFormat(_ message: String) -> ImagingError {
         ImagingError(code: .unsupportedFormat, message: message)
     }
+    static func cancelled() -> ImagingError { ImagingError(code: .cancelled, message: "image processing was cancelled") }
 }

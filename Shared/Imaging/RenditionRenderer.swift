@@ -9,7 +9,7 @@ import Synchronization
 enum RenditionRenderer {
     static func render(
         _ outputs: [ImageRenditionSpec], geometries: [RenditionGeometry], from decoded: VipsImageRef,
-        uprightWidth: Int, uprightHeight: Int
+        uprightWidth: Int, uprightHeight: Int, cancellation: ImagingCancellation? = nil
     ) throws(ImagingError) -> [RenderedImage] {
         // Full-frame resized images kept in memory; each output is cut from the smallest one still large enough,
         // so a 320 output is made from the 640 one rather than from the decode (and equal sizes are made once).
@@ -21,6 +21,7 @@ enum RenditionRenderer {
         defer { encoders.wait() }
         let order = geometries.indices.sorted { geometries[$0].requiredScale > geometries[$1].requiredScale }
         for index in order {
+            try cancellation?.check()
             let geometry = geometries[index]
             let width = Int32(geometry.width), height = Int32(geometry.height)
             var image: VipsImageRef
@@ -30,7 +31,8 @@ enum RenditionRenderer {
                 if source.width == geometry.width && source.height == geometry.height {
                     image = source
                 } else {
-                    image = try source.apply("thumbnail") { mf_thumbnail_force($0, width, height, $1) }.copyToMemory()
+                    image = try source.apply("thumbnail") { mf_thumbnail_force($0, width, height, $1) }
+                        .copyToMemory(cancellation)
                     frames.append(image)
                 }
             case .coverCrop:
@@ -51,9 +53,11 @@ enum RenditionRenderer {
             }
             prepared[index] = image
             // Encoders are single-threaded: this one runs beside the next resize.
-            let job = EncodeJob(image: image, encoding: outputs[index].encoding)
+            let job = EncodeJob(image: image, encoding: outputs[index].encoding, cancellation: cancellation)
             DispatchQueue.global().async(group: encoders) {
-                let result = Result { () throws(ImagingError) -> [UInt8] in try encode(job.image, as: job.encoding) }
+                let result = Result { () throws(ImagingError) -> [UInt8] in
+                    try encode(job.image, as: job.encoding, cancellation: job.cancellation)
+                }
                 encoded.withLock { $0[index] = result }
             }
         }
@@ -79,20 +83,23 @@ enum RenditionRenderer {
     private struct EncodeJob: @unchecked Sendable {
         let image: VipsImageRef
         let encoding: ImageRenditionSpec.Encoding
+        let cancellation: ImagingCancellation?
     }
 
     private static func smallest(_ frames: [VipsImageRef], atLeast width: Int, _ height: Int) -> VipsImageRef? {
         frames.filter { $0.width >= width && $0.height >= height }.min { $0.width * $0.height < $1.width * $1.height }
     }
 
-    private static func encode(_ image: VipsImageRef, as format: ImageRenditionSpec.Encoding) throws(ImagingError) -> [UInt8] {
+    private static func encode(
+        _ image: VipsImageRef, as format: ImageRenditionSpec.Encoding, cancellation: ImagingCancellation?
+    ) throws(ImagingError) -> [UInt8] {
         switch format {
         case .jpeg(let quality):
             let q = Int32(min(100, max(1, quality)))
-            return try image.encode("jpegsave") { mf_jpegsave($0, q, $1, $2) }
+            return try image.encode("jpegsave", cancellation: cancellation) { mf_jpegsave($0, q, $1, $2) }
         case .webp(let quality):
             let q = Int32(min(100, max(1, quality)))
-            return WebPMetadata.strip(try image.encode("webpsave") { mf_webpsave($0, q, $1, $2) })
+            return WebPMetadata.strip(try image.encode("webpsave", cancellation: cancellation) { mf_webpsave($0, q, $1, $2) })
         }
     }
 }

@@ -33,9 +33,15 @@ final class VipsImageRef {
         try VipsImageRef.make(what) { out in call(pointer, out) }
     }
 
-    /// Decodes the whole (lazy) pipeline into a memory image; decoding errors surface here.
-    func copyToMemory() throws(ImagingError) -> VipsImageRef {
+    /// Decodes the whole (lazy) pipeline into a memory image; decoding errors surface here. With `cancellation`
+    /// the computation stops once it is raised.
+    func copyToMemory(_ cancellation: ImagingCancellation? = nil) throws(ImagingError) -> VipsImageRef {
+        cancellation?.watch(self)
         guard let copy = vips_image_copy_memory(pointer) else {
+            if cancellation?.isCancelled == true {
+                _ = VipsRuntime.takeErrorMessage(fallback: "")
+                throw .cancelled()
+            }
             throw .decodeFailed(VipsRuntime.takeErrorMessage(fallback: "decoding failed"))
         }
         return VipsImageRef(taking: copy)
@@ -91,14 +97,19 @@ final class VipsImageRef {
 
     /// Encodes the image with a libvips save-to-buffer call and copies the bytes out.
     func encode(
-        _ what: String,
+        _ what: String, cancellation: ImagingCancellation? = nil,
         _ call: (UnsafeMutablePointer<VipsImage>, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutablePointer<Int>) -> Int32
     ) throws(ImagingError) -> [UInt8] {
+        cancellation?.watch(self)
         var bytes: UnsafeMutableRawPointer?
         var length = 0
         let status = call(pointer, &bytes, &length)
         defer { g_free(bytes) }
         guard status == 0, let bytes else {
+            if cancellation?.isCancelled == true {
+                _ = VipsRuntime.takeErrorMessage(fallback: "")
+                throw .cancelled()
+            }
             throw .decodeFailed(VipsRuntime.takeErrorMessage(fallback: "\(what) failed"))
         }
         return [UInt8](UnsafeRawBufferPointer(start: bytes, count: length))

@@ -29,6 +29,15 @@ public struct Environment: Sendable {
         return v
     }
 
+    /// A duration such as `90s`, `30m`, `6h`, `7d` (a bare number is seconds).
+    public func duration(_ key: String, default fallback: Duration) throws -> Duration {
+        guard let s = string(key) else { return fallback }
+        guard let value = DurationText.parse(s) else {
+            throw ConfigurationError("\(key) must be a duration such as 90s, 30m, 6h or 7d, got \(s)")
+        }
+        return value
+    }
+
     public func bool(_ key: String, default fallback: Bool) throws -> Bool {
         guard let s = string(key)?.lowercased() else { return fallback }
         switch s {

@@ -12,6 +12,10 @@ import Synchronization
 /// process the original from a local file → store renditions under generation-specific keys → publish
 /// `media.ready` (confirmed) → record the event → ack. Input-caused failures publish `media.failed`;
 /// transient ones are retried with growing delay and dead-lettered (and failed) after the last attempt.
+///
+/// On graceful shutdown (SIGTERM) it drains (SPEC §6): it stops taking messages, lets the jobs in hand run for up
+/// to `drainTimeout`, then stops the rest and puts their messages back on the queue as they came, without
+/// spending an attempt, for another replica (or this one, restarted) to take again.
 public struct ProcessingWorker: Service {
     public struct Options: Sendable {
         /// Jobs in flight in this process (the queue's prefetch).
@@ -21,13 +25,16 @@ public struct ProcessingWorker: Service {
         public var jobTimeout: Duration
         /// Least time between two progress events of one job.
         public var progressInterval: Duration
+        /// How long jobs in hand may still run once a drain began (`MEDIA_DRAIN_TIMEOUT`).
+        public var drainTimeout: Duration
 
         public init(concurrency: Int, retryPolicy: RetryPolicy = .default, jobTimeout: Duration = .seconds(600),
-                    progressInterval: Duration = .seconds(1)) {
+                    progressInterval: Duration = .seconds(1), drainTimeout: Duration = .seconds(30)) {
             self.concurrency = concurrency
             self.retryPolicy = retryPolicy
             self.jobTimeout = jobTimeout
             self.progressInterval = progressInterval
+            self.drainTimeout = drainTimeout
         }
     }
 
@@ -37,6 +44,8 @@ public struct ProcessingWorker: Service {
     let inbox: any InboxStore
     let options: Options
     let logger: Logger
+    /// Fired on graceful shutdown; read by every job in hand.
+    let drain = DrainSignal()
     var queue: String { MediaEvents.processorQueue(processor.fileType) }
 
     public init(processor: any MediaProcessor, broker: any MessageBroker, storage: any BlobStorage,
@@ -50,17 +59,28 @@ public struct ProcessingWorker: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            try await broker.declareWhenReachable(MediaTopology.all(retryPolicy: options.retryPolicy), logger: logger)
+        try await withGracefulShutdownHandler {
+            // Until the broker answers, a shutdown has nothing to drain: stop waiting at once.
+            try await cancelWhenGracefulShutdown {
+                try await broker.declareWhenReachable(MediaTopology.all(retryPolicy: options.retryPolicy), logger: logger)
+            }
+            guard !drain.hasFired, !Task.isShuttingDownGracefully else { return }
             let consumer = RetryingConsumer(
                 broker: broker, queue: queue, prefetch: options.concurrency, policy: options.retryPolicy,
                 logger: logger,
                 handler: { message, attempt in await handle(message, attempt: attempt) },
-                onDeadLetter: { message, reason in try await deadLettered(message, reason: reason) })
+                onDeadLetter: { message, failure in try await deadLettered(message, failure: failure) })
             logger.info("worker consuming", metadata: ["queue": "\(queue)", "concurrency": "\(options.concurrency)"])
-            try await consumer.run()
+            try await consumer.run(drain: drain)
+            logger.info("worker drained", metadata: ["queue": "\(queue)"])
+        } onGracefulShutdown: { [drain, logger, options] in
+            logger.info("draining: no new jobs; jobs in hand may run on", metadata: ["drain_timeout": "\(options.drainTimeout)"])
+            drain.fire()
         }
     }
+
+    /// Starts draining, as a graceful shutdown does (tests call it directly).
+    public func beginDrain() { drain.fire() }
 
     /// Handles one delivery; exposed for tests.
     public func handle(_ message: IncomingMessage, attempt: Int) async -> HandlingOutcome {
@@ -69,7 +89,7 @@ public struct ProcessingWorker: Service {
             event = try EventCoding.decoder().decode(MediaUploaded.self, from: Data(message.body))
         } catch {
             logger.error("media.uploaded cannot be decoded", metadata: ["message_id": "\(message.messageId)", "error": "\(error)"])
-            return .deadLetter(reason: "undecodable media.uploaded: \(error)")
+            return .deadLetter(reason: "undecodable media.uploaded: \(error)", code: "undecodable_event")
         }
         var logger = self.logger
         logger[metadataKey: "media_id"] = "\(event.mediaId)"
@@ -84,7 +104,7 @@ public struct ProcessingWorker: Service {
         } catch {
             let reason = "inbox: \(DatabaseFailure.describe(error))"
             logger.warning("inbox unavailable; will retry", metadata: ["error": "\(reason)"])
-            return .retry(reason: reason)
+            return .retry(reason: reason, code: "database_unavailable")
         }
 
         // The job's scratch folder lives until its renditions are stored (they may be files in it).
@@ -104,6 +124,13 @@ public struct ProcessingWorker: Service {
             outcome = .success(try await runJob(event, workDirectory: work))
         } catch let error as StorageError where error.isNotFound {
             outcome = .failure(MediaError(code: "original_missing", message: "The original file is no longer stored."))
+        } catch is DrainTimeout {
+            // Put down unfinished for another replica: no outcome, no inbox record, no attempt spent.
+            logger.notice("job stopped by the drain timeout; its message goes back to the queue", metadata: [
+                "drain_timeout": "\(options.drainTimeout)",
+            ])
+            Counter(label: "mediaflow_jobs_total", dimensions: [("queue", queue), ("outcome", "requeued")]).increment()
+            return .requeue
         } catch {
             outcome = .failure(error)
         }
@@ -130,15 +157,24 @@ public struct ProcessingWorker: Service {
                 Counter(label: "mediaflow_jobs_total", dimensions: [("queue", queue), ("outcome", "failed")]).increment()
                 logger.warning("media failed", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
             case .failure(let error):
-                logger.warning("processing error; will retry", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-                return .retry(reason: "\(error)")
+                let code = error is StorageError ? "storage_unavailable" : "processing_error"
+                logger.warning("processing error; will retry", metadata: [
+                    "attempt": "\(attempt)", "code": "\(code)", "error": "\(error)",
+                ])
+                return .retry(reason: "\(error)", code: code)
             }
             try await inbox.record(consumer: queue, eventId: event.eventId)
             return .ack
         } catch {
+            let code = switch error {
+            case is StorageError: "storage_unavailable"
+            case let error where DatabaseFailure.isUnavailable(error): "database_unavailable"
+            case is MessagingError: "broker_unavailable"
+            default: "processing_error"
+            }
             let reason = "publishing outcome: \(DatabaseFailure.describe(error))"
-            logger.warning("outcome not stored or published; will retry", metadata: ["error": "\(reason)"])
-            return .retry(reason: reason)
+            logger.warning("outcome not stored or published; will retry", metadata: ["code": "\(code)", "error": "\(reason)"])
+            return .retry(reason: reason, code: code)
         }
     }
 
@@ -149,8 +185,10 @@ public struct ProcessingWorker: Service {
             try? await Self.publish(event, id: event.eventId, type: MediaEvents.progress, persistent: false, on: broker)
         }
         let processor = self.processor
-        let timeout = options.jobTimeout
+        let (timeout, drain, drainTimeout) = (options.jobTimeout, self.drain, options.drainTimeout)
         return try await storage.withLocalFile(key: event.storageKey) { path in
+            // The job races its timeout and, once a drain began, the drain timeout; the loser is cancelled and must
+            // stop (libvips and libav poll the cancellation), so neither limit waits for a job that ignores it.
             try await withThrowingTaskGroup(of: ProcessingOutput.self) { group in
                 group.addTask {
                     try await processor.process(ProcessingJob(
@@ -159,6 +197,12 @@ public struct ProcessingWorker: Service {
                 group.addTask {
                     try await Task.sleep(for: timeout)
                     throw MediaError(code: "processing_timeout", message: "Processing took longer than \(timeout).")
+                }
+                group.addTask {
+                    await drain.wait()
+                    try Task.checkCancellation()
+                    try await Task.sleep(for: drainTimeout)
+                    throw DrainTimeout()
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next() else { throw CancellationError() }
@@ -194,19 +238,27 @@ public struct ProcessingWorker: Service {
             messageId: id.uuidString.lowercased(), type: type, persistent: persistent))
     }
 
-    /// After the last attempt: the media must not stay `processing`, so it fails with the reason.
-    private func deadLettered(_ message: IncomingMessage, reason: String) async throws {
-        guard let event = try? EventCoding.decoder().decode(MediaUploaded.self, from: Data(message.body)) else { return }
+    /// After the last attempt: the media must not stay `processing`, so it fails with the reason (its dead copy
+    /// waits in `<queue>.dead` for a replay once the cause is gone).
+    private func deadLettered(_ message: IncomingMessage, failure: HandlingFailure) async throws {
+        guard let event = try? EventCoding.decoder().decode(MediaUploaded.self, from: Data(message.body)) else {
+            logger.error("undecodable job dead-lettered; no media to fail", metadata: ["message_id": "\(message.messageId)"])
+            return
+        }
         logger.error("job dead-lettered; failing the media", metadata: [
-            "media_id": "\(event.mediaId)", "event_id": "\(event.eventId)", "reason": "\(reason)",
+            "media_id": "\(event.mediaId)", "event_id": "\(event.eventId)", "code": "\(failure.code)",
+            "reason": "\(failure.message)",
         ])
         let failed = MediaFailed(
             mediaId: event.mediaId, generation: event.generation,
-            error: MediaError(code: "processing_failed", message: "Processing failed after retries: \(reason)"),
+            error: MediaError(code: "processing_failed", message: "Processing failed after retries (\(failure.code)): \(failure.message)"),
             attempts: RetryingConsumer.attempt(of: message))
         try await Self.publish(failed, id: failed.eventId, type: MediaEvents.failed, on: broker)
     }
 }
+
+/// The drain timeout ran out before the job finished.
+struct DrainTimeout: Error {}
 
 /// Throttles progress reports to one per interval and publishes them off the job's thread.
 final class ProgressReporter: Sendable {

@@ -1,30 +1,15 @@
-import Synchronization
+import Messaging
 
 /// Holds back services that need the schema (or the topology) until start-up work finished.
 /// `ServiceGroup` starts every service at once; the outbox relay and the consumers wait here until the
-/// migrations ran, instead of failing against missing tables.
+/// migrations ran, instead of failing against missing tables. Waiting ends early when the waiting task is cancelled
+/// (a shutdown before start-up finished).
 public final class StartupGate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let opened = DrainSignal()
 
     public init() {}
 
-    public func open() {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.open = true
-            defer { s.waiters = [] }
-            return s.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
+    public func open() { opened.fire() }
 
-    public func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLock { s -> Bool in
-                if s.open { return true }
-                s.waiters.append(continuation)
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
-    }
+    public func wait() async { await opened.wait() }
 }

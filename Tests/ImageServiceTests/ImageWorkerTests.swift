@@ -17,11 +17,13 @@ struct ImageWorkerTests {
     let inbox = MemoryMediaRepository()
     static let pool = BlockingWorkPool(threads: 2, name: "test-vips")
 
-    func worker(maxPixels: Int64 = 100_000_000) async throws -> ProcessingWorker {
+    func worker(maxPixels: Int64 = 100_000_000, jobTimeout: Duration = .seconds(600),
+                drainTimeout: Duration = .seconds(30)) async throws -> ProcessingWorker {
         try await broker.declare(MediaTopology.all())
         return ProcessingWorker(
             processor: ImageProcessor(pool: Self.pool, maxPixels: maxPixels), broker: broker, storage: storage,
-            inbox: inbox, options: .init(concurrency: 1), logger: .init(label: "test"))
+            inbox: inbox, options: .init(concurrency: 1, jobTimeout: jobTimeout, drainTimeout: drainTimeout),
+            logger: .init(label: "test"))
     }
 
     /// Makes an image with the ffmpeg CLI (test fixtures only) and stores it as an original.
@@ -118,6 +120,45 @@ struct ImageWorkerTests {
             return
         }
         #expect(try await inbox.contains(consumer: "image-service", eventId: other.eventId) == false)
+    }
+
+    /// A 36 MP PNG (no shrink-on-load for PNG: its decode alone takes about a second here).
+    func bigOriginal() async throws -> MediaUploaded {
+        try await storeOriginal("testsrc2=size=6000x6000", ext: "png", format: .png)
+    }
+
+    @Test func drainAndJobTimeoutsStopLibvipsMidDecode() async throws {
+        let event = try await bigOriginal()
+        let delivery = try message(event)
+        let undrained = try await worker()
+        let draining = try await worker(drainTimeout: .milliseconds(100))
+        var started = ContinuousClock.now
+        #expect(await undrained.handle(delivery, attempt: 1) == .ack)
+        let full = started.duration(to: .now)
+        draining.beginDrain()
+        // The same original under a new event id (the first one is in the inbox now).
+        let again = MediaUploaded(mediaId: event.mediaId, generation: 1, userId: 1, fileType: .image, format: .png,
+                                  mimeType: "image/png", storageKey: event.storageKey, fileSize: event.fileSize)
+        let redelivery = try message(again)
+        started = ContinuousClock.now
+        let drained = await draining.handle(redelivery, attempt: 1)
+        #expect(drained == .requeue, "\(drained)")
+        let stopped = started.duration(to: .now)
+        #expect(stopped < full / 2, "libvips stopped at the drain timeout (\(stopped)) instead of finishing (\(full))")
+        #expect(await published(MediaEvents.failed).isEmpty, "a drained job is not a failure")
+        #expect(await published(MediaEvents.ready).count == 1, "only the undrained run published")
+
+        // The job timeout cuts libvips short the same way, and fails the media with processing_timeout.
+        let third = MediaUploaded(mediaId: event.mediaId, generation: 1, userId: 1, fileType: .image, format: .png,
+                                  mimeType: "image/png", storageKey: event.storageKey, fileSize: event.fileSize)
+        let timingOut = try await worker(jobTimeout: .milliseconds(100))
+        started = ContinuousClock.now
+        #expect(await timingOut.handle(try message(third), attempt: 1) == .ack)
+        let timedOut = started.duration(to: .now)
+        #expect(timedOut < full / 2, "the timeout cut libvips short (\(timedOut), the whole job \(full))")
+        let failed = try #require(await published(MediaEvents.failed).first)
+        let payload = try EventCoding.decoder().decode(MediaFailed.self, from: Data(failed.body))
+        #expect(payload.error.code == "processing_timeout")
     }
 }
 

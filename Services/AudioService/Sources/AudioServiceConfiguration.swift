@@ -7,6 +7,8 @@ public struct AudioServiceConfiguration: Sendable {
     public var opsPort: Int
     /// Audio files processed at once in this process (default: one per core).
     public var concurrency: Int
+    /// How long jobs in hand may run on after SIGTERM before they go back to the queue (`MEDIA_DRAIN_TIMEOUT`).
+    public var drainTimeout: Duration
     public var common: CommonConfiguration
 
     public static let help = """
@@ -16,6 +18,8 @@ public struct AudioServiceConfiguration: Sendable {
           MEDIA_OPS_HOST           address of /healthz, /readyz, /metrics (default 127.0.0.1)
           MEDIA_OPS_PORT           their port (default 9103)
           MEDIA_AUDIO_CONCURRENCY  audio files processed at once (default: number of cores)
+          MEDIA_DRAIN_TIMEOUT      on SIGTERM, how long jobs in hand may still run before they go back to
+                                   the queue unspent (default 30s)
         \(CommonConfiguration.help)
         """
 
@@ -23,6 +27,7 @@ public struct AudioServiceConfiguration: Sendable {
         opsHost = env.string("MEDIA_OPS_HOST", default: "127.0.0.1")
         opsPort = try env.int("MEDIA_OPS_PORT", default: 9103)
         concurrency = max(1, try env.int("MEDIA_AUDIO_CONCURRENCY", default: ProcessInfo.processInfo.activeProcessorCount))
+        drainTimeout = try env.duration("MEDIA_DRAIN_TIMEOUT", default: .seconds(30))
         common = try CommonConfiguration(environment: env)
     }
 }

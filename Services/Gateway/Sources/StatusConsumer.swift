@@ -4,6 +4,7 @@ import MediaDomain
 import Messaging
 import Metrics
 import Persistence
+import ServiceKit
 import ServiceLifecycle
 
 /// Folds `media.ready` / `media.failed` / `media.progress` from `gateway.status` into the media rows.
@@ -34,16 +35,26 @@ public struct StatusConsumer: Service {
     }
 
     public func run() async throws {
+        // Until the broker answers, a shutdown has nothing to drain: stop waiting at once.
+        try await cancelWhenGracefulShutdown {
+            try await broker.declareWhenReachable(MediaTopology.all(), logger: logger)
+        }
+        guard !Task.isShuttingDownGracefully else { return }
         let consumer = RetryingConsumer(
             broker: broker, queue: MediaEvents.statusQueue, prefetch: prefetch, policy: retryPolicy, logger: logger,
             handler: { message, _ in await handle(message) },
-            onDeadLetter: { [logger] message, reason in
+            onDeadLetter: { [logger] message, failure in
                 logger.error("status event dead-lettered", metadata: [
-                    "event_id": "\(message.messageId)", "type": "\(message.type)", "reason": "\(reason)",
+                    "event_id": "\(message.messageId)", "type": "\(message.type)", "code": "\(failure.code)",
+                    "reason": "\(failure.message)",
                 ])
             })
-        try await cancelWhenGracefulShutdown {
-            try await consumer.run()
+        // On shutdown the folds in hand finish (they are short), then the consumer stops; nothing is cut mid-fold.
+        let drain = DrainSignal()
+        try await withGracefulShutdownHandler {
+            try await consumer.run(drain: drain)
+        } onGracefulShutdown: {
+            drain.fire()
         }
     }
 
@@ -56,7 +67,7 @@ public struct StatusConsumer: Service {
             outcome = try Self.decode(message)
         } catch {
             logger.error("status event cannot be decoded", metadata: ["type": "\(message.type)", "error": "\(error)"])
-            return .deadLetter(reason: "undecodable \(message.type): \(error)")
+            return .deadLetter(reason: "undecodable \(message.type): \(error)", code: "undecodable_event")
         }
         logger[metadataKey: "media_id"] = "\(outcome.mediaId)"
         do {
@@ -71,7 +82,7 @@ public struct StatusConsumer: Service {
         } catch {
             let reason = "database: \(DatabaseFailure.describe(error))"
             logger.warning("status event not folded; will retry", metadata: ["error": "\(reason)"])
-            return .retry(reason: reason)
+            return .retry(reason: reason, code: DatabaseFailure.isUnavailable(error) ? "database_unavailable" : "fold_failed")
         }
     }
 

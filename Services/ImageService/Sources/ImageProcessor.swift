@@ -20,12 +20,20 @@ public struct ImageProcessor: MediaProcessor {
 
     public func process(_ job: ProcessingJob) async throws -> ProcessingOutput {
         let (pipeline, limits, path) = (self.pipeline, self.limits, job.inputPath)
-        let result = try await pool.run {
-            Result<ProcessedImage, ImagingError> { () throws(ImagingError) in
-                try pipeline.process(file: path, outputs: Self.outputs, limits: limits)
+        // The worker cancels the job on timeout or drain; libvips stops mid-computation (ImagingCancellation).
+        let cancellation = ImagingCancellation()
+        let result = try await withTaskCancellationHandler {
+            try await pool.run {
+                Result<ProcessedImage, ImagingError> { () throws(ImagingError) in
+                    try pipeline.process(file: path, outputs: Self.outputs, limits: limits, cancellation: cancellation)
+                }
             }
+        } onCancel: {
+            cancellation.cancel()
         }
         switch result {
+        case .failure(let error) where error.code == .cancelled:
+            throw CancellationError()
         case .failure(let error):
             throw MediaError(code: error.code.rawValue, message: error.message)
         case .success(let image):

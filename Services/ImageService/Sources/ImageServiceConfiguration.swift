@@ -10,6 +10,8 @@ public struct ImageServiceConfiguration: Sendable {
     /// the extra job keeps the cores busy meanwhile (burst of 24 12 MP JPEGs on 2 cores, alternating runs:
     /// median 8.3 images/s with 2, 8.8 with 3).
     public var concurrency: Int
+    /// How long jobs in hand may run on after SIGTERM before they go back to the queue (`MEDIA_DRAIN_TIMEOUT`).
+    public var drainTimeout: Duration
     public var common: CommonConfiguration
 
     public static let help = """
@@ -19,6 +21,8 @@ public struct ImageServiceConfiguration: Sendable {
           MEDIA_OPS_HOST           address of /healthz, /readyz, /metrics (default 127.0.0.1)
           MEDIA_OPS_PORT           their port (default 9101)
           MEDIA_IMAGE_CONCURRENCY  images processed at once (default: number of cores + 1)
+          MEDIA_DRAIN_TIMEOUT      on SIGTERM, how long jobs in hand may still run before they go back to
+                                   the queue unspent (default 30s)
         \(CommonConfiguration.help)
         """
 
@@ -26,6 +30,7 @@ public struct ImageServiceConfiguration: Sendable {
         opsHost = env.string("MEDIA_OPS_HOST", default: "127.0.0.1")
         opsPort = try env.int("MEDIA_OPS_PORT", default: 9101)
         concurrency = max(1, try env.int("MEDIA_IMAGE_CONCURRENCY", default: ProcessInfo.processInfo.activeProcessorCount + 1))
+        drainTimeout = try env.duration("MEDIA_DRAIN_TIMEOUT", default: .seconds(30))
         common = try CommonConfiguration(environment: env)
     }
 }

@@ -9,6 +9,8 @@ public struct VideoServiceConfiguration: Sendable {
     public var workers: Int
     /// Longest a job may run before it fails with `processing_timeout`.
     public var jobTimeout: Duration
+    /// How long jobs in hand may run on after SIGTERM before they go back to the queue (`MEDIA_DRAIN_TIMEOUT`).
+    public var drainTimeout: Duration
     public var common: CommonConfiguration
 
     public static let help = """
@@ -20,6 +22,8 @@ public struct VideoServiceConfiguration: Sendable {
           MEDIA_VIDEO_WORKERS      videos processed at once by this process (default 1; prefetch = workers)
           MEDIA_VIDEO_JOB_TIMEOUT  seconds one video may take before it fails (default 1800); keep the
                                    broker's consumer_timeout above it
+          MEDIA_DRAIN_TIMEOUT      on SIGTERM, how long jobs in hand may still run before they go back to
+                                   the queue unspent (default 10m)
         \(CommonConfiguration.help)
         """
 
@@ -31,6 +35,7 @@ public struct VideoServiceConfiguration: Sendable {
         let timeout = try env.int("MEDIA_VIDEO_JOB_TIMEOUT", default: 1800)
         guard timeout >= 1 else { throw ConfigurationError("MEDIA_VIDEO_JOB_TIMEOUT must be at least 1 second") }
         jobTimeout = .seconds(timeout)
+        drainTimeout = try env.duration("MEDIA_DRAIN_TIMEOUT", default: .seconds(600))
         common = try CommonConfiguration(environment: env)
     }
 }
