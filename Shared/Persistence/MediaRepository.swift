@@ -96,6 +96,13 @@ public struct OutboxEntry: Sendable, Equatable {
             routingKey: MediaEvents.uploadedRoutingKey(event.fileType), eventType: MediaEvents.uploaded,
             body: Array(try EventCoding.encoder().encode(event)))
     }
+
+    /// The outbox row of a `media.failed` event decided outside a processor (the Janitor's `processing_timeout`).
+    public static func failed(_ event: MediaFailed) throws -> OutboxEntry {
+        OutboxEntry(
+            id: 0, eventId: event.eventId, exchange: MediaEvents.exchange, routingKey: MediaEvents.failed,
+            eventType: MediaEvents.failed, body: Array(try EventCoding.encoder().encode(event)))
+    }
 }
 
 /// The outbox as the relay sees it: claim, publish, then mark sent or release. Each step is its own short

@@ -8,9 +8,11 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
     struct State {
         var rows: [Int64: Media] = [:]
         var idempotencyKeys: [Int64: String] = [:]
+        var republishes: [Int64: Int] = [:]
         var nextId: Int64 = 1
         var outbox: [OutboxRow] = []
         var inbox: Set<String> = []
+        var runs: [JanitorRun] = []
     }
 
     struct OutboxRow {
@@ -21,7 +23,7 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
         var lastError: String?
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
 
     public init() {}
 
@@ -52,7 +54,7 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
         }
     }
 
-    private static func enqueue(_ media: Media, into s: inout State) throws {
+    static func enqueue(_ media: Media, into s: inout State) throws {
         var entry = try OutboxEntry.uploaded(media.uploadedEvent())
         entry.id = Int64(s.outbox.count + 1)
         s.outbox.append(OutboxRow(entry: entry))
@@ -124,6 +126,7 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
             media.metadata.removeValue(forKey: "error")
             media.updatedAt = Date()
             s.rows[id] = media
+            s.republishes[id] = nil
             try Self.enqueue(media, into: &s)
             return .started(media)
         }

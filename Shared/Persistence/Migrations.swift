@@ -142,6 +142,31 @@ public enum Migrations {
             FOR EACH ROW EXECUTE FUNCTION media_notify_change()
             """,
         ]),
+        (5, [
+            // The Janitor (SPEC §4): how often a stuck job was republished in its generation, and the indexes its
+            // tasks page through (stale processing, old failures, storage folders, delivered outbox and inbox rows).
+            "ALTER TABLE media ADD COLUMN stuck_republishes INT NOT NULL DEFAULT 0",
+            "CREATE INDEX media_processing_since ON media (updated_at) WHERE status = 'processing'",
+            "CREATE INDEX media_failed_since ON media (updated_at) WHERE status = 'failed'",
+            "CREATE INDEX media_folder ON media ((split_part(storage_key, '/', 2)))",
+            "CREATE INDEX outbox_sent_at ON outbox (sent_at) WHERE sent_at IS NOT NULL",
+            "CREATE INDEX outbox_unsent_since ON outbox (created_at) WHERE sent_at IS NULL",
+            "CREATE INDEX processed_events_at ON processed_events (processed_at)",
+            """
+            CREATE TABLE janitor_runs (
+                id BIGSERIAL PRIMARY KEY,
+                task TEXT NOT NULL,
+                trigger TEXT NOT NULL,
+                instance TEXT NOT NULL,
+                dry_run BOOLEAN NOT NULL,
+                started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                finished_at TIMESTAMPTZ,
+                counts JSONB NOT NULL DEFAULT '{}',
+                error TEXT
+            )
+            """,
+            "CREATE INDEX janitor_runs_task ON janitor_runs (task, started_at DESC)",
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.

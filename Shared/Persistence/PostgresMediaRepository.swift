@@ -56,16 +56,16 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    private func fetchAll(_ rows: [PostgresRow]) throws -> [Media] {
+    func fetchAll(_ rows: [PostgresRow]) throws -> [Media] {
         try rows.map { try Self.media($0.decode(Row.self)) }
     }
 
     /// A statement outside a transaction, guarded like a transaction's (see `GuardedConnection`).
-    private func rows(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> [PostgresRow] {
+    func rows(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> [PostgresRow] {
         try await client.guardedRows(query, logger: logger, file: file, line: line)
     }
 
-    private func one(_ query: PostgresQuery, on connection: GuardedConnection) async throws -> Media? {
+    func one(_ query: PostgresQuery, on connection: GuardedConnection) async throws -> Media? {
         try fetchAll(try await connection.query(query, logger: logger).collect()).first
     }
 
@@ -210,10 +210,18 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
     }
 
     public func reprocess(id: Int64, userId: Int64) async throws -> ReprocessResult {
+        try await reprocess(id: id, owner: userId)
+    }
+
+    /// A new generation of a failed media (of `owner` when given, else of anyone) and its `media.uploaded`.
+    func reprocess(id: Int64, owner: Int64?) async throws -> ReprocessResult {
         let logger = self.logger
         return try await client.transaction(logger: logger) { connection in
             guard let current = try await one(
-                "SELECT \(unescaped: Self.columns) FROM media WHERE id = \(id) AND user_id = \(userId) FOR UPDATE",
+                """
+                SELECT \(unescaped: Self.columns) FROM media
+                WHERE id = \(id) AND (\(owner)::bigint IS NULL OR user_id = \(owner)) FOR UPDATE
+                """,
                 on: connection)
             else { return .notFound }
             guard current.status == .failed else { return .notFailed(current) }
@@ -223,7 +231,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
             guard let media = try await one(
                 """
                 UPDATE media SET status = 'processing', generation = generation + 1, renditions = '{}',
-                       metadata = \(try Self.json(metadata))::jsonb, updated_at = now()
+                       metadata = \(try Self.json(metadata))::jsonb, stuck_republishes = 0, updated_at = now()
                 WHERE id = \(id) RETURNING \(unescaped: Self.columns)
                 """, on: connection)
             else { return .notFound }

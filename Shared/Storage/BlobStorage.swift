@@ -17,8 +17,15 @@ public protocol BlobStorage: Sendable {
     func delete(key: String) async throws
     /// Removes every blob whose key starts with `prefix` (a media's folder).
     func deletePrefix(_ prefix: String) async throws
-    /// Keys that start with `prefix`.
+    /// Keys that start with `prefix` (a media's folder: small).
     func list(prefix: String) async throws -> [String]
+    /// One page of a listing that may be huge (the whole store): up to `limit` blobs whose keys start with
+    /// `prefix`, in key order, after `startAfter` (exclusive). The next page starts after the last key returned;
+    /// an empty page is the end. Only a page is ever held in memory.
+    func listPage(prefix: String, startAfter: String?, limit: Int) async throws -> [BlobListing]
+    /// Removes what writes that were never committed left behind, when older than `cutoff` (a crashed process's
+    /// temp files; abandoned multipart uploads on S3). With `dryRun` only counts. Returns how many.
+    func sweepAbandonedWrites(olderThan cutoff: Date, dryRun: Bool) async throws -> Int
     /// Gives `body` a local file path holding the blob (the file itself on local disk, a temp copy elsewhere),
     /// for libraries that read files (libvips, libav).
     func withLocalFile<T: Sendable>(key: String, _ body: (String) async throws -> T) async throws -> T
@@ -35,6 +42,18 @@ public protocol BlobWriter: Sendable {
     func commit() async throws
     /// Drops what was written.
     func abort() async
+}
+
+/// A blob as a listing shows it.
+public struct BlobListing: Sendable, Equatable {
+    public var key: String
+    public var size: Int64
+    public var modified: Date
+    public init(key: String, size: Int64, modified: Date) {
+        self.key = key
+        self.size = size
+        self.modified = modified
+    }
 }
 
 public struct BlobInfo: Sendable, Equatable {

@@ -100,9 +100,16 @@ public struct LocalDiskStorage: BlobStorage {
 
     public func delete(key: String) async throws {
         let p = try path(key)
+        let root = self.root
         try await threadPool.runIfActive {
             if unlink(p) != 0, errno != ENOENT {
                 throw StorageError.ioFailed("unlink \(p): \(String(cString: strerror(errno)))")
+            }
+            // Folders left empty go too (a media's folder after its last file); a folder still in use stays, as
+            // rmdir refuses a non-empty one.
+            var parent = (p as NSString).deletingLastPathComponent
+            while parent.count > root.count, parent.hasPrefix(root + "/"), rmdir(parent) == 0 {
+                parent = (parent as NSString).deletingLastPathComponent
             }
         }
     }
@@ -138,6 +145,90 @@ public struct LocalDiskStorage: BlobStorage {
                 }
             }
             return keys.sorted()
+        }
+    }
+
+    public func listPage(prefix: String, startAfter: String?, limit: Int) async throws -> [BlobListing] {
+        let root = self.root
+        return try await threadPool.runIfActive {
+            var page: [BlobListing] = []
+            try Self.walk(root: root, directory: "", prefix: prefix, after: startAfter, limit: limit, into: &page)
+            return page
+        }
+    }
+
+    /// Depth-first in key order, skipping every subtree that lies wholly before `after` or outside `prefix`, and
+    /// stopping once `limit` blobs are found. A directory's names are read and sorted one directory at a time, so a
+    /// page costs about one listing of the directories on its path, never the whole tree.
+    private static func walk(
+        root: String, directory: String, prefix: String, after: String?, limit: Int, into page: inout [BlobListing]
+    ) throws {
+        let path = directory.isEmpty ? root : "\(root)/\(directory)"
+        guard let dir = opendir(path) else {
+            if errno == ENOENT || errno == ENOTDIR { return }
+            throw StorageError.ioFailed("opendir \(path): \(String(cString: strerror(errno)))")
+        }
+        var entries: [(name: String, isDirectory: Bool)] = []
+        while let entry = readdir(dir) {
+            let name = Self.name(of: entry)
+            guard name != ".", name != "..", !name.hasPrefix(".") else { continue }  // `.tmp` holds uncommitted writes
+            let kind = entry.pointee.d_type
+            var isDirectory = kind == UInt8(DT_DIR)
+            if kind == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                isDirectory = stat("\(path)/\(name)", &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+            }
+            entries.append((name, isDirectory))
+        }
+        closedir(dir)
+        // Key order: a directory's keys continue with "/", so it sorts as its name followed by "/".
+        entries.sort { ($0.isDirectory ? $0.name + "/" : $0.name) < ($1.isDirectory ? $1.name + "/" : $1.name) }
+        for entry in entries {
+            guard page.count < limit else { return }
+            let key = directory.isEmpty ? entry.name : "\(directory)/\(entry.name)"
+            if entry.isDirectory {
+                let subtree = key + "/"
+                // Outside the prefix, or wholly before the cursor: skip without reading it.
+                guard subtree.hasPrefix(prefix) || prefix.hasPrefix(subtree) else { continue }
+                if let after, subtree < after, !after.hasPrefix(subtree) { continue }
+                try walk(root: root, directory: key, prefix: prefix, after: after, limit: limit, into: &page)
+            } else {
+                guard key.hasPrefix(prefix), after.map({ key > $0 }) ?? true else { continue }
+                var st = stat()
+                guard stat("\(root)/\(key)", &st) == 0 else { continue }  // removed meanwhile
+                page.append(BlobListing(
+                    key: key, size: Int64(st.st_size),
+                    modified: Date(timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)))
+            }
+        }
+    }
+
+    /// A directory entry's name (`d_name` is a fixed-size C array).
+    private static func name(of entry: UnsafeMutablePointer<dirent>) -> String {
+        withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            guard let base = raw.baseAddress else { return "" }
+            return String(cString: base.assumingMemoryBound(to: CChar.self))
+        }
+    }
+
+    public func sweepAbandonedWrites(olderThan cutoff: Date, dryRun: Bool) async throws -> Int {
+        let temp = root + "/.tmp"
+        let logger = self.logger
+        return try await threadPool.runIfActive {
+            guard let dir = opendir(temp) else { return 0 }
+            defer { closedir(dir) }
+            var count = 0
+            while let entry = readdir(dir) {
+                let name = Self.name(of: entry)
+                guard name != ".", name != "..", !name.isEmpty else { continue }
+                var st = stat()
+                guard stat("\(temp)/\(name)", &st) == 0,
+                      Double(st.st_mtim.tv_sec) < cutoff.timeIntervalSince1970
+                else { continue }
+                count += 1
+                if !dryRun { Self.removeTemp("\(temp)/\(name)", logger: logger) }
+            }
+            return count
         }
     }
 

@@ -55,6 +55,21 @@ public final class MemoryStorage: BlobStorage {
         blobs.withLock { Array($0.keys.filter { $0.hasPrefix(prefix) }).sorted() }
     }
 
+    public func listPage(prefix: String, startAfter: String?, limit: Int) async throws -> [BlobListing] {
+        blobs.withLock { b in
+            Array(b.filter { entry in entry.key.hasPrefix(prefix) && (startAfter.map { entry.key > $0 } ?? true) }
+                .sorted { $0.key < $1.key }.prefix(limit)
+                .map { BlobListing(key: $0.key, size: Int64($0.value.bytes.count), modified: $0.value.modified) })
+        }
+    }
+
+    public func sweepAbandonedWrites(olderThan cutoff: Date, dryRun: Bool) async throws -> Int { 0 }
+
+    /// Sets a blob's modification time (tests make blobs "old" this way).
+    public func setModified(key: String, to date: Date) {
+        blobs.withLock { b in b[key]?.modified = date }
+    }
+
     public func withLocalFile<T: Sendable>(key: String, _ body: (String) async throws -> T) async throws -> T {
         let bytes = try await get(key: key)
         let path = NSTemporaryDirectory() + "/mediaflow-\(UUID().uuidString)"

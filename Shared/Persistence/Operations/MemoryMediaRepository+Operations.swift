@@ -1,0 +1,145 @@
+import Foundation
+import MediaDomain
+
+/// `OperationsStore` in memory, for unit tests of the staff API and the Janitor's decisions. Ages are measured
+/// against `updatedAt`, as in PostgreSQL.
+extension MemoryMediaRepository: OperationsStore {
+    private func isOlder(_ media: Media, than age: Duration, now: Date = Date()) -> Bool {
+        now.timeIntervalSince(media.updatedAt) > Double(age.milliseconds) / 1000
+    }
+
+    /// Moves a media's `updatedAt` back (tests make media "old" this way).
+    public func age(id: Int64, by seconds: TimeInterval) {
+        state.withLock { s in s.rows[id]?.updatedAt.addTimeInterval(-seconds) }
+    }
+
+    public func failedMedia(olderThan age: Duration, limit: Int) async throws -> [Media] {
+        state.withLock { s in
+            Array(s.rows.values.filter { $0.status == .failed && isOlder($0, than: age) }
+                .sorted { $0.updatedAt < $1.updatedAt }.prefix(limit))
+        }
+    }
+
+    public func deleteFailed(id: Int64, olderThan age: Duration) async throws -> Media? {
+        state.withLock { s in
+            guard let media = s.rows[id], media.status == .failed, isOlder(media, than: age) else { return nil }
+            s.rows[id] = nil
+            return media
+        }
+    }
+
+    public func owners(ofFolders folders: [String]) async throws -> [String: FolderOwner] {
+        let wanted = Set(folders)
+        return state.withLock { s in
+            var owners: [String: FolderOwner] = [:]
+            for media in s.rows.values {
+                let parts = media.storageKey.split(separator: "/")
+                guard parts.count >= 2, wanted.contains(String(parts[1])) else { continue }
+                owners[String(parts[1])] = FolderOwner(
+                    mediaId: media.id, originalKey: media.storageKey, generation: media.generation, status: media.status)
+            }
+            return owners
+        }
+    }
+
+    public func stuckMedia(stuckAfter: [FileType: Duration], limit: Int) async throws -> [StuckMedia] {
+        state.withLock { s in
+            Array(s.rows.values.filter {
+                $0.status == .processing && isOlder($0, than: stuckAfter[$0.fileType] ?? .seconds(900))
+            }.sorted { $0.updatedAt < $1.updatedAt }.prefix(limit).map {
+                StuckMedia(media: $0, republishes: s.republishes[$0.id] ?? 0)
+            })
+        }
+    }
+
+    public func republishStuck(id: Int64, generation: Int, stuckAfter: Duration, limit: Int) async throws -> Bool {
+        try state.withLock { s in
+            guard var media = s.rows[id], media.generation == generation, media.status == .processing,
+                  (s.republishes[id] ?? 0) < limit, isOlder(media, than: stuckAfter)
+            else { return false }
+            media.updatedAt = Date()
+            s.rows[id] = media
+            s.republishes[id, default: 0] += 1
+            try Self.enqueue(media, into: &s)
+            return true
+        }
+    }
+
+    public func failStuck(id: Int64, generation: Int, stuckAfter: Duration, error: MediaError) async throws -> Bool {
+        state.withLock { s in
+            guard var media = s.rows[id], media.generation == generation, media.status == .processing,
+                  isOlder(media, than: stuckAfter)
+            else { return false }
+            let failed = MediaFailed(mediaId: id, generation: generation, error: error, attempts: 1)
+            media.status = .failed
+            media.metadata = MetadataFolding.failed(media.metadata, failed)
+            media.updatedAt = Date()
+            s.rows[id] = media
+            return true
+        }
+    }
+
+    public func outboxBacklog(olderThan age: Duration) async throws -> OutboxBacklog {
+        OutboxBacklog(staleUnsent: 0, oldestUnsentAge: nil)  // entries carry no creation time here
+    }
+
+    public func pruneDelivered(olderThan age: Duration) async throws -> (outbox: Int, inbox: Int) { (0, 0) }
+
+    public func startRun(task: String, dryRun: Bool, trigger: String, instance: String) async throws -> Int64 {
+        state.withLock { s in
+            let id = Int64(s.runs.count + 1)
+            s.runs.append(JanitorRun(id: id, task: task, trigger: trigger, instance: instance, dryRun: dryRun,
+                                     startedAt: Date(), finishedAt: nil, counts: [:], error: nil))
+            return id
+        }
+    }
+
+    public func finishRun(id: Int64, counts: [String: Int], error: String?) async throws {
+        state.withLock { s in
+            guard let index = s.runs.firstIndex(where: { $0.id == id }) else { return }
+            s.runs[index].finishedAt = Date()
+            s.runs[index].counts = counts.mapValues(Int64.init)
+            s.runs[index].error = error
+        }
+    }
+
+    public func janitorRuns(task: String?, limit: Int) async throws -> [JanitorRun] {
+        state.withLock { s in Array(s.runs.filter { task == nil || $0.task == task }.reversed().prefix(limit)) }
+    }
+
+    public func returnToProcessing(id: Int64, generation: Int) async throws -> Bool {
+        state.withLock { s in
+            guard var media = s.rows[id], media.generation == generation, media.status == .failed else { return false }
+            media.status = .processing
+            media.metadata.removeValue(forKey: "error")
+            media.updatedAt = Date()
+            s.rows[id] = media
+            return true
+        }
+    }
+
+    public func failedMediaIds(code: String?, type: FileType?, since: Date?, limit: Int) async throws -> [Int64] {
+        state.withLock { s in
+            Array(s.rows.values.filter { media in
+                media.status == .failed && (type == nil || media.fileType == type)
+                    && since.map { media.updatedAt >= $0 } ?? true
+                    && (code == nil || media.metadata["error"]?["code"]?.stringValue == code)
+            }.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(limit).map(\.id))
+        }
+    }
+
+    public func reprocess(id: Int64) async throws -> ReprocessResult {
+        guard let owner = state.withLock({ $0.rows[id]?.userId }) else { return .notFound }
+        return try await reprocess(id: id, userId: owner)
+    }
+
+    public func delete(id: Int64) async throws -> Media? {
+        guard let owner = state.withLock({ $0.rows[id]?.userId }) else { return nil }
+        return try await delete(id: id, userId: owner)
+    }
+
+    public func setPublic(id: Int64, isPublic: Bool) async throws -> Media? {
+        guard let owner = state.withLock({ $0.rows[id]?.userId }) else { return nil }
+        return try await setPublic(id: id, userId: owner, isPublic: isPublic)
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import MediaDomain
+
+/// The media table and the outbox as the Janitor, the replay and the staff API see them (SPEC §4, §6, §7): across
+/// users, by state and age. Every change is guarded by what was true when it was decided (still failed, still the
+/// same generation, still stale), so two runs racing each other, or a user's own action, never undo each other.
+public protocol OperationsStore: Sendable {
+    // MARK: failed_cleanup
+    /// Media failed for longer than `age`, oldest first.
+    func failedMedia(olderThan age: Duration, limit: Int) async throws -> [Media]
+    /// Deletes the row if it is still failed and older than `age`; returns it (its files go next).
+    func deleteFailed(id: Int64, olderThan age: Duration) async throws -> Media?
+
+    // MARK: orphan_sweep
+    /// The media owning each of these storage folders (`media/<folder>/…`), by folder.
+    func owners(ofFolders folders: [String]) async throws -> [String: FolderOwner]
+
+    // MARK: stuck_processing
+    /// Media processing with no change for longer than their type's limit, oldest first.
+    func stuckMedia(stuckAfter: [FileType: Duration], limit: Int) async throws -> [StuckMedia]
+    /// Outboxes the media's job again (same generation, new event id) and counts it, if it is still processing in
+    /// `generation`, still stale and republished fewer than `limit` times. Returns whether it did.
+    func republishStuck(id: Int64, generation: Int, stuckAfter: Duration, limit: Int) async throws -> Bool
+    /// Marks the media failed with `error` (and outboxes its `media.failed`) if it is still processing in
+    /// `generation` and still stale. Returns whether it did.
+    func failStuck(id: Int64, generation: Int, stuckAfter: Duration, error: MediaError) async throws -> Bool
+
+    // MARK: outbox_watch
+    /// Unsent outbox rows older than `age`, and the age of the oldest unsent row.
+    func outboxBacklog(olderThan age: Duration) async throws -> OutboxBacklog
+    /// Deletes sent outbox rows and handled-event records older than `age`.
+    func pruneDelivered(olderThan age: Duration) async throws -> (outbox: Int, inbox: Int)
+
+    // MARK: janitor_runs
+    func startRun(task: String, dryRun: Bool, trigger: String, instance: String) async throws -> Int64
+    func finishRun(id: Int64, counts: [String: Int], error: String?) async throws
+    /// The latest runs, newest first (of one task when given).
+    func janitorRuns(task: String?, limit: Int) async throws -> [JanitorRun]
+
+    // MARK: replay and staff actions
+    /// Puts a failed media back to processing in the same generation (a replay is about to deliver its job).
+    func returnToProcessing(id: Int64, generation: Int) async throws -> Bool
+    /// Ids of failed media, oldest first: with an error code, of a type, failed since a time (all optional).
+    func failedMediaIds(code: String?, type: FileType?, since: Date?, limit: Int) async throws -> [Int64]
+    /// `MediaRepository.reprocess`, for any user's media.
+    func reprocess(id: Int64) async throws -> ReprocessResult
+    /// Deletes any user's media; returns it (its files go next).
+    func delete(id: Int64) async throws -> Media?
+    /// Sets visibility of any user's media.
+    func setPublic(id: Int64, isPublic: Bool) async throws -> Media?
+}
+
+/// Who owns a storage folder: its media's original and current generation (files of other generations are left
+/// over from reprocessing).
+public struct FolderOwner: Sendable, Equatable {
+    public var mediaId: Int64
+    public var originalKey: String
+    public var generation: Int
+    public var status: MediaStatus
+
+    public init(mediaId: Int64, originalKey: String, generation: Int, status: MediaStatus) {
+        self.mediaId = mediaId
+        self.originalKey = originalKey
+        self.generation = generation
+        self.status = status
+    }
+}
+
+/// A media that stopped hearing from its processor.
+public struct StuckMedia: Sendable, Equatable {
+    public var media: Media
+    /// How often the Janitor already republished its job in this generation.
+    public var republishes: Int
+
+    public init(media: Media, republishes: Int) {
+        self.media = media
+        self.republishes = republishes
+    }
+}
+
+public struct OutboxBacklog: Sendable, Equatable {
+    public var staleUnsent: Int
+    public var oldestUnsentAge: Duration?
+
+    public init(staleUnsent: Int, oldestUnsentAge: Duration?) {
+        self.staleUnsent = staleUnsent
+        self.oldestUnsentAge = oldestUnsentAge
+    }
+}
+
+/// One run of a Janitor task, as `janitor_runs` records it.
+public struct JanitorRun: Sendable, Equatable {
+    public var id: Int64
+    public var task: String
+    public var trigger: String
+    public var instance: String
+    public var dryRun: Bool
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var counts: [String: Int64]
+    public var error: String?
+
+    public init(id: Int64, task: String, trigger: String, instance: String, dryRun: Bool, startedAt: Date,
+                finishedAt: Date?, counts: [String: Int64], error: String?) {
+        self.id = id
+        self.task = task
+        self.trigger = trigger
+        self.instance = instance
+        self.dryRun = dryRun
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.counts = counts
+        self.error = error
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for SQL intervals.
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

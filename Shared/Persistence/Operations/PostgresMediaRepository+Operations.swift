@@ -1,0 +1,217 @@
+import Foundation
+import Logging
+import MediaDomain
+import PostgresNIO
+
+extension PostgresMediaRepository: OperationsStore {
+    // MARK: failed_cleanup
+
+    public func failedMedia(olderThan age: Duration, limit: Int) async throws -> [Media] {
+        try fetchAll(try await rows(
+            """
+            SELECT \(unescaped: Self.columns) FROM media
+            WHERE status = 'failed' AND updated_at < now() - \(age.milliseconds) * interval '1 millisecond'
+            ORDER BY updated_at LIMIT \(limit)
+            """))
+    }
+
+    public func deleteFailed(id: Int64, olderThan age: Duration) async throws -> Media? {
+        try fetchAll(try await rows(
+            """
+            DELETE FROM media WHERE id = \(id) AND status = 'failed'
+              AND updated_at < now() - \(age.milliseconds) * interval '1 millisecond'
+            RETURNING \(unescaped: Self.columns)
+            """)).first
+    }
+
+    // MARK: orphan_sweep
+
+    public func owners(ofFolders folders: [String]) async throws -> [String: FolderOwner] {
+        guard !folders.isEmpty else { return [:] }
+        var owners: [String: FolderOwner] = [:]
+        for row in try await rows(
+            """
+            SELECT split_part(storage_key, '/', 2), id, storage_key, generation, status FROM media
+            WHERE split_part(storage_key, '/', 2) = ANY(\(folders))
+            """)
+        {
+            let (folder, id, key, generation, status) = try row.decode((String, Int64, String, Int, String).self)
+            guard let status = MediaStatus(rawValue: status) else { continue }
+            owners[folder] = FolderOwner(mediaId: id, originalKey: key, generation: generation, status: status)
+        }
+        return owners
+    }
+
+    // MARK: stuck_processing
+
+    public func stuckMedia(stuckAfter: [FileType: Duration], limit: Int) async throws -> [StuckMedia] {
+        let image = (stuckAfter[.image] ?? .seconds(900)).milliseconds
+        let video = (stuckAfter[.video] ?? .seconds(7200)).milliseconds
+        let audio = (stuckAfter[.audio] ?? .seconds(900)).milliseconds
+        let shortest = min(image, video, audio)
+        var republishes: [Int64: Int] = [:]
+        for row in try await rows(
+            """
+            SELECT id, stuck_republishes FROM media
+            WHERE status = 'processing' AND updated_at < now() - \(shortest) * interval '1 millisecond'
+              AND updated_at < now() - (CASE file_type WHEN 'video' THEN \(video) WHEN 'image' THEN \(image)
+                                         ELSE \(audio) END) * interval '1 millisecond'
+            ORDER BY updated_at LIMIT \(limit)
+            """)
+        {
+            let (id, count) = try row.decode((Int64, Int).self)
+            republishes[id] = count
+        }
+        guard !republishes.isEmpty else { return [] }
+        let ids = Array(republishes.keys)
+        return try fetchAll(try await rows(
+            "SELECT \(unescaped: Self.columns) FROM media WHERE id = ANY(\(ids)) ORDER BY updated_at"
+        )).map { StuckMedia(media: $0, republishes: republishes[$0.id] ?? 0) }
+    }
+
+    public func republishStuck(id: Int64, generation: Int, stuckAfter: Duration, limit: Int) async throws -> Bool {
+        let logger = self.logger
+        return try await client.transaction(logger: logger) { connection in
+            guard let media = try await one(
+                """
+                UPDATE media SET stuck_republishes = stuck_republishes + 1, updated_at = now()
+                WHERE id = \(id) AND generation = \(generation) AND status = 'processing'
+                  AND stuck_republishes < \(limit)
+                  AND updated_at < now() - \(stuckAfter.milliseconds) * interval '1 millisecond'
+                RETURNING \(unescaped: Self.columns)
+                """, on: connection)
+            else { return false }
+            try await Self.enqueue(.uploaded(media.uploadedEvent()), on: connection, logger: logger)
+            return true
+        }
+    }
+
+    public func failStuck(id: Int64, generation: Int, stuckAfter: Duration, error: MediaError) async throws -> Bool {
+        let logger = self.logger
+        return try await client.transaction(logger: logger) { connection in
+            guard let current = try await one(
+                """
+                SELECT \(unescaped: Self.columns) FROM media
+                WHERE id = \(id) AND generation = \(generation) AND status = 'processing'
+                  AND updated_at < now() - \(stuckAfter.milliseconds) * interval '1 millisecond'
+                FOR UPDATE
+                """, on: connection)
+            else { return false }
+            let failed = MediaFailed(mediaId: id, generation: generation, error: error,
+                                     attempts: Int(current.metadata["attempts"]?.intValue ?? 1))
+            try await connection.query(
+                """
+                UPDATE media SET status = 'failed',
+                       metadata = \(try Self.json(MetadataFolding.failed(current.metadata, failed)))::jsonb,
+                       updated_at = now()
+                WHERE id = \(id)
+                """, logger: logger)
+            // Announced like a processor's failure, for whoever follows outcomes (the fold finds the row failed already).
+            try await Self.enqueue(try .failed(failed), on: connection, logger: logger)
+            return true
+        }
+    }
+
+    // MARK: outbox_watch
+
+    public func outboxBacklog(olderThan age: Duration) async throws -> OutboxBacklog {
+        let rows = try await rows(
+            """
+            SELECT count(*) FILTER (WHERE created_at < now() - \(age.milliseconds) * interval '1 millisecond'),
+                   EXTRACT(EPOCH FROM now() - min(created_at))::float8
+            FROM outbox WHERE sent_at IS NULL
+            """)
+        guard let row = rows.first else { return OutboxBacklog(staleUnsent: 0, oldestUnsentAge: nil) }
+        let (stale, oldest) = try row.decode((Int, Double?).self)
+        return OutboxBacklog(staleUnsent: stale, oldestUnsentAge: oldest.map { .milliseconds(Int64($0 * 1000)) })
+    }
+
+    public func pruneDelivered(olderThan age: Duration) async throws -> (outbox: Int, inbox: Int) {
+        let ms = age.milliseconds
+        let outbox = try await rows(
+            "WITH gone AS (DELETE FROM outbox WHERE sent_at < now() - \(ms) * interval '1 millisecond' RETURNING 1) SELECT count(*) FROM gone"
+        ).first?.decode(Int.self) ?? 0
+        let inbox = try await rows(
+            "WITH gone AS (DELETE FROM processed_events WHERE processed_at < now() - \(ms) * interval '1 millisecond' RETURNING 1) SELECT count(*) FROM gone"
+        ).first?.decode(Int.self) ?? 0
+        return (outbox, inbox)
+    }
+
+    // MARK: janitor_runs
+
+    public func startRun(task: String, dryRun: Bool, trigger: String, instance: String) async throws -> Int64 {
+        guard let id = try await rows(
+            """
+            INSERT INTO janitor_runs (task, trigger, instance, dry_run) VALUES (\(task), \(trigger), \(instance), \(dryRun))
+            RETURNING id
+            """).first?.decode(Int64.self)
+        else { throw PersistenceError.corruptRow("INSERT INTO janitor_runs returned no id") }
+        return id
+    }
+
+    public func finishRun(id: Int64, counts: [String: Int], error: String?) async throws {
+        _ = try await rows(
+            """
+            UPDATE janitor_runs SET finished_at = now(), counts = \(try Self.json(counts))::jsonb, error = \(error)
+            WHERE id = \(id)
+            """)
+    }
+
+    public func janitorRuns(task: String?, limit: Int) async throws -> [JanitorRun] {
+        try await rows(
+            """
+            SELECT id, task, trigger, instance, dry_run, started_at, finished_at, counts::text, error FROM janitor_runs
+            WHERE \(task)::text IS NULL OR task = \(task)
+            ORDER BY started_at DESC, id DESC LIMIT \(limit)
+            """
+        ).map { row in
+            let (id, task, trigger, instance, dryRun, started, finished, countsText, error) =
+                try row.decode((Int64, String, String, String, Bool, Date, Date?, String, String?).self)
+            var counts: [String: Int64] = [:]
+            if case .object(let values) = try JSONParser.parse(countsText) {
+                for (key, value) in values { counts[key] = value.intValue ?? 0 }
+            }
+            return JanitorRun(id: id, task: task, trigger: trigger, instance: instance, dryRun: dryRun,
+                              startedAt: started, finishedAt: finished, counts: counts, error: error)
+        }
+    }
+
+    // MARK: replay and staff actions
+
+    public func returnToProcessing(id: Int64, generation: Int) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE media SET status = 'processing', metadata = metadata - 'error' - 'progress',
+                   stuck_republishes = 0, updated_at = now()
+            WHERE id = \(id) AND generation = \(generation) AND status = 'failed'
+            RETURNING id
+            """).isEmpty
+    }
+
+    public func failedMediaIds(code: String?, type: FileType?, since: Date?, limit: Int) async throws -> [Int64] {
+        let type = type?.rawValue
+        return try await rows(
+            """
+            SELECT id FROM media WHERE status = 'failed'
+              AND (\(code)::text IS NULL OR metadata -> 'error' ->> 'code' = \(code))
+              AND (\(type)::text IS NULL OR file_type = \(type))
+              AND (\(since)::timestamptz IS NULL OR updated_at >= \(since))
+            ORDER BY updated_at, id LIMIT \(limit)
+            """
+        ).map { try $0.decode(Int64.self) }
+    }
+
+    public func reprocess(id: Int64) async throws -> ReprocessResult { try await reprocess(id: id, owner: nil) }
+
+    public func delete(id: Int64) async throws -> Media? {
+        try fetchAll(try await rows("DELETE FROM media WHERE id = \(id) RETURNING \(unescaped: Self.columns)")).first
+    }
+
+    public func setPublic(id: Int64, isPublic: Bool) async throws -> Media? {
+        try fetchAll(try await rows(
+            """
+            UPDATE media SET is_public = \(isPublic), updated_at = now() WHERE id = \(id)
+            RETURNING \(unescaped: Self.columns)
+            """)).first
+    }
+}
