@@ -14,39 +14,39 @@ public struct JWTAuthenticator: Sendable {
         key = SymmetricKey(data: Data(secret.utf8))
     }
 
-    /// The user a token names, or `APIError.tokenInvalid` saying why not.
+    /// The user a token names, or `TokenError` saying why not.
     ///
     /// A client sends the same token with every request until it expires, so tokens that verified are
     /// remembered (until their `exp`) and the HMAC and JSON work happens once per token, not per request.
-    public func authenticate(token: String, now: Date = Date()) throws(APIError) -> AuthenticatedUser {
+    public func authenticate(token: String, now: Date = Date()) throws(TokenError) -> AuthenticatedUser {
         if let user = verified.user(for: token, now: now) { return user }
         let (user, expiry) = try verify(token: token, now: now)
         verified.remember(token, user: user, expiry: expiry)
         return user
     }
 
-    private func verify(token: String, now: Date) throws(APIError) -> (AuthenticatedUser, Double) {
+    private func verify(token: String, now: Date) throws(TokenError) -> (AuthenticatedUser, Double) {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3,
               let headerData = Base64URL.decode(parts[0]),
               let payloadData = Base64URL.decode(parts[1]),
               let signature = Base64URL.decode(parts[2])
-        else { throw .tokenInvalid("malformed token") }
+        else { throw TokenError("malformed token") }
         guard let header = try? JSONDecoder().decode(TokenHeader.self, from: headerData), header.alg == "HS256" else {
-            throw .tokenInvalid("unsupported algorithm")
+            throw TokenError("unsupported algorithm")
         }
         let signingInput = Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
         guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: key) else {
-            throw .tokenInvalid("bad signature")
+            throw TokenError("bad signature")
         }
         guard let claims = try? JSONDecoder().decode(TokenClaims.self, from: payloadData) else {
-            throw .tokenInvalid("malformed claims")
+            throw TokenError("malformed claims")
         }
-        guard let exp = claims.exp else { throw .tokenInvalid("no expiry") }
-        guard exp > now.timeIntervalSince1970 else { throw .tokenInvalid("token is expired") }
-        if let nbf = claims.nbf, nbf > now.timeIntervalSince1970 + 30 { throw .tokenInvalid("token not yet valid") }
-        if claims.hasTokenType, claims.tokenType != "access" { throw .tokenInvalid("not an access token") }
-        guard let id = claims.userId ?? claims.sub else { throw .tokenInvalid("no user id") }
+        guard let exp = claims.exp else { throw TokenError("no expiry") }
+        guard exp > now.timeIntervalSince1970 else { throw TokenError("token is expired") }
+        if let nbf = claims.nbf, nbf > now.timeIntervalSince1970 + 30 { throw TokenError("token not yet valid") }
+        if claims.hasTokenType, claims.tokenType != "access" { throw TokenError("not an access token") }
+        guard let id = claims.userId ?? claims.sub else { throw TokenError("no user id") }
         let username = claims.username ?? claims.preferredUsername ?? String(id)
         return (AuthenticatedUser(id: id, username: username, isStaff: claims.isStaff ?? false), exp)
     }
@@ -94,6 +94,13 @@ final class VerifiedTokens: Sendable {
             e[token] = (user, expiry)
         }
     }
+}
+
+/// Why a token was refused ("bad signature", "token is expired", ...).
+public struct TokenError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
 }
 
 struct TokenHeader: Decodable {

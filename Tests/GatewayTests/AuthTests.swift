@@ -4,6 +4,7 @@ import Hummingbird
 import Gateway
 import HummingbirdTesting
 import Testing
+import Tokens
 
 @Suite("Bearer JWT authentication")
 struct AuthTests {
@@ -97,7 +98,7 @@ struct AuthTests {
         let token = auth.mint(user: AuthenticatedUser(id: 5, username: "e"), lifetime: 60)
         #expect(try auth.authenticate(token: token) == AuthenticatedUser(id: 5, username: "e"))
         #expect(try auth.authenticate(token: token) == AuthenticatedUser(id: 5, username: "e"))
-        #expect(throws: APIError.self) { try auth.authenticate(token: token, now: Date().addingTimeInterval(120)) }
-        #expect(throws: APIError.self) { try auth.authenticate(token: token + "x") }
+        #expect(throws: TokenError("token is expired")) { try auth.authenticate(token: token, now: Date().addingTimeInterval(120)) }
+        #expect(throws: TokenError("bad signature")) { try auth.authenticate(token: token + "x") }
     }
 }

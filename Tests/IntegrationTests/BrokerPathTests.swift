@@ -12,6 +12,7 @@ import Storage
 import Synchronization
 import Testing
 import TestSupport
+import Tokens
 
 /// The event path against the real PostgreSQL and RabbitMQ: the outbox under a broker outage and the
 /// Gateway's status fold. Serialized: one test stops the broker.

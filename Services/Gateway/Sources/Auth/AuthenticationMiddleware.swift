@@ -1,4 +1,5 @@
 import Hummingbird
+import Tokens
 
 /// Verifies the bearer token once per request and puts the caller in the request context (`context.user`); the
 /// routes behind it read the user from there and never parse a token themselves.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Tokens
 
 extension JWTAuthenticator {
     /// The caller of a request: 401 `not_authenticated` without an `Authorization` header, 401
@@ -14,6 +15,10 @@ extension JWTAuthenticator {
         // cost about 4% of a detail request's CPU under wrk.
         var token = parts[1].drop { $0 == " " || $0 == "\t" }
         while let last = token.last, last == " " || last == "\t" { token.removeLast() }
-        return try authenticate(token: String(token))
+        do {
+            return try authenticate(token: String(token))
+        } catch {
+            throw .tokenInvalid(error.reason)
+        }
     }
 }
