@@ -23,9 +23,11 @@ struct OutboxRelayScopeTests {
         let arrived = Mutex<[OutgoingMessage]>([])
 
         func declare(_ topology: BrokerTopology) async throws { try await base.declare(topology) }
-        func consume(queue: String, prefetch: Int, handler: @escaping @Sendable (Delivery) async -> Void) async throws {
-            try await base.consume(queue: queue, prefetch: prefetch, handler: handler)
+        func consume(queue: String, prefetch: Int, drain: DrainSignal?,
+                     handler: @escaping @Sendable (Delivery) async -> Void) async throws {
+            try await base.consume(queue: queue, prefetch: prefetch, drain: drain, handler: handler)
         }
+        func messageCount(queue: String) async throws -> Int { try await base.messageCount(queue: queue) }
         func publish(_ message: OutgoingMessage) async throws {
             arrived.withLock { $0.append(message) }
             if !open.withLock({ $0 }) {

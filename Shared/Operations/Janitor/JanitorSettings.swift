@@ -1,0 +1,76 @@
+import MediaDomain
+import ServiceKit
+
+/// The Janitor's tasks (SPEC §4), by the names operators type and `janitor_runs` records.
+public enum JanitorTaskName: String, Sendable, CaseIterable, Hashable {
+    case failedCleanup = "failed_cleanup"
+    case orphanSweep = "orphan_sweep"
+    case stuckProcessing = "stuck_processing"
+    case outboxWatch = "outbox_watch"
+}
+
+/// What the Janitor keeps, for how long, and how often each task runs; read once from the environment.
+public struct JanitorSettings: Sendable, Equatable {
+    /// `failed_cleanup` removes media failed for longer than this.
+    public var failedRetention: Duration = .seconds(7 * 86_400)
+    /// `orphan_sweep` removes unowned stored objects older than this.
+    public var orphanGrace: Duration = .seconds(3600)
+    /// `stuck_processing` acts on media processing with no change for longer than this, by type.
+    public var stuckAfter: [FileType: Duration] = [.image: .seconds(900), .audio: .seconds(900), .video: .seconds(7200)]
+    /// How often a stuck job is republished before the media fails with `processing_timeout`.
+    public var stuckRepublishLimit = 2
+    /// `outbox_watch` warns about unsent outbox rows older than this...
+    public var outboxStaleAfter: Duration = .seconds(300)
+    /// ...and prunes sent outbox rows and handled-event records older than this.
+    public var deliveredRetention: Duration = .seconds(14 * 86_400)
+    /// How often each task runs.
+    public var every: [JanitorTaskName: Duration] = [
+        .failedCleanup: .seconds(3600), .orphanSweep: .seconds(3600), .stuckProcessing: .seconds(300),
+        .outboxWatch: .seconds(60),
+    ]
+
+    public init() {}
+
+    public static let help = """
+          MEDIA_JANITOR_FAILED_CLEANUP_EVERY    how often failed_cleanup runs (default 1h)
+          MEDIA_JANITOR_ORPHAN_SWEEP_EVERY      how often orphan_sweep runs (default 1h)
+          MEDIA_JANITOR_STUCK_PROCESSING_EVERY  how often stuck_processing runs (default 5m)
+          MEDIA_JANITOR_OUTBOX_WATCH_EVERY      how often outbox_watch runs (default 1m)
+          MEDIA_FAILED_RETENTION   failed media older than this are deleted with their files (default 7d)
+          MEDIA_ORPHAN_GRACE       stored objects no row owns are deleted once older than this (default 1h)
+          MEDIA_STUCK_AFTER        processing with no event for this long is stuck: one duration for every type,
+                                   or per type as image=15m,audio=15m,video=2h (default)
+          MEDIA_STUCK_REPUBLISH    times a stuck job is republished before the media fails (default 2)
+        """
+
+    public init(environment env: Environment) throws {
+        for task in JanitorTaskName.allCases {
+            let key = "MEDIA_JANITOR_\(task.rawValue.uppercased())_EVERY"
+            every[task] = try env.duration(key, default: every[task] ?? .seconds(3600))
+            guard (every[task] ?? .zero) > .zero else { throw ConfigurationError("\(key) must be more than 0") }
+        }
+        failedRetention = try env.duration("MEDIA_FAILED_RETENTION", default: failedRetention)
+        orphanGrace = try env.duration("MEDIA_ORPHAN_GRACE", default: orphanGrace)
+        stuckRepublishLimit = try env.int("MEDIA_STUCK_REPUBLISH", default: stuckRepublishLimit)
+        guard stuckRepublishLimit >= 0 else { throw ConfigurationError("MEDIA_STUCK_REPUBLISH must be 0 or more") }
+        if let text = env.string("MEDIA_STUCK_AFTER") {
+            stuckAfter = try Self.parseStuckAfter(text, defaults: stuckAfter)
+        }
+    }
+
+    /// `15m` (every type) or `image=15m,video=2h` (the types named; the others keep their default).
+    static func parseStuckAfter(_ text: String, defaults: [FileType: Duration]) throws -> [FileType: Duration] {
+        if let all = DurationText.parse(text) {
+            return Dictionary(uniqueKeysWithValues: FileType.allCases.map { ($0, all) })
+        }
+        var result = defaults
+        for part in text.split(separator: ",") {
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, let type = FileType(rawValue: pair[0]), let duration = DurationText.parse(pair[1]) else {
+                throw ConfigurationError("MEDIA_STUCK_AFTER must be a duration or image=15m,audio=15m,video=2h; got \(text)")
+            }
+            result[type] = duration
+        }
+        return result
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import MediaDomain
+import Metrics
+import Persistence
+import Storage
+
+/// What one run of a task counted (and, unless it was a dry run, did).
+public struct JanitorReport: Sendable, Equatable {
+    public var counts: [String: Int] = [:]
+
+    public init(counts: [String: Int] = [:]) { self.counts = counts }
+
+    mutating func add(_ key: String, _ amount: Int = 1) { counts[key, default: 0] += amount }
+}
+
+/// A run as recorded in `janitor_runs`, with its report.
+public struct JanitorRunResult: Sendable {
+    public var runId: Int64
+    public var task: JanitorTaskName
+    public var dryRun: Bool
+    public var report: JanitorReport
+    public var error: String?
+}
+
+/// The four tasks of SPEC §4 over one store and one storage, each run recorded in `janitor_runs` and counted in
+/// `/metrics`. The Janitor's scheduler, `mediactl janitor run` and the staff API all run tasks through this; every
+/// change a task makes is guarded in the store, so a scheduled run and a manual one may overlap harmlessly.
+public struct JanitorTasks: Sendable {
+    let store: any OperationsStore
+    let storage: any BlobStorage
+    let settings: JanitorSettings
+    /// Who runs the tasks, as `janitor_runs.instance` records it (host and pid).
+    let instance: String
+    let logger: Logger
+
+    public init(store: any OperationsStore, storage: any BlobStorage, settings: JanitorSettings, instance: String,
+                logger: Logger) {
+        self.store = store
+        self.storage = storage
+        self.settings = settings
+        self.instance = instance
+        self.logger = logger
+    }
+
+    /// Runs `task` now and records the run; a failure is recorded (and counted) too, then rethrown.
+    @discardableResult
+    public func run(_ task: JanitorTaskName, dryRun: Bool, trigger: String) async throws -> JanitorRunResult {
+        var logger = self.logger
+        logger[metadataKey: "task"] = "\(task.rawValue)"
+        logger[metadataKey: "dry_run"] = "\(dryRun)"
+        let runId = try await store.startRun(task: task.rawValue, dryRun: dryRun, trigger: trigger, instance: instance)
+        let started = ContinuousClock.now
+        do {
+            let report = try await perform(task, dryRun: dryRun, logger: logger)
+            try await store.finishRun(id: runId, counts: report.counts, error: nil)
+            Counter(label: "mediaflow_janitor_runs_total", dimensions: [("task", task.rawValue), ("outcome", "ok")]).increment()
+            if !dryRun {
+                for (key, value) in report.counts where key.hasPrefix("removed") || key.hasPrefix("deleted")
+                    || key.hasPrefix("republished") || key.hasPrefix("failed") || key.hasPrefix("pruned")
+                {
+                    Counter(label: "mediaflow_janitor_actions_total", dimensions: [("task", task.rawValue), ("action", key)])
+                        .increment(by: value)
+                }
+                Gauge(label: "mediaflow_janitor_last_success_timestamp_seconds", dimensions: [("task", task.rawValue)])
+                    .record(Date().timeIntervalSince1970)
+            }
+            logger.info("janitor task done", metadata: [
+                "run_id": "\(runId)", "ms": "\(started.duration(to: .now).components.seconds * 1000)",
+                "counts": "\(report.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
+            ])
+            return JanitorRunResult(runId: runId, task: task, dryRun: dryRun, report: report, error: nil)
+        } catch {
+            let reason = DatabaseFailure.describe(error)
+            Counter(label: "mediaflow_janitor_runs_total", dimensions: [("task", task.rawValue), ("outcome", "error")]).increment()
+            logger.error("janitor task failed", metadata: ["run_id": "\(runId)", "error": "\(reason)"])
+            do {
+                try await store.finishRun(id: runId, counts: [:], error: reason)
+            } catch let recordError {
+                logger.error("janitor run not recorded as failed", metadata: ["error": "\(DatabaseFailure.describe(recordError))"])
+            }
+            throw error
+        }
+    }
+
+    func perform(_ task: JanitorTaskName, dryRun: Bool, logger: Logger) async throws -> JanitorReport {
+        switch task {
+        case .failedCleanup: try await FailedCleanup(store: store, storage: storage, settings: settings, logger: logger).run(dryRun: dryRun)
+        case .orphanSweep: try await OrphanSweep(store: store, storage: storage, settings: settings, logger: logger).run(dryRun: dryRun)
+        case .stuckProcessing: try await StuckProcessing(store: store, settings: settings, logger: logger).run(dryRun: dryRun)
+        case .outboxWatch: try await OutboxWatch(store: store, settings: settings, logger: logger).run(dryRun: dryRun)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+import MediaDomain
+import Operations
+import Persistence
+import PostgresNIO
+import Storage
+import Testing
+import TestSupport
+
+/// Each Janitor task on the real PostgreSQL and a real storage folder (SPEC §4): what goes, what stays.
+@Suite("Janitor tasks on real PostgreSQL and disk", .serialized,
+       .enabled(if: TestServers.available, "needs make test's servers"))
+struct JanitorOnRealServersTests {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("janitor-\(UUID().uuidString)").path
+
+    func upload(_ repository: PostgresMediaRepository, _ storage: LocalDiskStorage, user: Int64,
+                format: MediaFormat = .jpeg) async throws -> Media {
+        let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)
+        try await storage.put(key: key, bytes: [UInt8](repeating: 1, count: 100))
+        guard case .created(let media) = try await repository.create(NewMedia(
+            userId: user, username: "janitor-test", format: format, fileSize: 100, originalFilename: "a",
+            storageKey: key, isPublic: true))
+        else { throw CancellationError() }
+        return media
+    }
+
+    func age(_ client: PostgresClient, _ id: Int64, by interval: String) async throws {
+        _ = try await client.query("UPDATE media SET updated_at = now() - \(interval)::interval WHERE id = \(id)")
+    }
+
+    func ageFile(_ key: String, seconds: TimeInterval) throws {
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(-seconds)], ofItemAtPath: "\(root)/\(key)")
+    }
+
+    func exists(_ key: String) -> Bool { FileManager.default.fileExists(atPath: "\(root)/\(key)") }
+
+    @Test func failedCleanupAndOrphanSweepRemoveWhatNoOneNeedsAndNothingElse() async throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try await TestServers.withDatabase { client, repository in
+            let storage = try LocalDiskStorage(root: root)
+            let user = Int64.random(in: 1_000_000...9_000_000_000)
+            let tasks = JanitorTasks(store: repository, storage: storage, settings: JanitorSettings(), instance: "itest",
+                                     logger: TestServers.logger)
+            // Failed 8 days ago (goes with its rendition), failed an hour ago (stays), ready long ago (stays).
+            let oldFailure = try await upload(repository, storage, user: user)
+            let youngFailure = try await upload(repository, storage, user: user)
+            let ready = try await upload(repository, storage, user: user)
+            for media in [oldFailure, youngFailure] {
+                let failed = MediaFailed(mediaId: media.id, generation: 1, error: MediaError(code: "decode_failed", message: "x"), attempts: 1)
+                #expect(try await repository.apply(.failed(failed), consumer: "itest") == .applied)
+            }
+            let oldRendition = StorageKeys.rendition(original: oldFailure.storageKey, generation: 1, name: "poster", ext: "jpg")
+            try await storage.put(key: oldRendition, bytes: [7])
+            try await age(client, oldFailure.id, by: "8 days")
+            try await age(client, youngFailure.id, by: "1 hour")
+            try await age(client, ready.id, by: "30 days")
+
+            let cleanup = try await tasks.run(.failedCleanup, dryRun: false, trigger: "itest")
+            #expect((cleanup.report.counts["media"] ?? 0) >= 1)
+            #expect(try await repository.find(id: oldFailure.id) == nil)
+            #expect(!exists(oldFailure.storageKey) && !exists(oldRendition), "the failed media's every file went")
+            #expect(try await repository.find(id: youngFailure.id)?.status == .failed)
+            #expect(try await repository.find(id: ready.id) != nil && exists(ready.storageKey))
+
+            // Orphans: a deleted media's file and an older generation's, both two hours old; a young orphan; and the
+            // files of a media whose generation 2 is being made right now.
+            let processing = try await upload(repository, storage, user: user)
+            let failedOnce = MediaFailed(mediaId: processing.id, generation: 1, error: MediaError(code: "x", message: "x"), attempts: 1)
+            _ = try await repository.apply(.failed(failedOnce), consumer: "itest")
+            _ = try await repository.reprocess(id: processing.id, userId: user)
+            let oldGeneration = StorageKeys.rendition(original: processing.storageKey, generation: 1, name: "video", ext: "mp4")
+            let currentGeneration = StorageKeys.rendition(original: processing.storageKey, generation: 2, name: "video", ext: "mp4")
+            let deletedMedia = "media/\(UUID().uuidString.lowercased())/original.jpg"
+            let youngOrphan = "media/\(UUID().uuidString.lowercased())/original.jpg"
+            for key in [oldGeneration, currentGeneration, deletedMedia, youngOrphan] {
+                try await storage.put(key: key, bytes: [1, 2, 3])
+            }
+            for key in [oldGeneration, currentGeneration, deletedMedia, processing.storageKey, ready.storageKey,
+                        youngFailure.storageKey] {
+                try ageFile(key, seconds: 7200)
+            }
+            let dry = try await tasks.run(.orphanSweep, dryRun: true, trigger: "itest")
+            #expect(dry.report.counts["orphans"] == 2, "\(dry.report.counts)")
+            #expect(exists(oldGeneration) && exists(deletedMedia), "a dry run removes nothing")
+            let sweep = try await tasks.run(.orphanSweep, dryRun: false, trigger: "itest")
+            #expect(sweep.report.counts["removed"] == 2, "\(sweep.report.counts)")
+            #expect(!exists(oldGeneration) && !exists(deletedMedia))
+            #expect(!FileManager.default.fileExists(atPath: "\(root)/\(StorageKeys.mediaFolder(of: deletedMedia) ?? "")"),
+                    "the emptied folder went too")
+            for key in [currentGeneration, processing.storageKey, ready.storageKey, youngFailure.storageKey, youngOrphan] {
+                #expect(exists(key), "\(key) stays")
+            }
+            let runs = try await repository.janitorRuns(task: "orphan_sweep", limit: 5)
+            #expect(runs.first?.id == sweep.runId && runs.first?.counts["removed"] == 2 && runs.first?.finishedAt != nil)
+        }
+    }
+
+    @Test func stuckProcessingRepublishesThenFails() async throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try await TestServers.withDatabase { client, repository in
+            let storage = try LocalDiskStorage(root: root)
+            let user = Int64.random(in: 1_000_000...9_000_000_000)
+            var settings = JanitorSettings()
+            settings.stuckRepublishLimit = 1
+            let tasks = JanitorTasks(store: repository, storage: storage, settings: settings, instance: "itest",
+                                     logger: TestServers.logger)
+            let stuck = try await upload(repository, storage, user: user, format: .mp3)
+            let busyVideo = try await upload(repository, storage, user: user, format: .mp4)
+            try await age(client, stuck.id, by: "20 minutes")      // audio: stuck after 15 minutes
+            try await age(client, busyVideo.id, by: "20 minutes")  // video: not before 2 hours
+            func outboxEvents() async throws -> Int {
+                try await client.query(
+                    """
+                    SELECT count(*) FROM outbox WHERE event_type = 'media.uploaded'
+                      AND (convert_from(body, 'UTF8')::jsonb ->> 'media_id')::bigint = \(stuck.id)
+                    """).collect().first?.decode(Int.self) ?? 0
+            }
+            #expect(try await outboxEvents() == 1)
+            let first = try await tasks.run(.stuckProcessing, dryRun: false, trigger: "itest")
+            #expect((first.report.counts["republished"] ?? 0) >= 1)
+            #expect(try await outboxEvents() == 2, "its job went to the outbox again")
+            #expect(try await repository.find(id: stuck.id)?.status == .processing)
+            #expect(try await repository.find(id: busyVideo.id)?.status == .processing)
+
+            try await age(client, stuck.id, by: "20 minutes")
+            let second = try await tasks.run(.stuckProcessing, dryRun: false, trigger: "itest")
+            #expect((second.report.counts["failed"] ?? 0) >= 1)
+            let failed = try #require(try await repository.find(id: stuck.id))
+            #expect(failed.status == .failed && failed.metadata["error"]?["code"] == "processing_timeout")
+            #expect(try await repository.find(id: busyVideo.id)?.status == .processing, "the video's limit is 2 h")
+        }
+    }
+}

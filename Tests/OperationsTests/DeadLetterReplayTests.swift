@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import MediaDomain
+import Messaging
+import Persistence
+import ServiceKit
+import Storage
+import Testing
+
+@testable import Operations
+
+@Suite("Dead letters: list and replay")
+struct DeadLetterReplayTests {
+    let logger = Logger(label: "dead-letter-test")
+
+    /// A dead copy as `RetryingConsumer` parks it.
+    func parked(_ event: MediaUploaded, code: String) throws -> OutgoingMessage {
+        OutgoingMessage(
+            exchange: "", routingKey: "image-service.dead", body: Array(try EventCoding.encoder().encode(event)),
+            messageId: event.eventId.uuidString.lowercased(), type: MediaEvents.uploaded,
+            headers: [
+                MessageHeaders.originalExchange: MediaEvents.exchange,
+                MessageHeaders.originalRoutingKey: MediaEvents.uploadedRoutingKey(.image),
+                MessageHeaders.originalQueue: "image-service", MessageHeaders.attempt: "3", MessageHeaders.attempts: "3",
+                MessageHeaders.failureCode: code, MessageHeaders.failureMessage: "attempts exhausted (3): boom",
+                MessageHeaders.firstFailedAt: "2026-11-29T10:00:00Z", MessageHeaders.replays: "0",
+            ])
+    }
+
+    func failedMedia(_ repository: MemoryMediaRepository) async throws -> Media {
+        guard case .created(let media) = try await repository.create(NewMedia(
+            userId: 7, username: "u", format: .jpeg, fileSize: 3, originalFilename: "a.jpg",
+            storageKey: StorageKeys.original(folder: UUID().uuidString.lowercased(), format: .jpeg), isPublic: true))
+        else { throw CancellationError() }
+        let failed = MediaFailed(mediaId: media.id, generation: 1, error: MediaError(code: "processing_failed", message: "x"), attempts: 3)
+        _ = try await repository.apply(.failed(failed), consumer: "t")
+        return media
+    }
+
+    @Test func replayRepublishesWhatCanBeDoneAndSkipsDeletedAndSupersededMedia() async throws {
+        let broker = InMemoryBroker()
+        try await broker.declare(MediaTopology.all())
+        let repository = MemoryMediaRepository()
+        let waiting = try await failedMedia(repository)
+        let superseded = try await failedMedia(repository)
+        _ = try await repository.reprocess(id: superseded.id)  // now generation 2
+        let deletedEvent = MediaUploaded(
+            mediaId: 999_999, generation: 1, userId: 7, fileType: .image, format: .jpeg, mimeType: "image/jpeg",
+            storageKey: "media/gone/original.jpg", fileSize: 3)
+        let waitingEvent = waiting.uploadedEvent()
+        for (event, code) in [(waitingEvent, "storage_unavailable"), (superseded.uploadedEvent(), "storage_unavailable"),
+                              (deletedEvent, "processing_error")] {
+            try await broker.publish(try parked(event, code: code))
+        }
+        let deadLetters = DeadLetters(broker: broker, media: repository, operations: repository, logger: logger)
+
+        let listed = try await deadLetters.list()
+        #expect(listed.count == 3)
+        let groups = DeadLetters.groups(listed)
+        #expect(groups.map { "\($0.queue) \($0.code) \($0.count)" } ==
+                ["image-service.dead processing_error 1", "image-service.dead storage_unavailable 2"])
+        #expect(groups.first?.oldest == Date(timeIntervalSince1970: 1_795_946_400))
+        #expect(await broker.messages(in: "image-service.dead").count == 3, "listing takes nothing away")
+
+        let dry = try await deadLetters.replay(DeadLetterSelection(all: true), dryRun: true)
+        #expect(dry.replayed.count == 1 && dry.skipped.count == 2)
+        #expect(await broker.messages(in: "image-service.dead").count == 3, "a dry run settles nothing")
+        #expect(try await repository.find(id: waiting.id)?.status == .failed)
+
+        let report = try await deadLetters.replay(DeadLetterSelection(queue: "image-service", all: true), dryRun: false)
+        #expect(report.replayed == [waitingEvent.eventId.uuidString.lowercased()])
+        #expect(Set(report.skipped.map(\.reason)) == ["superseded", "media_deleted"])
+        #expect(await broker.messages(in: "image-service.dead").isEmpty, "replayed and skipped copies are gone")
+        let back = try #require(await broker.messages(in: "image-service").first)
+        #expect(back.routingKey == MediaEvents.uploadedRoutingKey(.image) && back.exchange == MediaEvents.exchange)
+        #expect(back.headers[MessageHeaders.attempt] == nil, "a fresh attempt count")
+        #expect(back.headers[MessageHeaders.replays] == "1")
+        #expect(back.headers[MessageHeaders.failureCode] == nil && back.headers[MessageHeaders.firstFailedAt] == nil)
+        let event = try EventCoding.decoder().decode(MediaUploaded.self, from: Data(back.body))
+        #expect(event.mediaId == waiting.id && event.generation == 1)
+        #expect(try await repository.find(id: waiting.id)?.status == .processing, "back to processing, same generation")
+        #expect(try await repository.find(id: waiting.id)?.generation == 1)
+    }
+
+    @Test func selectionByCodeAndEventIdLeavesTheRestParked() async throws {
+        let broker = InMemoryBroker()
+        try await broker.declare(MediaTopology.all())
+        let repository = MemoryMediaRepository()
+        let a = try await failedMedia(repository)
+        let b = try await failedMedia(repository)
+        try await broker.publish(try parked(a.uploadedEvent(), code: "storage_unavailable"))
+        try await broker.publish(try parked(b.uploadedEvent(), code: "processing_error"))
+        let deadLetters = DeadLetters(broker: broker, media: repository, operations: repository, logger: logger)
+        let report = try await deadLetters.replay(DeadLetterSelection(code: "processing_error"), dryRun: false)
+        #expect(report.replayed.count == 1)
+        #expect(await broker.messages(in: "image-service.dead").map { $0.headers[MessageHeaders.failureCode] } == ["storage_unavailable"])
+        #expect(try await repository.find(id: b.id)?.status == .processing)
+        #expect(try await repository.find(id: a.id)?.status == .failed)
+        #expect(throws: OperationsError.self) { try DeadLetters.chosenQueues("nope") }
+        #expect(DeadLetterSelection().isEmpty && !DeadLetterSelection(all: true).isEmpty)
+    }
+}
