@@ -22,6 +22,15 @@ source "$ROOT/scripts/lib.sh"
 HTTP_PORT=$(gateway_port)
 API_URL=$(api_url)
 
+# How long a service may take to stop on SIGTERM before it is killed: a processor drains first (jobs in hand may run
+# for MEDIA_DRAIN_TIMEOUT: video 10m, the others 30s by default), so give it that and a margin.
+stop_timeout() {
+  case $1 in
+    mediaflow-video) echo 630 ;;
+    *) echo 60 ;;
+  esac
+}
+
 service_env() {
   if [[ $1 == mediaflow-gateway ]]; then echo "MEDIA_HTTP_PORT=$HTTP_PORT"; else echo "MEDIA_OPS_PORT=$(service_port "$1")"; fi
 }
@@ -74,6 +83,7 @@ banner() {
 
 PIDS=()
 NAMES=()
+SVCS=()
 STOPPING=
 
 stop_foreground() {
@@ -82,7 +92,7 @@ stop_foreground() {
   local i
   echo
   log "stopping services"
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do terminate "${PIDS[i]}" 30; done
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do terminate "${PIDS[i]}" "$(stop_timeout "${SVCS[i]}")"; done
   "$SERVICES_SH" dev stop || true
 }
 
@@ -102,6 +112,7 @@ cmd_run() {
     env "$(service_env "$svc")" setsid "$BIN/$svc" </dev/null > >(prefix "$name") 2>&1 &
     PIDS+=($!)
     NAMES+=("$name")
+    SVCS+=("$svc")
   done
   if [[ ${NAMES[0]} == gateway ]] && ! wait_for_gateway "${PIDS[0]}"; then
     log "the gateway did not come up"
@@ -149,7 +160,7 @@ cmd_down() {
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
     svc=${SERVICES[i]}
     if pid_alive "$RUN/$svc.pid" "$BIN/$svc"; then
-      terminate "$(<"$RUN/$svc.pid")" 30
+      terminate "$(<"$RUN/$svc.pid")" "$(stop_timeout "$svc")"
       log "$svc stopped"
     fi
     rm -f "$RUN/$svc.pid"

@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import MediaDomain
+import Metrics
+import Operations
+import Persistence
+import PostgresNIO
+import ServiceLifecycle
+
+/// Runs the Janitor's tasks on their schedule while this process holds the Janitor lock (a PostgreSQL session
+/// advisory lock on a connection kept for the purpose), so exactly one Janitor acts however many run. The others
+/// stand by, trying for the lock every `standbyPoll`: when the acting one dies its session ends, the lock is free,
+/// and one of them takes over within that time. Each task's next run follows its last recorded run in
+/// `janitor_runs`, whoever made it, so a takeover neither repeats nor skips work.
+public struct JanitorScheduler: Service {
+    /// The lock every Janitor contends for (the migrations use 7210331).
+    static let lockKey: Int64 = 7_210_332
+
+    let client: PostgresClient
+    let tasks: JanitorTasks
+    let store: any OperationsStore
+    let settings: JanitorSettings
+    let standbyPoll: Duration
+    let logger: Logger
+    let acting = Gauge(label: "mediaflow_janitor_acting")
+
+    public init(client: PostgresClient, tasks: JanitorTasks, store: any OperationsStore, settings: JanitorSettings,
+                standbyPoll: Duration, logger: Logger) {
+        self.client = client
+        self.tasks = tasks
+        self.store = store
+        self.settings = settings
+        self.standbyPoll = standbyPoll
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        acting.record(0)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in try await holdLockAndWork(on: connection) }
+                } catch is CancellationError {
+                    break
+                } catch {
+                    acting.record(0)
+                    logger.warning("janitor lost its database session; standing by", metadata: [
+                        "error": "\(DatabaseFailure.describe(error))",
+                    ])
+                }
+                try? await Task.sleep(for: standbyPoll)
+            }
+        }
+        acting.record(0)
+    }
+
+    /// Stands by on `connection` until the lock is ours, then works while the session lives.
+    private func holdLockAndWork(on connection: PostgresConnection) async throws {
+        var announcedStandby = false
+        while true {
+            try Task.checkCancellation()
+            let rows = try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))", logger: logger).collect()
+            if try rows.first?.decode(Bool.self) == true { break }
+            if !announcedStandby {
+                logger.info("janitor standing by: another one is acting")
+                announcedStandby = true
+            }
+            try await Task.sleep(for: standbyPoll)
+        }
+        acting.record(1)
+        logger.notice("janitor acting")
+        defer { acting.record(0) }
+        var due = try await firstRuns()
+        while true {
+            try Task.checkCancellation()
+            // The session (and so the lock) must still be ours before each round of work.
+            _ = try await connection.query("SELECT 1", logger: logger).collect()
+            let now = ContinuousClock.now
+            for task in JanitorTaskName.allCases where (due[task] ?? now) <= now {
+                do {
+                    try await tasks.run(task, dryRun: false, trigger: "schedule")
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    // Recorded and logged by the run; the next one comes on schedule.
+                }
+                due[task] = ContinuousClock.now + (settings.every[task] ?? .seconds(3600))
+            }
+            let next = due.values.min() ?? now + .seconds(1)
+            try await Task.sleep(until: min(next, ContinuousClock.now + .seconds(1)))
+        }
+    }
+
+    /// When each task is first due: an interval after its last recorded run (by any Janitor), or now.
+    private func firstRuns() async throws -> [JanitorTaskName: ContinuousClock.Instant] {
+        var due: [JanitorTaskName: ContinuousClock.Instant] = [:]
+        let now = ContinuousClock.now
+        for task in JanitorTaskName.allCases {
+            guard let last = try await store.janitorRuns(task: task.rawValue, limit: 10).first(where: { !$0.dryRun }),
+                  let every = settings.every[task]
+            else {
+                due[task] = now
+                continue
+            }
+            let since = Date().timeIntervalSince(last.startedAt)
+            let wait = max(0, Double(every.components.seconds) - since)
+            due[task] = now + .milliseconds(Int64(wait * 1000))
+        }
+        return due
+    }
+}
