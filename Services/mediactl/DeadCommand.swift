@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import MediaDomain
+import Operations
+import Persistence
+
+struct DeadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dead", abstract: "Look into the dead queues and replay what failed (SPEC §6).",
+        subcommands: [ListDead.self, ReplayDead.self])
+}
+
+struct ListDead: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "Dead letters grouped by queue and failure code, with the oldest and newest.")
+
+    @Option(help: "One dead queue (image-service or image-service.dead); all when omitted.") var queue: String?
+    @Flag(help: "JSON instead of a table.") var json = false
+
+    func run() async throws {
+        try await mediactl.run {
+            let configuration = try MediaCtlConfiguration()
+            let queue = self.queue
+            let letters = try await configuration.withDatabase { _, repository in
+                try await configuration.withBroker { broker in
+                    try await DeadLetters(broker: broker, media: repository, operations: repository, logger: configuration.logger)
+                        .list(queue: queue)
+                }
+            }
+            let groups = DeadLetters.groups(letters)
+            if json {
+                print(DeadLetterJSON.groups(groups, letters: letters))
+                return
+            }
+            guard !groups.isEmpty else {
+                print("no dead letters")
+                return
+            }
+            let rows = [["queue", "code", "count", "oldest", "newest"]] + groups.map {
+                [$0.queue, $0.code, String($0.count), $0.oldest?.ISO8601Format() ?? "-", $0.newest?.ISO8601Format() ?? "-"]
+            }
+            let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            for row in rows {
+                print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  "))
+            }
+            print("\(letters.count) dead letter\(letters.count == 1 ? "" : "s")")
+        }
+    }
+}
+
+struct ReplayDead: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Republish dead letters to where they first went, with a fresh attempt count.",
+        discussion: """
+            Choose with --queue, --code, --event-id (repeatable), or --all; filters combine. Messages of deleted media,
+            of an older generation or of a media already ready are skipped with the reason and removed. The media of a
+            replayed job goes back to processing.
+            """)
+
+    @Option(help: "One dead queue (image-service or image-service.dead).") var queue: String?
+    @Option(help: "Only dead letters with this failure code.") var code: String?
+    @Option(name: .customLong("event-id"), help: "Only these event ids (repeatable).") var eventIds: [String] = []
+    @Flag(help: "Everything in the chosen queues (required when nothing else chooses).") var all = false
+    @Option(help: "At most this many.") var limit: Int?
+    @Flag(help: "Show what would be replayed and skipped; change nothing.") var dryRun = false
+
+    func validate() throws {
+        if queue == nil, code == nil, eventIds.isEmpty, !all {
+            throw ValidationError("choose what to replay: --queue, --code, --event-id, or --all")
+        }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() async throws {
+        try await mediactl.run {
+            let configuration = try MediaCtlConfiguration()
+            let selection = DeadLetterSelection(queue: queue, code: code, eventIds: Set(eventIds), all: all, limit: limit)
+            let dryRun = self.dryRun
+            let report = try await configuration.withDatabase { _, repository in
+                try await configuration.withBroker { broker in
+                    try await DeadLetters(broker: broker, media: repository, operations: repository, logger: configuration.logger)
+                        .replay(selection, dryRun: dryRun)
+                }
+            }
+            let verb = dryRun ? "would replay" : "replayed"
+            print("\(verb) \(report.replayed.count)\(report.replayed.isEmpty ? "" : ": " + report.replayed.joined(separator: " "))")
+            for skip in report.skipped {
+                print("\(dryRun ? "would skip" : "skipped") \(skip.eventId): \(skip.reason)")
+            }
+        }
+    }
+}
+
+/// The JSON of `dead list --json` (the staff API answers the same shape).
+enum DeadLetterJSON {
+    static func groups(_ groups: [DeadLetterGroup], letters: [DeadLetter]) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("groups")
+        w.beginArray()
+        for group in groups {
+            w.beginObject()
+            w.key("queue"); w.string(group.queue)
+            w.key("code"); w.string(group.code)
+            w.key("count"); w.int(group.count)
+            w.key("oldest"); w.string(group.oldest.map(ISO8601.string(from:)))
+            w.key("newest"); w.string(group.newest.map(ISO8601.string(from:)))
+            w.endObject()
+        }
+        w.endArray()
+        w.key("total"); w.int(letters.count)
+        w.endObject()
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+import Foundation
+
+/// The operator's command line (SPEC §4, §6): development tokens, a user's figures, reprocessing, the dead queues
+/// and the Janitor's tasks. It reads the same environment as the services (`mediactl --help`), and gives up within
+/// five seconds, saying so, when PostgreSQL or RabbitMQ cannot be reached.
+@main
+struct MediaCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mediactl",
+        abstract: "Operate Mediaflow: tokens, stats, reprocessing, dead letters, the Janitor.",
+        discussion: MediaCtlConfiguration.help,
+        subcommands: [TokenCommand.self, StatsCommand.self, ReprocessCommand.self, DeadCommand.self, JanitorCommand.self])
+}
