@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "mediaflow-image", targets: ["ImageServiceMain"]),
         .executable(name: "mediaflow-video", targets: ["VideoServiceMain"]),
         .executable(name: "mediaflow-audio", targets: ["AudioServiceMain"]),
+        .executable(name: "mediaflow-janitor", targets: ["JanitorMain"]),
         .executable(name: "mediactl", targets: ["mediactl"]),
     ],
     dependencies: [
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // MARK: C libraries (shims for what Swift cannot import: variadics and macros)
@@ -61,13 +63,21 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Shared/ServiceKit", swiftSettings: swiftSettings),
+        .target(name: "Operations", dependencies: [
+            "MediaDomain", "Messaging", "Persistence", "Storage", "ServiceKit",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Shared/Operations", swiftSettings: swiftSettings),
+        .target(name: "Tokens", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Shared/Tokens", swiftSettings: swiftSettings),
         .target(name: "Imaging", dependencies: ["CVips", "MediaDomain"], path: "Shared/Imaging", swiftSettings: swiftSettings),
         .target(name: "AV", dependencies: ["CAV"], path: "Shared/AV", exclude: ["Core/README.md"],
                 swiftSettings: swiftSettings),
 
         // MARK: Services
         .target(name: "Gateway", dependencies: [
-            "MediaDomain", "Messaging", "Storage", "Persistence", "ServiceKit",
+            "MediaDomain", "Messaging", "Storage", "Persistence", "ServiceKit", "Operations", "Tokens",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -92,16 +102,28 @@ let package = Package(
                 path: "Services/AudioService/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "AudioServiceMain", dependencies: ["AudioService"],
                           path: "Services/AudioService/Main", swiftSettings: swiftSettings),
-        .executableTarget(name: "mediactl", dependencies: [
-            "Gateway", "Persistence", "ServiceKit", "MediaDomain",
+        .target(name: "Janitor", dependencies: [
+            "MediaDomain", "Messaging", "Persistence", "ServiceKit", "Operations",
             .product(name: "PostgresNIO", package: "postgres-nio"),
-        ],
-                          path: "Services/mediactl", swiftSettings: swiftSettings),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Services/Janitor/Sources", swiftSettings: swiftSettings),
+        .executableTarget(name: "JanitorMain", dependencies: ["Janitor"],
+                          path: "Services/Janitor/Main", swiftSettings: swiftSettings),
+        .executableTarget(name: "mediactl", dependencies: [
+            "Operations", "Persistence", "Messaging", "ServiceKit", "MediaDomain", "Tokens",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ], path: "Services/mediactl", swiftSettings: swiftSettings),
 
         // MARK: Tests
         .testTarget(name: "MediaDomainTests", dependencies: ["MediaDomain"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "OperationsTests", dependencies: [
+            "Operations", "Persistence", "Storage", "Messaging", "MediaDomain", "ServiceKit",
+        ], swiftSettings: swiftSettings),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "MediaDomain"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: [
             "Storage", .product(name: "NIOCore", package: "swift-nio"),
@@ -113,17 +135,17 @@ let package = Package(
         .testTarget(name: "VideoServiceTests", dependencies: ["VideoService", "AV", "ServiceKit", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AudioServiceTests", dependencies: ["AudioService", "AV", "ServiceKit", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayTests", dependencies: [
-            "Gateway",
+            "Gateway", "Tokens", "Operations",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Gateway", "Persistence", "Messaging", "ServiceKit", "Storage", "MediaDomain", "TestSupport",
+            "Gateway", "Tokens", "Operations", "Persistence", "Messaging", "ServiceKit", "Storage", "MediaDomain", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "EndToEndTests", dependencies: ["MediaDomain", "TestSupport", "Gateway"], swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["MediaDomain", "TestSupport", "Tokens"], swiftSettings: swiftSettings),
         // MARK: Benchmarks
         .executableTarget(name: "imaging-bench", dependencies: ["Imaging", "MediaDomain"], path: "Benchmarks/imaging",
                           exclude: ["run.sh", "pillow_bench.py"], swiftSettings: swiftSettings),

@@ -30,7 +30,8 @@ done
 curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null || die "the gateway is not ready (log: $WORK/gateway.log)"
 
 export SCHEMATHESIS_TOKEN
-SCHEMATHESIS_TOKEN=$("$BIN/mediactl" token --user-id 880001 --username contract)
+# A staff member's token, so the staff routes are exercised too (a user's is refused there with 403, as documented).
+SCHEMATHESIS_TOKEN=$("$BIN/mediactl" token --user-id 880001 --username contract --staff)
 status=0
 # Run from this folder so Schemathesis finds schemathesis.toml here; its state (.hypothesis) stays in $WORK.
 (cd "$WORK" && st --config-file "$HERE/schemathesis.toml" run "http://127.0.0.1:$PORT/api/schema/" \

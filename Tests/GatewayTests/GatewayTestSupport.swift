@@ -3,14 +3,17 @@ import Gateway
 import Hummingbird
 import HummingbirdTesting
 import MediaDomain
+import Messaging
 import Persistence
 import ServiceKit
 import Storage
+import Tokens
 
 /// A Gateway over in-memory repository and storage, plus helpers to talk to it.
 struct TestGateway {
     let repository = MemoryMediaRepository()
     let storage = MemoryStorage()
+    let broker = InMemoryBroker()
     let configuration: GatewayConfiguration
     let authenticator: JWTAuthenticator
 
@@ -31,10 +34,16 @@ struct TestGateway {
 
     func auth(_ user: Int64 = 1) -> HTTPFields { [.authorization: "Bearer \(token(user: user))"] }
 
+    /// A staff member's headers (JSON body).
+    func staff() -> HTTPFields {
+        [.authorization: "Bearer \(authenticator.mint(user: AuthenticatedUser(id: 900, username: "ops", isStaff: true)))",
+         .contentType: "application/json"]
+    }
+
     func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let router = buildRouter(
             configuration: configuration,
-            dependencies: GatewayDependencies(repository: repository, storage: storage))
+            dependencies: GatewayDependencies(repository: repository, storage: storage, broker: broker))
         let app = Application(router: router)
         try await app.test(.router, body)
     }

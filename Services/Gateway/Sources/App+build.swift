@@ -1,28 +1,49 @@
+import Foundation
 import Hummingbird
 import Logging
 import MediaDomain
 import Messaging
+import Operations
 import Persistence
 import Prometheus
 import ServiceKit
 import ServiceLifecycle
 import Storage
+import Tokens
 
 /// What the Gateway's routes stand on. Tests pass in-memory implementations; `buildApplication` the real ones.
 public struct GatewayDependencies: Sendable {
     public var repository: any MediaRepository
     public var storage: any BlobStorage
+    /// The staff API's view of the store (SPEC §6, §7).
+    public var operations: any OperationsStore
+    public var broker: any MessageBroker
+    public var janitor: JanitorSettings
     public var readiness: [ReadinessCheck]
     public var registry: PrometheusCollectorRegistry
     /// Called after a request wrote an outbox row (wakes the relay).
     public var onOutboxWrite: @Sendable () -> Void
 
     public init(
-        repository: any MediaRepository, storage: any BlobStorage, readiness: [ReadinessCheck] = [],
-        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), onOutboxWrite: @escaping @Sendable () -> Void = {}
+        repository: any MediaRepository & OperationsStore, storage: any BlobStorage,
+        broker: any MessageBroker = InMemoryBroker(), janitor: JanitorSettings = JanitorSettings(),
+        readiness: [ReadinessCheck] = [], registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        onOutboxWrite: @escaping @Sendable () -> Void = {}
+    ) {
+        self.init(repository: repository, operations: repository, storage: storage, broker: broker, janitor: janitor,
+                  readiness: readiness, registry: registry, onOutboxWrite: onOutboxWrite)
+    }
+
+    public init(
+        repository: any MediaRepository, operations: any OperationsStore, storage: any BlobStorage,
+        broker: any MessageBroker, janitor: JanitorSettings, readiness: [ReadinessCheck],
+        registry: PrometheusCollectorRegistry, onOutboxWrite: @escaping @Sendable () -> Void
     ) {
         self.repository = repository
+        self.operations = operations
         self.storage = storage
+        self.broker = broker
+        self.janitor = janitor
         self.readiness = readiness
         self.registry = registry
         self.onOutboxWrite = onOutboxWrite
@@ -49,6 +70,21 @@ public func buildRouter(
         .addRoutes(to: router.group("api/media").add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
     FileController(repository: dependencies.repository, storage: dependencies.storage, signer: signer)
         .addRoutes(to: router)
+    let logger = Logger(label: "mediaflow.gateway.staff")
+    let staff = router.group("api/admin")
+        .add(middleware: AuthenticationMiddleware(authenticator: authenticator))
+        .add(middleware: StaffOnlyMiddleware())
+    StaffOperationsController(
+        deadLetters: DeadLetters(
+            broker: dependencies.broker, media: dependencies.repository, operations: dependencies.operations, logger: logger),
+        bulk: MediaBulkActions(
+            store: dependencies.operations, storage: dependencies.storage, logger: logger,
+            onOutboxWrite: dependencies.onOutboxWrite),
+        janitor: JanitorTasks(
+            store: dependencies.operations, storage: dependencies.storage, settings: dependencies.janitor,
+            instance: "gateway@\(ProcessInfo.processInfo.hostName)", logger: logger),
+        operations: dependencies.operations, links: links
+    ).addRoutes(to: staff)
     let schema = OpenAPIDocument(baseURL: configuration.publicBaseURL, limits: configuration.common.limits)
     router.get("api/schema") { _, _ in schema.response() }
     router.methodNotAllowed("api/schema", allow: [.get, .head])
@@ -82,7 +118,7 @@ public func buildApplication(
     let dependencies = GatewayDependencies(
         repository: CachingMediaRepository(
             base: DeadlineMediaRepository(base: repository, deadline: databaseDeadline), cache: cache),
-        storage: storage,
+        operations: repository, storage: storage, broker: broker, janitor: configuration.janitor,
         readiness: [
             ReadinessCheck(name: "database") {
                 try await withDatabaseDeadline(databaseDeadline) { try await repository.ping() }
@@ -100,10 +136,7 @@ public func buildApplication(
             postgres,
             GatedService(gate: gate, name: "outbox-relay", service: relay),
             GatedService(gate: gate, name: "media-change-listener") { await changeListener.run() },
-            GatedService(gate: gate, name: "status-consumer") {
-                try await broker.declareWhenReachable(MediaTopology.all(), logger: logger)
-                try await statusConsumer.run()
-            },
+            GatedService(gate: gate, name: "status-consumer", service: statusConsumer),
         ],
         logger: logger)
     app.beforeServerStarts {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MediaDomain
+import Operations
 import ServiceKit
 
 /// Everything the Gateway reads from its environment, once, at start-up (SPEC §5).
@@ -21,6 +22,8 @@ public struct GatewayConfiguration: Sendable {
     /// a p99 of 34–48 ms and 4–8 gave 13–17 ms at a higher throughput; queries are short, so a request rarely
     /// waits for a free connection.
     public var databaseConnections: Int
+    /// The Janitor's settings, for tasks staff run through the API (`POST /api/admin/janitor/run/`).
+    public var janitor: JanitorSettings
     public var common: CommonConfiguration
 
     public static let developmentSecret = "mediaflow-development-secret-change-me-0123456789"
@@ -37,6 +40,8 @@ public struct GatewayConfiguration: Sendable {
           MEDIA_SIGNED_URL_TTL     seconds a private media URL stays valid (default 3600)
           MEDIA_DATABASE_CONNECTIONS  most PostgreSQL connections (default twice the cores, at least 4)
         \(CommonConfiguration.help)
+        Janitor tasks run by staff through the API use the Janitor's settings:
+        \(JanitorSettings.help)
         """
 
     public init(environment env: Environment = Environment()) throws {
@@ -56,6 +61,7 @@ public struct GatewayConfiguration: Sendable {
         signedURLLifetime = .seconds(try env.int("MEDIA_SIGNED_URL_TTL", default: 3600))
         databaseConnections = try env.int("MEDIA_DATABASE_CONNECTIONS", default: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
         guard databaseConnections >= 1 else { throw ConfigurationError("MEDIA_DATABASE_CONNECTIONS must be at least 1") }
+        janitor = try JanitorSettings(environment: env)
         common = try CommonConfiguration(environment: env)
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import MediaDomain
 import Persistence
 import Storage
+import Tokens
 
 /// The `/api/media/` routes of SPEC §1. They sit behind `AuthenticationMiddleware` (the caller is in the context);
 /// another user's private media is answered exactly like missing media (404), never 403.

@@ -1,4 +1,5 @@
 import Hummingbird
+import Tokens
 
 /// The request context of every Gateway route.
 public struct GatewayRequestContext: RequestContext {

@@ -58,9 +58,9 @@ struct JSONRequestBody {
         return flag
     }
 
-    /// A string field of at most `maxLength` characters.
+    /// A string field of 1 to `maxLength` characters (`null` is not a string).
     func string(_ name: String, required: Bool, maxLength: Int = 255) throws(APIError) -> String? {
-        guard let value = fields[name], value != .null || required else {
+        guard let value = fields[name] else {
             if required { throw APIError.badRequest("invalid_request", "The field '\(name)' is required.") }
             return nil
         }

@@ -5,6 +5,7 @@ import MediaDomain
 import Metrics
 import Persistence
 import Storage
+import Tokens
 
 /// `POST /api/media/upload/`: streams one file part to storage while judging it (SPEC §1.1).
 ///

@@ -1,0 +1,248 @@
+import Foundation
+import Hummingbird
+import Logging
+import MediaDomain
+import Messaging
+import Operations
+import Persistence
+import Storage
+
+/// The staff API of SPEC §6 and §7 that operations need: dead letters and their replay, bulk actions on any user's
+/// media, and the Janitor's runs. Behind `AuthenticationMiddleware` and `StaffOnlyMiddleware`; each route calls the
+/// one implementation in `Operations` that `mediactl` calls too.
+struct StaffOperationsController: Sendable {
+    let deadLetters: DeadLetters
+    let bulk: MediaBulkActions
+    let janitor: JanitorTasks
+    let operations: any OperationsStore
+    let links: MediaLinks
+
+    func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
+        group.get("dead-letters", use: listDeadLetters)
+        group.post("dead-letters/replay", use: replayDeadLetters)
+        group.post("media/bulk", use: bulkAction)
+        group.get("janitor/runs", use: janitorRuns)
+        group.post("janitor/run", use: runJanitorTask)
+        group.methodNotAllowed("dead-letters", allow: [.get, .head])
+        group.methodNotAllowed("dead-letters/replay", allow: [.post])
+        group.methodNotAllowed("media/bulk", allow: [.post])
+        group.methodNotAllowed("janitor/runs", allow: [.get, .head])
+        group.methodNotAllowed("janitor/run", allow: [.post])
+    }
+
+    /// `{groups, count, next, previous, results}`: the groups of every dead letter chosen, and one page of them.
+    @Sendable func listDeadLetters(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let params = request.uri.queryParameters
+        let queue = params["queue"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let code = params["code"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        if let code, code.count > 100 { throw APIError.badRequest("invalid_filter", "code is at most 100 characters.") }
+        let page = try MediaController.positiveInt(params["page"].map(String.init), name: "page", default: 1)
+        let pageSize = min(try MediaController.positiveInt(params["page_size"].map(String.init), name: "page_size", default: 20), 100)
+        let letters: [DeadLetter]
+        do {
+            letters = try await deadLetters.list(queue: queue).filter { code == nil || $0.code == code }
+        } catch let error as OperationsError {
+            throw APIError.badRequest("invalid_filter", error.description)
+        }
+        let lastPage = max(1, (letters.count + pageSize - 1) / pageSize)
+        guard page <= lastPage else { throw APIError(.notFound, code: "invalid_page", detail: "Invalid page.") }
+        var filters: [(String, String)] = []
+        if let queue { filters.append(("queue", queue)) }
+        if let code { filters.append(("code", code)) }
+        if params["page_size"] != nil { filters.append(("page_size", String(pageSize))) }
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("groups")
+        w.beginArray()
+        for group in DeadLetters.groups(letters) {
+            w.beginObject()
+            w.key("queue"); w.string(group.queue)
+            w.key("code"); w.string(group.code)
+            w.key("count"); w.int(group.count)
+            w.key("oldest"); w.string(group.oldest.map(ISO8601.string(from:)))
+            w.key("newest"); w.string(group.newest.map(ISO8601.string(from:)))
+            w.endObject()
+        }
+        w.endArray()
+        w.key("count"); w.int(letters.count)
+        w.key("next"); w.string(page < lastPage ? links.apiURL("/api/admin/dead-letters/", query: [("page", String(page + 1))] + filters) : nil)
+        w.key("previous"); w.string(page > 1 ? links.apiURL("/api/admin/dead-letters/", query: [("page", String(page - 1))] + filters) : nil)
+        w.key("results")
+        w.beginArray()
+        for letter in letters.dropFirst((page - 1) * pageSize).prefix(pageSize) {
+            w.beginObject()
+            w.key("queue"); w.string(letter.queue)
+            w.key("event_id"); w.string(letter.eventId)
+            w.key("type"); w.string(letter.type)
+            w.key("code"); w.string(letter.code)
+            w.key("message"); w.string(letter.message)
+            w.key("attempts"); w.int(letter.attempts)
+            w.key("first_failed_at"); w.string(letter.firstFailedAt.map(ISO8601.string(from:)))
+            w.key("replays"); w.int(letter.replays)
+            w.key("media_id"); w.int(letter.mediaId)
+            w.key("generation"); w.int(letter.generation)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return jsonResponse(w)
+    }
+
+    /// `{queue?, code?, event_ids?, all?, limit?, dry_run?}` → `{replayed, replayed_event_ids, skipped: [{event_id, reason}], dry_run}`.
+    @Sendable func replayDeadLetters(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let body = try await JSONRequestBody(request, example: #"{"queue": "image-service", "code": "storage_unavailable"}"#)
+        var eventIds: Set<String> = []
+        if let value = body.fields["event_ids"] {
+            let items: [JSONValue]
+            if case .array(let array) = value { items = array } else { items = [] }
+            let ids = items.compactMap(\.stringValue)
+            guard case .array = value, !ids.isEmpty, ids.count == items.count else {
+                throw APIError.badRequest("invalid_request", "The field 'event_ids' must be a non-empty array of strings.")
+            }
+            eventIds = Set(ids)
+        }
+        var limit: Int?
+        if let value = body.fields["limit"] {
+            guard case .int(let n) = value, (1...1_000_000).contains(n) else {
+                throw APIError.badRequest("invalid_request", "The field 'limit' must be an integer from 1 to 1000000.")
+            }
+            limit = Int(n)
+        }
+        let selection = DeadLetterSelection(
+            queue: try body.string("queue", required: false), code: try body.string("code", required: false),
+            eventIds: eventIds, all: try body.bool("all", required: false) ?? false, limit: limit)
+        guard !selection.isEmpty else {
+            throw APIError.badRequest("invalid_request", "Choose what to replay: queue, code, event_ids, or all: true.")
+        }
+        let dryRun = try body.bool("dry_run", required: false) ?? false
+        let report: ReplayReport
+        do {
+            report = try await deadLetters.replay(selection, dryRun: dryRun)
+        } catch let error as OperationsError {
+            throw APIError.badRequest("invalid_request", error.description)
+        }
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("replayed"); w.int(report.replayed.count)
+        w.key("replayed_event_ids")
+        w.beginArray()
+        for id in report.replayed { w.string(id) }
+        w.endArray()
+        w.key("skipped")
+        w.beginArray()
+        for skip in report.skipped {
+            w.beginObject()
+            w.key("event_id"); w.string(skip.eventId)
+            w.key("reason"); w.string(skip.reason)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("dry_run"); w.bool(dryRun)
+        w.endObject()
+        return jsonResponse(w)
+    }
+
+    /// `{action, ids}` → `{done: [...], skipped: [{id, reason}]}`.
+    @Sendable func bulkAction(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let body = try await JSONRequestBody(request, example: #"{"action": "reprocess", "ids": [1, 2]}"#)
+        guard let name = try body.string("action", required: true), let action = BulkAction(rawValue: name) else {
+            throw APIError.badRequest(
+                "invalid_request", "The field 'action' must be one of \(BulkAction.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        guard case .array(let items)? = body.fields["ids"], !items.isEmpty, items.count <= MediaBulkActions.maxIds else {
+            throw APIError.badRequest(
+                "invalid_request", "The field 'ids' must be an array of 1 to \(MediaBulkActions.maxIds) media ids.")
+        }
+        let ids = items.compactMap { item -> Int64? in
+            if case .int(let id) = item, id > 0 { return id }
+            return nil
+        }
+        guard ids.count == items.count else {
+            throw APIError.badRequest("invalid_request", "Every id must be a positive integer.")
+        }
+        let result = try await bulk.perform(action, ids: ids)
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("action"); w.string(action.rawValue)
+        w.key("done")
+        w.beginArray()
+        for id in result.done { w.int(id) }
+        w.endArray()
+        w.key("skipped")
+        w.beginArray()
+        for skip in result.skipped {
+            w.beginObject()
+            w.key("id"); w.int(skip.id)
+            w.key("reason"); w.string(skip.reason)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return jsonResponse(w)
+    }
+
+    /// `?task=&limit=` → `{results: [run...]}`, newest first.
+    @Sendable func janitorRuns(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let params = request.uri.queryParameters
+        let task = params["task"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        if let task, JanitorTaskName(rawValue: task) == nil {
+            throw APIError.badRequest("invalid_filter", "Unknown task '\(task)'.")
+        }
+        let limit = min(try MediaController.positiveInt(params["limit"].map(String.init), name: "limit", default: 50), 500)
+        let runs = try await operations.janitorRuns(task: task, limit: limit)
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("results")
+        w.beginArray()
+        for run in runs { Self.write(run, to: &w) }
+        w.endArray()
+        w.endObject()
+        return jsonResponse(w)
+    }
+
+    /// `{task, dry_run?}` → the run, once it is done.
+    @Sendable func runJanitorTask(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let body = try await JSONRequestBody(request, example: #"{"task": "orphan_sweep", "dry_run": true}"#)
+        guard let name = try body.string("task", required: true), let task = JanitorTaskName(rawValue: name) else {
+            throw APIError.badRequest(
+                "invalid_request", "The field 'task' must be one of \(JanitorTaskName.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        let dryRun = try body.bool("dry_run", required: false) ?? false
+        let result: JanitorRunResult
+        do {
+            result = try await janitor.run(task, dryRun: dryRun, trigger: "staff:\(try context.requireUser().username)")
+        } catch let error where !DatabaseFailure.isUnavailable(error) {
+            throw APIError(.internalServerError, code: "janitor_task_failed", detail: "The task failed: \(DatabaseFailure.describe(error))")
+        }
+        let run = try await operations.janitorRuns(task: task.rawValue, limit: 20).first { $0.id == result.runId }
+        var w = JSONWriter()
+        if let run {
+            Self.write(run, to: &w)
+        } else {
+            w.beginObject()
+            w.key("id"); w.int(result.runId)
+            w.endObject()
+        }
+        return jsonResponse(w)
+    }
+
+    static func write(_ run: JanitorRun, to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("id"); w.int(run.id)
+        w.key("task"); w.string(run.task)
+        w.key("trigger"); w.string(run.trigger)
+        w.key("instance"); w.string(run.instance)
+        w.key("dry_run"); w.bool(run.dryRun)
+        w.key("started_at"); w.string(ISO8601.string(from: run.startedAt))
+        w.key("finished_at"); w.string(run.finishedAt.map(ISO8601.string(from:)))
+        w.key("counts")
+        w.object(run.counts.mapValues { JSONValue.int($0) })
+        w.key("error"); w.string(run.error)
+        w.endObject()
+    }
+
+    private func jsonResponse(_ writer: JSONWriter, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+    }
+}
