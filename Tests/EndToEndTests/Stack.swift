@@ -1,11 +1,12 @@
 import Foundation
-import Gateway
+
 import MediaDomain
 import Synchronization
 import TestSupport
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import Tokens
 #endif
 
 /// The real executables, started as processes against `make test`'s PostgreSQL and RabbitMQ, with a storage
@@ -101,6 +102,33 @@ final class Stack: Sendable {
             if p.isRunning { kill(p.processIdentifier, SIGKILL) }
         }
         try? FileManager.default.removeItem(atPath: storageDirectory)
+    }
+
+    /// Runs a tool of the bin folder (mediactl) with this stack's environment; returns its exit status, its output
+    /// (stdout and stderr) and how long it took.
+    func tool(_ name: String, _ arguments: [String], extra: [String: String] = [:]) throws -> (status: Int32, output: String, elapsed: Duration) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(binDir)/\(name)")
+        process.arguments = arguments
+        process.environment = environment.merging(extra) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let started = ContinuousClock.now
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self), started.duration(to: .now))
+    }
+
+    /// One value from the test database (`psql -Atc`), for checks a client cannot make.
+    func sql(_ statement: String) async throws -> String {
+        guard let url = Self.env["MEDIA_TEST_DATABASE_URL"] else { throw StackError("MEDIA_TEST_DATABASE_URL not set") }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("sql-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let escaped = statement.replacingOccurrences(of: "'", with: "'\\''")
+        guard await runShell("psql '\(url)' -Atc '\(escaped)' > '\(out)'") == 0 else { throw StackError("psql failed: \(statement)") }
+        return try String(contentsOfFile: out, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func token(user: Int64) -> String {
