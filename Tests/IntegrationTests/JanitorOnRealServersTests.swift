@@ -132,4 +132,35 @@ struct JanitorOnRealServersTests {
             #expect(try await repository.find(id: busyVideo.id)?.status == .processing, "the video's limit is 2 h")
         }
     }
+
+    @Test func outboxWatchReportsStaleEventsAndPrunesWhatWasDeliveredLongAgo() async throws {
+        try await TestServers.withDatabase { client, repository in
+            let tasks = JanitorTasks(store: repository, storage: try LocalDiskStorage(root: root), settings: JanitorSettings(),
+                                     instance: "itest", logger: TestServers.logger)
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let stale = UUID(), oldSent = UUID(), recentSent = UUID(), oldHandled = UUID()
+            _ = try await client.query(
+                """
+                INSERT INTO outbox (event_id, exchange, routing_key, event_type, body, created_at, sent_at) VALUES
+                  (\(stale), 'media.events', 'itest.none', 'itest', '\\x7b7d', now() - interval '10 minutes', NULL),
+                  (\(oldSent), 'media.events', 'itest.none', 'itest', '\\x7b7d', now() - interval '20 days', now() - interval '20 days'),
+                  (\(recentSent), 'media.events', 'itest.none', 'itest', '\\x7b7d', now() - interval '1 day', now() - interval '1 day')
+                """)
+            _ = try await client.query(
+                "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ('itest', \(oldHandled), now() - interval '15 days')")
+            let run = try await tasks.run(.outboxWatch, dryRun: false, trigger: "itest")
+            #expect((run.report.counts["stale_unsent"] ?? 0) >= 1, "\(run.report.counts)")
+            #expect((run.report.counts["pruned_outbox"] ?? 0) >= 1 && (run.report.counts["pruned_inbox"] ?? 0) >= 1)
+            func count(_ table: String, _ id: UUID) async throws -> Int {
+                try await client.query("SELECT count(*) FROM \(unescaped: table) WHERE event_id = \(id)").collect()
+                    .first?.decode(Int.self) ?? -1
+            }
+            #expect(try await count("outbox", oldSent) == 0, "sent 20 days ago: pruned")
+            #expect(try await count("outbox", recentSent) == 1, "sent yesterday: kept")
+            #expect(try await count("outbox", stale) == 1, "unsent rows are never pruned")
+            #expect(try await count("processed_events", oldHandled) == 0)
+            // The stale row would be published by a relay; it has nowhere to go, so it is removed here.
+            _ = try await client.query("DELETE FROM outbox WHERE event_id = \(stale)")
+        }
+    }
 }
