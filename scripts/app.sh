@@ -25,9 +25,25 @@ API_URL=$(api_url)
 # How long a service may take to stop on SIGTERM before it is killed: a processor drains first (jobs in hand may run
 # for MEDIA_DRAIN_TIMEOUT: video 10m, the others 30s by default), so give it that and a margin.
 stop_timeout() {
+  local drain
   case $1 in
-    mediaflow-video) echo 630 ;;
-    *) echo 60 ;;
+    mediaflow-video) drain=${MEDIA_DRAIN_TIMEOUT:-10m} ;;
+    mediaflow-image | mediaflow-audio) drain=${MEDIA_DRAIN_TIMEOUT:-30s} ;;
+    *) drain=0 ;;
+  esac
+  echo $(($(seconds_of "$drain") + 30))
+}
+
+# Seconds of a duration as the services read it (500ms, 90s, 30m, 6h, 7d; a bare number is seconds).
+seconds_of() {
+  local value=${1%[smhd]} unit=${1##*[0-9]}
+  [[ $1 == *ms ]] && { echo 1; return; }
+  [[ $value =~ ^[0-9]+$ ]] || { echo 60; return; }
+  case $unit in
+    m) echo $((value * 60)) ;;
+    h) echo $((value * 3600)) ;;
+    d) echo $((value * 86400)) ;;
+    *) echo "$value" ;;
   esac
 }
 

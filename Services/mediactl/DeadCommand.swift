@@ -21,11 +21,9 @@ struct ListDead: AsyncParsableCommand {
         try await mediactl.run {
             let configuration = try MediaCtlConfiguration()
             let queue = self.queue
-            let letters = try await configuration.withDatabase { _, repository in
-                try await configuration.withBroker { broker in
-                    try await DeadLetters(broker: broker, media: repository, operations: repository, logger: configuration.logger)
-                        .list(queue: queue)
-                }
+            // Looking needs the broker alone: a database outage does not hide the dead queues.
+            let letters = try await configuration.withBroker { broker in
+                try await DeadLetters.list(broker: broker, queue: queue)
             }
             let groups = DeadLetters.groups(letters)
             if json {
@@ -93,24 +91,20 @@ struct ReplayDead: AsyncParsableCommand {
     }
 }
 
-/// The JSON of `dead list --json` (the staff API answers the same shape).
+/// The JSON of `dead list --json`: the groups in the staff API's shape, and every dead letter.
 enum DeadLetterJSON {
     static func groups(_ groups: [DeadLetterGroup], letters: [DeadLetter]) -> String {
         var w = JSONWriter()
         w.beginObject()
         w.key("groups")
         w.beginArray()
-        for group in groups {
-            w.beginObject()
-            w.key("queue"); w.string(group.queue)
-            w.key("code"); w.string(group.code)
-            w.key("count"); w.int(group.count)
-            w.key("oldest"); w.string(group.oldest.map(ISO8601.string(from:)))
-            w.key("newest"); w.string(group.newest.map(ISO8601.string(from:)))
-            w.endObject()
-        }
+        for group in groups { group.write(to: &w) }
         w.endArray()
-        w.key("total"); w.int(letters.count)
+        w.key("count"); w.int(letters.count)
+        w.key("results")
+        w.beginArray()
+        for letter in letters { letter.write(to: &w) }
+        w.endArray()
         w.endObject()
         return String(decoding: w.bytes, as: UTF8.self)
     }

@@ -24,7 +24,6 @@ struct MediaCtlConfiguration {
           MEDIA_JWT_SECRET         HS256 secret the tokens are signed with (default: the development secret)
         \(CommonConfiguration.help)
         \(JanitorSettings.help)
-          MEDIA_FAILPOINT          tests only: exit at a named point (replay.after-publish)
         """
 
     init(environment: Environment = Environment()) throws {

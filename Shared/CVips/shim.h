@@ -33,6 +33,9 @@ static void mf_eval_check_cancel(VipsImage *image, VipsProgress *progress, void 
 }
 
 static inline void mf_watch_cancel(VipsImage *image, int *flag) {
+    // An image made from a watched one inherits its `progress_signal`, and set_progress(TRUE) on such an image
+    // clears it (libvips' else branch): reset first so this image emits "eval" itself.
+    vips_image_set_progress(image, FALSE);
     vips_image_set_progress(image, TRUE);
     g_signal_connect(image, "eval", G_CALLBACK(mf_eval_check_cancel), flag);
 }

@@ -7,24 +7,36 @@ public enum DurationText {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         let digits = trimmed.prefix { $0.isNumber }
         guard !digits.isEmpty, let value = Int64(digits), value >= 0 else { return nil }
+        let unit: Int64
         switch trimmed.dropFirst(digits.count) {
         case "ms": return .milliseconds(value)
-        case "", "s": return .seconds(value)
-        case "m": return .seconds(value * 60)
-        case "h": return .seconds(value * 3600)
-        case "d": return .seconds(value * 86_400)
+        case "", "s": unit = 1
+        case "m": unit = 60
+        case "h": unit = 3600
+        case "d": unit = 86_400
         default: return nil
         }
+        // `99999999999999d` is no duration (and must not crash the process that reads it).
+        let (seconds, overflow) = value.multipliedReportingOverflow(by: unit)
+        guard !overflow, seconds <= Int64.max / 1000 else { return nil }
+        return .seconds(seconds)
     }
 
     /// The shortest exact text for `duration` (`7d`, `90s`, `1500ms`).
     public static func format(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let seconds = duration.components.seconds
+        let milliseconds = duration.milliseconds
         guard milliseconds % 1000 == 0 else { return "\(milliseconds)ms" }
         for (unit, size) in [("d", Int64(86_400)), ("h", 3600), ("m", 60)] where seconds > 0 && seconds % size == 0 {
             return "\(seconds / size)\(unit)"
         }
         return "\(seconds)s"
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds (SQL intervals, `processing_ms`, logs).
+    public var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

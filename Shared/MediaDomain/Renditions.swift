@@ -121,9 +121,14 @@ public enum StorageKeys {
 
     /// The folder (`media/<folder>/`) of any key of a media: its original or a rendition of any generation.
     public static func mediaFolder(of key: String) -> String? {
+        mediaFolderName(of: key).map { "media/\($0)/" }
+    }
+
+    /// The folder name (`<folder>` of `media/<folder>/…`) of any key of a media, as the database indexes it.
+    public static func mediaFolderName(of key: String) -> String? {
         let parts = key.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "media", !parts[1].isEmpty else { return nil }
-        return "media/\(parts[1])/"
+        return String(parts[1])
     }
 
     public static func rendition(original: String, generation: Int, name: String, ext: String) -> String {

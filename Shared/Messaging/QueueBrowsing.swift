@@ -18,12 +18,21 @@ extension MessageBroker {
         let drain = DrainSignal()
         // The consumer's handlers return at once and leave their deliveries unsettled; prefetch bounds them.
         let consumer = Task {
-            try await consume(queue: queue, prefetch: min(wanted, Int(UInt16.max)), drain: drain) { delivery in
-                held.add(delivery)
+            do {
+                try await consume(queue: queue, prefetch: min(wanted, Int(UInt16.max)), drain: drain) { delivery in
+                    held.add(delivery)
+                }
+            } catch {
+                held.fail(error)  // wakes the wait: a consumer that cannot consume must not look like an empty queue
+                throw error
             }
         }
         // In queue order: handlers run concurrently, so they may have been held in another order.
         let deliveries = await held.wait(timeout: timeout).sorted { $0.deliveryTag < $1.deliveryTag }
+        if deliveries.count < wanted, let failure = held.failure {
+            consumer.cancel()
+            throw failure
+        }
         do {
             let result = try await body(deliveries)
             drain.fire()
@@ -45,6 +54,7 @@ final class HeldDeliveries: Sendable {
         var deliveries: [Delivery] = []
         var waiter: CheckedContinuation<[Delivery], Never>?
         var done = false
+        var failure: (any Error)?
     }
 
     private let wanted: Int
@@ -63,7 +73,15 @@ final class HeldDeliveries: Sendable {
         if let (waiter, deliveries) = ready { waiter.resume(returning: deliveries) }
     }
 
-    /// The deliveries once `wanted` arrived, or what arrived within `timeout`.
+    /// Why the consumer stopped before `wanted` arrived, if it did.
+    var failure: (any Error)? { state.withLock { $0.failure } }
+
+    func fail(_ error: any Error) {
+        state.withLock { $0.failure = error }
+        finish()
+    }
+
+    /// The deliveries once `wanted` arrived, or what arrived within `timeout` (or before the consumer failed).
     func wait(timeout: Duration) async -> [Delivery] {
         let timer = Task {
             try? await Task.sleep(for: timeout)
@@ -83,7 +101,7 @@ final class HeldDeliveries: Sendable {
         }
     }
 
-    private func finish() {
+    func finish() {
         let ready = state.withLock { s -> (CheckedContinuation<[Delivery], Never>, [Delivery])? in
             guard !s.done else { return nil }
             s.done = true

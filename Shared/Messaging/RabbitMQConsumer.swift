@@ -58,6 +58,8 @@ final class RabbitMQConsumer: @unchecked Sendable {
         var backoff = Backoff()
         var everConnected = false
         outer: while !commands.isStopping {
+            // A drain that began while the connection was down has nothing in hand: never consume again.
+            if draining { break outer }
             do {
                 try connect()
                 everConnected = true
@@ -69,6 +71,7 @@ final class RabbitMQConsumer: @unchecked Sendable {
                     break outer
                 }
                 let delay = backoff.next()
+                if draining { break outer }
                 logger.warning("consumer cannot connect", metadata: [
                     "queue": "\(queue)", "error": "\(error.text)", "retry_in": "\(delay)",
                 ])
@@ -100,6 +103,7 @@ final class RabbitMQConsumer: @unchecked Sendable {
             }
             connection?.close()
             connection = nil
+            if draining { break outer }
             sleep(backoff.next())
         }
         for command in commands.close() { execute(command) }

@@ -295,7 +295,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
     // MARK: OutboxStore
 
     public func claimOutbox(limit: Int, lease: Duration) async throws -> [OutboxEntry] {
-        let leaseMs = Int64(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
+        let leaseMs = lease.milliseconds
         // One statement: the row locks of SKIP LOCKED last only while it runs, then the lease keeps others off.
         return try await rows(
             """

@@ -135,7 +135,7 @@ public struct ProcessingWorker: Service {
             outcome = .failure(error)
         }
         let elapsed = started.duration(to: .now)
-        let ms = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let ms = Int(elapsed.milliseconds)
 
         do {
             switch outcome {
@@ -156,6 +156,10 @@ public struct ProcessingWorker: Service {
                 try await Self.publish(failed, id: failed.eventId, type: MediaEvents.failed, on: broker)
                 Counter(label: "mediaflow_jobs_total", dimensions: [("queue", queue), ("outcome", "failed")]).increment()
                 logger.warning("media failed", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
+            case .failure(let error) where error is CancellationError || Task.isCancelled:
+                // Stopped from outside (the process is going down): not the job's fault, no attempt spent.
+                logger.notice("job cancelled; its message goes back to the queue", metadata: ["error": "\(error)"])
+                return .requeue
             case .failure(let error):
                 let code = error is StorageError ? "storage_unavailable" : "processing_error"
                 logger.warning("processing error; will retry", metadata: [

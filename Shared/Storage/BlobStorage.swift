@@ -19,10 +19,10 @@ public protocol BlobStorage: Sendable {
     func deletePrefix(_ prefix: String) async throws
     /// Keys that start with `prefix` (a media's folder: small).
     func list(prefix: String) async throws -> [String]
-    /// One page of a listing that may be huge (the whole store): up to `limit` blobs whose keys start with
-    /// `prefix`, in key order, after `startAfter` (exclusive). The next page starts after the last key returned;
-    /// an empty page is the end. Only a page is ever held in memory.
-    func listPage(prefix: String, startAfter: String?, limit: Int) async throws -> [BlobListing]
+    /// A listing that may be huge (the whole store), handed to `body` a page of at most `pageSize` blobs at a time:
+    /// every blob whose key starts with `prefix`, each once, in no promised order. Only a page is held in memory,
+    /// and the walk goes on where it stopped (a blob added or removed meanwhile may or may not be listed).
+    func listPages(prefix: String, pageSize: Int, _ body: ([BlobListing]) async throws -> Void) async throws
     /// Removes what writes that were never committed left behind, when older than `cutoff` (a crashed process's
     /// temp files; abandoned multipart uploads on S3). With `dryRun` only counts. Returns how many.
     func sweepAbandonedWrites(olderThan cutoff: Date, dryRun: Bool) async throws -> Int

@@ -148,63 +148,17 @@ public struct LocalDiskStorage: BlobStorage {
         }
     }
 
-    public func listPage(prefix: String, startAfter: String?, limit: Int) async throws -> [BlobListing] {
-        let root = self.root
-        return try await threadPool.runIfActive {
-            var page: [BlobListing] = []
-            try Self.walk(root: root, directory: "", prefix: prefix, after: startAfter, limit: limit, into: &page)
-            return page
-        }
-    }
-
-    /// Depth-first in key order, skipping every subtree that lies wholly before `after` or outside `prefix`, and
-    /// stopping once `limit` blobs are found. A directory's names are read and sorted one directory at a time, so a
-    /// page costs about one listing of the directories on its path, never the whole tree.
-    private static func walk(
-        root: String, directory: String, prefix: String, after: String?, limit: Int, into page: inout [BlobListing]
-    ) throws {
-        let path = directory.isEmpty ? root : "\(root)/\(directory)"
-        guard let dir = opendir(path) else {
-            if errno == ENOENT || errno == ENOTDIR { return }
-            throw StorageError.ioFailed("opendir \(path): \(String(cString: strerror(errno)))")
-        }
-        var entries: [(name: String, isDirectory: Bool)] = []
-        while let entry = readdir(dir) {
-            let name = Self.name(of: entry)
-            guard name != ".", name != "..", !name.hasPrefix(".") else { continue }  // `.tmp` holds uncommitted writes
-            let kind = entry.pointee.d_type
-            var isDirectory = kind == UInt8(DT_DIR)
-            if kind == UInt8(DT_UNKNOWN) {
-                var st = stat()
-                isDirectory = stat("\(path)/\(name)", &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-            }
-            entries.append((name, isDirectory))
-        }
-        closedir(dir)
-        // Key order: a directory's keys continue with "/", so it sorts as its name followed by "/".
-        entries.sort { ($0.isDirectory ? $0.name + "/" : $0.name) < ($1.isDirectory ? $1.name + "/" : $1.name) }
-        for entry in entries {
-            guard page.count < limit else { return }
-            let key = directory.isEmpty ? entry.name : "\(directory)/\(entry.name)"
-            if entry.isDirectory {
-                let subtree = key + "/"
-                // Outside the prefix, or wholly before the cursor: skip without reading it.
-                guard subtree.hasPrefix(prefix) || prefix.hasPrefix(subtree) else { continue }
-                if let after, subtree < after, !after.hasPrefix(subtree) { continue }
-                try walk(root: root, directory: key, prefix: prefix, after: after, limit: limit, into: &page)
-            } else {
-                guard key.hasPrefix(prefix), after.map({ key > $0 }) ?? true else { continue }
-                var st = stat()
-                guard stat("\(root)/\(key)", &st) == 0 else { continue }  // removed meanwhile
-                page.append(BlobListing(
-                    key: key, size: Int64(st.st_size),
-                    modified: Date(timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)))
-            }
+    public func listPages(prefix: String, pageSize: Int, _ body: ([BlobListing]) async throws -> Void) async throws {
+        let walker = DirectoryWalker(root: root, prefix: prefix)
+        while true {
+            let page = try await threadPool.runIfActive { try walker.next(limit: max(1, pageSize)) }
+            guard !page.isEmpty else { return }
+            try await body(page)
         }
     }
 
     /// A directory entry's name (`d_name` is a fixed-size C array).
-    private static func name(of entry: UnsafeMutablePointer<dirent>) -> String {
+    static func name(of entry: UnsafeMutablePointer<dirent>) -> String {
         withUnsafeBytes(of: entry.pointee.d_name) { raw in
             guard let base = raw.baseAddress else { return "" }
             return String(cString: base.assumingMemoryBound(to: CChar.self))
@@ -394,5 +348,65 @@ actor LocalBlobWriter: BlobWriter {
         inFlight = nil
         close(fd)
         LocalDiskStorage.removeTemp(tempPath, logger: logger)
+    }
+}
+
+/// A depth-first walk of the tree under `root` that stops after each page and goes on from there: it holds an open
+/// directory stream per level of the path it is on, never a directory's whole listing, so a page costs a page's
+/// work however many media there are. `@unchecked Sendable`: its state is used by one thread-pool call at a time
+/// (the pages are asked for one after the other), and the streams are closed when it is done or released.
+final class DirectoryWalker: @unchecked Sendable {
+    private let root: String
+    private let prefix: String
+    /// The open directories of the current path: their stream and their key (relative to the root, "" for the root).
+    private var stack: [(stream: OpaquePointer, key: String)] = []
+    private var started = false
+
+    init(root: String, prefix: String) {
+        self.root = root
+        self.prefix = prefix
+    }
+
+    deinit {
+        for level in stack { closedir(level.stream) }
+    }
+
+    /// The next blobs, up to `limit`; empty at the end.
+    func next(limit: Int) throws -> [BlobListing] {
+        if !started {
+            started = true
+            try enter("")
+        }
+        var page: [BlobListing] = []
+        while page.count < limit, let (stream, directory) = stack.last {
+            guard let entry = readdir(stream) else {
+                closedir(stream)
+                stack.removeLast()
+                continue
+            }
+            let name = LocalDiskStorage.name(of: entry)
+            guard !name.isEmpty, !name.hasPrefix(".") else { continue }  // `.`, `..` and `.tmp` (uncommitted writes)
+            let key = directory.isEmpty ? name : "\(directory)/\(name)"
+            var st = stat()
+            guard stat("\(root)/\(key)", &st) == 0 else { continue }  // removed meanwhile
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                // Only into directories that can hold keys of the prefix.
+                if (key + "/").hasPrefix(prefix) || prefix.hasPrefix(key + "/") { try enter(key) }
+            } else if (st.st_mode & S_IFMT) == S_IFREG, key.hasPrefix(prefix) {
+                page.append(BlobListing(
+                    key: key, size: Int64(st.st_size),
+                    modified: Date(timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)))
+            }
+        }
+        return page
+    }
+
+    private func enter(_ key: String) throws {
+        let path = key.isEmpty ? root : "\(root)/\(key)"
+        guard let stream = opendir(path) else {
+            if errno == ENOENT || errno == ENOTDIR { return }
+            throw StorageError.ioFailed("opendir \(path): \(String(cString: strerror(errno)))")
+        }
+        stack.append((stream, key))
     }
 }

@@ -55,11 +55,16 @@ public final class MemoryStorage: BlobStorage {
         blobs.withLock { Array($0.keys.filter { $0.hasPrefix(prefix) }).sorted() }
     }
 
-    public func listPage(prefix: String, startAfter: String?, limit: Int) async throws -> [BlobListing] {
-        blobs.withLock { b in
-            Array(b.filter { entry in entry.key.hasPrefix(prefix) && (startAfter.map { entry.key > $0 } ?? true) }
-                .sorted { $0.key < $1.key }.prefix(limit)
-                .map { BlobListing(key: $0.key, size: Int64($0.value.bytes.count), modified: $0.value.modified) })
+    public func listPages(prefix: String, pageSize: Int, _ body: ([BlobListing]) async throws -> Void) async throws {
+        let all = blobs.withLock { b in
+            b.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }
+                .map { BlobListing(key: $0.key, size: Int64($0.value.bytes.count), modified: $0.value.modified) }
+        }
+        var start = 0
+        while start < all.count {
+            let end = min(start + max(1, pageSize), all.count)
+            try await body(Array(all[start..<end]))
+            start = end
         }
     }
 

@@ -13,11 +13,12 @@ struct HelpTextTests {
 
     /// Each executable and the source folders (besides `shared`) whose settings it reads.
     static let executables: [(String, [String])] = [
-        ("mediaflow-gateway", ["Services/Gateway"]),
+        ("mediaflow-gateway", ["Services/Gateway", "Shared/Operations"]),
         ("mediaflow-image", ["Services/ImageService"]),
         ("mediaflow-video", ["Services/VideoService"]),
         ("mediaflow-audio", ["Services/AudioService"]),
-        ("mediactl", ["Services/mediactl"]),
+        ("mediaflow-janitor", ["Services/Janitor", "Shared/Operations"]),
+        ("mediactl", ["Services/mediactl", "Shared/Operations"]),
     ]
 
     /// `"MEDIA_…"` string literals in the Swift files under `paths`.

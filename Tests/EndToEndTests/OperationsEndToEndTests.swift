@@ -43,20 +43,24 @@ struct OperationsEndToEndTests {
     @Test func twoJanitorsOneActsAndTheOtherTakesOverWhenItIsKilled() async throws {
         let stack = try await Stack.start(processors: [])
         defer { stack.stop() }
-        let quiet = ["MEDIA_JANITOR_STANDBY_POLL": "1s", "MEDIA_STUCK_AFTER": "24h"]
-        let (portA, portB) = (freePort(), freePort() + 1)
-        let a = try stack.launch("mediaflow-janitor", extra: quiet.merging(["MEDIA_OPS_PORT": String(portA)]) { $1 })
+        // outbox_watch every 2 s: the acting one's runs show in janitor_runs at once.
+        let settings = ["MEDIA_JANITOR_STANDBY_POLL": "1s", "MEDIA_STUCK_AFTER": "24h", "MEDIA_JANITOR_OUTBOX_WATCH_EVERY": "2s"]
+        let portA = freePort()
+        let a = try stack.launch("mediaflow-janitor", extra: settings.merging(["MEDIA_OPS_PORT": String(portA)]) { $1 })
         #expect(await eventually(timeout: .seconds(30)) { await metric("mediaflow_janitor_acting", port: portA) == 1 },
                 "the first Janitor acts")
-        let b = try stack.launch("mediaflow-janitor", extra: quiet.merging(["MEDIA_OPS_PORT": String(portB)]) { $1 })
+        let portB = freePort()
+        let b = try stack.launch("mediaflow-janitor", extra: settings.merging(["MEDIA_OPS_PORT": String(portB)]) { $1 })
         #expect(await eventually(timeout: .seconds(30)) { await metric("mediaflow_janitor_acting", port: portB) == 0 },
                 "the second one answers and stands by")
-        try await Task.sleep(for: .seconds(2))
-        #expect(await metric("mediaflow_janitor_acting", port: portB) == 0, "still standing by: only one acts")
-        #expect(await metric("mediaflow_janitor_acting", port: portA) == 1)
-        let runsByA = try await stack.sql(
-            "SELECT count(*) FROM janitor_runs WHERE instance LIKE '%:\(a.processIdentifier)' AND trigger = 'schedule'")
-        #expect((Int(runsByA) ?? 0) >= 4, "the acting one ran every task once at start (\(runsByA) runs)")
+        func runs(by process: Process) async throws -> Int {
+            Int(try await stack.sql("SELECT count(*) FROM janitor_runs WHERE instance LIKE '%:\(process.processIdentifier)'")) ?? -1
+        }
+        let before = try await runs(by: a)
+        try await Task.sleep(for: .seconds(5))
+        #expect(try await runs(by: a) > before, "the acting one keeps running its tasks")
+        #expect(try await runs(by: b) == 0, "the other one ran nothing: exactly one acts")
+        #expect(await metric("mediaflow_janitor_acting", port: portB) == 0)
 
         kill(a.processIdentifier, SIGKILL)
         let killedAt = ContinuousClock.now
@@ -64,7 +68,8 @@ struct OperationsEndToEndTests {
             await metric("mediaflow_janitor_acting", port: portB) == 1
         }, "the other one takes over")
         let takeover = killedAt.duration(to: .now)
-        #expect(takeover < .seconds(10), "takeover within the standby poll and a session timeout (\(takeover))")
+        #expect(takeover < .seconds(10), "takeover within the standby poll (\(takeover))")
+        #expect(try await eventually(timeout: .seconds(10)) { try await runs(by: b) > 0 }, "and runs the tasks from then on")
         #expect(b.isRunning)
     }
 
@@ -225,12 +230,12 @@ struct OperationsEndToEndTests {
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &length) } }
         listen(silent, 16)
         let port = Int(UInt16(bigEndian: address.sin_port))
-        for (what, extra) in [
-            ("PostgreSQL", ["MEDIA_DATABASE_URL": "postgres://mediaflow@127.0.0.1:\(port)/mediaflow"]),
-            ("PostgreSQL", ["MEDIA_DATABASE_URL": "postgres://mediaflow@127.0.0.1:\(freePort())/mediaflow"]),
-            ("RabbitMQ", ["MEDIA_AMQP_URL": "amqp://mediaflow:mediaflow@127.0.0.1:\(port)/"]),
+        for (what, command, extra) in [
+            ("PostgreSQL", ["stats", "--user-id", "1"], ["MEDIA_DATABASE_URL": "postgres://mediaflow@127.0.0.1:\(port)/mediaflow"]),
+            ("PostgreSQL", ["janitor", "run", "outbox_watch"], ["MEDIA_DATABASE_URL": "postgres://mediaflow@127.0.0.1:\(freePort())/mediaflow"]),
+            ("RabbitMQ", ["dead", "list"], ["MEDIA_AMQP_URL": "amqp://mediaflow:mediaflow@127.0.0.1:\(port)/"]),
         ] {
-            let result = try stack.tool("mediactl", ["dead", "list"], extra: extra)
+            let result = try stack.tool("mediactl", command, extra: extra)
             #expect(result.status == 1, "\(what): \(result.output)")
             #expect(result.output.contains("cannot reach \(what)"), "\(result.output)")
             #expect(result.elapsed < .seconds(7), "\(what): gave up after \(result.elapsed)")

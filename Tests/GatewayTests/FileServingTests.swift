@@ -148,8 +148,8 @@ struct ShrinkingStorage: BlobStorage {
     func delete(key: String) async throws { try await base.delete(key: key) }
     func deletePrefix(_ prefix: String) async throws { try await base.deletePrefix(prefix) }
     func list(prefix: String) async throws -> [String] { try await base.list(prefix: prefix) }
-    func listPage(prefix: String, startAfter: String?, limit: Int) async throws -> [BlobListing] {
-        try await base.listPage(prefix: prefix, startAfter: startAfter, limit: limit)
+    func listPages(prefix: String, pageSize: Int, _ body: ([BlobListing]) async throws -> Void) async throws {
+        try await base.listPages(prefix: prefix, pageSize: pageSize, body)
     }
     func sweepAbandonedWrites(olderThan cutoff: Date, dryRun: Bool) async throws -> Int {
         try await base.sweepAbandonedWrites(olderThan: cutoff, dryRun: dryRun)

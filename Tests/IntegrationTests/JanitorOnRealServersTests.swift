@@ -58,7 +58,7 @@ struct JanitorOnRealServersTests {
             try await age(client, ready.id, by: "30 days")
 
             let cleanup = try await tasks.run(.failedCleanup, dryRun: false, trigger: "itest")
-            #expect((cleanup.report.counts["media"] ?? 0) >= 1)
+            #expect((cleanup.report.counts["deleted_media"] ?? 0) >= 1)
             #expect(try await repository.find(id: oldFailure.id) == nil)
             #expect(!exists(oldFailure.storageKey) && !exists(oldRendition), "the failed media's every file went")
             #expect(try await repository.find(id: youngFailure.id)?.status == .failed)

@@ -99,4 +99,20 @@ struct DeadLetterReplayTests {
         #expect(throws: OperationsError.self) { try DeadLetters.chosenQueues("nope") }
         #expect(DeadLetterSelection().isEmpty && !DeadLetterSelection(all: true).isEmpty)
     }
+
+    @Test func aReplayWhosePublishFailsKeepsTheDeadCopyAndTheMediaFailed() async throws {
+        let broker = InMemoryBroker()
+        try await broker.declare(MediaTopology.all())
+        let repository = MemoryMediaRepository()
+        let media = try await failedMedia(repository)
+        try await broker.publish(try parked(media.uploadedEvent(), code: "storage_unavailable"))
+        await broker.failPublishes { $0.routingKey == MediaEvents.uploadedRoutingKey(.image) }
+        let report = try await DeadLetters(broker: broker, media: repository, operations: repository, logger: logger)
+            .replay(DeadLetterSelection(all: true), dryRun: false)
+        #expect(report.replayed.isEmpty)
+        #expect(report.skipped.first?.reason.hasPrefix("publish_failed") == true)
+        #expect(await broker.messages(in: "image-service.dead").count == 1, "the dead copy stays for the next replay")
+        let after = try #require(try await repository.find(id: media.id))
+        #expect(after.status == .failed && after.metadata["error"]?["code"] == "processing_failed", "failed, as it was")
+    }
 }

@@ -72,18 +72,18 @@ struct JanitorTaskTests {
         let tasks = JanitorTasks(store: repository, storage: storage, settings: settings(), instance: "t", logger: logger)
 
         let dry = try await tasks.run(.failedCleanup, dryRun: true, trigger: "test")
-        #expect(dry.report.counts == ["media": 1, "files": 2])
+        #expect(dry.report.counts == ["deleted_media": 1, "deleted_files": 2])
         #expect(try await repository.find(id: old.id) != nil, "a dry run changes nothing")
 
         let run = try await tasks.run(.failedCleanup, dryRun: false, trigger: "test")
-        #expect(run.report.counts == ["media": 1, "files": 2])
+        #expect(run.report.counts == ["deleted_media": 1, "deleted_files": 2])
         #expect(try await repository.find(id: old.id) == nil)
         #expect(try await storage.list(prefix: StorageKeys.mediaPrefix(ofOriginal: old.storageKey)).isEmpty)
         #expect(try await repository.find(id: young.id)?.status == .failed)
         #expect(try await repository.find(id: ready.id) != nil)
         #expect(try await storage.info(key: young.storageKey) != nil)
         let runs = try await repository.janitorRuns(task: "failed_cleanup", limit: 10)
-        #expect(runs.count == 2 && runs[0].counts["media"] == 1 && runs[0].dryRun == false && runs[1].dryRun == true)
+        #expect(runs.count == 2 && runs[0].counts["deleted_media"] == 1 && runs[0].dryRun == false && runs[1].dryRun == true)
     }
 
     @Test func orphanSweepRemovesOnlyOldUnownedFilesAndKeepsTheGenerationBeingMade() async throws {

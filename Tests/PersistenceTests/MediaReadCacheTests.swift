@@ -91,4 +91,21 @@ struct MediaReadCacheTests {
         #expect(try await repository.stats(userId: 7).total == 0)
         #expect(try await repository.list(MediaQuery(userId: 7)).items.isEmpty)
     }
+
+    @Test func aFoldDropsTheOwnersStatsAndPagesEvenWhenTheMediaWasNeverRead() async throws {
+        let base = MemoryMediaRepository()
+        let cache = MediaReadCache()
+        cache.enable()
+        let repository = CachingMediaRepository(base: base, cache: cache)
+        guard case .created(let created) = try await base.create(NewMedia(
+            userId: 7, username: "u", format: .jpeg, fileSize: 10, originalFilename: "a.jpg",
+            storageKey: "media/b/original.jpg", isPublic: true))
+        else { Issue.record("not created"); return }
+        #expect(try await repository.stats(userId: 7).byStatus[.processing] == 1)
+        #expect(cache.media(id: created.id) == nil, "only the stats are cached, not the media")
+        let ready = MediaReady(mediaId: created.id, generation: 1, renditions: [:], width: 1, height: 1, duration: nil,
+                               bitrate: nil, metadata: [:], processingMs: 1)
+        #expect(try await repository.apply(.ready(ready), consumer: "t") == .applied)
+        #expect(try await repository.stats(userId: 7).byStatus[.ready] == 1, "the fold dropped the owner's stats")
+    }
 }

@@ -76,4 +76,34 @@ struct LocalDiskStorageTests {
         try await storage.read(key: key, range: nil, chunkSize: 1024) { all += $0.readableBytes }
         #expect(all == 4_000)
     }
+
+    @Test func listingComesInPagesAndCoversEveryBlobOnce() async throws {
+        let storage = try LocalDiskStorage(root: root)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var expected = Set<String>()
+        for folder in 0..<40 {
+            for name in ["original.jpg", "g1/thumbnail.jpg", "g1/medium.jpg", "g2/thumbnail.jpg"] {
+                let key = "media/f\(folder)/\(name)"
+                try await storage.put(key: key, bytes: [1, 2, 3])
+                expected.insert(key)
+            }
+        }
+        try await storage.put(key: "other/x.bin", bytes: [9])
+        // An uncommitted write stays out of every listing.
+        let pending = try await storage.makeWriter(key: "media/f0/pending.jpg")
+        try await pending.write(ByteBuffer(bytes: [1]))
+        var seen: [String] = []
+        var pages: [Int] = []
+        try await storage.listPages(prefix: "media/", pageSize: 7) { page in
+            pages.append(page.count)
+            seen += page.map(\.key)
+            #expect(page.allSatisfy { $0.size == 3 })
+        }
+        await pending.abort()
+        #expect(Set(seen) == expected && seen.count == expected.count, "every blob once, nothing else")
+        #expect(pages.dropLast().allSatisfy { $0 == 7 } && pages.count == (160 + 6) / 7)
+        var narrow: [String] = []
+        try await storage.listPages(prefix: "media/f1/g1/", pageSize: 100) { narrow += $0.map(\.key) }
+        #expect(Set(narrow) == ["media/f1/g1/thumbnail.jpg", "media/f1/g1/medium.jpg"])
+    }
 }

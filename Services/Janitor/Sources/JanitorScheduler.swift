@@ -70,6 +70,29 @@ public struct JanitorScheduler: Service {
         acting.record(1)
         logger.notice("janitor acting")
         defer { acting.record(0) }
+        do {
+            try await work(holding: connection)
+        } catch {
+            // The connection goes back to the pool: it must not keep the lock there, idle, where no Janitor can get
+            // it. If giving it up fails, the connection is closed, which gives it up too.
+            do {
+                _ = try await connection.query("SELECT pg_advisory_unlock_all()", logger: logger).collect()
+            } catch let unlockError {
+                logger.warning("janitor lock not released; closing its connection", metadata: [
+                    "error": "\(DatabaseFailure.describe(unlockError))",
+                ])
+                do {
+                    try await connection.close()
+                } catch let closeError {
+                    logger.error("janitor lock connection not closed", metadata: ["error": "\(closeError)"])
+                }
+            }
+            throw error
+        }
+    }
+
+    /// Runs the tasks when due, for as long as the lock's session lives.
+    private func work(holding connection: PostgresConnection) async throws {
         var due = try await firstRuns()
         while true {
             try Task.checkCancellation()
@@ -82,7 +105,7 @@ public struct JanitorScheduler: Service {
                 } catch is CancellationError {
                     throw CancellationError()
                 } catch {
-                    // Recorded and logged by the run; the next one comes on schedule.
+                    // Logged (and recorded, when it could be) by the run; the next one comes on schedule.
                 }
                 due[task] = ContinuousClock.now + (settings.every[task] ?? .seconds(3600))
             }

@@ -93,6 +93,11 @@ public struct DeadLetters: Sendable {
 
     /// The dead letters of `queue` (of every dead queue when nil), each queue read as it is right now.
     public func list(queue: String? = nil) async throws -> [DeadLetter] {
+        try await Self.list(broker: broker, queue: queue)
+    }
+
+    /// The same, with the broker alone (looking needs no database).
+    public static func list(broker: any MessageBroker, queue: String? = nil) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
         for name in try Self.chosenQueues(queue) {
             letters += try await broker.withMessages(queue: name, limit: Self.readLimit) { deliveries in
@@ -154,14 +159,29 @@ public struct DeadLetters: Sendable {
                 }
                 continue
             }
-            report.replayed.append(letter.eventId)
-            guard !dryRun else { continue }
-            if letter.type == MediaEvents.uploaded, let id = letter.mediaId, let generation = letter.generation {
-                _ = try await operations.returnToProcessing(id: id, generation: generation)
+            guard !dryRun else {
+                report.replayed.append(letter.eventId)
+                continue
             }
-            try await broker.publish(Self.republished(delivery.message))
+            // The media goes back to processing first, so the job never finds it failed; if the job cannot be
+            // published after all, it is failed again (as it was) and its dead copy stays.
+            var returned: Media?
+            if letter.type == MediaEvents.uploaded, let id = letter.mediaId, let generation = letter.generation {
+                returned = try await operations.returnToProcessing(id: id, generation: generation)
+            }
+            do {
+                try await broker.publish(Self.republished(delivery.message))
+            } catch {
+                if let returned { _ = try await operations.restoreFailed(returned) }
+                logger.error("dead letter not replayed: the republish failed; it stays in the dead queue", metadata: [
+                    "media_id": "\(letter.mediaId ?? 0)", "error": "\(error)",
+                ])
+                report.skipped.append(.init(eventId: letter.eventId, reason: "publish_failed: \(error)"))
+                continue
+            }
             Failpoint.hit("replay.after-publish")
             try await delivery.ack()
+            report.replayed.append(letter.eventId)
             Counter(label: "mediaflow_dead_letters_replayed_total", dimensions: [("queue", queue)]).increment()
             logger.info("dead letter replayed", metadata: ["replays": "\(letter.replays + 1)"])
         }
@@ -223,12 +243,43 @@ public struct OperationsError: Error, CustomStringConvertible {
 }
 
 /// Named points where a test can make the process die, to prove that a crash there loses nothing. Set with
-/// `MEDIA_FAILPOINT=<name>`; never set in production (the variable is not documented in any --help).
+/// `MEDIA_FAILPOINT=<name>`; never set in production (`--help` marks it "tests only").
 public enum Failpoint {
     public static func hit(_ name: String) {
         if ProcessInfo.processInfo.environment["MEDIA_FAILPOINT"] == name {
             FileHandle.standardError.write(Data("failpoint \(name): exiting\n".utf8))
             exit(86)
         }
+    }
+}
+
+extension DeadLetterGroup {
+    /// `{queue, code, count, oldest, newest}`: the shape `mediactl dead list --json` and the staff API share.
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("queue"); w.string(queue)
+        w.key("code"); w.string(code)
+        w.key("count"); w.int(count)
+        w.key("oldest"); w.string(oldest.map(ISO8601.string(from:)))
+        w.key("newest"); w.string(newest.map(ISO8601.string(from:)))
+        w.endObject()
+    }
+}
+
+extension DeadLetter {
+    /// `{queue, event_id, type, code, message, attempts, first_failed_at, replays, media_id, generation}`.
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("queue"); w.string(queue)
+        w.key("event_id"); w.string(eventId)
+        w.key("type"); w.string(type)
+        w.key("code"); w.string(code)
+        w.key("message"); w.string(message)
+        w.key("attempts"); w.int(attempts)
+        w.key("first_failed_at"); w.string(firstFailedAt.map(ISO8601.string(from:)))
+        w.key("replays"); w.int(replays)
+        w.key("media_id"); w.int(mediaId)
+        w.key("generation"); w.int(generation)
+        w.endObject()
     }
 }

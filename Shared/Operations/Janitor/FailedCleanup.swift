@@ -1,6 +1,7 @@
 import Logging
 import MediaDomain
 import Persistence
+import ServiceKit
 import Storage
 
 /// `failed_cleanup`: media failed for longer than the retention go, row first and then every file of their folder
@@ -13,11 +14,11 @@ struct FailedCleanup {
     static let batch = 200
 
     func run(dryRun: Bool) async throws -> JanitorReport {
-        var report = JanitorReport(counts: ["media": 0, "files": 0])
+        var report = JanitorReport(counts: ["deleted_media": 0, "deleted_files": 0])
         if dryRun {
             for media in try await store.failedMedia(olderThan: settings.failedRetention, limit: 100_000) {
-                report.add("media")
-                report.add("files", try await storage.list(prefix: StorageKeys.mediaPrefix(ofOriginal: media.storageKey)).count)
+                report.add("deleted_media")
+                report.add("deleted_files", try await storage.list(prefix: StorageKeys.mediaPrefix(ofOriginal: media.storageKey)).count)
             }
             return report
         }
@@ -30,17 +31,10 @@ struct FailedCleanup {
                     continue
                 }
                 removedAny = true
-                report.add("media")
-                let folder = StorageKeys.mediaPrefix(ofOriginal: media.storageKey)
-                do {
-                    let files = try await storage.list(prefix: folder)
-                    try await storage.deletePrefix(folder)
-                    report.add("files", files.count)
-                } catch {
-                    logger.error("files of a failed media not removed; the orphan sweep will", metadata: [
-                        "media_id": "\(media.id)", "folder": "\(folder)", "error": "\(error)",
-                    ])
-                }
+                report.add("deleted_media")
+                let files = await storage.removeMediaFiles(
+                    original: media.storageKey, why: "failed media \(media.id) past its retention", logger: logger)
+                report.add("deleted_files", files ?? 0)
             }
             if batch.count < Self.batch || !removedAny { return report }
         }

@@ -7,6 +7,16 @@ public enum JanitorTaskName: String, Sendable, CaseIterable, Hashable {
     case orphanSweep = "orphan_sweep"
     case stuckProcessing = "stuck_processing"
     case outboxWatch = "outbox_watch"
+
+    /// The variable that sets how often the task runs.
+    var everyVariable: String {
+        switch self {
+        case .failedCleanup: "MEDIA_JANITOR_FAILED_CLEANUP_EVERY"
+        case .orphanSweep: "MEDIA_JANITOR_ORPHAN_SWEEP_EVERY"
+        case .stuckProcessing: "MEDIA_JANITOR_STUCK_PROCESSING_EVERY"
+        case .outboxWatch: "MEDIA_JANITOR_OUTBOX_WATCH_EVERY"
+        }
+    }
 }
 
 /// What the Janitor keeps, for how long, and how often each task runs; read once from the environment.
@@ -31,6 +41,9 @@ public struct JanitorSettings: Sendable, Equatable {
 
     public init() {}
 
+    /// The shortest grace the orphan sweep accepts (see `init(environment:)`).
+    public static let minimumOrphanGrace = Duration.seconds(60)
+
     public static let help = """
           MEDIA_JANITOR_FAILED_CLEANUP_EVERY    how often failed_cleanup runs (default 1h)
           MEDIA_JANITOR_ORPHAN_SWEEP_EVERY      how often orphan_sweep runs (default 1h)
@@ -41,16 +54,21 @@ public struct JanitorSettings: Sendable, Equatable {
           MEDIA_STUCK_AFTER        processing with no event for this long is stuck: one duration for every type,
                                    or per type as image=15m,audio=15m,video=2h (default)
           MEDIA_STUCK_REPUBLISH    times a stuck job is republished before the media fails (default 2)
+          MEDIA_FAILPOINT          tests only: exit at a named point (replay.after-publish)
         """
 
     public init(environment env: Environment) throws {
         for task in JanitorTaskName.allCases {
-            let key = "MEDIA_JANITOR_\(task.rawValue.uppercased())_EVERY"
+            let key = task.everyVariable
             every[task] = try env.duration(key, default: every[task] ?? .seconds(3600))
             guard (every[task] ?? .zero) > .zero else { throw ConfigurationError("\(key) must be more than 0") }
         }
         failedRetention = try env.duration("MEDIA_FAILED_RETENTION", default: failedRetention)
         orphanGrace = try env.duration("MEDIA_ORPHAN_GRACE", default: orphanGrace)
+        // An upload's original is stored a moment before its row is written: a sweep with no grace could take it.
+        guard orphanGrace >= Self.minimumOrphanGrace else {
+            throw ConfigurationError("MEDIA_ORPHAN_GRACE must be at least \(DurationText.format(Self.minimumOrphanGrace))")
+        }
         stuckRepublishLimit = try env.int("MEDIA_STUCK_REPUBLISH", default: stuckRepublishLimit)
         guard stuckRepublishLimit >= 0 else { throw ConfigurationError("MEDIA_STUCK_REPUBLISH must be 0 or more") }
         if let text = env.string("MEDIA_STUCK_AFTER") {

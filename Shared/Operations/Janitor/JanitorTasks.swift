@@ -12,6 +12,12 @@ public struct JanitorReport: Sendable, Equatable {
     public init(counts: [String: Int] = [:]) { self.counts = counts }
 
     mutating func add(_ key: String, _ amount: Int = 1) { counts[key, default: 0] += amount }
+
+    /// The counts that are things done (counted in `mediaflow_janitor_actions_total`); the others are observations.
+    static let actionKeys: Set<String> = [
+        "deleted_media", "deleted_files", "removed", "removed_abandoned_writes", "republished", "failed",
+        "pruned_outbox", "pruned_inbox",
+    ]
 }
 
 /// A run as recorded in `janitor_runs`, with its report.
@@ -49,16 +55,23 @@ public struct JanitorTasks: Sendable {
         var logger = self.logger
         logger[metadataKey: "task"] = "\(task.rawValue)"
         logger[metadataKey: "dry_run"] = "\(dryRun)"
-        let runId = try await store.startRun(task: task.rawValue, dryRun: dryRun, trigger: trigger, instance: instance)
+        let runId: Int64
+        do {
+            runId = try await store.startRun(task: task.rawValue, dryRun: dryRun, trigger: trigger, instance: instance)
+        } catch {
+            Counter(label: "mediaflow_janitor_runs_total", dimensions: [("task", task.rawValue), ("outcome", "error")]).increment()
+            logger.error("janitor task not started: its run cannot be recorded", metadata: [
+                "error": "\(DatabaseFailure.describe(error))",
+            ])
+            throw error
+        }
         let started = ContinuousClock.now
         do {
             let report = try await perform(task, dryRun: dryRun, logger: logger)
             try await store.finishRun(id: runId, counts: report.counts, error: nil)
             Counter(label: "mediaflow_janitor_runs_total", dimensions: [("task", task.rawValue), ("outcome", "ok")]).increment()
             if !dryRun {
-                for (key, value) in report.counts where key.hasPrefix("removed") || key.hasPrefix("deleted")
-                    || key.hasPrefix("republished") || key.hasPrefix("failed") || key.hasPrefix("pruned")
-                {
+                for (key, value) in report.counts where JanitorReport.actionKeys.contains(key) {
                     Counter(label: "mediaflow_janitor_actions_total", dimensions: [("task", task.rawValue), ("action", key)])
                         .increment(by: value)
                 }
@@ -66,7 +79,7 @@ public struct JanitorTasks: Sendable {
                     .record(Date().timeIntervalSince1970)
             }
             logger.info("janitor task done", metadata: [
-                "run_id": "\(runId)", "ms": "\(started.duration(to: .now).components.seconds * 1000)",
+                "run_id": "\(runId)", "ms": "\(started.duration(to: .now).milliseconds)",
                 "counts": "\(report.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
             ])
             return JanitorRunResult(runId: runId, task: task, dryRun: dryRun, report: report, error: nil)

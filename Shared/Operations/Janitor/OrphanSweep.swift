@@ -4,8 +4,8 @@ import MediaDomain
 import Persistence
 import Storage
 
-/// `orphan_sweep`: stored objects no row owns, older than the grace, go. Storage is listed in pages (never whole),
-/// each page's folders looked up at once. A media owns its original and its current generation's folder, whether it
+/// `orphan_sweep`: stored objects no row owns, older than the grace, go. Storage is walked a page at a time (never
+/// listed whole), each page's folders looked up at once. A media owns its original and its current generation's folder, whether it
 /// is ready or being processed right now; files of older generations, of deleted media, originals kept after an
 /// unknown COMMIT, and writes that were never committed are orphans. Younger files are always kept: an upload's
 /// original exists a moment before its row does.
@@ -19,16 +19,14 @@ struct OrphanSweep {
     func run(dryRun: Bool, now: Date = Date()) async throws -> JanitorReport {
         let cutoff = now.addingTimeInterval(-Double(settings.orphanGrace.components.seconds))
         var report = JanitorReport(counts: ["scanned": 0, "orphans": 0, "orphan_bytes": 0, "removed": 0, "kept_young": 0])
-        var after: String?
-        while true {
-            let page = try await storage.listPage(prefix: "media/", startAfter: after, limit: Self.page)
-            guard let last = page.last else { break }
-            after = last.key
-            let folders = Set(page.compactMap { Self.folder(of: $0.key) })
+        try await storage.listPages(prefix: "media/", pageSize: Self.page) { page in
+            let folders = Set(page.compactMap { StorageKeys.mediaFolderName(of: $0.key) })
             let owners = try await store.owners(ofFolders: Array(folders))
             for blob in page {
                 report.add("scanned")
-                if let folder = Self.folder(of: blob.key), let owner = owners[folder], Self.isOwned(blob.key, by: owner) {
+                if let folder = StorageKeys.mediaFolderName(of: blob.key), let owner = owners[folder],
+                   Self.isOwned(blob.key, by: owner)
+                {
                     continue
                 }
                 guard blob.modified < cutoff else {
@@ -48,15 +46,8 @@ struct OrphanSweep {
                 }
             }
         }
-        report.counts["abandoned_writes"] = try await storage.sweepAbandonedWrites(olderThan: cutoff, dryRun: dryRun)
+        report.counts["removed_abandoned_writes"] = try await storage.sweepAbandonedWrites(olderThan: cutoff, dryRun: dryRun)
         return report
-    }
-
-    /// `media/<folder>/…` → `<folder>`.
-    static func folder(of key: String) -> String? {
-        let parts = key.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "media", !parts[1].isEmpty else { return nil }
-        return String(parts[1])
     }
 
     /// The original, and everything under `g<N>/` for the current generation (or a newer one a reprocess is making).

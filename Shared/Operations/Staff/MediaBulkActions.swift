@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MediaDomain
 import Persistence
+import ServiceKit
 import Storage
 
 /// What staff may do to many media at once (SPEC §7 bulk actions, `mediactl reprocess --status failed`).
@@ -58,13 +59,7 @@ public struct MediaBulkActions: Sendable {
                     continue
                 }
                 result.done.append(id)
-                do {
-                    try await storage.deletePrefix(StorageKeys.mediaPrefix(ofOriginal: media.storageKey))
-                } catch {
-                    logger.error("files of deleted media not removed; the orphan sweep will", metadata: [
-                        "media_id": "\(id)", "error": "\(error)",
-                    ])
-                }
+                await storage.removeMediaFiles(original: media.storageKey, why: "media \(id) deleted by staff", logger: logger)
             case .makePublic, .makePrivate:
                 if try await store.setPublic(id: id, isPublic: action == .makePublic) == nil {
                     result.skipped.append(.init(id: id, reason: "not_found"))

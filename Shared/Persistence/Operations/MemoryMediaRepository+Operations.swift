@@ -33,9 +33,8 @@ extension MemoryMediaRepository: OperationsStore {
         return state.withLock { s in
             var owners: [String: FolderOwner] = [:]
             for media in s.rows.values {
-                let parts = media.storageKey.split(separator: "/")
-                guard parts.count >= 2, wanted.contains(String(parts[1])) else { continue }
-                owners[String(parts[1])] = FolderOwner(
+                guard let folder = StorageKeys.mediaFolderName(of: media.storageKey), wanted.contains(folder) else { continue }
+                owners[folder] = FolderOwner(
                     mediaId: media.id, originalKey: media.storageKey, generation: media.generation, status: media.status)
             }
             return owners
@@ -66,15 +65,19 @@ extension MemoryMediaRepository: OperationsStore {
     }
 
     public func failStuck(id: Int64, generation: Int, stuckAfter: Duration, error: MediaError) async throws -> Bool {
-        state.withLock { s in
+        try state.withLock { s in
             guard var media = s.rows[id], media.generation == generation, media.status == .processing,
                   isOlder(media, than: stuckAfter)
             else { return false }
-            let failed = MediaFailed(mediaId: id, generation: generation, error: error, attempts: 1)
+            let failed = MediaFailed(mediaId: id, generation: generation, error: error,
+                                     attempts: Int(media.metadata["attempts"]?.intValue ?? 1))
             media.status = .failed
             media.metadata = MetadataFolding.failed(media.metadata, failed)
             media.updatedAt = Date()
             s.rows[id] = media
+            var entry = try OutboxEntry.failed(failed)
+            entry.id = Int64(s.outbox.count + 1)
+            s.outbox.append(OutboxRow(entry: entry))
             return true
         }
     }
@@ -107,13 +110,28 @@ extension MemoryMediaRepository: OperationsStore {
         state.withLock { s in Array(s.runs.filter { task == nil || $0.task == task }.reversed().prefix(limit)) }
     }
 
-    public func returnToProcessing(id: Int64, generation: Int) async throws -> Bool {
+    public func returnToProcessing(id: Int64, generation: Int) async throws -> Media? {
         state.withLock { s in
-            guard var media = s.rows[id], media.generation == generation, media.status == .failed else { return false }
+            guard var media = s.rows[id], media.generation == generation, media.status == .failed else { return nil }
+            let failed = media
             media.status = .processing
             media.metadata.removeValue(forKey: "error")
+            media.metadata.removeValue(forKey: "progress")
             media.updatedAt = Date()
             s.rows[id] = media
+            s.republishes[id] = nil
+            return failed
+        }
+    }
+
+    public func restoreFailed(_ media: Media) async throws -> Bool {
+        state.withLock { s in
+            guard var current = s.rows[media.id], current.generation == media.generation, current.status == .processing
+            else { return false }
+            current.status = .failed
+            current.metadata = media.metadata
+            current.updatedAt = Date()
+            s.rows[media.id] = current
             return true
         }
     }

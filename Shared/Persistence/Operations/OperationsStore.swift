@@ -38,8 +38,12 @@ public protocol OperationsStore: Sendable {
     func janitorRuns(task: String?, limit: Int) async throws -> [JanitorRun]
 
     // MARK: replay and staff actions
-    /// Puts a failed media back to processing in the same generation (a replay is about to deliver its job).
-    func returnToProcessing(id: Int64, generation: Int) async throws -> Bool
+    /// Puts a failed media back to processing in the same generation (a replay is about to deliver its job);
+    /// returns the media as it was (failed), or nil when it was not failed in that generation.
+    func returnToProcessing(id: Int64, generation: Int) async throws -> Media?
+    /// Undoes `returnToProcessing` when the job could not be sent after all: failed again, as it was, if still
+    /// processing in that generation.
+    func restoreFailed(_ media: Media) async throws -> Bool
     /// Ids of failed media, oldest first: with an error code, of a type, failed since a time (all optional).
     func failedMediaIds(code: String?, type: FileType?, since: Date?, limit: Int) async throws -> [Int64]
     /// `MediaRepository.reprocess`, for any user's media.
@@ -111,12 +115,5 @@ public struct JanitorRun: Sendable, Equatable {
         self.finishedAt = finishedAt
         self.counts = counts
         self.error = error
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, for SQL intervals.
-    var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -178,12 +178,30 @@ extension PostgresMediaRepository: OperationsStore {
 
     // MARK: replay and staff actions
 
-    public func returnToProcessing(id: Int64, generation: Int) async throws -> Bool {
+    public func returnToProcessing(id: Int64, generation: Int) async throws -> Media? {
+        let logger = self.logger
+        return try await client.transaction(logger: logger) { connection in
+            guard let failed = try await one(
+                """
+                SELECT \(unescaped: Self.columns) FROM media
+                WHERE id = \(id) AND generation = \(generation) AND status = 'failed' FOR UPDATE
+                """, on: connection)
+            else { return nil }
+            try await connection.query(
+                """
+                UPDATE media SET status = 'processing', metadata = metadata - 'error' - 'progress',
+                       stuck_republishes = 0, updated_at = now()
+                WHERE id = \(id)
+                """, logger: logger)
+            return failed
+        }
+    }
+
+    public func restoreFailed(_ media: Media) async throws -> Bool {
         try await !rows(
             """
-            UPDATE media SET status = 'processing', metadata = metadata - 'error' - 'progress',
-                   stuck_republishes = 0, updated_at = now()
-            WHERE id = \(id) AND generation = \(generation) AND status = 'failed'
+            UPDATE media SET status = 'failed', metadata = \(try Self.json(media.metadata))::jsonb, updated_at = now()
+            WHERE id = \(media.id) AND generation = \(media.generation) AND status = 'processing'
             RETURNING id
             """).isEmpty
     }

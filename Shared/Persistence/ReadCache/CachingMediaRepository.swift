@@ -71,8 +71,10 @@ public struct CachingMediaRepository: MediaRepository {
     public func apply(_ outcome: MediaOutcome, consumer: String) async throws -> FoldResult {
         let result = try await base.apply(outcome, consumer: consumer)
         if result == .applied {
-            // The owner is known only if the media is cached; otherwise the change's notification names it.
-            cache.invalidate(mediaId: outcome.mediaId, userId: cache.media(id: outcome.mediaId)?.userId)
+            // The owner's stats and list pages changed too; the event does not name the owner, the row does.
+            var owner = cache.media(id: outcome.mediaId)?.userId
+            if owner == nil { owner = try await base.find(id: outcome.mediaId)?.userId }
+            cache.invalidate(mediaId: outcome.mediaId, userId: owner)
         }
         return result
     }

@@ -54,35 +54,14 @@ struct StaffOperationsController: Sendable {
         w.beginObject()
         w.key("groups")
         w.beginArray()
-        for group in DeadLetters.groups(letters) {
-            w.beginObject()
-            w.key("queue"); w.string(group.queue)
-            w.key("code"); w.string(group.code)
-            w.key("count"); w.int(group.count)
-            w.key("oldest"); w.string(group.oldest.map(ISO8601.string(from:)))
-            w.key("newest"); w.string(group.newest.map(ISO8601.string(from:)))
-            w.endObject()
-        }
+        for group in DeadLetters.groups(letters) { group.write(to: &w) }
         w.endArray()
         w.key("count"); w.int(letters.count)
         w.key("next"); w.string(page < lastPage ? links.apiURL("/api/admin/dead-letters/", query: [("page", String(page + 1))] + filters) : nil)
         w.key("previous"); w.string(page > 1 ? links.apiURL("/api/admin/dead-letters/", query: [("page", String(page - 1))] + filters) : nil)
         w.key("results")
         w.beginArray()
-        for letter in letters.dropFirst((page - 1) * pageSize).prefix(pageSize) {
-            w.beginObject()
-            w.key("queue"); w.string(letter.queue)
-            w.key("event_id"); w.string(letter.eventId)
-            w.key("type"); w.string(letter.type)
-            w.key("code"); w.string(letter.code)
-            w.key("message"); w.string(letter.message)
-            w.key("attempts"); w.int(letter.attempts)
-            w.key("first_failed_at"); w.string(letter.firstFailedAt.map(ISO8601.string(from:)))
-            w.key("replays"); w.int(letter.replays)
-            w.key("media_id"); w.int(letter.mediaId)
-            w.key("generation"); w.int(letter.generation)
-            w.endObject()
-        }
+        for letter in letters.dropFirst((page - 1) * pageSize).prefix(pageSize) { letter.write(to: &w) }
         w.endArray()
         w.endObject()
         return jsonResponse(w)

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import MediaDomain
 import Persistence
+import ServiceKit
 import Storage
 import Tokens
 
@@ -97,14 +98,8 @@ struct MediaController: Sendable {
         let user = try context.requireUser()
         let id = try Self.mediaId(context)
         guard let media = try await repository.delete(id: id, userId: user.id) else { throw APIError.notFound() }
-        do {
-            try await storage.deletePrefix(StorageKeys.mediaPrefix(ofOriginal: media.storageKey))
-        } catch {
-            // The row is gone, so no URL reaches these files; the Janitor's orphan sweep removes them.
-            context.logger.error("files of deleted media not removed", metadata: [
-                "media_id": "\(id)", "error": "\(error)",
-            ])
-        }
+        // The row is gone, so no URL reaches these files even if removing them fails.
+        await storage.removeMediaFiles(original: media.storageKey, why: "media \(id) deleted", logger: context.logger)
         context.logger.info("media deleted", metadata: ["media_id": "\(id)", "user_id": "\(user.id)"])
         return Response(status: .noContent)
     }

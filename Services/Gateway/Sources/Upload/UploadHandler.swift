@@ -4,6 +4,7 @@ import Logging
 import MediaDomain
 import Metrics
 import Persistence
+import ServiceKit
 import Storage
 import Tokens
 
@@ -228,14 +229,8 @@ struct StoredUpload {
     var filename: String
 
     /// Removes the original and its folder (one prefix delete covers both). A failure leaves an orphan no row
-    /// points at: logged with its key, and the Janitor's orphan sweep removes it.
+    /// points at: logged with its folder, and the Janitor's orphan sweep removes it.
     func discard(_ storage: any BlobStorage, logger: Logger) async {
-        do {
-            try await storage.deletePrefix(StorageKeys.mediaPrefix(ofOriginal: key))
-        } catch {
-            logger.error("refused upload's original not removed; left for the orphan sweep", metadata: [
-                "storage_key": "\(key)", "error": "\(error)",
-            ])
-        }
+        await storage.removeMediaFiles(original: key, why: "upload refused", logger: logger)
     }
 }
