@@ -67,7 +67,9 @@ public struct CommonConfiguration: Sendable {
           MEDIA_DATABASE_URL       postgres://user:pass@host:port/db[?sslmode=disable|prefer|require|verify-ca|verify-full&sslrootcert=FILE]
                                    (default postgres://mediaflow:mediaflow@127.0.0.1:54329/mediaflow)
           MEDIA_AMQP_URL           amqp://user:pass@host:port/vhost (default amqp://mediaflow:mediaflow@127.0.0.1:56729/)
-          MEDIA_STORAGE            local:<dir> (default local:.local/dev/storage)
+          MEDIA_STORAGE            local:<dir> (default local:.local/dev/storage), or an S3-compatible bucket:
+                                   s3://<bucket>?endpoint=<url>&region=<region>&path_style=<true|false>
+          MEDIA_S3_ACCESS_KEY, MEDIA_S3_SECRET_KEY   the bucket's credentials (else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
           MEDIA_MAX_IMAGE_BYTES    upload limit for images (default 10485760)
           MEDIA_MAX_VIDEO_BYTES    upload limit for videos (default 104857600)
           MEDIA_MAX_AUDIO_BYTES    upload limit for audio (default 20971520)
@@ -83,7 +85,7 @@ public struct CommonConfiguration: Sendable {
             throw ConfigurationError(error.description)
         }
         amqpURL = env.string("MEDIA_AMQP_URL", default: "amqp://mediaflow:mediaflow@127.0.0.1:56729/")
-        storage = try StorageConfiguration(env.string("MEDIA_STORAGE", default: "local:.local/dev/storage"))
+        storage = try StorageConfiguration(env.string("MEDIA_STORAGE", default: "local:.local/dev/storage"), environment: env)
         let defaults = MediaLimits()
         limits = MediaLimits(
             maxImageBytes: try env.int64("MEDIA_MAX_IMAGE_BYTES", default: defaults.maxImageBytes),
@@ -98,25 +100,34 @@ public struct CommonConfiguration: Sendable {
     }
 }
 
-/// `MEDIA_STORAGE`: `local:<dir>` now; `s3://bucket?...` is parsed but not yet served (next round).
+/// `MEDIA_STORAGE`: `local:<dir>` or `s3://<bucket>?endpoint=<url>&region=<r>&path_style=<bool>` (SPEC §9), with the
+/// S3 credentials from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` or `MEDIA_S3_ACCESS_KEY` / `MEDIA_S3_SECRET_KEY`.
 public enum StorageConfiguration: Sendable, Equatable {
     case local(directory: String)
+    case s3(S3Location)
 
-    public init(_ value: String) throws {
+    public init(_ value: String, environment env: Environment = Environment([:])) throws {
         if value.hasPrefix("local:") {
             let dir = String(value.dropFirst("local:".count))
             guard !dir.isEmpty else { throw ConfigurationError("MEDIA_STORAGE local: needs a directory") }
             self = .local(directory: URL(fileURLWithPath: dir).standardizedFileURL.path)
         } else if value.hasPrefix("s3://") {
-            throw ConfigurationError("MEDIA_STORAGE s3:// is not supported yet; use local:<dir>")
+            let accessKey = env.string("MEDIA_S3_ACCESS_KEY") ?? env.string("AWS_ACCESS_KEY_ID") ?? ""
+            let secretKey = env.string("MEDIA_S3_SECRET_KEY") ?? env.string("AWS_SECRET_ACCESS_KEY") ?? ""
+            do {
+                self = .s3(try S3Location(url: value, accessKey: accessKey, secretKey: secretKey))
+            } catch {
+                throw ConfigurationError(error.message)
+            }
         } else {
-            throw ConfigurationError("MEDIA_STORAGE must be local:<dir>, got \(value)")
+            throw ConfigurationError("MEDIA_STORAGE must be local:<dir> or s3://<bucket>?endpoint=…, got \(value)")
         }
     }
 
     public func makeStorage() throws -> any BlobStorage {
         switch self {
         case .local(let directory): try LocalDiskStorage(root: directory)
+        case .s3(let location): S3Storage(location: location)
         }
     }
 }

@@ -1,8 +1,7 @@
 import Foundation
 import NIOCore
 
-/// Where originals and renditions live. Local disk by default; S3-compatible storage will implement the same
-/// protocol. Keys are relative paths (`media/<folder>/original.jpg`) made by the platform, never by clients.
+/// Where originals and renditions live: local disk by default, or an S3-compatible bucket (`S3Storage`). Keys are relative paths (`media/<folder>/original.jpg`) made by the platform, never by clients.
 public protocol BlobStorage: Sendable {
     /// Opens a streamed write. Nothing is visible under `key` until `commit()`; `abort()` leaves nothing behind.
     func makeWriter(key: String) async throws -> any BlobWriter
@@ -23,6 +22,9 @@ public protocol BlobStorage: Sendable {
     /// every blob whose key starts with `prefix`, each once, in no promised order. Only a page is held in memory,
     /// and the walk goes on where it stopped (a blob added or removed meanwhile may or may not be listed).
     func listPages(prefix: String, pageSize: Int, _ body: ([BlobListing]) async throws -> Void) async throws
+    /// A time-limited URL that serves the blob straight from the store (S3's presigned GET); nil when the store has
+    /// no such URLs (local disk), and then the Gateway serves the file itself.
+    func presignedURL(key: String, expires: Int) -> String?
     /// Removes what writes that were never committed left behind, when older than `cutoff` (a crashed process's
     /// temp files; abandoned multipart uploads on S3). With `dryRun` only counts. Returns how many.
     func sweepAbandonedWrites(olderThan cutoff: Date, dryRun: Bool) async throws -> Int
@@ -31,6 +33,12 @@ public protocol BlobStorage: Sendable {
     func withLocalFile<T: Sendable>(key: String, _ body: (String) async throws -> T) async throws -> T
     /// Stores the contents of a local file under `key` (atomically).
     func store(key: String, contentsOf path: String) async throws
+    /// Throws when the store cannot be used right now (`/readyz`): the folder is gone, the bucket does not answer.
+    func checkReachable() async throws
+}
+
+extension BlobStorage {
+    public func checkReachable() async throws {}
 }
 
 /// A streamed write in progress.
@@ -89,13 +97,17 @@ extension BlobStorage {
 /// What went wrong in storage. Transient errors (`ioFailed`) are retried by the caller; `notFound` and
 /// `invalidKey` are not.
 public struct StorageError: Error, CustomStringConvertible, Equatable {
-    private enum Code: Equatable { case notFound, invalidKey, ioFailed }
+    private enum Code: Equatable { case notFound, invalidKey, ioFailed, invalidConfiguration }
     private let code: Code
     public let message: String
 
     public static func notFound(_ key: String) -> StorageError { .init(code: .notFound, message: "no blob \(key)") }
     public static func invalidKey(_ key: String) -> StorageError { .init(code: .invalidKey, message: "invalid key \(key)") }
     public static func ioFailed(_ message: String) -> StorageError { .init(code: .ioFailed, message: message) }
+    /// The storage's configuration cannot work (a bad `MEDIA_STORAGE`, missing credentials).
+    public static func invalidConfiguration(_ message: String) -> StorageError {
+        .init(code: .invalidConfiguration, message: message)
+    }
 
     public var isNotFound: Bool { code == .notFound }
     public var description: String { "storage: \(message)" }

@@ -22,6 +22,16 @@ public struct LocalDiskStorage: BlobStorage {
         try FileManager.default.createDirectory(atPath: self.root + "/.tmp", withIntermediateDirectories: true)
     }
 
+    /// The folder is still there and writable (a lost mount, a full or read-only disk show here).
+    public func checkReachable() async throws {
+        let tmp = root + "/.tmp"
+        try await threadPool.runIfActive {
+            guard access(tmp, W_OK) == 0 else {
+                throw StorageError.ioFailed("storage folder \(tmp): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
     func path(_ key: String) throws -> String {
         try StorageKey.validate(key)
         return "\(root)/\(key)"
@@ -164,6 +174,8 @@ public struct LocalDiskStorage: BlobStorage {
             return String(cString: base.assumingMemoryBound(to: CChar.self))
         }
     }
+
+    public func presignedURL(key: String, expires: Int) -> String? { nil }
 
     public func sweepAbandonedWrites(olderThan cutoff: Date, dryRun: Bool) async throws -> Int {
         let temp = root + "/.tmp"

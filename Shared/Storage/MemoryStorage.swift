@@ -6,7 +6,10 @@ import Synchronization
 public final class MemoryStorage: BlobStorage {
     private let blobs = Mutex<[String: (bytes: [UInt8], modified: Date)]>([:])
 
-    public init() {}
+    /// With a base, `presignedURL` answers `<base>/<key>?expires=<seconds>`, standing in for S3's presigned URLs.
+    private let presignedBase: String?
+
+    public init(presignedBase: String? = nil) { self.presignedBase = presignedBase }
 
     /// Every key stored (tests assert that nothing was left behind).
     public var keys: [String] { blobs.withLock { Array($0.keys).sorted() } }
@@ -66,6 +69,10 @@ public final class MemoryStorage: BlobStorage {
             try await body(Array(all[start..<end]))
             start = end
         }
+    }
+
+    public func presignedURL(key: String, expires: Int) -> String? {
+        presignedBase.map { "\($0)/\(key)?expires=\(expires)" }
     }
 
     public func sweepAbandonedWrites(olderThan cutoff: Date, dryRun: Bool) async throws -> Int { 0 }

@@ -1,0 +1,248 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A streamed write to S3: bytes are spooled to a local part file; each full 8 MiB part is uploaded while the next
+/// ones fill, up to `S3Storage.partsInFlight` at once (so a few part files on disk, none in memory), and the writer
+/// waits for the oldest when that many are on their way: a slow store slows the upload down rather than filling the
+/// disk. `commit()` sends the last part and completes the upload, or, for an object under one part, sends it in a
+/// single PUT. `abort()` aborts the multipart upload: nothing is left in the bucket.
+actor S3MultipartWriter: BlobWriter {
+    private let storage: S3Storage
+    private let key: String
+    private var spool: SpoolFile?
+    private var spooled = 0
+    private var uploadId: String?
+    private var parts: [(number: Int, etag: String)] = []
+    /// Parts on their way, oldest first.
+    private var inFlight: [Task<(number: Int, etag: String), any Error>] = []
+    private var partsStarted = 0
+    private var closed = false
+    private(set) var bytesWritten: Int64 = 0
+
+    init(storage: S3Storage, key: String) {
+        self.storage = storage
+        self.key = key
+    }
+
+    func write(_ buffer: ByteBuffer) async throws {
+        guard !closed else { throw StorageError.ioFailed("write after close") }
+        var buffer = buffer
+        while buffer.readableBytes > 0 {
+            if spool == nil { spool = try await SpoolFile.create(Self.spoolPath(), threadPool: storage.threadPool) }
+            let take = min(buffer.readableBytes, S3Storage.partSize - spooled)
+            guard let slice = buffer.readSlice(length: take), let spool else { break }
+            try await spool.append(slice)
+            spooled += take
+            bytesWritten += Int64(take)
+            if spooled == S3Storage.partSize { try await sendFullPart() }
+        }
+    }
+
+    /// Starts uploading the spooled part (once fewer than `partsInFlight` are on their way); the next bytes go to a
+    /// new spool.
+    private func sendFullPart() async throws {
+        guard let full = spool else { return }
+        try await full.close()
+        spool = nil
+        spooled = 0
+        let id: String
+        if let uploadId { id = uploadId } else {
+            id = try await storage.createMultipart(key: key)
+            uploadId = id
+        }
+        try await waitForParts(leaving: S3Storage.partsInFlight - 1)
+        partsStarted += 1
+        let number = partsStarted
+        let (storage, key, logger) = (self.storage, self.key, storage.logger)
+        inFlight.append(Task {
+            defer { full.remove(logger: logger) }
+            return (number, try await storage.uploadPart(key: key, uploadId: id, number: number, path: full.path, size: S3Storage.partSize))
+        })
+    }
+
+    /// Waits for the oldest parts on their way until at most `count` are left.
+    private func waitForParts(leaving count: Int) async throws {
+        while inFlight.count > max(0, count) {
+            let oldest = inFlight.removeFirst()
+            do {
+                parts.append(try await oldest.value)
+            } catch {
+                inFlight.insert(oldest, at: 0)  // abort() still waits for it and cleans up
+                throw error
+            }
+        }
+    }
+
+    func commit() async throws {
+        guard !closed else { throw StorageError.ioFailed("commit after close") }
+        do {
+            let last = spool
+            try await last?.close()
+            if let uploadId {
+                if let last, spooled > 0 {
+                    defer { last.remove(logger: storage.logger) }
+                    partsStarted += 1
+                    let number = partsStarted
+                    parts.append((number, try await storage.uploadPart(key: key, uploadId: uploadId, number: number, path: last.path, size: spooled)))
+                }
+                try await waitForParts(leaving: 0)
+                try await storage.completeMultipart(key: key, uploadId: uploadId, parts: parts.sorted { $0.number < $1.number })
+            } else {
+                // Under one part: a single PUT (an empty object included).
+                let file: SpoolFile
+                if let last { file = last } else { file = try await SpoolFile.create(Self.spoolPath(), threadPool: storage.threadPool) }
+                defer { file.remove(logger: storage.logger) }
+                try await file.close()
+                try await storage.putObject(key: key, path: file.path, size: spooled)
+            }
+            spool = nil
+            closed = true
+        } catch {
+            await abort()
+            throw error
+        }
+    }
+
+    func abort() async {
+        guard !closed else { return }
+        closed = true
+        for part in inFlight { part.cancel() }
+        for part in inFlight { _ = try? await part.value }  // their outcome is moot: the whole upload goes
+        inFlight = []
+        if let spool {
+            try? await spool.close()
+            spool.remove(logger: storage.logger)
+        }
+        spool = nil
+        guard let uploadId else { return }
+        do {
+            // In a task of its own: an abort is often the answer to a cancellation (the client went away), which
+            // must not cancel the request that cleans up after it.
+            let (storage, key) = (self.storage, self.key)
+            try await Task { try await storage.abortMultipart(key: key, uploadId: uploadId) }.value
+        } catch {
+            // Left open in the bucket: the Janitor's orphan sweep aborts it (sweepAbandonedWrites).
+            storage.logger.error("multipart upload not aborted; the orphan sweep will", metadata: [
+                "key": "\(key)", "upload_id": "\(uploadId)", "error": "\(error)",
+            ])
+        }
+    }
+
+    static func spoolPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("mediaflow-s3-part-\(UUID().uuidString)").path
+    }
+}
+
+/// A local file written in order on NIO's thread pool (a part spool, a download), removed when done.
+final class SpoolFile: Sendable {
+    let path: String
+    private let fd: Int32
+    private let threadPool: NIOThreadPool
+    private let state = Mutex((offset: Int64(0), closed: false))
+
+    private init(path: String, fd: Int32, threadPool: NIOThreadPool) {
+        self.path = path
+        self.fd = fd
+        self.threadPool = threadPool
+    }
+
+    static func create(_ path: String, threadPool: NIOThreadPool) async throws -> SpoolFile {
+        let fd = try await threadPool.runIfActive {
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw StorageError.ioFailed("open \(path): \(String(cString: strerror(errno)))") }
+            return fd
+        }
+        return SpoolFile(path: path, fd: fd, threadPool: threadPool)
+    }
+
+    func append(_ buffer: ByteBuffer) async throws {
+        let offset = state.withLock { $0.offset }
+        let (fd, path) = (self.fd, self.path)
+        let written = try await threadPool.runIfActive {
+            try buffer.withUnsafeReadableBytes { bytes -> Int in
+                var done = 0
+                while done < bytes.count {
+                    let n = pwrite(fd, bytes.baseAddress.map { $0 + done }, bytes.count - done, off_t(offset) + off_t(done))
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw StorageError.ioFailed("write \(path): \(String(cString: strerror(errno)))")
+                    }
+                    done += n
+                }
+                return done
+            }
+        }
+        state.withLock { $0.offset += Int64(written) }
+    }
+
+    func close() async throws {
+        let wasClosed = state.withLock { s -> Bool in
+            defer { s.closed = true }
+            return s.closed
+        }
+        guard !wasClosed else { return }
+        let (fd, path) = (self.fd, self.path)
+        try await threadPool.runIfActive {
+            guard Glibc.close(fd) == 0 else { throw StorageError.ioFailed("close \(path): \(String(cString: strerror(errno)))") }
+        }
+    }
+
+    /// Removes the file; a failure is logged (it is only ever a local temp file).
+    func remove(logger: Logger) {
+        if unlink(path) != 0, errno != ENOENT {
+            logger.warning("temp file not removed", metadata: ["path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+        }
+    }
+}
+
+/// A local file's bytes as an async sequence of 1 MiB buffers read on NIO's thread pool (a request body). Each read
+/// opens and closes the file, so a body abandoned half-way (a failed request) leaves no descriptor open.
+struct FileChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let path: String
+    let threadPool: NIOThreadPool
+    static let chunk = 1 << 20
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let path: String
+        let threadPool: NIOThreadPool
+        var offset: Int64 = 0
+        var done = false
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard !done else { return nil }
+            let (path, offset) = (self.path, self.offset)
+            let buffer = try await threadPool.runIfActive { () throws -> ByteBuffer in
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw StorageError.ioFailed("open \(path): \(String(cString: strerror(errno)))") }
+                defer { Glibc.close(fd) }
+                var buffer = ByteBufferAllocator().buffer(capacity: FileChunks.chunk)
+                var failure: Int32 = 0
+                _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: FileChunks.chunk) { ptr in
+                    while true {
+                        let n = pread(fd, ptr.baseAddress, FileChunks.chunk, off_t(offset))
+                        if n >= 0 { return n }
+                        if errno != EINTR { failure = errno; return 0 }
+                    }
+                }
+                guard failure == 0 else { throw StorageError.ioFailed("read \(path): \(String(cString: strerror(failure)))") }
+                return buffer
+            }
+            guard buffer.readableBytes > 0 else {
+                done = true
+                return nil
+            }
+            self.offset += Int64(buffer.readableBytes)
+            return buffer
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(path: path, threadPool: threadPool) }
+}
