@@ -86,6 +86,7 @@ banner() {
   local token
   echo
   echo "  Mediaflow API: $API_URL"
+  echo "  Storage:       ${MEDIA_STORAGE:-}"
   if [[ -x $BIN/mediactl ]] && token=$("$BIN/mediactl" token --user-id 1 --username dev 2>/dev/null); then
     echo "  Dev token:     $token"
     echo "  Try:           curl -H \"Authorization: Bearer \$TOKEN\" $API_URL/api/media/"

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Project-local PostgreSQL and RabbitMQ for one instance (dev or test). No Docker, no system services.
+# Project-local PostgreSQL, RabbitMQ and (for tests, or dev with MEDIA_LOCAL_S3=1) an S3 server for one instance
+# (dev or test). No Docker, no system services.
 #
 #   scripts/services.sh <dev|test> <command>
 #
 #   deps            apt-get install what is missing (apt-get update only when something is)
-#   start | stop    both servers; start leaves a running instance alone, stop ends only what this instance started
+#   start | stop    the servers; start leaves a running instance alone, stop ends only what this instance started
 #   status          what is running
-#   env             export lines for MEDIA_DATABASE_URL, MEDIA_AMQP_URL, MEDIA_STORAGE
-#   pg-start | pg-stop | rabbitmq-start | rabbitmq-stop    one server (fault-injection tests)
+#   env             export lines for MEDIA_DATABASE_URL, MEDIA_AMQP_URL, MEDIA_STORAGE (and the S3 server's)
+#   pg-start | pg-stop | rabbitmq-start | rabbitmq-stop | s3-start | s3-stop    one server (fault-injection tests)
 #   clean           stop, then delete the instance's data
 #   rabbitmqctl ARGS...   rabbitmqctl against this instance's node (e.g. list_queues)
 #
 # Data lives under .local/<instance>/: pg/ (data, socket, log), rabbitmq/ (mnesia, log, home, config),
-# run/ (pid files), logs/, storage/. PostgreSQL runs as the `postgres` user when we are root; if that user cannot
+# run/ (pid files), logs/, storage/, s3/ (the S3 server's credentials and spilled objects). PostgreSQL runs as the `postgres` user when we are root; if that user cannot
 # reach .local (e.g. the repo is under /root), pg/ is a symlink to /var/tmp/mediaflow-<hash>/<instance>.
 set -euo pipefail
 
@@ -21,15 +22,15 @@ PG_BIN=/usr/lib/postgresql/15/bin
 RMQ_BIN=/usr/lib/rabbitmq/bin   # not /usr/sbin/rabbitmqctl: that wrapper switches to the rabbitmq user and its HOME
 
 usage() {
-  echo "usage: $0 <dev|test> <deps|start|stop|status|env|pg-start|pg-stop|rabbitmq-start|rabbitmq-stop|clean|rabbitmqctl ...>" >&2
+  echo "usage: $0 <dev|test> <deps|start|stop|status|env|pg-start|pg-stop|rabbitmq-start|rabbitmq-stop|s3-start|s3-stop|clean|rabbitmqctl ...>" >&2
   exit 2
 }
 [[ $# -ge 2 ]] || usage
 INSTANCE=$1 CMD=$2
 shift 2
 case $INSTANCE in
-  dev)  PG_PORT=54329 AMQP_PORT=56729 DIST_PORT=25729 EPMD_PORT=43729 ;;
-  test) PG_PORT=54339 AMQP_PORT=56739 DIST_PORT=25739 EPMD_PORT=43739 ;;
+  dev)  PG_PORT=54329 AMQP_PORT=56729 DIST_PORT=25729 EPMD_PORT=43729 S3_PORT=59329 ;;
+  test) PG_PORT=54339 AMQP_PORT=56739 DIST_PORT=25739 EPMD_PORT=43739 S3_PORT=59339 ;;
   *) usage ;;
 esac
 
@@ -38,7 +39,12 @@ RUN=$DIR/run
 LOGS=$DIR/logs
 STORAGE=$DIR/storage
 RMQ_DIR=$DIR/rabbitmq
+S3_DIR=$DIR/s3
+S3_BUCKET=mediaflow
 NODE=mediaflow-$INSTANCE@localhost
+# The test instance always has an S3 server (the storage tests and the S3 end-to-end run need one); the dev
+# instance when asked: MEDIA_LOCAL_S3=1 make run.
+if [[ $INSTANCE == test || ${MEDIA_LOCAL_S3:-0} == 1 ]]; then WANT_S3=1; else WANT_S3=0; fi
 
 LOG_TAG=$INSTANCE
 # shellcheck source=scripts/lib.sh
@@ -275,17 +281,67 @@ epmd_stop() {
   rm -f "$RUN/epmd.pid"
 }
 
-# ---------------------------------------------------------------- both
+# ---------------------------------------------------------------- S3 (moto)
+
+# moto's server from the project's Python environment (scripts/requirements-test.txt), with request authentication
+# on: INITIAL_NO_AUTH_ACTION_COUNT lets the bootstrap's first three requests through unsigned (an IAM user, its
+# policy, its key), and every later request must be signed with that key; a wrong secret is refused. Objects live in
+# the server's memory, large ones spilled to files under s3/; a restart starts from an empty bucket.
+s3_running() { pid_alive "$RUN/s3.pid" moto_server; }
+
+cmd_s3_start() {
+  local t0 i keys
+  t0=$(now)
+  if s3_running && [[ -s $S3_DIR/credentials ]]; then log "s3 already running (port $S3_PORT)"; return 0; fi
+  port_open "$S3_PORT" && die "port $S3_PORT (S3) is in use by another process"
+  ensure_test_venv "$ROOT"
+  rm -rf "$S3_DIR"
+  mkdir -p "$S3_DIR/tmp" "$RUN" "$LOGS"
+  (
+    cd "$S3_DIR"
+    INITIAL_NO_AUTH_ACTION_COUNT=3 TMPDIR=$S3_DIR/tmp setsid "$ROOT/.local/venv/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" \
+      </dev/null >>"$LOGS/s3.log" 2>&1 &
+    echo $! >"$RUN/s3.pid"
+  )
+  for ((i = 0; i < 300; i++)); do
+    port_open "$S3_PORT" && break
+    s3_running || { tail -n 20 "$LOGS/s3.log" >&2; die "the S3 server exited during start (log: $LOGS/s3.log)"; }
+    sleep 0.1
+  done
+  port_open "$S3_PORT" || die "the S3 server did not listen within 30s (log: $LOGS/s3.log)"
+  keys=$("$ROOT/.local/venv/bin/python3" "$ROOT/scripts/s3-bootstrap.py" "http://127.0.0.1:$S3_PORT" "$S3_BUCKET") \
+    || die "could not make the S3 server's user and bucket (log: $LOGS/s3.log)"
+  (umask 077; echo "$keys" >"$S3_DIR/credentials")
+  log "s3 started on 127.0.0.1:$S3_PORT (bucket $S3_BUCKET, signed requests only) in $(since "$t0")"
+}
+
+cmd_s3_stop() {
+  if s3_running; then terminate "$(<"$RUN/s3.pid")" 10; log "s3 stopped"; fi
+  rm -f "$RUN/s3.pid"
+}
+
+s3_url() { echo "s3://$S3_BUCKET?endpoint=http://127.0.0.1:$S3_PORT&region=us-east-1&path_style=true"; }
+
+# ---------------------------------------------------------------- all
 
 # The dev instance's lines keep what the caller already set (`MEDIA_STORAGE=local:/srv/media make run` is honoured);
 # the test instance's always point at the test servers, so a developer's shell can never aim the suite elsewhere.
+# With an S3 server, its URL and keys come as MEDIA_LOCAL_S3_URL / _ACCESS_KEY / _SECRET_KEY; the dev instance with
+# MEDIA_LOCAL_S3=1 also stores there (MEDIA_STORAGE and MEDIA_S3_*), the test instance leaves that to each test.
 cmd_env() {
-  local name value
-  for name in MEDIA_DATABASE_URL MEDIA_AMQP_URL MEDIA_STORAGE; do
+  local name value access='' secret='' names=(MEDIA_DATABASE_URL MEDIA_AMQP_URL MEDIA_STORAGE)
+  if ((WANT_S3)) && [[ -s $S3_DIR/credentials ]]; then
+    read -r access secret <"$S3_DIR/credentials"
+    printf 'export MEDIA_LOCAL_S3_URL=%q MEDIA_LOCAL_S3_ACCESS_KEY=%q MEDIA_LOCAL_S3_SECRET_KEY=%q\n' "$(s3_url)" "$access" "$secret"
+    if [[ $INSTANCE == dev ]]; then names+=(MEDIA_S3_ACCESS_KEY MEDIA_S3_SECRET_KEY); fi
+  fi
+  for name in "${names[@]}"; do
     case $name in
       MEDIA_DATABASE_URL) value=postgres://mediaflow:mediaflow@127.0.0.1:$PG_PORT/mediaflow ;;
       MEDIA_AMQP_URL) value=amqp://mediaflow:mediaflow@127.0.0.1:$AMQP_PORT/ ;;
-      MEDIA_STORAGE) value=local:$STORAGE ;;
+      MEDIA_STORAGE) if [[ -n $access && $INSTANCE == dev ]]; then value=$(s3_url); else value=local:$STORAGE; fi ;;
+      MEDIA_S3_ACCESS_KEY) value=$access ;;
+      MEDIA_S3_SECRET_KEY) value=$secret ;;
     esac
     if [[ $INSTANCE == dev ]]; then
       printf 'export %s="${%s:-%s}"\n' "$name" "$name" "$value"
@@ -299,9 +355,11 @@ cmd_start() {
   mkdir -p "$RUN" "$LOGS" "$STORAGE"
   cmd_pg_start
   cmd_rabbitmq_start
+  if ((WANT_S3)); then cmd_s3_start; fi
 }
 
 cmd_stop() {
+  cmd_s3_stop
   cmd_rabbitmq_stop
   epmd_stop
   cmd_pg_stop
@@ -316,6 +374,7 @@ cmd_status() {
     log "rabbitmq: stopped"
   fi
   if pid_alive "$RUN/epmd.pid" "epmd -port $EPMD_PORT"; then log "epmd: running on 127.0.0.1:$EPMD_PORT, pid $(<"$RUN/epmd.pid")"; fi
+  if s3_running; then log "s3: running on 127.0.0.1:$S3_PORT, bucket $S3_BUCKET, pid $(<"$RUN/s3.pid")"; fi
 }
 
 cmd_clean() {
@@ -339,6 +398,8 @@ case $CMD in
   pg-stop) cmd_pg_stop ;;
   rabbitmq-start) cmd_rabbitmq_start ;;
   rabbitmq-stop) cmd_rabbitmq_stop ;;
+  s3-start) cmd_s3_start ;;
+  s3-stop) cmd_s3_stop ;;
   rabbitmqctl) rabbitmqctl "$@" ;;
   clean) cmd_clean ;;
   *) usage ;;
