@@ -33,8 +33,9 @@ public func buildProcessorService(
     let postgres = try database.makeClient(logger: logger)
     let repository = PostgresMediaRepository(client: postgres, logger: logger)
     let broker = try RabbitMQBroker(url: common.amqpURL, logger: logger)
+    let storage = try common.storage.makeStorage()
     let worker = ProcessingWorker(
-        processor: processor, broker: broker, storage: try common.storage.makeStorage(), inbox: repository,
+        processor: processor, broker: broker, storage: storage, inbox: repository,
         options: settings.worker, logger: logger)
     let gate = StartupGate()
     let ops = makeOpsServer(
@@ -43,6 +44,7 @@ public func buildProcessorService(
             ReadinessCheck(name: "database") { try await repository.ping() },
             // An empty declaration is a round trip on the publisher connection: fails fast while the broker is down.
             ReadinessCheck(name: "broker") { try await broker.declare(BrokerTopology()) },
+            ReadinessCheck(name: "storage") { try await storage.checkReachable() },
         ],
         registry: registry, logger: logger)
     return ServiceGroup(configuration: .init(

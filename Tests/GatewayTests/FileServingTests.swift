@@ -79,6 +79,56 @@ struct FileServingTests {
         }
     }
 
+    /// `MEDIA_FILES_REDIRECT=true` (SPEC §9): a private file's valid signed URL answers 302 to the store's presigned
+    /// URL, a public file 302 to the CDN when one is set, and everything a streamed answer refuses is still refused.
+    @Test func redirectsToPresignedURLsAndTheCDN() async throws {
+        let gateway = try TestGateway(
+            environment: ["MEDIA_FILES_REDIRECT": "true", "MEDIA_CDN_BASE_URL": "https://cdn.example/media-bucket/",
+                          "MEDIA_SIGNED_URL_TTL": "900"],
+            storage: MemoryStorage(presignedBase: "https://s3.example/bucket"))
+        let (privateMedia, _) = try await stored(gateway, isPublic: false)
+        let (publicMedia, _) = try await stored(gateway, isPublic: true)
+        try await gateway.test { client in
+            let url = try await client.execute(uri: "/api/media/\(privateMedia.id)/", method: .get, headers: gateway.auth()) { response in
+                try #require(try decodeJSON(response.body)["urls"]?["original"]?.string)
+            }
+            let path = String(url.dropFirst("http://media.test".count))
+            try await client.execute(uri: path, method: .get) { response in
+                #expect(response.status == .found)
+                #expect(response.headers[.location] == "https://s3.example/bucket/\(privateMedia.storageKey)?expires=900")
+                #expect(response.headers[.cacheControl] == "private, no-store")
+                #expect(response.body.readableBytes == 0)
+            }
+            try await client.execute(uri: "/media/\(privateMedia.storageKey)", method: .get) { response in
+                #expect(response.status == .notFound, "no signature: no redirect either")
+            }
+            try await client.execute(uri: "/media/\(publicMedia.storageKey)", method: .get) { response in
+                #expect(response.status == .found)
+                #expect(response.headers[.location] == "https://cdn.example/media-bucket/\(publicMedia.storageKey)")
+            }
+            try await client.execute(uri: "/media/media/\(UUID().uuidString.lowercased())/original.jpg", method: .get) { response in
+                #expect(response.status == .notFound, "an unknown key is not redirected")
+            }
+        }
+        // Without a CDN, public files go to a presigned URL too; a store without presigned URLs streams.
+        let noCDN = try TestGateway(environment: ["MEDIA_FILES_REDIRECT": "true"], storage: MemoryStorage(presignedBase: "https://s3.example/b"))
+        let (media, _) = try await stored(noCDN, isPublic: true)
+        try await noCDN.test { client in
+            try await client.execute(uri: "/media/\(media.storageKey)", method: .get) { response in
+                #expect(response.status == .found)
+                #expect(response.headers[.location] == "https://s3.example/b/\(media.storageKey)?expires=3600")
+            }
+        }
+        let local = try TestGateway(environment: ["MEDIA_FILES_REDIRECT": "true"])
+        let (streamed, bytes) = try await stored(local, isPublic: true)
+        try await local.test { client in
+            try await client.execute(uri: "/media/\(streamed.storageKey)", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(Array(response.body.readableBytesView) == bytes)
+            }
+        }
+    }
+
     @Test(arguments: ["/media/../../etc/passwd", "/media/media/%2e%2e/x", "/media/.tmp/x", "/media//etc/passwd"])
     func traversalIsNotFound(path: String) async throws {
         let gateway = try TestGateway()
@@ -151,6 +201,7 @@ struct ShrinkingStorage: BlobStorage {
     func listPages(prefix: String, pageSize: Int, _ body: ([BlobListing]) async throws -> Void) async throws {
         try await base.listPages(prefix: prefix, pageSize: pageSize, body)
     }
+    func presignedURL(key: String, expires: Int) -> String? { nil }
     func sweepAbandonedWrites(olderThan cutoff: Date, dryRun: Bool) async throws -> Int {
         try await base.sweepAbandonedWrites(olderThan: cutoff, dryRun: dryRun)
     }

@@ -12,12 +12,13 @@ import Tokens
 /// A Gateway over in-memory repository and storage, plus helpers to talk to it.
 struct TestGateway {
     let repository = MemoryMediaRepository()
-    let storage = MemoryStorage()
+    let storage: MemoryStorage
     let broker = InMemoryBroker()
     let configuration: GatewayConfiguration
     let authenticator: JWTAuthenticator
 
-    init(environment: [String: String] = [:]) throws {
+    init(environment: [String: String] = [:], storage: MemoryStorage = MemoryStorage()) throws {
+        self.storage = storage
         var env = [
             "MEDIA_JWT_SECRET": "test-secret-that-is-long-enough-for-hs256",
             "MEDIA_PUBLIC_BASE_URL": "http://media.test",

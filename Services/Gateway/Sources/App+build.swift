@@ -68,8 +68,10 @@ public func buildRouter(
         onCreated: dependencies.onOutboxWrite)
     MediaController(repository: dependencies.repository, storage: dependencies.storage, links: links, upload: upload)
         .addRoutes(to: router.group("api/media").add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
-    FileController(repository: dependencies.repository, storage: dependencies.storage, signer: signer)
-        .addRoutes(to: router)
+    FileController(
+        repository: dependencies.repository, storage: dependencies.storage, signer: signer,
+        redirect: configuration.filesRedirect, cdnBaseURL: configuration.cdnBaseURL
+    ).addRoutes(to: router)
     let logger = Logger(label: "mediaflow.gateway.staff")
     let staff = router.group("api/admin")
         .add(middleware: AuthenticationMiddleware(authenticator: authenticator))
@@ -125,6 +127,7 @@ public func buildApplication(
             },
             // An empty declaration is a round trip on the publisher connection: fails fast while the broker is down.
             ReadinessCheck(name: "broker") { try await broker.declare(BrokerTopology()) },
+            ReadinessCheck(name: "storage") { try await storage.checkReachable() },
         ],
         registry: registry, onOutboxWrite: { relay.notify() })
     var app = Application(

@@ -22,6 +22,11 @@ public struct GatewayConfiguration: Sendable {
     /// a p99 of 34–48 ms and 4–8 gave 13–17 ms at a higher throughput; queries are short, so a request rarely
     /// waits for a free connection.
     public var databaseConnections: Int
+    /// Answer `/media/<key>` with a redirect to the object store (a presigned URL, or `cdnBaseURL` for public
+    /// media) instead of streaming the file through the Gateway; for stores that have such URLs (S3).
+    public var filesRedirect: Bool
+    /// Where public files are served from when redirecting (`<cdnBaseURL>/<key>`).
+    public var cdnBaseURL: String?
     /// The Janitor's settings, for tasks staff run through the API (`POST /api/admin/janitor/run/`).
     public var janitor: JanitorSettings
     public var common: CommonConfiguration
@@ -39,6 +44,8 @@ public struct GatewayConfiguration: Sendable {
           MEDIA_CORS_ORIGINS       comma-separated origins allowed from browsers (default *)
           MEDIA_SIGNED_URL_TTL     seconds a private media URL stays valid (default 3600)
           MEDIA_DATABASE_CONNECTIONS  most PostgreSQL connections (default twice the cores, at least 4)
+          MEDIA_FILES_REDIRECT     true: /media/<key> answers 302 to the object store (S3) instead of streaming (default false)
+          MEDIA_CDN_BASE_URL       with the redirect, public media's files go to <this>/<key> (default: a presigned URL)
         \(CommonConfiguration.help)
         Janitor tasks run by staff through the API use the Janitor's settings:
         \(JanitorSettings.help)
@@ -61,6 +68,8 @@ public struct GatewayConfiguration: Sendable {
         signedURLLifetime = .seconds(try env.int("MEDIA_SIGNED_URL_TTL", default: 3600))
         databaseConnections = try env.int("MEDIA_DATABASE_CONNECTIONS", default: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
         guard databaseConnections >= 1 else { throw ConfigurationError("MEDIA_DATABASE_CONNECTIONS must be at least 1") }
+        filesRedirect = try env.bool("MEDIA_FILES_REDIRECT", default: false)
+        cdnBaseURL = env.string("MEDIA_CDN_BASE_URL").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         janitor = try JanitorSettings(environment: env)
         common = try CommonConfiguration(environment: env)
     }

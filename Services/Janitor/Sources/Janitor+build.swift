@@ -32,6 +32,7 @@ public func buildJanitor(
         checks: [
             ReadinessCheck(name: "database") { try await repository.ping() },
             ReadinessCheck(name: "broker") { try await broker.declare(BrokerTopology()) },
+            ReadinessCheck(name: "storage") { try await storage.checkReachable() },
         ],
         registry: registry, logger: logger)
     return ServiceGroup(configuration: .init(

@@ -11,6 +11,9 @@ struct FileController: Sendable {
     let repository: any MediaRepository
     let storage: any BlobStorage
     let signer: URLSigner
+    /// `MEDIA_FILES_REDIRECT`: send clients to the object store instead of streaming (SPEC §9).
+    var redirect = false
+    var cdnBaseURL: String?
 
     func addRoutes(to router: Router<GatewayRequestContext>) {
         router.get("/media/**", use: serve)
@@ -29,6 +32,12 @@ struct FileController: Sendable {
             guard signer.isValid(key: key, exp: q["exp"].map(String.init), sig: q["sig"].map(String.init)) else {
                 throw APIError.notFound()
             }
+        }
+        if redirect, let target = redirectTarget(key: key, media: media) {
+            // Private media's presigned URLs expire with the Gateway's own signed URLs.
+            return Response(status: .found, headers: [
+                .location: target, .cacheControl: media.isPublic ? "public, max-age=300" : "private, no-store",
+            ])
         }
         guard let info = try await storage.info(key: key) else { throw APIError.notFound() }
 
@@ -85,6 +94,14 @@ struct FileController: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: status, headers: headers, body: body)
+    }
+
+    /// Where a redirect sends the client: the CDN for public media when one is configured, else a presigned URL
+    /// (nil when the store has none: the file is streamed).
+    func redirectTarget(key: String, media: Media) -> String? {
+        if media.isPublic, let cdnBaseURL { return "\(cdnBaseURL)/\(key)" }
+        // S3 refuses presigned URLs valid for more than seven days.
+        return storage.presignedURL(key: key, expires: min(signer.lifetime, 604_800))
     }
 
     /// A single `bytes=` range (first-last, first-, -suffix) clamped to the file; nil when unsatisfiable.

@@ -194,7 +194,7 @@ struct OpenAPIDocument: Sendable {
           "responses": {"200": {"description": "OpenAPI 3.1 document.", "content": {"application/vnd.oai.openapi+json": {"schema": {"type": "object"}}}}}}},
         "/healthz": {"get": {"operationId": "healthz", "security": [], "summary": "Liveness.",
           "responses": {"200": {"description": "Alive.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},
-        "/readyz": {"get": {"operationId": "readyz", "security": [], "summary": "Readiness: the database and the broker answer.",
+        "/readyz": {"get": {"operationId": "readyz", "security": [], "summary": "Readiness: the database, the broker and storage answer.",
           "responses": {
             "200": {"description": "Ready.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
             "503": {"description": "A dependency is down.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOHTTP1
 import Persistence
 import Storage
 
@@ -24,6 +25,11 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             ])
             return APIError.serviceUnavailable(
                 "database_unavailable", "The database is unavailable; try again shortly.").response()
+        } catch let error as HTTPParserError {
+            // The request itself broke off (the client closed the connection mid-body) or was malformed: nothing of
+            // ours failed, and whatever it was writing has been dropped on the way out.
+            context.logger.info("request broke off", metadata: ["error": "\(error)"])
+            return APIError.badRequest("bad_request", "The request ended before its body did.").response()
         } catch let error as StorageError {
             context.logger.error("storage failed", metadata: ["error": "\(error)"])
             return APIError.serviceUnavailable("storage_unavailable", "File storage is unavailable; try again shortly.")
