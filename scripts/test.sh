@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite against a fresh test instance of PostgreSQL and RabbitMQ (scripts/services.sh test),
+# Runs the whole test suite against a fresh test instance of PostgreSQL, RabbitMQ and S3 (scripts/services.sh test),
 # which is stopped afterwards whatever happens. Extra arguments go to `swift test` (e.g. --filter GatewayTests).
 set -euo pipefail
 
@@ -33,8 +33,14 @@ status=0
 # Serial: some suites stop and restart the test servers, which must not hit another suite mid-flight.
 swift test --skip-build --no-parallel "$@" || status=$?
 log "swift test exited with status $status"
-# The contract check runs with the whole suite only (not when `scripts/test.sh --filter X` picks some tests).
+# The S3 pass and the contract check run with the whole suite only (not when `scripts/test.sh --filter X` picks some).
 if [[ $# -eq 0 ]]; then
+  # The end-to-end pipelines and fault checks again, every stack storing in a bucket of the test S3 server.
+  s3=0
+  MEDIA_TEST_E2E_STORAGE=s3 swift test --skip-build --no-parallel \
+    --filter 'EndToEndTests\.(ImagePipeline|VideoPipeline|FaultTolerance)EndToEndTests' || s3=$?
+  log "end-to-end on S3 storage exited with status $s3"
+  [[ $status -ne 0 ]] || status=$s3
   contract=0
   Tests/Contract/schemathesis.sh || contract=$?
   log "schemathesis exited with status $contract"

@@ -147,7 +147,7 @@ struct FaultToleranceEndToEndTests {
         // exception is an upload whose COMMIT met the shutdown: whether its row exists is unknown, so the Gateway
         // keeps its original and says so. Its folder then holds that original alone (rolled back) or, if the
         // commit was durable after all, the six files of a media processed without a 201.
-        let files = regularFiles(under: stack.storageDirectory)
+        let files = try await stack.storedKeys()
         // media/<uuid>/original.jpg and media/<uuid>/g1/<rendition>: one media's files under media/<uuid>.
         let folders = Dictionary(grouping: files) { String($0.split(separator: "/").prefix(2).joined(separator: "/")) }
         let kept = logLines(gatewayLog, containing: "original kept")

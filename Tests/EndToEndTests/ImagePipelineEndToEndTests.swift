@@ -1,5 +1,8 @@
 import Foundation
 import MediaDomain
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import TestSupport
 
@@ -63,7 +66,7 @@ struct ImagePipelineEndToEndTests {
         #expect(try await stack.request("GET", "/api/media/\(ids[0])/", user: user).status == 404)
         #expect(try await stack.request("GET", original).status == 404)
         #expect(try await stack.request("GET", thumbnail).status == 404)
-        let files = regularFiles(under: stack.storageDirectory)
+        let files = try await stack.storedKeys()
         #expect(files.count == 6, "only the other media's original and five renditions remain: \(files)")
     }
 
@@ -104,7 +107,57 @@ struct ImagePipelineEndToEndTests {
         #expect(reply.status == 413)
         #expect(reply.json["code"] == "file_too_large")
         #expect(reply.json["detail"] == "File size exceeds maximum allowed size (10 MB for images)")
-        #expect(regularFiles(under: stack.storageDirectory).isEmpty, "nothing stored, not even a temp file")
+        #expect(try await stack.storedKeys().isEmpty, "nothing stored, not even a temp file")
+        #expect(try await stack.openUploads() == 0, "on S3, the multipart upload begun was aborted")
+    }
+
+    /// A client that goes away mid-body (9 of 9.5 MB sent, so on S3 a part is already in the bucket): the write is
+    /// aborted, no row, no object, no temp file, no open multipart upload.
+    @Test func aClientThatDisconnectsMidUploadLeavesNothing() async throws {
+        let stack = try await Stack.start(processors: [])
+        defer { stack.stop() }
+        let user = Int64.random(in: 10_000_000...1_000_000_000)
+        let boundary = "e2e-\(UUID().uuidString)"
+        var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cut.jpg\"\r\n\r\n".utf8)
+        body.append(try await Fixtures.jpeg(width: 64, height: 64))
+        body.append(Data(count: 9_500_000))
+        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        let port = try #require(URLComponents(string: stack.baseURL)?.port)
+        let head = "POST /api/media/upload/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(stack.token(user: user))\r\n"
+            + "Content-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(body.count)\r\n\r\n"
+        try sendAndHangUp(port: port, Data(head.utf8) + body.prefix(9_000_000))
+        let clean = await eventually(timeout: .seconds(20)) {
+            let keys = try? await stack.storedKeys()
+            let open = try? await stack.openUploads()
+            return keys?.isEmpty == true && open == 0
+        }
+        let left = (try? await stack.storedKeys()) ?? [], open = (try? await stack.openUploads()) ?? -1
+        #expect(clean, "left behind: \(left), open uploads \(open)")
+        let list = try await stack.request("GET", "/api/media/", user: user)
+        #expect(list.json["count"]?.intValue == 0, "no row")
+    }
+}
+
+/// Writes `bytes` to a fresh connection to 127.0.0.1:`port` and closes it without reading an answer.
+func sendAndHangUp(port: Int, _ bytes: Data) throws {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw StackError("socket: \(errno)") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw StackError("connect to \(port): \(errno)") }
+    try bytes.withUnsafeBytes { raw in
+        var sent = 0
+        while sent < raw.count {
+            let n = send(fd, raw.baseAddress.map { $0 + sent }, raw.count - sent, Int32(MSG_NOSIGNAL))
+            guard n > 0 else { throw StackError("send: \(errno)") }
+            sent += n
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 
 import MediaDomain
+import Storage
 import Synchronization
 import TestSupport
 
@@ -11,6 +12,9 @@ import Tokens
 
 /// The real executables, started as processes against `make test`'s PostgreSQL and RabbitMQ, with a storage
 /// folder and ports of their own. Tests drive the Gateway over HTTP only, as a client would.
+///
+/// With `MEDIA_TEST_E2E_STORAGE=s3` (the test command's second pass), each stack stores in a bucket of its own on the
+/// test S3 server instead of a folder.
 final class Stack: Sendable {
     static let env = ProcessInfo.processInfo.environment
     static var available: Bool {
@@ -18,16 +22,21 @@ final class Stack: Sendable {
     }
 
     let baseURL: String
+    /// The local storage folder (unused when the stack stores on S3).
     let storageDirectory: String
+    /// The bucket, when the stack stores on S3.
+    let bucket: S3Storage?
     let secret = "end-to-end-secret-end-to-end-secret"
     private let processes = Mutex<[(name: String, process: Process)]>([])
-    private let environment: [String: String]
+    /// What every process of the stack is started with (servers, storage, port, secret).
+    let environment: [String: String]
     private let binDir: String
 
     /// Starts the Gateway and the given processors; returns once the Gateway answers `/readyz`.
     /// With `logDirectory`, each process logs at info level to `<logDirectory>/<name>.log` instead of the test's output.
     static func start(processors: [String] = ["mediaflow-image"], logDirectory: String? = nil) async throws -> Stack {
         let stack = try Stack()
+        try await stack.bucket?.createBucket()
         try stack.launch("mediaflow-gateway", extra: [:], log: logDirectory.map { "\($0)/mediaflow-gateway.log" })
         for (i, name) in processors.enumerated() {
             try stack.launch(name, extra: ["MEDIA_OPS_PORT": String(freePort() + i)],
@@ -55,7 +64,20 @@ final class Stack: Sendable {
         var env = ProcessInfo.processInfo.environment
         env["MEDIA_DATABASE_URL"] = db
         env["MEDIA_AMQP_URL"] = amqp
-        env["MEDIA_STORAGE"] = "local:\(storageDirectory)"
+        if Self.env["MEDIA_TEST_E2E_STORAGE"] == "s3" {
+            guard let url = Self.env["MEDIA_LOCAL_S3_URL"], let access = Self.env["MEDIA_LOCAL_S3_ACCESS_KEY"],
+                  let secretKey = Self.env["MEDIA_LOCAL_S3_SECRET_KEY"], var components = URLComponents(string: url)
+            else { throw StackError("MEDIA_TEST_E2E_STORAGE=s3 needs MEDIA_LOCAL_S3_URL and its keys (make test)") }
+            components.host = "e2e-\(UUID().uuidString.lowercased().prefix(13))"
+            let bucketURL = components.string ?? url
+            bucket = S3Storage(location: try S3Location(url: bucketURL, accessKey: access, secretKey: secretKey))
+            env["MEDIA_STORAGE"] = bucketURL
+            env["MEDIA_S3_ACCESS_KEY"] = access
+            env["MEDIA_S3_SECRET_KEY"] = secretKey
+        } else {
+            bucket = nil
+            env["MEDIA_STORAGE"] = "local:\(storageDirectory)"
+        }
         env["MEDIA_HTTP_PORT"] = String(port)
         env["MEDIA_HTTP_HOST"] = "127.0.0.1"
         env["MEDIA_JWT_SECRET"] = secret
@@ -102,6 +124,18 @@ final class Stack: Sendable {
             if p.isRunning { kill(p.processIdentifier, SIGKILL) }
         }
         try? FileManager.default.removeItem(atPath: storageDirectory)
+    }
+
+    /// Every stored key (a file under the storage folder, or an object in the stack's bucket), sorted.
+    func storedKeys() async throws -> [String] {
+        if let bucket { return try await bucket.list(prefix: "") }
+        return regularFiles(under: storageDirectory).sorted()
+    }
+
+    /// Multipart uploads begun in the stack's bucket and neither completed nor aborted (always 0 on local disk, where
+    /// an unfinished write is a temp file that `storedKeys` shows).
+    func openUploads() async throws -> Int {
+        try await bucket?.openMultipartUploads(prefix: "").count ?? 0
     }
 
     /// Runs a tool of the bin folder (mediactl) with this stack's environment; returns its exit status, its output

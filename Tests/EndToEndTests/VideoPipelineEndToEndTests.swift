@@ -14,13 +14,10 @@ import Glibc
 struct VideoPipelineEndToEndTests {
     /// A VideoService of our own (not in the Stack's list) so it can be killed; stderr goes to `log`.
     func launchVideoService(_ stack: Stack, log: String) throws -> Process {
-        let env = ProcessInfo.processInfo.environment
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(env["MEDIA_TEST_BIN_DIR"] ?? "")/mediaflow-video")
-        process.environment = env.merging([
-            "MEDIA_DATABASE_URL": env["MEDIA_TEST_DATABASE_URL"] ?? "", "MEDIA_AMQP_URL": env["MEDIA_TEST_AMQP_URL"] ?? "",
-            "MEDIA_STORAGE": "local:\(stack.storageDirectory)", "MEDIA_OPS_PORT": String(freePort()),
-            "MEDIA_LOG_LEVEL": "info", "MEDIA_VIDEO_WORKERS": "1",
+        process.executableURL = URL(fileURLWithPath: "\(Stack.env["MEDIA_TEST_BIN_DIR"] ?? "")/mediaflow-video")
+        process.environment = stack.environment.merging([
+            "MEDIA_OPS_PORT": String(freePort()), "MEDIA_LOG_LEVEL": "info", "MEDIA_VIDEO_WORKERS": "1",
         ]) { $1 }
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: log)
