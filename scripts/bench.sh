@@ -2,7 +2,7 @@
 # `make bench`: every row of ../shared/TARGETS.md measured over HTTP against the real stack (Benchmarks/e2e/bench.py).
 # Brings the stack up the way `make up` does (release build, dev PostgreSQL and RabbitMQ), or reuses a running
 # one; stops what it started. Results: a table on stdout and JSON under bench-results/ (git-ignored).
-# Extra arguments go to bench.py (e.g. --runs 7, --only image,burst).
+# Extra arguments go to bench.py (e.g. --runs 7, --only image,burst), except --storage local|s3|local,s3.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -16,29 +16,64 @@ for tool in ffmpeg wrk curl python3 psql; do
   command -v "$tool" >/dev/null || die "$tool is missing (make deps installs it)"
 done
 
-started=
-if pid_alive "$GATEWAY_PID_FILE" "$BIN/mediaflow-gateway"; then
-  log "reusing the running stack (gateway pid $(<"$GATEWAY_PID_FILE"))"
-else
-  scripts/app.sh up >/dev/null
-  started=1
-  trap 'scripts/app.sh down >/dev/null' EXIT
-fi
-# Every service answers its health check before the clock starts.
-for svc in mediaflow-gateway mediaflow-image mediaflow-video mediaflow-audio; do
-  url=http://$(probe_host "$svc"):$(service_port "$svc")/readyz
-  ready=
-  for _ in $(seq 1 300); do curl -fs "$url" >/dev/null && { ready=1; break; }; sleep 0.2; done
-  [[ -n $ready ]] || die "$svc is not ready after 60 s ($url; logs: .local/dev/logs)"
+# --storage local,s3 runs every row once per storage, one stack after the other, and prints them side by side.
+STORAGES=local
+ARGS=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --storage) STORAGES=${2:?--storage needs local, s3 or local,s3}; shift 2 ;;
+    --storage=*) STORAGES=${1#--storage=}; shift ;;
+    *) ARGS+=("$1"); shift ;;
+  esac
 done
-API=http://$(probe_host):$(gateway_port)
+for storage in ${STORAGES//,/ }; do
+  [[ $storage == local || $storage == s3 ]] || die "--storage takes local, s3 or both (local,s3), not $storage"
+done
 
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p bench-results
-OUT=bench-results/bench-$(date -u +%Y%m%dT%H%M%SZ).json
-TOKEN=$("$BIN/mediactl" token --user-id 990001 --username bench)
-MANY_TOKEN=$("$BIN/mediactl" token --user-id 990002 --username many)
-eval "$(scripts/services.sh dev env)"
-log "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)${started:+, stack started for this run}"
-python3 Benchmarks/e2e/bench.py --api "$API" --token "$TOKEN" \
-  --gateway-pid "$(<"$GATEWAY_PID_FILE")" --work "$ROOT/.local/bench-inputs" --out "$OUT" \
-  --database-url "$MEDIA_DATABASE_URL" --many-token "$MANY_TOKEN" "$@"
+OUTS=()
+started=
+
+stop_started() { if [[ -n $started ]]; then scripts/app.sh down >/dev/null; started=; fi; }
+trap stop_started EXIT
+
+# One pass of bench.py against a stack storing on $1.
+bench_pass() {
+  local storage=$1 out svc url ready
+  if [[ $STORAGES == local ]] && pid_alive "$GATEWAY_PID_FILE" "$BIN/mediaflow-gateway"; then
+    log "reusing the running stack (gateway pid $(<"$GATEWAY_PID_FILE"))"
+  else
+    pid_alive "$GATEWAY_PID_FILE" "$BIN/mediaflow-gateway" \
+      && die "--storage $STORAGES starts its own stacks: stop the running one first (make down)"
+    # s3: the dev S3 server (scripts/services.sh, moto with signatures checked) holds everything.
+    if [[ $storage == s3 ]]; then export MEDIA_LOCAL_S3=1 MEDIA_STORAGE=''; else export MEDIA_LOCAL_S3=0; fi
+    scripts/app.sh up >/dev/null
+    started=1
+  fi
+  # Every service answers its health check before the clock starts.
+  for svc in mediaflow-gateway mediaflow-image mediaflow-video mediaflow-audio; do
+    url=http://$(probe_host "$svc"):$(service_port "$svc")/readyz
+    ready=
+    for _ in $(seq 1 300); do curl -fs "$url" >/dev/null && { ready=1; break; }; sleep 0.2; done
+    [[ -n $ready ]] || die "$svc is not ready after 60 s ($url; logs: .local/dev/logs)"
+  done
+  API=http://$(probe_host):$(gateway_port)
+  out=bench-results/bench-$STAMP-$storage.json
+  TOKEN=$("$BIN/mediactl" token --user-id 990001 --username bench)
+  MANY_TOKEN=$("$BIN/mediactl" token --user-id 990002 --username many)
+  eval "$(scripts/services.sh dev env)"
+  log "storage $storage: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)${started:+, stack started for this run}"
+  python3 Benchmarks/e2e/bench.py --api "$API" --token "$TOKEN" \
+    --gateway-pid "$(<"$GATEWAY_PID_FILE")" --work "$ROOT/.local/bench-inputs" --out "$out" \
+    --database-url "$MEDIA_DATABASE_URL" --many-token "$MANY_TOKEN" "${ARGS[@]}"
+  OUTS+=("$storage=$out")
+  if [[ $storage == s3 && -f $ROOT/.local/bench-inputs/big-97mb.mp4 ]]; then
+    "$ROOT/.local/venv/bin/python3" Benchmarks/e2e/s3_ceiling.py --file "$ROOT/.local/bench-inputs/big-97mb.mp4" \
+      || log "could not measure the S3 server's own upload speed"
+  fi
+  stop_started
+}
+
+for storage in ${STORAGES//,/ }; do bench_pass "$storage"; done
+if ((${#OUTS[@]} > 1)); then python3 Benchmarks/e2e/compare.py "${OUTS[@]}"; fi
