@@ -286,7 +286,7 @@ epmd_stop() {
 # moto's server from the project's Python environment (scripts/requirements-test.txt), with request authentication
 # on: INITIAL_NO_AUTH_ACTION_COUNT lets the bootstrap's first three requests through unsigned (an IAM user, its
 # policy, its key), and every later request must be signed with that key; a wrong secret is refused. Objects live in
-# the server's memory, large ones spilled to files under s3/; a restart starts from an empty bucket.
+# the server's memory, large ones spilled to files under s3/; a restart starts from an empty bucket and new keys (`scripts/services.sh test env` prints them again).
 s3_running() { pid_alive "$RUN/s3.pid" moto_server; }
 
 cmd_s3_start() {

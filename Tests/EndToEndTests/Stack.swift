@@ -268,6 +268,26 @@ enum Fixtures {
     }
 }
 
+/// ffprobe's view of a served file (`-show_entries entries` of `stream`, as `key=value`; tags as `TAG:name`).
+func ffprobe(_ bytes: Data, stream: String, entries: String) async throws -> [String: String] {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-probe-\(UUID().uuidString)").path
+    let out = path + ".txt"
+    defer {
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.removeItem(atPath: out)
+    }
+    try bytes.write(to: URL(fileURLWithPath: path))
+    let status = await runShell(
+        "ffprobe -v error -select_streams \(stream) -show_entries \(entries) -of default=noprint_wrappers=1 '\(path)' > '\(out)'")
+    guard status == 0 else { throw StackError("ffprobe failed on a served file") }
+    var fields: [String: String] = [:]
+    for line in try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n") {
+        let parts = line.split(separator: "=", maxSplits: 1)
+        if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
+    }
+    return fields
+}
+
 /// Width and height from a baseline/progressive JPEG's SOF marker: what the file really is.
 func jpegSize(_ data: Data) -> (Int, Int)? {
     let b = [UInt8](data)
