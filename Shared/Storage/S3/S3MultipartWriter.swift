@@ -113,8 +113,10 @@ actor S3MultipartWriter: BlobWriter {
     func abort() async {
         guard !closed else { return }
         closed = true
-        for part in inFlight { part.cancel() }
-        for part in inFlight { _ = try? await part.value }  // their outcome is moot: the whole upload goes
+        // Parts on their way are let finish (each is a local file and a bounded request), not cancelled: a part the
+        // store is still writing when the abort lands can survive it (S3 says to abort again), and moto fails the
+        // abort outright. Their outcome is moot: the whole upload goes.
+        for part in inFlight { _ = try? await part.value }
         inFlight = []
         if let spool {
             try? await spool.close()
@@ -126,7 +128,7 @@ actor S3MultipartWriter: BlobWriter {
             // In a task of its own: an abort is often the answer to a cancellation (the client went away), which
             // must not cancel the request that cleans up after it.
             let (storage, key) = (self.storage, self.key)
-            try await Task { try await storage.abortMultipart(key: key, uploadId: uploadId) }.value
+            try await Task { try await storage.abortMultipartRetrying(key: key, uploadId: uploadId) }.value
         } catch {
             // Left open in the bucket: the Janitor's orphan sweep aborts it (sweepAbandonedWrites).
             storage.logger.error("multipart upload not aborted; the orphan sweep will", metadata: [

@@ -182,11 +182,18 @@ public struct S3Storage: BlobStorage {
     public func sweepAbandonedWrites(olderThan cutoff: Date, dryRun: Bool) async throws -> Int {
         var count = 0
         for upload in try await openMultipartUploads(prefix: "") where upload.initiated < cutoff {
-            if let lastPart = try await lastPartStored(key: upload.key, uploadId: upload.uploadId), lastPart >= cutoff {
-                continue
+            // One upload the store cannot answer for must not stop the sweep of the others: logged, tried next time.
+            do {
+                if let lastPart = try await lastPartStored(key: upload.key, uploadId: upload.uploadId), lastPart >= cutoff {
+                    continue
+                }
+                if !dryRun { try await abortMultipart(key: upload.key, uploadId: upload.uploadId) }
+                count += 1
+            } catch {
+                logger.warning("abandoned multipart upload not swept; the next sweep tries again", metadata: [
+                    "key": "\(upload.key)", "upload_id": "\(upload.uploadId)", "error": "\(error)",
+                ])
             }
-            count += 1
-            if !dryRun { try await abortMultipart(key: upload.key, uploadId: upload.uploadId) }
         }
         return count
     }
@@ -282,6 +289,24 @@ public struct S3Storage: BlobStorage {
         let answer = S3XML(try await Self.bodyBytes(response))
         if let code = answer.fields["Code"], answer.fields["Location"] == nil, answer.fields["ETag"] == nil {
             throw StorageError.ioFailed("S3 CompleteMultipartUpload \(key): \(code): \(answer.fields["Message"] ?? "")")
+        }
+    }
+
+    /// An abort tried three times over about a second: S3 documents that an abort racing a part may need repeating,
+    /// and a store's passing hiccup should not leave the upload for the Janitor's sweep.
+    func abortMultipartRetrying(key: String, uploadId: String) async throws {
+        var attempt = 1
+        while true {
+            do {
+                return try await abortMultipart(key: key, uploadId: uploadId)
+            } catch {
+                guard attempt < 3 else { throw error }
+                logger.notice("multipart abort failed; trying again", metadata: [
+                    "key": "\(key)", "upload_id": "\(uploadId)", "attempt": "\(attempt)", "error": "\(error)",
+                ])
+                try await Task.sleep(for: .milliseconds(200 * attempt * attempt))
+                attempt += 1
+            }
         }
     }
 
