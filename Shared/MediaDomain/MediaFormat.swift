@@ -59,3 +59,17 @@ public enum SupportedExtensions {
         return nil
     }
 }
+
+extension MediaFormat {
+    /// The `Content-Type` of a stored file by its key's extension: originals, renditions (`.jpg`, `.webp`, `.mp4`,
+    /// `.mp3`) and the waveform's `.json`. Used when serving a file and when storing one in an object store, which
+    /// serves it itself behind a redirect or a CDN.
+    public static func contentType(ofKey key: String) -> String {
+        let ext = key.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        switch ext {
+        case "jpg", "jpeg": return "image/jpeg"
+        case "json": return "application/json"
+        default: return allCases.first { $0.canonicalExtension == ext }?.mimeType ?? "application/octet-stream"
+        }
+    }
+}

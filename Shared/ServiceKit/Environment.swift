@@ -127,7 +127,7 @@ public enum StorageConfiguration: Sendable, Equatable {
     public func makeStorage() throws -> any BlobStorage {
         switch self {
         case .local(let directory): try LocalDiskStorage(root: directory)
-        case .s3(let location): S3Storage(location: location)
+        case .s3(let location): S3Storage(location: location, contentType: { MediaFormat.contentType(ofKey: $0) })
         }
     }
 }

@@ -93,9 +93,15 @@ struct FileServingTests {
                 try #require(try decodeJSON(response.body)["urls"]?["original"]?.string)
             }
             let path = String(url.dropFirst("http://media.test".count))
+            let exp = try #require(URLComponents(string: url)?.queryItems?.first { $0.name == "exp" }?.value.flatMap { Int($0) })
             try await client.execute(uri: path, method: .get) { response in
                 #expect(response.status == .found)
-                #expect(response.headers[.location] == "https://s3.example/bucket/\(privateMedia.storageKey)?expires=900")
+                // The presigned URL ends when the signed URL it was traded for does, never later.
+                let location = try #require(response.headers[.location])
+                #expect(location.hasPrefix("https://s3.example/bucket/\(privateMedia.storageKey)?expires="))
+                let expires = try #require(Int(location.split(separator: "=").last ?? ""))
+                let left = exp - Int(Date().timeIntervalSince1970)
+                #expect(expires >= 895 && expires <= left + 1 && expires >= left - 5, "expires \(expires), signed URL has \(left) s")
                 #expect(response.headers[.cacheControl] == "private, no-store")
                 #expect(response.body.readableBytes == 0)
             }
@@ -117,6 +123,7 @@ struct FileServingTests {
             try await client.execute(uri: "/media/\(media.storageKey)", method: .get) { response in
                 #expect(response.status == .found)
                 #expect(response.headers[.location] == "https://s3.example/b/\(media.storageKey)?expires=3600")
+                #expect(response.headers[.cacheControl] == "public, max-age=300")
             }
         }
         let local = try TestGateway(environment: ["MEDIA_FILES_REDIRECT": "true"])

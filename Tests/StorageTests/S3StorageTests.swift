@@ -180,9 +180,42 @@ struct S3StorageTests {
         #expect(try await storage.info(key: prefix + "x") == nil, "nothing was written with the wrong secret")
         do {
             try await wrong.put(key: prefix + "x", bytes: [1])
+            Issue.record("a PUT signed with a wrong secret was not refused")
         } catch let error as StorageError {
             #expect("\(error)".contains("SignatureDoesNotMatch"), "\(error)")
         }
+    }
+
+    /// Objects carry their content type (the store serves them itself behind a redirect or CDN), in a single PUT
+    /// and a multipart upload alike; a missing bucket is a store fault, not a missing object a worker gives up on.
+    @Test func objectsCarryTheirContentTypeAndAMissingBucketIsNotAMissingObject() async throws {
+        let types: [String: String] = ["jpg": "image/jpeg", "mp4": "video/mp4"]
+        let storage = S3Storage(location: try TestS3.location(), contentType: { key in
+            key.split(separator: ".").last.flatMap { types[String($0)] }
+        })
+        try await storage.put(key: prefix + "small.jpg", bytes: [1, 2, 3])
+        let writer = try await storage.makeWriter(key: prefix + "big.mp4")
+        try await writer.write(ByteBuffer(bytes: pattern(4, size: S3Storage.partSize + 10)))
+        try await writer.commit()
+        for (key, type) in [("small.jpg", "image/jpeg"), ("big.mp4", "video/mp4")] {
+            let head = try await storage.send(.HEAD, key: prefix + key)
+            #expect(head.status == .ok && head.headers.first(name: "content-type") == type, "\(key): \(head.headers)")
+        }
+        var elsewhere = try TestS3.location()
+        elsewhere.bucket = "no-such-bucket-\(UUID().uuidString.lowercased().prefix(8))"
+        do {
+            _ = try await S3Storage(location: elsewhere).get(key: prefix + "small.jpg")
+            Issue.record("a read from a missing bucket succeeded")
+        } catch let error as StorageError {
+            #expect(!error.isNotFound && "\(error)".contains("NoSuchBucket"), "\(error)")
+        }
+        do {
+            _ = try await storage.get(key: prefix + "never-written.jpg")
+            Issue.record("a missing object was read")
+        } catch let error as StorageError {
+            #expect(error.isNotFound, "\(error)")
+        }
+        try await storage.deletePrefix(prefix)
     }
 
     @Test func objectsAreByteIdenticalBetweenMediaflowAndBoto3() async throws {

@@ -71,3 +71,10 @@ public struct S3Location: Sendable, Equatable {
         return pathStyle ? "/\(bucket)\(key == nil ? "" : object)" : object
     }
 }
+
+/// Printed without the secret: a configuration that ends up in a log line must not carry the key with it.
+extension S3Location: CustomStringConvertible {
+    public var description: String {
+        "s3://\(bucket) at \(endpoint.absoluteString) (region \(region), \(pathStyle ? "path" : "virtual-host") style, key \(accessKey))"
+    }
+}

@@ -35,10 +35,19 @@ actor S3MultipartWriter: BlobWriter {
         guard !closed else { throw StorageError.ioFailed("write after close") }
         var buffer = buffer
         while buffer.readableBytes > 0 {
-            if spool == nil { spool = try await SpoolFile.create(Self.spoolPath(), threadPool: storage.threadPool) }
+            if spool == nil {
+                let file = try await SpoolFile.create(Self.spoolPath(), threadPool: storage.threadPool)
+                guard !closed else {
+                    await file.discard(logger: storage.logger)
+                    throw StorageError.ioFailed("write after close")
+                }
+                spool = file
+            }
             let take = min(buffer.readableBytes, S3Storage.partSize - spooled)
             guard let slice = buffer.readSlice(length: take), let spool else { break }
             try await spool.append(slice)
+            // An abort that came in while the bytes were on their way ends the write (an actor is reentrant).
+            guard !closed else { throw StorageError.ioFailed("write after close") }
             spooled += take
             bytesWritten += Int64(take)
             if spooled == S3Storage.partSize { try await sendFullPart() }
@@ -49,15 +58,22 @@ actor S3MultipartWriter: BlobWriter {
     /// new spool.
     private func sendFullPart() async throws {
         guard let full = spool else { return }
-        try await full.close()
         spool = nil
         spooled = 0
         let id: String
-        if let uploadId { id = uploadId } else {
-            id = try await storage.createMultipart(key: key)
-            uploadId = id
+        do {
+            // Until its upload task holds it, the part file is this function's to remove.
+            try await full.close()
+            if let uploadId { id = uploadId } else {
+                id = try await storage.createMultipart(key: key)
+                uploadId = id
+            }
+            try await waitForParts(leaving: S3Storage.partsInFlight - 1)
+            guard !closed else { throw StorageError.ioFailed("write after close") }
+        } catch {
+            full.remove(logger: storage.logger)
+            throw error
         }
-        try await waitForParts(leaving: S3Storage.partsInFlight - 1)
         partsStarted += 1
         let number = partsStarted
         let (storage, key, logger) = (self.storage, self.key, storage.logger)
@@ -118,10 +134,7 @@ actor S3MultipartWriter: BlobWriter {
         // abort outright. Their outcome is moot: the whole upload goes.
         for part in inFlight { _ = try? await part.value }
         inFlight = []
-        if let spool {
-            try? await spool.close()
-            spool.remove(logger: storage.logger)
-        }
+        await spool?.discard(logger: storage.logger)
         spool = nil
         guard let uploadId else { return }
         do {
@@ -194,6 +207,16 @@ final class SpoolFile: Sendable {
         try await threadPool.runIfActive {
             guard Glibc.close(fd) == 0 else { throw StorageError.ioFailed("close \(path): \(String(cString: strerror(errno)))") }
         }
+    }
+
+    /// Closes and removes a file whose bytes are no longer wanted; failures are logged.
+    func discard(logger: Logger) async {
+        do {
+            try await close()
+        } catch {
+            logger.warning("temp file not closed", metadata: ["path": "\(path)", "error": "\(error)"])
+        }
+        remove(logger: logger)
     }
 
     /// Removes the file; a failure is logged (it is only ever a local temp file).

@@ -17,6 +17,9 @@ public struct S3Storage: BlobStorage {
     let client: HTTPClient
     let threadPool: NIOThreadPool
     let logger: Logger
+    /// The `Content-Type` an object is stored with, by key (nil: none). The store serves it itself behind a
+    /// redirect or a CDN, where `binary/octet-stream` would make a browser download a video instead of playing it.
+    let contentType: @Sendable (String) -> String?
     /// Parts of a multipart upload (S3 wants at least 5 MiB for every part but the last).
     public static let partSize = 8 << 20
     /// Parts uploaded at once by one writer: object stores take parts in parallel far faster than one by one.
@@ -24,8 +27,10 @@ public struct S3Storage: BlobStorage {
     static let timeout = TimeAmount.seconds(120)
 
     public init(location: S3Location, client: HTTPClient = .shared, threadPool: NIOThreadPool = .singleton,
-                logger: Logger = Logger(label: "mediaflow.storage.s3")) {
+                logger: Logger = Logger(label: "mediaflow.storage.s3"),
+                contentType: @escaping @Sendable (String) -> String? = { _ in nil }) {
         self.location = location
+        self.contentType = contentType
         signer = SigV4Signer(accessKey: location.accessKey, secretKey: location.secretKey, region: location.region)
         self.client = client
         self.threadPool = threadPool
@@ -65,12 +70,16 @@ public struct S3Storage: BlobStorage {
         Data(try await response.body.collect(upTo: 16 << 20).readableBytesView)
     }
 
-    /// Throws the S3 error of a non-2xx answer (`NoSuchKey` and 404 are `notFound`).
+    /// Throws the S3 error of a non-2xx answer. Only a missing object is `notFound` (`NoSuchKey`, or a 404 without a
+    /// body, as a HEAD has): a missing bucket or upload is a fault of the store or its configuration, which a worker
+    /// retries, not a media whose original is gone.
     func check(_ response: HTTPClientResponse, _ what: String, key: String?) async throws {
         guard !(200..<300).contains(response.status.code) else { return }
         let xml = S3XML(try await Self.bodyBytes(response))
         let code = xml.fields["Code"] ?? "HTTP \(response.status.code)"
-        if response.status == .notFound || code == "NoSuchKey" { throw StorageError.notFound(key ?? what) }
+        if code == "NoSuchKey" || (response.status == .notFound && xml.fields["Code"] == nil) {
+            throw StorageError.notFound(key ?? what)
+        }
         throw StorageError.ioFailed("S3 \(what) \(key ?? ""): \(code): \(xml.fields["Message"] ?? response.status.reasonPhrase)")
     }
 
@@ -100,6 +109,10 @@ public struct S3Storage: BlobStorage {
         }
         let response = try await send(.GET, key: key, headers: headers)
         try await check(response, "GET", key: key)
+        // A server that ignores `Range` answers 200 with the whole object: those bytes are not the ones asked for.
+        if range != nil, response.status != .partialContent {
+            throw StorageError.ioFailed("S3 GET \(key): asked for a range, answered \(response.status.code)")
+        }
         let expected = range.map { $0.upperBound - $0.lowerBound } ?? Int64(response.headers.first(name: "content-length") ?? "")
         var received: Int64 = 0
         for try await chunk in response.body {
@@ -168,9 +181,11 @@ public struct S3Storage: BlobStorage {
     }
 
     public func store(key: String, contentsOf path: String) async throws {
-        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+        guard let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue else {
+            throw StorageError.ioFailed("store \(key): the size of \(path) cannot be read")
+        }
         let response = try await send(
-            .PUT, key: key, headers: ["content-length": String(size)],
+            .PUT, key: key, headers: objectHeaders(key: key, ["content-length": String(size)]),
             body: .stream(FileChunks(path: path, threadPool: threadPool), length: .known(Int64(size))),
             payloadHash: SigV4Signer.unsignedPayload)
         try await check(response, "PUT", key: key)
@@ -258,7 +273,7 @@ public struct S3Storage: BlobStorage {
     // MARK: Multipart
 
     func createMultipart(key: String) async throws -> String {
-        let response = try await send(.POST, key: key, query: [("uploads", "")])
+        let response = try await send(.POST, key: key, query: [("uploads", "")], headers: objectHeaders(key: key))
         try await check(response, "CreateMultipartUpload", key: key)
         guard let id = S3XML(try await Self.bodyBytes(response)).fields["UploadId"], !id.isEmpty else {
             throw StorageError.ioFailed("S3 CreateMultipartUpload \(key): no UploadId in the answer")
@@ -316,9 +331,16 @@ public struct S3Storage: BlobStorage {
         try await check(response, "AbortMultipartUpload", key: key)
     }
 
+    /// The headers an object is created with: its content type when the key says it.
+    func objectHeaders(key: String, _ headers: [String: String] = [:]) -> [String: String] {
+        var headers = headers
+        if let type = contentType(key) { headers["content-type"] = type }
+        return headers
+    }
+
     func putObject(key: String, path: String, size: Int) async throws {
         let response = try await send(
-            .PUT, key: key, headers: ["content-length": String(size)],
+            .PUT, key: key, headers: objectHeaders(key: key, ["content-length": String(size)]),
             body: .stream(FileChunks(path: path, threadPool: threadPool), length: .known(Int64(size))),
             payloadHash: SigV4Signer.unsignedPayload)
         try await check(response, "PUT", key: key)

@@ -33,17 +33,20 @@ struct FileController: Sendable {
                 throw APIError.notFound()
             }
         }
-        if redirect, let target = redirectTarget(key: key, media: media) {
-            // Private media's presigned URLs expire with the Gateway's own signed URLs.
-            return Response(status: .found, headers: [
-                .location: target, .cacheControl: media.isPublic ? "public, max-age=300" : "private, no-store",
-            ])
+        if redirect {
+            let signedUntil = request.uri.queryParameters["exp"].flatMap { Int(String($0)) }
+            if let (target, expires) = redirectTarget(key: key, media: media, signedUntil: signedUntil) {
+                return Response(status: .found, headers: [
+                    .location: target,
+                    .cacheControl: media.isPublic ? "public, max-age=\(min(300, expires))" : "private, no-store",
+                ])
+            }
         }
         guard let info = try await storage.info(key: key) else { throw APIError.notFound() }
 
         let etag = "\"\(String(info.size, radix: 16))-\(String(Int64(info.modified.timeIntervalSince1970 * 1000), radix: 16))\""
         var headers: HTTPFields = [
-            .contentType: Self.contentType(of: key),
+            .contentType: MediaFormat.contentType(ofKey: key),
             .eTag: etag,
             .acceptRanges: "bytes",
         ]
@@ -96,12 +99,17 @@ struct FileController: Sendable {
         return Response(status: status, headers: headers, body: body)
     }
 
-    /// Where a redirect sends the client: the CDN for public media when one is configured, else a presigned URL
-    /// (nil when the store has none: the file is streamed).
-    func redirectTarget(key: String, media: Media) -> String? {
-        if media.isPublic, let cdnBaseURL { return "\(cdnBaseURL)/\(key)" }
+    /// Where a redirect sends the client and for how many seconds that answer holds: the CDN for public media when
+    /// one is configured, else a presigned URL (nil when the store has none: the file is streamed). A private file's
+    /// presigned URL ends when the signed URL it was asked with does (`signedUntil`, its checked `exp`), so trading
+    /// a signed URL for a presigned one never extends access; a public file's lasts `MEDIA_SIGNED_URL_TTL`.
+    func redirectTarget(key: String, media: Media, signedUntil: Int?, now: Date = Date()) -> (String, Int)? {
+        if media.isPublic, let cdnBaseURL { return ("\(cdnBaseURL)/\(key)", 300) }
+        let lifetime = media.isPublic ? signer.lifetime : (signedUntil ?? 0) - Int(now.timeIntervalSince1970)
+        guard lifetime > 0 else { return nil }
         // S3 refuses presigned URLs valid for more than seven days.
-        return storage.presignedURL(key: key, expires: min(signer.lifetime, 604_800))
+        let expires = min(lifetime, 604_800)
+        return storage.presignedURL(key: key, expires: expires).map { ($0, expires) }
     }
 
     /// A single `bytes=` range (first-last, first-, -suffix) clamped to the file; nil when unsatisfiable.
@@ -125,15 +133,5 @@ struct FileController: Sendable {
     static func ifRangeMatches(_ request: Request, etag: String) -> Bool {
         guard let ifRange = request.headers[.ifRange] else { return true }
         return ifRange == etag
-    }
-
-    static func contentType(of key: String) -> String {
-        let ext = key.split(separator: ".").last.map { $0.lowercased() } ?? ""
-        switch ext {
-        case "jpg", "jpeg": return "image/jpeg"
-        case "json": return "application/json"
-        default:
-            return MediaFormat.allCases.first { $0.canonicalExtension == ext }?.mimeType ?? "application/octet-stream"
-        }
     }
 }
