@@ -103,15 +103,22 @@ struct S3StorageTests {
         #expect(try await storage.info(key: key) == nil)
         #expect(try await storage.openMultipartUploads(prefix: key).isEmpty, "ListMultipartUploads shows nothing open")
         #expect(try await storage.list(prefix: prefix).isEmpty)
-        // A writer dropped without commit or abort (a crash): the orphan sweep aborts what it left open.
-        let orphan = try await storage.makeWriter(key: prefix + "crashed.bin")
+        // A writer dropped without commit or abort (a crash): the orphan sweep aborts what it left open under
+        // media/, and nothing another application of a shared bucket has open elsewhere.
+        let mine = "media/" + prefix
+        let orphan = try await storage.makeWriter(key: mine + "crashed.bin")
         for _ in 0..<9 { try await orphan.write(buffer) }
-        #expect(try await storage.openMultipartUploads(prefix: prefix).count == 1)
+        let theirs = try await storage.makeWriter(key: prefix + "someone-elses.bin")
+        for _ in 0..<9 { try await theirs.write(buffer) }
+        #expect(try await storage.openMultipartUploads(prefix: mine).count == 1)
         #expect(try await storage.sweepAbandonedWrites(olderThan: Date().addingTimeInterval(60), dryRun: true) >= 1)
-        #expect(try await storage.openMultipartUploads(prefix: prefix).count == 1, "a dry run aborts nothing")
+        #expect(try await storage.openMultipartUploads(prefix: mine).count == 1, "a dry run aborts nothing")
         _ = try await storage.sweepAbandonedWrites(olderThan: Date().addingTimeInterval(60), dryRun: false)
-        #expect(try await storage.openMultipartUploads(prefix: prefix).isEmpty)
+        #expect(try await storage.openMultipartUploads(prefix: mine).isEmpty)
+        #expect(try await storage.openMultipartUploads(prefix: prefix).count == 1, "an upload outside media/ is not ours")
         await orphan.abort()
+        await theirs.abort()
+        #expect(try await storage.openMultipartUploads(prefix: prefix).isEmpty)
     }
 
     @Test func smallAndEmptyObjectsRangesAndMissingKeys() async throws {

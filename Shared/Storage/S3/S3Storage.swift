@@ -25,6 +25,9 @@ public struct S3Storage: BlobStorage {
     /// Parts uploaded at once by one writer: object stores take parts in parallel far faster than one by one.
     static let partsInFlight = 4
     static let timeout = TimeAmount.seconds(120)
+    /// Every key Mediaflow writes starts here (`StorageKeys`); the sweep of abandoned uploads looks nowhere else, so a
+    /// bucket shared with another application keeps that application's uploads.
+    public static let ownedPrefix = "media/"
 
     public init(location: S3Location, client: HTTPClient = .shared, threadPool: NIOThreadPool = .singleton,
                 logger: Logger = Logger(label: "mediaflow.storage.s3"),
@@ -196,7 +199,7 @@ public struct S3Storage: BlobStorage {
     /// because some S3 servers, moto among them, answer a fixed `Initiated` time.)
     public func sweepAbandonedWrites(olderThan cutoff: Date, dryRun: Bool) async throws -> Int {
         var count = 0
-        for upload in try await openMultipartUploads(prefix: "") where upload.initiated < cutoff {
+        for upload in try await openMultipartUploads(prefix: Self.ownedPrefix) where upload.initiated < cutoff {
             // One upload the store cannot answer for must not stop the sweep of the others: logged, tried next time.
             do {
                 if let lastPart = try await lastPartStored(key: upload.key, uploadId: upload.uploadId), lastPart >= cutoff {
