@@ -132,7 +132,10 @@ struct FaultToleranceEndToEndTests {
         // Requests started and answered while PostgreSQL was down: all refused, uploads included (nothing stored).
         let insideGap = all.filter { $0.started >= gapStart && $0.started + $0.elapsed < gapEnd }
         #expect(insideGap.contains { $0.what.hasPrefix("upload") }, "uploads ran during the gap")
-        #expect(insideGap.contains { $0.what == "GET /api/media/" }, "reads ran during the gap")
+        // A round's reads start together; one that outlives the 5 s gap (seen once in CI on a loaded machine: the
+        // list page) is still bound by the 10 s check above, so reads of any kind answered inside the gap suffice.
+        #expect(insideGap.contains { $0.what.hasPrefix("GET /api/") }, "reads ran during the gap: \(duringGap.map(\.summary))")
+        #expect(duringGap.contains { $0.what == "GET /api/media/" }, "list pages were asked for during the gap")
         for attempt in insideGap { #expect(attempt.status == 503, "\(attempt.summary)") }
 
         let accepted = all.filter { $0.what.hasPrefix("upload") && $0.status == 201 }
