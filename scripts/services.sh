@@ -252,7 +252,8 @@ cmd_rabbitmq_start() {
   # Ready when the AMQP listener accepts connections: RabbitMQ opens it as the last boot step.
   for ((i = 0; i < 1200; i++)); do
     port_open "$AMQP_PORT" && rmq_running && break
-    pid_alive "$RUN/rabbitmq-wrapper.pid" rabbitmq-server \
+    # The process, not its name: right after the fork it has not exec'd rabbitmq-server yet.
+    running "$(<"$RUN/rabbitmq-wrapper.pid")" \
       || { tail -n 30 "$LOGS/rabbitmq.log" >&2; die "rabbitmq exited during boot (logs: $LOGS/rabbitmq.log, $RMQ_DIR/log)"; }
     sleep 0.1
   done
@@ -305,7 +306,8 @@ cmd_s3_start() {
   )
   for ((i = 0; i < 300; i++)); do
     port_open "$S3_PORT" && break
-    s3_running || { tail -n 20 "$LOGS/s3.log" >&2; die "the S3 server exited during start (log: $LOGS/s3.log)"; }
+    # The process, not its name: right after the fork it has not exec'd moto_server yet.
+    running "$(<"$RUN/s3.pid")" || { tail -n 20 "$LOGS/s3.log" >&2; die "the S3 server exited during start (log: $LOGS/s3.log)"; }
     sleep 0.1
   done
   port_open "$S3_PORT" || die "the S3 server did not listen within 30s (log: $LOGS/s3.log)"
