@@ -58,7 +58,8 @@ as_pg() { if [[ $EUID -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else
 # ---------------------------------------------------------------- deps
 
 APT_PACKAGES=(rabbitmq-server librabbitmq-dev libvips-dev libavformat-dev libavcodec-dev libswscale-dev
-  libswresample-dev libavutil-dev ffmpeg libvips-tools wrk pkg-config curl openssl)
+  libswresample-dev libavutil-dev ffmpeg libvips-tools wrk pkg-config curl openssl
+  chromium chromium-driver fonts-dejavu-core)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 

@@ -167,6 +167,16 @@ public enum Migrations {
             """,
             "CREATE INDEX janitor_runs_task ON janitor_runs (task, started_at DESC)",
         ]),
+        (6, [
+            // The admin console (SPEC §7) lists every user's media newest first, by status, and searches file and
+            // owner names for a substring: trigram indexes serve ILIKE '%text%' (pg_trgm is a trusted extension
+            // shipped with PostgreSQL, so the database owner may create it).
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+            "CREATE INDEX media_created ON media (created_at DESC, id DESC)",
+            "CREATE INDEX media_status_created ON media (status, created_at DESC, id DESC)",
+            "CREATE INDEX media_filename_trgm ON media USING gin (original_filename gin_trgm_ops)",
+            "CREATE INDEX media_username_trgm ON media USING gin (username gin_trgm_ops)",
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.

@@ -69,6 +69,20 @@ public struct JWTAuthenticator: Sendable {
         return input + "." + Base64URL.encode(Data(mac))
     }
 
+    /// When a token expires (its `exp`), read without verifying it: call after `authenticate` accepted it (the admin
+    /// session cookie expires with its token).
+    public func expiry(of token: String) -> Date? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let payload = Base64URL.decode(parts[1]),
+              let exp = (try? JSONDecoder().decode(TokenClaims.self, from: payload))?.exp
+        else { return nil }
+        return Date(timeIntervalSince1970: exp)
+    }
+
+    /// A MAC of `message` under the token secret (the admin pages' CSRF tokens), base64url.
+    public func mac(_ message: String) -> String {
+        Base64URL.encode(Data(HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: key)))
+    }
 }
 
 /// Tokens that verified, with their expiry. Bounded: when full it starts over (a cache miss only costs a

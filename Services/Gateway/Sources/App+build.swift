@@ -76,17 +76,24 @@ public func buildRouter(
     let staff = router.group("api/admin")
         .add(middleware: AuthenticationMiddleware(authenticator: authenticator))
         .add(middleware: StaffOnlyMiddleware())
+    // One instance of each operation behind the staff API and the admin pages alike.
+    let deadLetters = DeadLetters(
+        broker: dependencies.broker, media: dependencies.repository, operations: dependencies.operations, logger: logger)
+    let bulk = MediaBulkActions(
+        store: dependencies.operations, storage: dependencies.storage, logger: logger,
+        onOutboxWrite: dependencies.onOutboxWrite)
+    let janitor = JanitorTasks(
+        store: dependencies.operations, storage: dependencies.storage, settings: dependencies.janitor,
+        instance: "gateway@\(ProcessInfo.processInfo.hostName)", logger: logger)
     StaffOperationsController(
-        deadLetters: DeadLetters(
-            broker: dependencies.broker, media: dependencies.repository, operations: dependencies.operations, logger: logger),
-        bulk: MediaBulkActions(
-            store: dependencies.operations, storage: dependencies.storage, logger: logger,
-            onOutboxWrite: dependencies.onOutboxWrite),
-        janitor: JanitorTasks(
-            store: dependencies.operations, storage: dependencies.storage, settings: dependencies.janitor,
-            instance: "gateway@\(ProcessInfo.processInfo.hostName)", logger: logger),
-        operations: dependencies.operations, links: links
+        deadLetters: deadLetters, bulk: bulk, janitor: janitor, operations: dependencies.operations, links: links
     ).addRoutes(to: staff)
+    AdminConsoleController(
+        operations: dependencies.operations, repository: dependencies.repository, storage: dependencies.storage,
+        links: links, bulk: bulk, deadLetters: deadLetters, janitor: janitor,
+        sessions: AdminSessions(authenticator: authenticator, secureCookies: configuration.publicBaseURL.hasPrefix("https:")),
+        pages: AdminPages()
+    ).addRoutes(to: router)
     let schema = OpenAPIDocument(baseURL: configuration.publicBaseURL, limits: configuration.common.limits)
     router.get("api/schema") { _, _ in schema.response() }
     router.methodNotAllowed("api/schema", allow: [.get, .head])

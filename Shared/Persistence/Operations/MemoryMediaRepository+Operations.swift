@@ -160,4 +160,42 @@ extension MemoryMediaRepository: OperationsStore {
         guard let owner = state.withLock({ $0.rows[id]?.userId }) else { return nil }
         return try await setPublic(id: id, userId: owner, isPublic: isPublic)
     }
+
+    // MARK: admin console
+
+    public func staffMedia(_ query: StaffMediaQuery) async throws -> (count: Int, items: [Media]) {
+        state.withLock { s in
+            let all = s.rows.values.filter(query.matches)
+                .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+            return (all.count, Array(all.dropFirst(query.offset).prefix(query.limit)))
+        }
+    }
+
+    public func staffStats(days: Int) async throws -> StaffStats {
+        let rows = state.withLock { Array($0.rows.values) }
+        var byTypeAndStatus: [FileType: [MediaStatus: Int64]] = [:]
+        var perDay: [String: Int64] = [:]
+        var times: [FileType: [Double]] = [:]
+        let since = Date().addingTimeInterval(-Double(days) * 86_400)
+        for media in rows {
+            byTypeAndStatus[media.fileType, default: [:]][media.status, default: 0] += 1
+            perDay[String(ISO8601.string(from: media.createdAt).prefix(10)), default: 0] += 1
+            if media.status == .ready, media.createdAt >= since, let ms = media.metadata["processing_ms"]?.intValue {
+                times[media.fileType, default: []].append(Double(ms))
+            }
+        }
+        var processing: [FileType: StaffStats.ProcessingTime] = [:]
+        for (type, values) in times {
+            let sorted = values.sorted()
+            // percentile_cont: linear between the two nearest ranks, as PostgreSQL computes it.
+            func percentile(_ p: Double) -> Double {
+                let rank = p * Double(sorted.count - 1)
+                let low = Int(rank.rounded(.down)), high = Int(rank.rounded(.up))
+                return sorted[low] + (sorted[high] - sorted[low]) * (rank - Double(low))
+            }
+            processing[type] = .init(p50Ms: percentile(0.5), p95Ms: percentile(0.95), samples: Int64(sorted.count))
+        }
+        return StaffStats(byTypeAndStatus: byTypeAndStatus, totalSize: rows.reduce(0) { $0 + $1.fileSize },
+                          uploadsPerDay: StaffStats.days(days, counts: perDay), processing: processing)
+    }
 }

@@ -52,6 +52,12 @@ public protocol OperationsStore: Sendable {
     func delete(id: Int64) async throws -> Media?
     /// Sets visibility of any user's media.
     func setPublic(id: Int64, isPublic: Bool) async throws -> Media?
+
+    // MARK: admin console
+    /// One page of every user's media that pass the filters, newest first, and how many pass them.
+    func staffMedia(_ query: StaffMediaQuery) async throws -> (count: Int, items: [Media])
+    /// Every user's media by type and status; uploads per day and processing times over the last `days` days.
+    func staffStats(days: Int) async throws -> StaffStats
 }
 
 /// Who owns a storage folder: its media's original and current generation (files of other generations are left

@@ -232,4 +232,96 @@ extension PostgresMediaRepository: OperationsStore {
             RETURNING \(unescaped: Self.columns)
             """)).first
     }
+
+    // MARK: admin console
+
+    public func staffMedia(_ query: StaffMediaQuery) async throws -> (count: Int, items: [Media]) {
+        let type = query.fileType?.rawValue
+        let status = query.status?.rawValue
+        // ILIKE with the user's text matched literally; the trigram indexes (migration 6) serve it.
+        let pattern = query.search.map { text in
+            "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_") + "%"
+        }
+        // The filters once, between a head and a tail (PostgresQuery binds cannot be concatenated). A null parameter
+        // drops its condition; the statement is planned with the values bound, so the indexes that fit are used.
+        func filtered(_ head: String, _ tail: String) -> PostgresQuery {
+            """
+            \(unescaped: head)
+              (\(type)::text IS NULL OR file_type = \(type)) AND (\(status)::text IS NULL OR status = \(status))
+              AND (\(query.userId)::bigint IS NULL OR user_id = \(query.userId))
+              AND (\(query.createdAfter)::timestamptz IS NULL OR created_at >= \(query.createdAfter))
+              AND (\(query.createdBefore)::timestamptz IS NULL OR created_at < \(query.createdBefore))
+              AND (\(pattern)::text IS NULL OR original_filename ILIKE \(pattern) OR username ILIKE \(pattern))
+            \(unescaped: tail)
+            """
+        }
+        var count = 0
+        if query.isCountable {
+            // Type, status and owner only: the counter rows the trigger keeps answer without touching media.
+            for row in try await rows(
+                """
+                SELECT COALESCE(sum(count), 0)::bigint FROM media_counts
+                WHERE (\(type)::text IS NULL OR file_type = \(type)) AND (\(status)::text IS NULL OR status = \(status))
+                  AND (\(query.userId)::bigint IS NULL OR user_id = \(query.userId))
+                """)
+            {
+                count = Int(try row.decode(Int64.self))
+            }
+        } else {
+            for row in try await rows(filtered("SELECT count(*) FROM media WHERE", "")) {
+                count = Int(try row.decode(Int64.self))
+            }
+        }
+        guard count > query.offset else { return (count, []) }
+        // The page's ids first (from an index where one fits), then those rows only.
+        let items = try fetchAll(try await rows(filtered(
+            "SELECT \(Self.qualifiedColumns) FROM media m JOIN (SELECT id FROM media WHERE",
+            """
+            ORDER BY created_at DESC, id DESC LIMIT \(query.limit) OFFSET \(query.offset)
+            ) page ON page.id = m.id ORDER BY m.created_at DESC, m.id DESC
+            """)))
+        return (count, items)
+    }
+
+    public func staffStats(days: Int) async throws -> StaffStats {
+        var byTypeAndStatus: [FileType: [MediaStatus: Int64]] = [:]
+        var totalSize: Int64 = 0
+        for row in try await rows(
+            "SELECT file_type, status, sum(count)::bigint, sum(total_size)::bigint FROM media_counts GROUP BY 1, 2")
+        {
+            let (type, status, count, bytes) = try row.decode((String, String, Int64, Int64).self)
+            totalSize += bytes
+            guard let t = FileType(rawValue: type), let s = MediaStatus(rawValue: status), count > 0 else { continue }
+            byTypeAndStatus[t, default: [:]][s, default: 0] += count
+        }
+        var perDay: [String: Int64] = [:]
+        for row in try await rows(
+            """
+            SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*) FROM media
+            WHERE created_at >= (date_trunc('day', now() AT TIME ZONE 'UTC') - (\(days - 1) * interval '1 day')) AT TIME ZONE 'UTC'
+            GROUP BY 1
+            """)
+        {
+            let (day, n) = try row.decode((String, Int64).self)
+            perDay[day] = n
+        }
+        var processing: [FileType: StaffStats.ProcessingTime] = [:]
+        for row in try await rows(
+            """
+            SELECT file_type,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.95) WITHIN GROUP (ORDER BY ms),
+                   count(*)
+            FROM (SELECT file_type, (metadata ->> 'processing_ms')::float8 AS ms FROM media
+                  WHERE status = 'ready' AND metadata ? 'processing_ms'
+                    AND created_at >= now() - (\(days) * interval '1 day')) ready
+            GROUP BY file_type
+            """)
+        {
+            let (type, p50, p95, n) = try row.decode((String, Double, Double, Int64).self)
+            if let t = FileType(rawValue: type) { processing[t] = .init(p50Ms: p50, p95Ms: p95, samples: n) }
+        }
+        return StaffStats(byTypeAndStatus: byTypeAndStatus, totalSize: totalSize,
+                          uploadsPerDay: StaffStats.days(days, counts: perDay), processing: processing)
+    }
 }

@@ -18,6 +18,8 @@ struct StaffOperationsController: Sendable {
     let links: MediaLinks
 
     func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
+        group.get("media", use: listMedia)
+        group.methodNotAllowed("media", allow: [.get, .head])
         group.get("dead-letters", use: listDeadLetters)
         group.post("dead-letters/replay", use: replayDeadLetters)
         group.post("media/bulk", use: bulkAction)
@@ -28,6 +30,35 @@ struct StaffOperationsController: Sendable {
         group.methodNotAllowed("media/bulk", allow: [.post])
         group.methodNotAllowed("janitor/runs", allow: [.get, .head])
         group.methodNotAllowed("janitor/run", allow: [.post])
+    }
+
+    /// Every user's media, newest first, paged like SPEC §1.3, with §7's filters: `type`, `status`, `user`, `q` (file
+    /// or owner name), `created_after`, `created_before`.
+    @Sendable func listMedia(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let params = StaffMediaFilter.parameters(request)
+        var filter = try StaffMediaFilter(params, dialect: .api)
+        let page = try MediaController.positiveInt(params["page"], name: "page", default: 1)
+        let pageSize = min(try MediaController.positiveInt(params["page_size"], name: "page_size", default: 20), 100)
+        filter.query.offset = (page - 1) * pageSize
+        filter.query.limit = pageSize
+        let (count, items) = try await operations.staffMedia(filter.query)
+        let lastPage = max(1, (count + pageSize - 1) / pageSize)
+        guard page <= lastPage else { throw APIError(.notFound, code: "invalid_page", detail: "Invalid page.") }
+        var filters = filter.echoed
+        if params["page_size"] != nil { filters.append(("page_size", String(pageSize))) }
+        let next = page < lastPage ? links.apiURL("/api/admin/media/", query: [("page", String(page + 1))] + filters) : nil
+        let previous = page > 1 ? links.apiURL("/api/admin/media/", query: [("page", String(page - 1))] + filters) : nil
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("count"); w.int(count)
+        w.key("next"); w.string(next)
+        w.key("previous"); w.string(previous)
+        w.key("results")
+        w.beginArray()
+        for media in items { MediaResource(media, links: links).write(to: &w) }
+        w.endArray()
+        w.endObject()
+        return jsonResponse(w)
     }
 
     /// `{groups, count, next, previous, results}`: the groups of every dead letter chosen, and one page of them.

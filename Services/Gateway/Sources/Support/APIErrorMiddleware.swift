@@ -10,37 +10,43 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
+        } catch {
+            return Self.translate(error, logger: context.logger).response()
+        }
+    }
+
+    /// The `APIError` a thrown error is answered with, logged as what it is (the admin pages render the same
+    /// translation as HTML).
+    static func translate(_ error: any Error, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError:
             if error.status.code >= 500 {
-                context.logger.error("request failed", metadata: ["code": "\(error.code)", "detail": "\(error.detail)"])
+                logger.error("request failed", metadata: ["code": "\(error.code)", "detail": "\(error.detail)"])
             } else if error.status != .notFound {
-                context.logger.info("request refused", metadata: ["status": "\(error.status.code)", "code": "\(error.code)", "detail": "\(error.detail)"])
+                logger.info("request refused", metadata: ["status": "\(error.status.code)", "code": "\(error.code)", "detail": "\(error.detail)"])
             }
-            return error.response()
-        } catch let error as HTTPError {
-            return Self.map(error).response()
-        } catch let error where DatabaseFailure.isUnavailable(error) {
-            context.logger.error("database unavailable", metadata: [
+            return error
+        case let error as HTTPError:
+            return map(error)
+        case let error where DatabaseFailure.isUnavailable(error):
+            logger.error("database unavailable", metadata: [
                 "error": "\(DatabaseFailure.describe(error))",
             ])
-            return APIError.serviceUnavailable(
-                "database_unavailable", "The database is unavailable; try again shortly.").response()
-        } catch let error as HTTPParserError {
+            return APIError.serviceUnavailable("database_unavailable", "The database is unavailable; try again shortly.")
+        case let error as HTTPParserError:
             // The request itself broke off (the client closed the connection mid-body) or was malformed: nothing of
             // ours failed, and whatever it was writing has been dropped on the way out.
-            context.logger.info("request broke off", metadata: ["error": "\(error)"])
-            return APIError.badRequest("bad_request", "The request ended before its body did.").response()
-        } catch let error as StorageError {
-            context.logger.error("storage failed", metadata: ["error": "\(error)"])
+            logger.info("request broke off", metadata: ["error": "\(error)"])
+            return APIError.badRequest("bad_request", "The request ended before its body did.")
+        case let error as StorageError:
+            logger.error("storage failed", metadata: ["error": "\(error)"])
             return APIError.serviceUnavailable("storage_unavailable", "File storage is unavailable; try again shortly.")
-                .response()
-        } catch {
+        default:
             // A database error that is not an outage (a constraint, a bad statement) is a bug: 500, logged in full.
-            context.logger.error("unexpected error", metadata: [
+            logger.error("unexpected error", metadata: [
                 "error": "\(DatabaseFailure.describe(error))",
             ])
             return APIError(.internalServerError, code: "internal_error", detail: "An unexpected error occurred.")
-                .response()
         }
     }
 

@@ -6,6 +6,10 @@ public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The caller, set by `AuthenticationMiddleware` on the routes it guards; nil elsewhere.
     public var user: AuthenticatedUser?
+    /// The admin pages' session (set by `AdminSessionMiddleware`) and, for a form they posted, its fields once the
+    /// CSRF token was checked.
+    var adminSession: AdminSession?
+    var adminForm: FormFields?
 
     public init(source: Source) {
         coreContext = .init(source: source)

@@ -1,0 +1,451 @@
+import Foundation
+import Hummingbird
+import Logging
+import MediaDomain
+import Operations
+import Persistence
+import Storage
+
+/// The admin console's pages (SPEC §7): every user's media, one media with its renditions, dead letters, Janitor runs
+/// and stats. Server-rendered and usable without JavaScript. Every action goes through the same `Operations`
+/// implementations as the staff API and `mediactl`; a form's result comes back as a notice on the page it came from.
+struct AdminConsoleController: Sendable {
+    let operations: any OperationsStore
+    let repository: any MediaRepository
+    let storage: any BlobStorage
+    let links: MediaLinks
+    let bulk: MediaBulkActions
+    let deadLetters: DeadLetters
+    let janitor: JanitorTasks
+    let sessions: AdminSessions
+    let pages: AdminPages
+
+    static let pageSize = 25
+    static let statsDays = 30
+
+    /// Login and logout (open), then the pages behind `AdminSessionMiddleware`.
+    func addRoutes(to router: Router<GatewayRequestContext>) {
+        let open = router.group("admin").add(middleware: AdminErrorPageMiddleware(pages: pages))
+        open.get("login", use: loginPage)
+        open.post("login", use: login)
+        open.get("logout", use: logout)
+        open.post("logout", use: logout)
+        let staff = open.add(middleware: AdminSessionMiddleware(sessions: sessions, pages: pages))
+        staff.get("", use: mediaList)
+        staff.get("mediafiles/media", use: mediaList)
+        staff.post("mediafiles/media", use: mediaAction)
+        staff.get("mediafiles/media/:id", use: mediaDetail)
+        staff.get("dead-letters", use: deadLetterPage)
+        staff.post("dead-letters/replay", use: replay)
+        staff.get("janitor", use: janitorPage)
+        staff.post("janitor/run", use: runJanitor)
+        staff.get("stats", use: statsPage)
+    }
+
+    // MARK: sign in and out
+
+    @Sendable func loginPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let next = StaffMediaFilter.parameters(request)["next"] ?? "/admin/mediafiles/media/"
+        if case .session(let session) = sessions.identify(request), session.user.isStaff, session.viaCookie {
+            return AdminPages.redirect(to: safeReturn(next))
+        }
+        return pages.login(status: .ok, next: next, error: nil)
+    }
+
+    /// A pasted token: a staff member's → the session cookie and on to the page asked for; another user's → 403; one that
+    /// does not verify → the login page again (401) saying why.
+    @Sendable func login(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let form = try await FormFields.read(request, context: context)
+        let next = safeReturn(form["next"] ?? "/admin/mediafiles/media/")
+        guard let token = form["token"]?.replacingOccurrences(of: "Bearer ", with: "") else {
+            return pages.login(status: .unauthorized, next: next, error: "Paste an access token.")
+        }
+        let user: AuthenticatedUserSummary
+        do {
+            let verified = try sessions.authenticator.authenticate(token: token)
+            user = AuthenticatedUserSummary(id: verified.id, username: verified.username, isStaff: verified.isStaff)
+        } catch {
+            context.logger.info("admin sign-in refused", metadata: ["reason": "\(error.reason)"])
+            return pages.login(status: .unauthorized, next: next, error: "The token was refused: \(error.reason).")
+        }
+        guard user.isStaff else {
+            context.logger.info("admin sign-in refused: not staff", metadata: ["user_id": "\(user.id)"])
+            return pages.message(
+                status: .forbidden, title: "Staff only", heading: "Staff only",
+                text: "The token of \(user.username) (user \(user.id)) is not a staff member's. Sign in with a staff token.",
+                session: nil, back: "/admin/login")
+        }
+        context.logger.info("admin signed in", metadata: ["user_id": "\(user.id)", "username": "\(user.username)"])
+        return AdminPages.redirect(to: next, headers: [.setCookie: sessions.cookie(for: token)])
+    }
+
+    @Sendable func logout(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        AdminPages.redirect(to: "/admin/login", headers: [.setCookie: sessions.clearingCookie])
+    }
+
+    // MARK: media
+
+    @Sendable func mediaList(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let session = try requireSession(context)
+        let params = StaffMediaFilter.parameters(request)
+        var filter = try StaffMediaFilter(params, dialect: .page)
+        let page = try MediaController.positiveInt(params["page"], name: "page", default: 1)
+        filter.query.offset = (page - 1) * Self.pageSize
+        filter.query.limit = Self.pageSize
+        let started = ContinuousClock.now
+        let (count, items) = try await operations.staffMedia(filter.query)
+        let elapsed = started.duration(to: .now)
+        let pages = max(1, (count + Self.pageSize - 1) / Self.pageSize)
+        func link(_ page: Int) -> String {
+            "/admin/mediafiles/media/" + Self.query(filter.echoed + (page > 1 ? [("page", String(page))] : []))
+        }
+        var values: [String: Any] = [
+            "nav_media": true,
+            "q": params["q"] ?? "", "owner": params["owner"] ?? "",
+            "created_from": params["created_from"] ?? "", "created_to": params["created_to"] ?? "",
+            "types": options([("", "Any type")] + FileType.allCases.map { ($0.rawValue, $0.rawValue) }, selected: params["type"]),
+            "statuses": options([("", "Any status")] + MediaStatus.allCases.map { ($0.rawValue, $0.rawValue) }, selected: params["status"]),
+            "count_text": "\(count) media · \(Self.milliseconds(elapsed)) ms",
+            "items": items.map(listRow),
+            "page": page, "pages": pages,
+            "return": link(page),
+        ]
+        if page > 1 { values["previous"] = link(page - 1) }
+        if page < pages { values["next"] = link(page + 1) }
+        if items.contains(where: { $0.status == .processing || $0.status == .uploading }) { values["live"] = true }
+        if let notice = params["notice"] { values["notice"] = notice }
+        return self.pages.render("list", values, session: session, title: "Media")
+    }
+
+    private func listRow(_ media: Media) -> [String: Any] {
+        var row: [String: Any] = [
+            "id": media.id, "filename": media.originalFilename, "owner": media.username, "owner_id": media.userId,
+            "type": media.fileType.rawValue, "status": media.status.rawValue,
+            "size": Self.bytes(media.fileSize), "created": Self.time(media.createdAt),
+        ]
+        if let thumb = media.renditions["thumbnail"] { row["thumbnail"] = links.fileURL(key: thumb.key, media: media) }
+        if case .object(let error)? = media.metadata["error"], let code = error["code"]?.stringValue { row["error_code"] = code }
+        return row
+    }
+
+    /// The list's bulk form and the detail page's buttons: `action` on `ids`, then back to `return` with what happened.
+    @Sendable func mediaAction(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let form = try requireForm(context)
+        let back = safeReturn(form["return"] ?? "/admin/mediafiles/media/")
+        guard let name = form["action"], let action = BulkAction(rawValue: name) else {
+            throw APIError.badRequest("invalid_request", "Choose an action: reprocess, delete, make_public or make_private.")
+        }
+        let ids = form.all("ids").compactMap { Int64($0) }.filter { $0 > 0 }
+        guard !ids.isEmpty else { return AdminPages.redirect(to: Self.adding(notice: "Select at least one media first.", to: back)) }
+        guard ids.count <= MediaBulkActions.maxIds else {
+            throw APIError.badRequest("invalid_request", "At most \(MediaBulkActions.maxIds) media at once.")
+        }
+        let result = try await bulk.perform(action, ids: ids)
+        context.logger.info("admin bulk action", metadata: [
+            "action": "\(action.rawValue)", "done": "\(result.done.count)", "skipped": "\(result.skipped.count)",
+        ])
+        var notice = "\(action.rawValue.replacingOccurrences(of: "_", with: " ")): \(result.done.count) done"
+        if !result.skipped.isEmpty {
+            notice += "; skipped " + result.skipped.map { "\($0.id) (\($0.reason))" }.joined(separator: ", ")
+        }
+        // A deleted media's page is gone: back to the list instead.
+        let target = action == .delete && back.hasPrefix("/admin/mediafiles/media/") && back.count > "/admin/mediafiles/media/".count
+            ? "/admin/mediafiles/media/" : back
+        return AdminPages.redirect(to: Self.adding(notice: notice, to: target))
+    }
+
+    @Sendable func mediaDetail(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let session = try requireSession(context)
+        let id = try MediaController.mediaId(context)
+        guard let media = try await repository.find(id: id) else {
+            return pages.message(status: .notFound, title: "Not found", heading: "No media \(id)",
+                                 text: "There is no media with id \(id); it may have been deleted.", session: session,
+                                 back: "/admin/mediafiles/media/")
+        }
+        let resource = MediaResource(media, links: links)
+        var values: [String: Any] = [
+            "nav_media": true, "id": media.id, "filename": media.originalFilename, "status": media.status.rawValue,
+            "failed": media.status == .failed, "ready": media.status == .ready, "is_public": media.isPublic,
+            "return": "/admin/mediafiles/media/\(media.id)/", "original": links.fileURL(key: media.storageKey, media: media),
+        ]
+        if media.status == .processing || media.status == .uploading { values["refresh"] = 3 }
+        if let notice = StaffMediaFilter.parameters(request)["notice"] { values["notice"] = notice }
+        if case .object(let error)? = media.metadata["error"] {
+            values["error_code"] = error["code"]?.stringValue ?? "error"
+            values["error_message"] = error["message"]?.stringValue ?? ""
+        }
+        if media.status == .ready {
+            switch media.fileType {
+            case .image:
+                let images: [[String: Any]] = RenditionCatalog.names(for: .image).compactMap { name in
+                    guard let r = media.renditions[name], let url = resource.urls[name] ?? nil else { return nil }
+                    var item: [String: Any] = ["name": name, "url": url]
+                    if let w = r.width, let h = r.height { item["size"] = "\(w)×\(h), \(Self.bytes(r.fileSize))" }
+                    return item
+                }
+                values["images"] = images
+                values["has_images"] = !images.isEmpty
+            case .video:
+                values["video"] = (resource.urls["video"] ?? nil) ?? resource.displayURL
+                if let poster = resource.urls["poster"] ?? nil { values["poster"] = poster }
+                if let thumb = resource.urls["thumbnail"] ?? nil {
+                    values["images"] = [["name": "thumbnail", "url": thumb]]
+                    values["has_images"] = true
+                }
+            case .audio:
+                values["audio"] = (resource.urls["audio"] ?? nil) ?? resource.displayURL
+                if let key = media.renditions["waveform"]?.key, let svg = await waveform(key: key, logger: context.logger) {
+                    values["waveform"] = svg
+                }
+                if let cover = resource.urls["thumbnail"] ?? nil {
+                    values["images"] = [["name": "cover", "url": cover]]
+                    values["has_images"] = true
+                }
+            }
+        }
+        var facts: [(String, String)] = [
+            ("ID", String(media.id)), ("Owner", "\(media.username) (user \(media.userId))"),
+            ("Type", media.fileType.rawValue), ("Format", media.format.rawValue), ("MIME type", media.mimeType),
+            ("Size", "\(Self.bytes(media.fileSize)) (\(media.fileSize) bytes)"),
+            ("Public", media.isPublic ? "yes" : "no"), ("Created", Self.time(media.createdAt)), ("Updated", Self.time(media.updatedAt)),
+            ("Storage key", media.storageKey),
+        ]
+        if let w = media.width, let h = media.height { facts.append(("Dimensions", "\(w) × \(h)")) }
+        if let d = media.duration { facts.append(("Duration", String(format: "%.2f s", d))) }
+        if let b = media.bitrate { facts.append(("Bitrate", "\(b / 1000) kbit/s")) }
+        values["facts"] = facts.map { ["name": $0.0, "value": $0.1] }
+        var processing: [(String, String)] = [("Status", media.status.rawValue), ("Generation", String(media.generation))]
+        if let attempts = media.metadata["attempts"]?.intValue { processing.append(("Attempts", String(attempts))) }
+        if let ms = media.metadata["processing_ms"]?.intValue { processing.append(("Processing time", "\(ms) ms")) }
+        if let progress = media.metadata["progress"]?.intValue { processing.append(("Progress", "\(progress) %")) }
+        if case .object(let error)? = media.metadata["error"] {
+            processing.append(("Error code", error["code"]?.stringValue ?? ""))
+            processing.append(("Error", error["message"]?.stringValue ?? ""))
+        }
+        for (name, r) in media.renditions.sorted(by: { $0.key < $1.key }) {
+            processing.append(("Rendition \(name)", "\(r.mimeType), \(Self.bytes(r.fileSize))" + (r.width.map { w in ", \(w)×\(r.height ?? 0)" } ?? "")))
+        }
+        values["processing"] = processing.map { ["name": $0.0, "value": $0.1] }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        values["metadata"] = (try? encoder.encode(media.metadata)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return pages.render("detail", values, session: session, title: media.originalFilename)
+    }
+
+    /// The waveform rendition drawn as SVG, or nil (logged) when it cannot be read: the page still shows the player.
+    private func waveform(key: String, logger: Logger) async -> String? {
+        do {
+            guard let info = try await storage.info(key: key), info.size <= 1 << 20 else { return nil }
+            let bytes = try await storage.get(key: key)
+            guard case .object(let doc) = try bytes.withUnsafeBytes({ try JSONParser.parse($0) }),
+                  case .array(let data)? = doc["data"]
+            else { return nil }
+            return SVGCharts.waveform(data.compactMap { value -> Double? in
+                switch value {
+                case .double(let d): d
+                case .int(let i): Double(i)
+                default: nil
+                }
+            })
+        } catch {
+            logger.warning("waveform not drawn", metadata: ["key": "\(key)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    // MARK: dead letters
+
+    @Sendable func deadLetterPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let session = try requireSession(context)
+        let params = StaffMediaFilter.parameters(request)
+        let page = try MediaController.positiveInt(params["page"], name: "page", default: 1)
+        let letters = try await deadLetters.list()
+        let perPage = 50
+        let pages = max(1, (letters.count + perPage - 1) / perPage)
+        var values: [String: Any] = [
+            "nav_dead": true, "csrf": session.csrfToken,
+            "groups": DeadLetters.groups(letters).map { g -> [String: Any] in
+                ["queue": g.queue, "code": g.code, "count": g.count,
+                 "oldest": g.oldest.map(Self.time) ?? "", "newest": g.newest.map(Self.time) ?? ""]
+            },
+            "letters": letters.dropFirst((page - 1) * perPage).prefix(perPage).map { l -> [String: Any] in
+                var row: [String: Any] = [
+                    "queue": l.queue, "event_id": l.eventId, "code": l.code, "message": l.message, "attempts": l.attempts,
+                    "first_failed": l.firstFailedAt.map(Self.time) ?? "", "replays": l.replays,
+                ]
+                if let id = l.mediaId { row["media_id"] = id }
+                return row
+            },
+            "has_letters": letters.count > (page - 1) * perPage, "page": page, "pages": pages,
+        ]
+        if page > 1 { values["previous"] = "/admin/dead-letters/?page=\(page - 1)" }
+        if page < pages { values["next"] = "/admin/dead-letters/?page=\(page + 1)" }
+        if let notice = params["notice"] { values["notice"] = notice }
+        return self.pages.render("dead_letters", values, session: session, title: "Dead letters")
+    }
+
+    /// A group (`queue` and `code`) or one message (`event_id`); `dry_run` reports without replaying.
+    @Sendable func replay(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let form = try requireForm(context)
+        let selection = DeadLetterSelection(
+            queue: form["queue"], code: form["code"], eventIds: Set(form.all("event_id").filter { !$0.isEmpty }),
+            all: false, limit: nil)
+        guard !selection.isEmpty else {
+            return AdminPages.redirect(to: Self.adding(notice: "Choose a group or a message to replay.", to: "/admin/dead-letters/"))
+        }
+        let dryRun = form["dry_run"] != nil
+        let report: ReplayReport
+        do {
+            report = try await deadLetters.replay(selection, dryRun: dryRun)
+        } catch let error as OperationsError {
+            throw APIError.badRequest("invalid_request", error.description)
+        }
+        context.logger.info("admin dead-letter replay", metadata: [
+            "queue": "\(selection.queue ?? "-")", "code": "\(selection.code ?? "-")", "dry_run": "\(dryRun)",
+            "replayed": "\(report.replayed.count)", "skipped": "\(report.skipped.count)",
+        ])
+        var notice = dryRun ? "Dry run: would replay \(report.replayed.count)" : "Replayed \(report.replayed.count)"
+        if !report.skipped.isEmpty {
+            notice += "; skipped \(report.skipped.count): " + report.skipped.prefix(10).map { "\($0.eventId.prefix(8))… \($0.reason)" }
+                .joined(separator: ", ")
+        }
+        return AdminPages.redirect(to: Self.adding(notice: notice, to: "/admin/dead-letters/"))
+    }
+
+    // MARK: janitor
+
+    @Sendable func janitorPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let session = try requireSession(context)
+        let runs = try await operations.janitorRuns(task: nil, limit: 40)
+        var tasks: [[String: Any]] = []
+        for task in JanitorTaskName.allCases {
+            var row: [String: Any] = ["name": task.rawValue, "about": Self.about(task)]
+            if let last = try await operations.janitorRuns(task: task.rawValue, limit: 1).first { row["last"] = runRow(last) }
+            tasks.append(row)
+        }
+        var values: [String: Any] = ["nav_janitor": true, "tasks": tasks, "runs": runs.map(runRow)]
+        if let notice = StaffMediaFilter.parameters(request)["notice"] { values["notice"] = notice }
+        return pages.render("janitor", values, session: session, title: "Janitor")
+    }
+
+    private func runRow(_ run: JanitorRun) -> [String: Any] {
+        var row: [String: Any] = [
+            "id": run.id, "task": run.task, "started": Self.time(run.startedAt), "trigger": run.trigger,
+            "instance": run.instance, "dry_run": run.dryRun,
+            "counts": run.counts.isEmpty ? "nothing to do" : run.counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "),
+            "took": run.finishedAt.map { "\(Int(($0.timeIntervalSince(run.startedAt) * 1000).rounded())) ms" } ?? "running",
+        ]
+        if let error = run.error { row["error"] = error }
+        return row
+    }
+
+    @Sendable func runJanitor(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let session = try requireSession(context)
+        let form = try requireForm(context)
+        guard let name = form["task"], let task = JanitorTaskName(rawValue: name) else {
+            throw APIError.badRequest("invalid_request", "Choose a task: \(JanitorTaskName.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        let dryRun = form["dry_run"] != nil
+        let result = try await janitor.run(task, dryRun: dryRun, trigger: "staff:\(session.user.username)")
+        let counts = result.report.counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+        var notice = "\(task.rawValue)\(dryRun ? " (dry run)" : ""): run \(result.runId), \(counts.isEmpty ? "nothing to do" : counts)"
+        if let error = result.error { notice += "; failed: \(error)" }
+        return AdminPages.redirect(to: Self.adding(notice: notice, to: "/admin/janitor/"))
+    }
+
+    // MARK: stats
+
+    @Sendable func statsPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let session = try requireSession(context)
+        let stats = try await operations.staffStats(days: Self.statsDays)
+        let typeColors: [FileType: String] = [.image: "#2457c5", .video: "#6f42c1", .audio: "#0a7ea4"]
+        let statusColors: [MediaStatus: String] = [.ready: "#1b7f3b", .processing: "#9a6700", .uploading: "#c08a00", .failed: "#b3261e"]
+        let byType = SVGCharts.bars(FileType.allCases.map { t in
+            let n = stats.byType[t] ?? 0
+            return .init(label: t.rawValue, value: Double(n), color: typeColors[t] ?? "#2457c5", text: String(n))
+        }, title: "Media by type")
+        let byStatus = SVGCharts.bars(MediaStatus.allCases.map { s in
+            let n = stats.byStatus[s] ?? 0
+            return .init(label: s.rawValue, value: Double(n), color: statusColors[s] ?? "#2457c5", text: String(n))
+        }, title: "Media by status")
+        let perDay = SVGCharts.columns(stats.uploadsPerDay.map { ($0.day, $0.uploads) }, title: "Uploads per day")
+        let processing = SVGCharts.pairedBars(
+            FileType.allCases.compactMap { t in
+                stats.processing[t].map { (t.rawValue, $0.p50Ms, $0.p95Ms, "\($0.samples) ready") }
+            }, names: ("p50", "p95"), unit: "ms", title: "Processing time p50 and p95 per type")
+        let values: [String: Any] = [
+            "nav_stats": true, "total": stats.total, "total_size": Self.bytes(stats.totalSize), "days": Self.statsDays,
+            "uploads": stats.uploadsPerDay.reduce(0) { $0 + $1.uploads },
+            "by_type": byType, "by_status": byStatus, "per_day": perDay, "processing": processing,
+        ]
+        return pages.render("stats", values, session: session, title: "Stats")
+    }
+
+    // MARK: helpers
+
+    private func requireSession(_ context: GatewayRequestContext) throws -> AdminSession {
+        guard let session = context.adminSession else { throw APIError.notAuthenticated() }
+        return session
+    }
+
+    private func requireForm(_ context: GatewayRequestContext) throws -> FormFields {
+        guard let form = context.adminForm else { throw APIError.badRequest("invalid_request", "The form is missing.") }
+        return form
+    }
+
+    /// Only pages of the console are returned to (an open redirect otherwise).
+    private func safeReturn(_ path: String) -> String {
+        path.hasPrefix("/admin/") && !path.hasPrefix("//") && !path.contains("\\") && !path.contains("\r") && !path.contains("\n")
+            ? path : "/admin/mediafiles/media/"
+    }
+
+    private func options(_ pairs: [(String, String)], selected: String?) -> [[String: Any]] {
+        pairs.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == (selected ?? "")] }
+    }
+
+    static func query(_ pairs: [(String, String)]) -> String {
+        guard !pairs.isEmpty else { return "" }
+        return "?" + pairs.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
+            .joined(separator: "&")
+    }
+
+    /// `path` with `notice=` set (any earlier notice replaced).
+    static func adding(notice: String, to path: String) -> String {
+        let parts = path.split(separator: "?", maxSplits: 1)
+        var pairs = parts.count > 1 ? FormFields(urlEncoded: String(parts[1])).pairs.filter { $0.0 != "notice" } : []
+        pairs.append(("notice", notice))
+        return String(parts.first ?? "") + query(pairs)
+    }
+
+    static func bytes(_ n: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(n), unit = 0
+        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    static func time(_ date: Date) -> String {
+        let text = ISO8601.string(from: date)
+        return String(text.prefix(19)).replacingOccurrences(of: "T", with: " ")
+    }
+
+    static func milliseconds(_ d: Duration) -> String {
+        String(format: "%.1f", Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+    }
+
+    static func about(_ task: JanitorTaskName) -> String {
+        switch task {
+        case .failedCleanup: "deletes media failed for longer than the retention, and their files"
+        case .orphanSweep: "removes stored files no media owns, and abandoned partial writes"
+        case .stuckProcessing: "republishes jobs that stopped progressing, then fails them"
+        case .outboxWatch: "reports unsent events and prunes delivered ones"
+        }
+    }
+}
+
+/// What the login form needs of a verified token.
+private struct AuthenticatedUserSummary {
+    var id: Int64
+    var username: String
+    var isStaff: Bool
+}

@@ -1,0 +1,94 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Mustache
+
+/// Renders the admin templates (`AdminTemplates`) into responses with the headers every admin page carries: HTML,
+/// never cached, never framed, and a content policy that allows the page's own inline style and script only.
+struct AdminPages: Sendable {
+    let library: MustacheLibrary
+
+    init() {
+        var library = MustacheLibrary()
+        for (name, text) in AdminTemplates.all {
+            do {
+                try library.register(text, named: name)
+            } catch {
+                // The templates are constants of this file's module: a parse error is a programming error caught by
+                // the tests, not a run-time condition.
+                preconditionFailure("admin template \(name) does not parse: \(error)")
+            }
+        }
+        self.library = library
+    }
+
+    /// The page `template` with `values`, plus the layout's values for `session` (user, CSRF token) and `nav`.
+    func render(_ template: String, _ values: [String: Any], session: AdminSession?, status: HTTPResponse.Status = .ok,
+                title: String) -> Response {
+        var context = values
+        context["title"] = title
+        if let session {
+            context["user"] = session.user.username
+            context["csrf"] = session.csrfToken
+        }
+        let html = library.render(context, withTemplate: template) ?? "<!doctype html><title>Mediaflow admin</title><p>Page missing."
+        return Self.htmlResponse(html, status: status)
+    }
+
+    func login(status: HTTPResponse.Status, next: String, error: String?) -> Response {
+        var values: [String: Any] = ["next": next.hasPrefix("/admin/") && !next.hasPrefix("/admin/log") ? next : "/admin/mediafiles/media/"]
+        if let error { values["error"] = error }
+        return render("login", values, session: nil, status: status, title: "Sign in")
+    }
+
+    func message(status: HTTPResponse.Status, title: String, heading: String, text: String, session: AdminSession?,
+                 back: String? = nil) -> Response {
+        var values: [String: Any] = ["heading": heading, "text": text]
+        if let back { values["back"] = back }
+        return render("message", values, session: session, status: status, title: title)
+    }
+
+    static func htmlResponse(_ html: String, status: HTTPResponse.Status) -> Response {
+        var headers: HTTPFields = [
+            .contentType: "text/html; charset=utf-8",
+            .cacheControl: "no-store",
+        ]
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        headers[HTTPField.Name("Content-Security-Policy")!] =
+            "default-src 'self'; img-src * data:; media-src *; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// `303 See Other` to a page of the console (after a form: the browser then GETs it, and a reload does not post
+    /// again).
+    static func redirect(to location: String, headers extra: HTTPFields = [:]) -> Response {
+        var headers = extra
+        headers[.location] = location
+        headers[.cacheControl] = "no-store"
+        return Response(status: .seeOther, headers: headers)
+    }
+}
+
+/// The admin pages answer errors as pages, not JSON: the same translation as the API (`APIErrorMiddleware`), shown
+/// to a person with the status and the code.
+struct AdminErrorPageMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let pages: AdminPages
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let apiError = APIErrorMiddleware<Context>.translate(error, logger: context.logger)
+            var response = pages.message(
+                status: apiError.status, title: apiError.status.reasonPhrase, heading: apiError.status.reasonPhrase,
+                text: "\(apiError.detail) (\(apiError.code))", session: nil, back: "/admin/mediafiles/media/")
+            for field in apiError.headers { response.headers.append(field) }
+            return response
+        }
+    }
+}
