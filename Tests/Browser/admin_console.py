@@ -13,6 +13,7 @@ Run by the Swift test `AdminConsoleBrowserTests`, which starts the real services
 
 Every step asserts what a person would see; the first failure stops the script with a message and exit status 1.
 """
+import base64
 import os
 import sys
 import time
@@ -49,12 +50,11 @@ def browser():
 
 
 def shot(driver, name):
+    """The whole page, not only the window (Chromium's DevTools capture beyond the viewport)."""
     path = os.path.join(SHOTS, f"{name}.png")
-    # The whole page, not the window: make the window as tall as the document first.
-    height = driver.execute_script("return Math.max(document.body.scrollHeight, 1000)")
-    driver.set_window_size(1400, min(height + 40, 4000))
-    driver.save_screenshot(path)
-    driver.set_window_size(1400, 1000)
+    data = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(data))
     print(f"screenshot {path}")
 
 

@@ -270,7 +270,9 @@ struct AdminConsoleController: Sendable {
             },
             "letters": letters.dropFirst((page - 1) * perPage).prefix(perPage).map { l -> [String: Any] in
                 var row: [String: Any] = [
-                    "queue": l.queue, "event_id": l.eventId, "code": l.code, "message": l.message, "attempts": l.attempts,
+                    "queue": l.queue, "event_id": l.eventId, "event_short": String(l.eventId.prefix(8)) + "…",
+                    "code": l.code, "message": l.message,
+                    "message_short": l.message.count > 140 ? String(l.message.prefix(140)) + "…" : l.message, "attempts": l.attempts,
                     "first_failed": l.firstFailedAt.map(Self.time) ?? "", "replays": l.replays,
                 ]
                 if let id = l.mediaId { row["media_id"] = id }

@@ -48,7 +48,7 @@ enum AdminTemplates {
     pre{background:#fff;border:1px solid var(--line);padding:10px;overflow:auto;font-size:12px;max-height:320px}
     .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:18px}
     .chart{background:#fff;border:1px solid var(--line);padding:12px;border-radius:4px}
-    .chart h2{margin-top:0}.inline{display:inline}.figures{display:flex;gap:28px;margin-bottom:8px}
+    .chart h2{margin-top:0}.nowrap{white-space:nowrap}td.message{font-size:12px;color:#3a4653;word-break:break-word}.inline{display:inline}.figures{display:flex;gap:28px;margin-bottom:8px}
     .figures div{background:#fff;border:1px solid var(--line);padding:10px 16px;border-radius:4px}.figures b{display:block;font-size:22px}
     </style></head><body>
     <header><a class="brand" href="/admin/">Mediaflow admin</a>
@@ -166,7 +166,7 @@ enum AdminTemplates {
     attempt count once its cause is gone; deleted or superseded media are skipped and removed.</p>
     <h2>Groups</h2>
     <table id="groups"><thead><tr><th>Queue</th><th>Failure code</th><th class="num">Count</th><th>Oldest</th><th>Newest</th><th></th></tr></thead><tbody>
-    {{#groups}}<tr><td>{{queue}}</td><td>{{code}}</td><td class="num">{{count}}</td><td>{{oldest}}</td><td>{{newest}}</td>
+    {{#groups}}<tr><td class="nowrap">{{queue}}</td><td>{{code}}</td><td class="num">{{count}}</td><td class="nowrap">{{oldest}}</td><td class="nowrap">{{newest}}</td>
     <td><form method="post" action="/admin/dead-letters/replay" class="inline"><input type="hidden" name="csrf_token" value="{{csrf}}">
     <input type="hidden" name="queue" value="{{queue}}"><input type="hidden" name="code" value="{{code}}">
     <button type="submit" class="replay-group">Replay group</button> <button type="submit" name="dry_run" value="1" class="secondary">Dry run</button></form></td></tr>{{/groups}}
@@ -174,9 +174,9 @@ enum AdminTemplates {
     </tbody></table>
     {{#has_letters}}<h2>Messages</h2>
     <table id="letters"><thead><tr><th>Queue</th><th>Event</th><th>Media</th><th>Code</th><th>Message</th><th class="num">Attempts</th><th>First failed</th><th class="num">Replays</th><th></th></tr></thead><tbody>
-    {{/has_letters}}{{#letters}}<tr><td>{{queue}}</td><td><code>{{event_id}}</code></td>
-    <td>{{#media_id}}<a href="/admin/mediafiles/media/{{media_id}}/">{{media_id}}</a>{{/media_id}}</td><td>{{code}}</td><td>{{message}}</td>
-    <td class="num">{{attempts}}</td><td>{{first_failed}}</td><td class="num">{{replays}}</td>
+    {{/has_letters}}{{#letters}}<tr><td class="nowrap">{{queue}}</td><td><code title="{{event_id}}">{{event_short}}</code></td>
+    <td>{{#media_id}}<a href="/admin/mediafiles/media/{{media_id}}/">{{media_id}}</a>{{/media_id}}</td><td>{{code}}</td><td class="message" title="{{message}}">{{message_short}}</td>
+    <td class="num">{{attempts}}</td><td class="nowrap">{{first_failed}}</td><td class="num">{{replays}}</td>
     <td><form method="post" action="/admin/dead-letters/replay" class="inline"><input type="hidden" name="csrf_token" value="{{csrf}}">
     <input type="hidden" name="event_id" value="{{event_id}}"><button type="submit" class="secondary">Replay</button></form></td></tr>{{/letters}}
     {{#has_letters}}</tbody></table>

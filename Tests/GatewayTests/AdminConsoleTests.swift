@@ -1,0 +1,229 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MediaDomain
+import Persistence
+import ServiceKit
+import Storage
+import Testing
+import Tokens
+
+/// The admin console (SPEC §7) over the in-memory store: the staff list API's filters, the session cookie, CSRF, and
+/// pages that render (and escape) what users named their files. The browser itself is in `AdminConsoleBrowserTests`.
+@Suite("Admin console: sessions, CSRF, filters, pages")
+struct AdminConsoleTests {
+    @discardableResult
+    func media(_ gateway: TestGateway, user: Int64, username: String? = nil, name: String, format: MediaFormat = .jpeg) async throws -> Media {
+        let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)
+        try await gateway.storage.put(key: key, bytes: Samples.jpeg)
+        guard case .created(let media) = try await gateway.repository.create(NewMedia(
+            userId: user, username: username ?? "user\(user)", format: format, fileSize: Int64(Samples.jpeg.count),
+            originalFilename: name, storageKey: key, isPublic: true))
+        else { throw CancellationError() }
+        return media
+    }
+
+    func staffToken(_ gateway: TestGateway, lifetime: TimeInterval = 3600) -> String {
+        gateway.authenticator.mint(user: AuthenticatedUser(id: 900, username: "ops", isStaff: true), lifetime: lifetime)
+    }
+
+    func form(_ pairs: [(String, String)]) -> ByteBuffer {
+        ByteBuffer(string: pairs.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
+            .joined(separator: "&"))
+    }
+
+    let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+
+    /// Signs in through the login form; returns the session cookie (`name=value`) and the page's CSRF token.
+    func signIn(_ client: any TestClientProtocol, token: String) async throws -> (cookie: String, csrf: String) {
+        let setCookie = try await client.execute(
+            uri: "/admin/login", method: .post, headers: formType, body: form([("token", token)])
+        ) { response -> String in
+            #expect(response.status == .seeOther)
+            #expect(response.headers[.location] == "/admin/mediafiles/media/")
+            return response.headers[.setCookie] ?? ""
+        }
+        let cookie = String(setCookie.split(separator: ";").first ?? "")
+        let csrf = try await client.execute(uri: "/admin/janitor/", method: .get, headers: [.cookie: cookie]) { response -> String in
+            #expect(response.status == .ok)
+            let html = String(buffer: response.body)
+            guard let range = html.range(of: #"name="csrf_token" value=""#) else { return "" }
+            return String(html[range.upperBound...].prefix { $0 != "\"" })
+        }
+        return (cookie, csrf)
+    }
+
+    @Test func theStaffListFiltersEveryUsersMediaInTheDatabaseSense() async throws {
+        let gateway = try TestGateway()
+        let a = try await media(gateway, user: 1, username: "alice", name: "Holiday-Beach.jpg")
+        try await media(gateway, user: 2, username: "bob", name: "report.png", format: .png)
+        try await media(gateway, user: 2, username: "bob", name: "beach_50%.jpg")
+        try await gateway.test { client in
+            func ids(_ query: String) async throws -> [Int64] {
+                try await client.execute(uri: "/api/admin/media/" + query, method: .get, headers: gateway.staff()) { response in
+                    #expect(response.status == .ok, "\(query)")
+                    let body = try decodeJSON(response.body)
+                    guard case .array(let results)? = body["results"] else { return [] }
+                    #expect(body["count"]?.intValue == Int64(results.count))
+                    return results.compactMap { $0["id"]?.intValue }
+                }
+            }
+            #expect(try await ids("").count == 3, "every user's media")
+            #expect(try await ids("?user=2").count == 2)
+            #expect(try await ids("?q=BEACH").count == 2, "search ignores case")
+            #expect(try await ids("?q=alice") == [a.id], "search finds owner names too")
+            #expect(try await ids("?q=50%25").count == 1, "a % in the search is a literal %")
+            #expect(try await ids("?type=image&status=processing").count == 3)
+            #expect(try await ids("?created_after=2999-01-01").isEmpty)
+            #expect(try await ids("?created_before=2999-01-01T00:00:00Z").count == 3)
+            for bad in ["?type=pdf", "?status=gone", "?user=-1", "?created_after=yesterday"] {
+                try await client.execute(uri: "/api/admin/media/" + bad, method: .get, headers: gateway.staff()) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                    let code = try decodeJSON(response.body)["code"]
+                    #expect(code == "invalid_filter")
+                }
+            }
+            try await client.execute(uri: "/api/admin/media/", method: .get, headers: gateway.auth()) { response in
+                #expect(response.status == .forbidden)
+            }
+            try await client.execute(uri: "/api/admin/media/", method: .get) { response in
+                #expect(response.status == .unauthorized)
+            }
+        }
+    }
+
+    @Test func theDoorAnswersLoginPage401NonStaff403AndStaff200() async throws {
+        let gateway = try TestGateway()
+        try await gateway.broker.declare(MediaTopology.all())
+        try await gateway.test { client in
+            for path in ["/admin/", "/admin/mediafiles/media/", "/admin/dead-letters/", "/admin/janitor/", "/admin/stats/"] {
+                try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .unauthorized, "\(path)")
+                    #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                    #expect(String(buffer: response.body).contains(#"<textarea id="token" name="token""#), "the login form")
+                }
+                try await client.execute(uri: path, method: .get, headers: gateway.auth()) { response in
+                    #expect(response.status == .forbidden, "\(path)")
+                    #expect(String(buffer: response.body).contains("Staff only"))
+                }
+                try await client.execute(uri: path, method: .get, headers: gateway.staff()) { response in
+                    #expect(response.status == .ok, "\(path)")
+                }
+            }
+            try await client.execute(uri: "/admin/stats/", method: .get, headers: [.authorization: "Bearer nonsense"]) { response in
+                #expect(response.status == .unauthorized)
+                #expect(String(buffer: response.body).contains("The token was refused"))
+            }
+        }
+    }
+
+    @Test func loginSetsAStrictHttpOnlyCookieThatExpiresWithTheToken() async throws {
+        let gateway = try TestGateway()
+        let token = staffToken(gateway, lifetime: 1800)
+        try await gateway.test { client in
+            try await client.execute(uri: "/admin/login", method: .post, headers: formType, body: form([("token", token)])) { response in
+                #expect(response.status == .seeOther)
+                let cookie = response.headers[.setCookie] ?? ""
+                #expect(cookie.hasPrefix("mediaflow_admin=\(token);"))
+                for attribute in ["HttpOnly", "SameSite=Strict", "Path=/admin"] { #expect(cookie.contains(attribute), "\(cookie)") }
+                #expect(!cookie.contains("Secure"), "plain http: no Secure")
+                let maxAge = cookie.split(separator: ";").compactMap { part -> Int? in
+                    let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=")
+                    return kv.count == 2 && kv[0] == "Max-Age" ? Int(kv[1]) : nil
+                }.first ?? 0
+                #expect((1795...1800).contains(maxAge), "expires with the token: \(cookie)")
+            }
+            // A user's token, a forged one, none: no cookie.
+            try await client.execute(uri: "/admin/login", method: .post, headers: formType,
+                                     body: form([("token", gateway.token(user: 5))])) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.headers[.setCookie] == nil)
+            }
+            try await client.execute(uri: "/admin/login", method: .post, headers: formType, body: form([("token", token + "x")])) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.setCookie] == nil)
+                #expect(String(buffer: response.body).contains("The token was refused"))
+            }
+            let session = try await signIn(client, token: token)
+            #expect(!session.csrf.isEmpty, "pages carry a CSRF token")
+            try await client.execute(uri: "/admin/logout", method: .post, headers: [.cookie: session.cookie]) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.setCookie]?.contains("Max-Age=0") == true, "logout clears the cookie")
+            }
+        }
+        let https = try TestGateway(environment: ["MEDIA_PUBLIC_BASE_URL": "https://media.test"])
+        try await https.test { client in
+            try await client.execute(uri: "/admin/login", method: .post, headers: formType,
+                                     body: form([("token", staffToken(https))])) { response in
+                #expect(response.headers[.setCookie]?.hasSuffix("; Secure") == true, "Secure under https")
+            }
+        }
+    }
+
+    @Test func aFormPostedWithTheCookieNeedsItsCSRFToken() async throws {
+        let gateway = try TestGateway()
+        let victim = try await media(gateway, user: 3, name: "keep-me.jpg")
+        try await gateway.test { client in
+            let session = try await signIn(client, token: staffToken(gateway))
+            var headers = formType
+            headers[.cookie] = session.cookie
+            for csrf in [nil, "forged", String(session.csrf.dropLast()) + "A"] {
+                var fields = [("action", "delete"), ("ids", String(victim.id))]
+                if let csrf { fields.append(("csrf_token", csrf)) }
+                try await client.execute(uri: "/admin/mediafiles/media/", method: .post, headers: headers, body: form(fields)) { response in
+                    #expect(response.status == .forbidden, "csrf \(csrf ?? "missing")")
+                    #expect(String(buffer: response.body).contains("csrf_failed"))
+                }
+            }
+            #expect(try await gateway.repository.find(id: victim.id) != nil, "nothing was deleted")
+            try await client.execute(
+                uri: "/admin/mediafiles/media/", method: .post, headers: headers,
+                body: form([("action", "make_private"), ("ids", String(victim.id)), ("csrf_token", session.csrf),
+                            ("return", "/admin/mediafiles/media/?q=keep")])
+            ) { response in
+                #expect(response.status == .seeOther)
+                let location = response.headers[.location] ?? ""
+                #expect(location.hasPrefix("/admin/mediafiles/media/?q=keep&notice="), "back where the form was: \(location)")
+            }
+            #expect(try await gateway.repository.find(id: victim.id)?.isPublic == false)
+            // A bearer token is no ambient credential: a script posting with it needs no CSRF token.
+            var bearer = gateway.staff()
+            bearer[.contentType] = "application/x-www-form-urlencoded"
+            try await client.execute(uri: "/admin/mediafiles/media/", method: .post, headers: bearer,
+                                     body: form([("action", "make_public"), ("ids", String(victim.id)), ("return", "https://evil.test/")])) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location]?.hasPrefix("/admin/mediafiles/media/?notice=") == true, "never redirected off the console")
+            }
+            #expect(try await gateway.repository.find(id: victim.id)?.isPublic == true)
+        }
+    }
+
+    @Test func pagesRenderWhatUsersNamedTheirFilesAsText() async throws {
+        let gateway = try TestGateway()
+        let hostile = try await media(gateway, user: 4, username: "<b>mallory</b>", name: "<script>alert(1)</script>.jpg")
+        try await gateway.test { client in
+            for path in ["/admin/mediafiles/media/", "/admin/mediafiles/media/\(hostile.id)/", "/admin/mediafiles/media/?q=%3Cscript"] {
+                try await client.execute(uri: path, method: .get, headers: gateway.staff()) { response in
+                    #expect(response.status == .ok, "\(path)")
+                    let html = String(buffer: response.body)
+                    #expect(!html.contains("<script>alert(1)"), "\(path) escapes the file name")
+                    #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;.jpg"), "\(path) shows it as text")
+                    #expect(!html.contains("<b>mallory</b>"))
+                    #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("frame-ancestors 'none'") == true)
+                }
+            }
+            try await client.execute(uri: "/admin/mediafiles/media/999999/", method: .get, headers: gateway.staff()) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/admin/mediafiles/media/?type=pdf", method: .get, headers: gateway.staff()) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("invalid_filter"), "an HTML page saying why")
+            }
+            try await client.execute(uri: "/admin/stats/", method: .get, headers: gateway.staff()) { response in
+                let html = String(buffer: response.body)
+                #expect(html.components(separatedBy: "<svg").count - 1 == 4, "four charts drawn on the server")
+            }
+        }
+    }
+}
