@@ -62,12 +62,13 @@ bench_pass() {
   out=bench-results/bench-$STAMP-$storage.json
   TOKEN=$("$BIN/mediactl" token --user-id 990001 --username bench)
   MANY_TOKEN=$("$BIN/mediactl" token --user-id 990002 --username many)
+  STAFF_TOKEN=$("$BIN/mediactl" token --user-id 990003 --username bench-staff --staff)
   eval "$(scripts/services.sh dev env)"
   log "storage $storage: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)${started:+, stack started for this run}"
   # bench.py exits 1 when a row misses its target: the other storage's pass and the comparison still run.
   python3 Benchmarks/e2e/bench.py --api "$API" --token "$TOKEN" \
     --gateway-pid "$(<"$GATEWAY_PID_FILE")" --work "$ROOT/.local/bench-inputs" --out "$out" \
-    --database-url "$MEDIA_DATABASE_URL" --many-token "$MANY_TOKEN" "${ARGS[@]}" || STATUS=$?
+    --database-url "$MEDIA_DATABASE_URL" --many-token "$MANY_TOKEN" --staff-token "$STAFF_TOKEN" "${ARGS[@]}" || STATUS=$?
   OUTS+=("$storage=$out")
   if [[ $storage == s3 && -f $ROOT/.local/bench-inputs/big-97mb.mp4 ]]; then
     "$ROOT/.local/venv/bin/python3" Benchmarks/e2e/s3_ceiling.py --file "$ROOT/.local/bench-inputs/big-97mb.mp4" \

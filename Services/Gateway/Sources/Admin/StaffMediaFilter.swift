@@ -45,6 +45,10 @@ struct StaffMediaFilter {
         }
         if let q = value("q") {
             guard q.count <= 200 else { throw APIError.badRequest("invalid_filter", "q is at most 200 characters.") }
+            // PostgreSQL text holds no NUL, and no file name holds a control character.
+            guard !q.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                throw APIError.badRequest("invalid_filter", "q must not contain control characters.")
+            }
             query.search = q
         }
         if let a = value(dialect.after) {

@@ -130,6 +130,27 @@ struct OpenAPIDocument: Sendable {
             "404": {"$ref": "#/components/responses/NotFound"},
             "416": {"description": "range_not_satisfiable.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/api/admin/media/": {"get": {
+          "operationId": "listStaffMedia", "summary": "Staff: every user's media, newest first, with filters (SPEC §7).",
+          "parameters": [
+            {"name": "type", "in": "query", "schema": {"type": "string", "enum": ["image", "video", "audio", ""]}},
+            {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["uploading", "processing", "ready", "failed", ""]}},
+            {"name": "user", "in": "query", "description": "The owner's user id.",
+             "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 9223372036854775807}, {"type": "string", "maxLength": 0}]}},
+            {"name": "q", "in": "query", "description": "A case-insensitive part of the file name or of the owner's name (no control characters).",
+             "schema": {"type": "string", "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f]*$"}},
+            {"name": "created_after", "in": "query", "description": "Created at or after: a date (UTC midnight) or an ISO 8601 time.",
+             "schema": {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]}},
+            {"name": "created_before", "in": "query", "description": "Created before: a date (UTC midnight) or an ISO 8601 time.",
+             "schema": {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]}},
+            {"name": "page", "in": "query", "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "maxLength": 0}]}},
+            {"name": "page_size", "in": "query", "description": "Values over 100 are read as 100.", "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "maxLength": 0}]}}],
+          "responses": {
+            "200": {"description": "A page.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MediaPage"}}}},
+            "400": {"description": "invalid_filter or invalid_parameter.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"},
+            "404": {"description": "invalid_page: past the last page.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/api/admin/dead-letters/": {"get": {
           "operationId": "listDeadLetters", "summary": "Staff: dead letters grouped by queue and failure code, and a page of them.",
           "parameters": [
