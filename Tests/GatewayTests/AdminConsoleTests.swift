@@ -1,4 +1,5 @@
 import Foundation
+@testable import Gateway
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -224,6 +225,23 @@ struct AdminConsoleTests {
                 let html = String(buffer: response.body)
                 #expect(html.components(separatedBy: "<svg").count - 1 == 4, "four charts drawn on the server")
             }
+        }
+    }
+}
+
+@Suite("Admin console: RFC 3339 times in filters")
+struct StaffFilterTimeTests {
+    @Test func anyFractionAnyOffsetAndPlainDates() throws {
+        let parse = { (text: String) in StaffMediaFilter.parseRFC3339(text)?.date.timeIntervalSince1970 }
+        #expect(parse("1970-01-02") == 86_400)
+        #expect(parse("1970-01-01T01:00:00Z") == 3600)
+        #expect(parse("1970-01-01T01:00:00.5z") == 3600.5)
+        #expect(parse("1970-01-01T01:00:00+01:00") == 0)
+        #expect(parse("1970-01-01 00:00:00-00:30") == 1800)
+        #expect(parse("0379-09-14T23:43:38.94738+20:17") != nil, "what Schemathesis sent")
+        #expect(StaffMediaFilter.parseRFC3339("2026-11-30")?.dateOnly == true)
+        for bad in ["2026-02-30", "2026-13-01", "yesterday", "2026-11-30T25:00:00Z", "2026-11-30T10:00:00", "2026-11-30T10:00:00.Z", ""] {
+            #expect(StaffMediaFilter.parseRFC3339(bad) == nil, "\(bad)")
         }
     }
 }

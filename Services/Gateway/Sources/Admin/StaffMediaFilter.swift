@@ -59,13 +59,67 @@ struct StaffMediaFilter {
         }
     }
 
-    /// An ISO 8601 time, or a date (`YYYY-MM-DD`, UTC) meaning its start, or with `endOfDay` the start of the next day.
+    /// An RFC 3339 time (any fraction, any offset), or a date (`YYYY-MM-DD`, UTC) meaning its start, or with `endOfDay`
+    /// the start of the next day.
     static func time(_ text: String, name: String, endOfDay: Bool) throws(APIError) -> Date {
-        if text.count == 10, let day = ISO8601.date(from: text + "T00:00:00Z") {
-            return endOfDay ? day.addingTimeInterval(86_400) : day
+        guard let parsed = parseRFC3339(text) else {
+            throw APIError.badRequest("invalid_filter", "\(name) must be a date (2026-11-30) or an ISO 8601 time.")
         }
-        if let time = ISO8601.date(from: text) { return time }
-        throw APIError.badRequest("invalid_filter", "\(name) must be a date (2026-11-30) or an ISO 8601 time.")
+        return parsed.dateOnly && endOfDay ? parsed.date.addingTimeInterval(86_400) : parsed.date
+    }
+
+    /// `2026-11-30`, or `2026-11-30T12:00:00Z`, `…T12:00:00.123456+05:30` (`t`, `z` and a space as separator too).
+    static func parseRFC3339(_ text: String) -> (date: Date, dateOnly: Bool)? {
+        let b = Array(text.utf8)
+        func number(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= b.count else { return nil }
+            var n = 0
+            for i in from..<(from + count) {
+                guard b[i] >= 48 && b[i] <= 57 else { return nil }
+                n = n * 10 + Int(b[i] - 48)
+            }
+            return n
+        }
+        guard b.count >= 10, let year = number(0, 4), b[4] == UInt8(ascii: "-"), let month = number(5, 2),
+              b[7] == UInt8(ascii: "-"), let day = number(8, 2), (1...12).contains(month), day >= 1
+        else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        guard let utc = TimeZone(identifier: "UTC") else { return nil }
+        calendar.timeZone = utc
+        guard let first = calendar.date(from: DateComponents(year: year, month: month, day: 1)),
+              let days = calendar.range(of: .day, in: .month, for: first), days.contains(day)
+        else { return nil }
+        var seconds = first.timeIntervalSince1970 + Double(day - 1) * 86_400
+        if b.count == 10 { return (Date(timeIntervalSince1970: seconds), true) }
+        guard b.count >= 20, [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(b[10]),
+              let hour = number(11, 2), b[13] == UInt8(ascii: ":"), let minute = number(14, 2), b[16] == UInt8(ascii: ":"),
+              let second = number(17, 2), hour < 24, minute < 60, second <= 60
+        else { return nil }
+        seconds += Double(hour * 3600 + minute * 60 + min(second, 59))
+        var i = 19
+        if b[i] == UInt8(ascii: ".") {
+            var fraction = 0.0, scale = 0.1
+            i += 1
+            let start = i
+            while i < b.count, b[i] >= 48 && b[i] <= 57 {
+                fraction += Double(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > start else { return nil }
+            seconds += fraction
+        }
+        guard i < b.count else { return nil }
+        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
+            guard i + 1 == b.count else { return nil }
+        } else {
+            guard b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"), i + 6 == b.count,
+                  let oh = number(i + 1, 2), b[i + 3] == UInt8(ascii: ":"), let om = number(i + 4, 2), oh < 24, om < 60
+            else { return nil }
+            let offset = Double(oh * 3600 + om * 60)
+            seconds += b[i] == UInt8(ascii: "+") ? -offset : offset
+        }
+        return (Date(timeIntervalSince1970: seconds), false)
     }
 }
 
