@@ -38,6 +38,7 @@ bench: deps build
 	scripts/bench.sh $(BENCH_ARGS)
 
 status:
+	@scripts/app.sh status
 	@scripts/services.sh dev status
 	@scripts/services.sh test status
 

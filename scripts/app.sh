@@ -4,8 +4,12 @@
 #   scripts/app.sh run    in the foreground, output prefixed by service name; Ctrl-C stops everything it started
 #   scripts/app.sh up     in the background (pid files in .local/dev/run, logs in .local/dev/logs)
 #   scripts/app.sh down   stops what `up` started, then the servers
+#   scripts/app.sh status what `up` started: each instance's pid, port and log
 #
 # Only the executables that exist in .build/release are started (MEDIA_BIN_DIR overrides the folder).
+# MEDIA_REPLICAS=video=3,image=2,gateway=2 starts that many instances of a service (default one each). Replica N > 1 of
+# a service is named <service>.N (its pid file and log say so); Gateways listen on consecutive ports from
+# MEDIA_HTTP_PORT, and replica N of a worker serves health and metrics on its ops port + 10 × (N - 1).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,8 +51,50 @@ seconds_of() {
   esac
 }
 
-service_env() {
-  if [[ $1 == mediaflow-gateway ]]; then echo "MEDIA_HTTP_PORT=$HTTP_PORT"; else echo "MEDIA_OPS_PORT=$(service_port "$1")"; fi
+# How many instances of service $1 MEDIA_REPLICAS asks for (`video=3,image=2`: names without the mediaflow- prefix).
+replicas() {
+  local name=${1#mediaflow-} entry count=1 list=${MEDIA_REPLICAS:-}
+  for entry in ${list//,/ }; do
+    if [[ ${entry%%=*} == "$name" ]]; then
+      count=${entry#*=}
+      [[ $count =~ ^[1-9][0-9]?$ ]] || die "MEDIA_REPLICAS: '$entry' is not <service>=<1..99>"
+    fi
+  done
+  echo "$count"
+}
+
+check_replicas() {
+  local entry name list=${MEDIA_REPLICAS:-}
+  for entry in ${list//,/ }; do
+    name=${entry%%=*}
+    [[ " ${SERVICES[*]} " == *" mediaflow-$name "* ]] \
+      || die "MEDIA_REPLICAS: unknown service '$name' (gateway, image, video, audio, janitor)"
+  done
+}
+
+# Every instance to start, in start order, as "<service> <replica>" lines.
+instances() {
+  local svc n i
+  for svc in $(built_services); do
+    n=$(replicas "$svc")
+    for ((i = 1; i <= n; i++)); do echo "$svc $i"; done
+  done
+}
+
+# An instance's name: the service for the first replica, <service>.<N> for the others.
+instance_name() { if [[ $2 -eq 1 ]]; then echo "$1"; else echo "$1.$2"; fi; }
+
+# The port an instance listens on: Gateways on consecutive HTTP ports, workers 10 ops ports apart.
+instance_port() {
+  if [[ $1 == mediaflow-gateway ]]; then echo $(($(gateway_port) + $2 - 1)); else echo $(($(service_port "$1") + 10 * ($2 - 1))); fi
+}
+
+instance_env() {
+  if [[ $1 == mediaflow-gateway ]]; then
+    echo "MEDIA_HTTP_PORT=$(instance_port "$1" "$2")"
+  else
+    echo "MEDIA_OPS_PORT=$(instance_port "$1" "$2")"
+  fi
 }
 
 # The services that were built, in start order.
@@ -63,11 +109,12 @@ check_built() {
 }
 
 check_ports_free() {
-  local svc port
-  for svc in $(built_services); do
-    port=$(service_port "$svc")
-    port_open "$port" "$(probe_host "$svc")" && die "port $port ($svc) is in use; is \`make up\` running? (make down stops it)"
-  done
+  local svc i port
+  while read -r svc i; do
+    port=$(instance_port "$svc" "$i")
+    port_open "$port" "$(probe_host "$svc")" \
+      && die "port $port ($(instance_name "$svc" "$i")) is in use; is \`make up\` running? (make down stops it)"
+  done < <(instances)
   return 0
 }
 
@@ -118,19 +165,20 @@ prefix() { trap '' INT TERM; exec sed -u "s/^/$(printf '%-8s|' "$1") /"; }   # r
 
 cmd_run() {
   check_built
+  check_replicas
   check_ports_free
   "$SERVICES_SH" dev start
   eval "$("$SERVICES_SH" dev env)"
   trap 'stop_foreground; exit 130' INT TERM
-  local svc name status=0
-  for svc in $(built_services); do
-    name=${svc#mediaflow-}
+  local svc i name status=0
+  while read -r svc i; do
+    name=$(instance_name "${svc#mediaflow-}" "$i")
     # setsid: Ctrl-C reaches only this script, which stops the services with SIGTERM in reverse order.
-    env "$(service_env "$svc")" setsid "$BIN/$svc" </dev/null > >(prefix "$name") 2>&1 &
+    env "$(instance_env "$svc" "$i")" setsid "$BIN/$svc" </dev/null > >(prefix "$name") 2>&1 &
     PIDS+=($!)
     NAMES+=("$name")
     SVCS+=("$svc")
-  done
+  done < <(instances)
   if [[ ${NAMES[0]} == gateway ]] && ! wait_for_gateway "${PIDS[0]}"; then
     log "the gateway did not come up"
   else
@@ -148,22 +196,24 @@ cmd_run() {
 
 cmd_up() {
   check_built
+  check_replicas
   "$SERVICES_SH" dev start
   eval "$("$SERVICES_SH" dev env)"
   mkdir -p "$RUN" "$LOGS"
-  local svc port gateway_pid=
-  for svc in $(built_services); do
-    if pid_alive "$RUN/$svc.pid" "$BIN/$svc"; then
-      log "$svc already running (pid $(<"$RUN/$svc.pid"))"
+  local svc i name port gateway_pid=
+  while read -r svc i; do
+    name=$(instance_name "$svc" "$i")
+    if pid_alive "$RUN/$name.pid" "$BIN/$svc"; then
+      log "$name already running (pid $(<"$RUN/$name.pid"))"
     else
-      port=$(service_port "$svc")
-      port_open "$port" "$(probe_host "$svc")" && die "port $port ($svc) is in use by another process"
-      env "$(service_env "$svc")" setsid "$BIN/$svc" </dev/null >>"$LOGS/$svc.log" 2>&1 &
-      echo $! >"$RUN/$svc.pid"
-      log "$svc started (pid $!, log $LOGS/$svc.log)"
+      port=$(instance_port "$svc" "$i")
+      port_open "$port" "$(probe_host "$svc")" && die "port $port ($name) is in use by another process"
+      env "$(instance_env "$svc" "$i")" setsid "$BIN/$svc" </dev/null >>"$LOGS/$name.log" 2>&1 &
+      echo $! >"$RUN/$name.pid"
+      log "$name started (pid $!, port $port, log $LOGS/$name.log)"
     fi
-    [[ $svc == mediaflow-gateway ]] && gateway_pid=$(<"$RUN/$svc.pid")
-  done
+    [[ $name == mediaflow-gateway ]] && gateway_pid=$(<"$RUN/$name.pid")
+  done < <(instances)
   if [[ -n $gateway_pid ]] && ! wait_for_gateway "$gateway_pid"; then
     tail -n 20 "$LOGS/mediaflow-gateway.log" >&2 || true
     die "the gateway did not come up (log: $LOGS/mediaflow-gateway.log)"
@@ -172,22 +222,57 @@ cmd_up() {
   echo "  make down stops everything."
 }
 
+# The pid files of every instance `up` started (whatever MEDIA_REPLICAS says now), replicas before the first.
+instance_pid_files() {
+  local svc
+  for svc in "$@"; do
+    find "$RUN" -maxdepth 1 -name "$svc.*.pid" 2>/dev/null | sort -t. -k2 -n -r
+    [[ -e $RUN/$svc.pid ]] && echo "$RUN/$svc.pid"
+  done
+  return 0
+}
+
 cmd_down() {
-  local i svc
+  local i j svc file name
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
     svc=${SERVICES[i]}
-    if pid_alive "$RUN/$svc.pid" "$BIN/$svc"; then
-      terminate "$(<"$RUN/$svc.pid")" "$(stop_timeout "$svc")"
-      log "$svc stopped"
-    fi
-    rm -f "$RUN/$svc.pid"
+    # Replicas of one service stop together (a processor drains for up to MEDIA_DRAIN_TIMEOUT).
+    local pids=() names=()
+    for file in $(instance_pid_files "$svc"); do
+      name=$(basename "$file" .pid)
+      if pid_alive "$file" "$BIN/$svc"; then
+        kill -TERM "$(<"$file")" 2>/dev/null || true
+        pids+=("$(<"$file")")
+        names+=("$name")
+      fi
+      rm -f "$file"
+    done
+    for ((j = 0; j < ${#pids[@]}; j++)); do
+      terminate "${pids[j]}" "$(stop_timeout "$svc")"
+      log "${names[j]} stopped"
+    done
   done
   "$SERVICES_SH" dev stop
+}
+
+cmd_status() {
+  local svc file name pid port state
+  for svc in "${SERVICES[@]}"; do
+    for file in $(instance_pid_files "$svc"); do
+      name=$(basename "$file" .pid)
+      pid=$(<"$file")
+      if pid_alive "$file" "$BIN/$svc"; then state=running; else state=stopped; fi
+      port=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^MEDIA_\(HTTP\|OPS\)_PORT=//p' | tail -n 1)
+      log "$(printf '%-22s %-8s pid %-8s port %-6s log %s' "$name" "$state" "$pid" "${port:--}" "$LOGS/$name.log")"
+    done
+  done
+  return 0
 }
 
 case ${1:-} in
   run) cmd_run ;;
   up) cmd_up ;;
   down) cmd_down ;;
-  *) echo "usage: $0 <run|up|down>" >&2; exit 2 ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 <run|up|down|status>" >&2; exit 2 ;;
 esac

@@ -88,6 +88,17 @@ def rows(driver):
             for r in driver.find_elements(By.CSS_SELECTOR, "#media tbody tr[data-id]")}
 
 
+def watch_until_ready(driver, ids, what):
+    """The list of this run's media, reloaded as a person would, until the rows of `ids` say ready."""
+    driver.get(f"{BASE}/admin/mediafiles/media/?q={TAG}")
+
+    def ready():
+        driver.refresh()
+        found = rows(driver)
+        return all(found.get(i) == "ready" for i in ids)
+    eventually(f"{what} to show ready", ready)
+
+
 def main():
     os.makedirs(SHOTS, exist_ok=True)
     driver = browser()
@@ -175,13 +186,7 @@ def main():
         driver.find_element(By.ID, "apply").click()
         notice = driver.find_element(By.ID, "notice").text
         check("reprocess: 2 done" in notice, f"the notice says both were reprocessed: {notice}")
-        driver.get(f"{BASE}/admin/mediafiles/media/?q={TAG}")
-
-        def both_ready():
-            driver.refresh()
-            found = rows(driver)
-            return all(found.get(i) == "ready" for i in two)
-        eventually("the two reprocessed media to show ready", both_ready)
+        watch_until_ready(driver, two, "the two reprocessed media")
         shot(driver, "09-bulk-ready")
 
         # Replay the dead-letter group of the others: they turn ready too; the two reprocessed are skipped.
@@ -197,13 +202,7 @@ def main():
         check(notice.startswith("Replayed ") and int(notice.split()[1].rstrip(";")) >= len(rest),
               f"the notice says the group was replayed: {notice}")
         shot(driver, "11-replayed")
-        driver.get(f"{BASE}/admin/mediafiles/media/?q={TAG}")
-
-        def all_ready():
-            driver.refresh()
-            found = rows(driver)
-            return all(found.get(i) == "ready" for i in FAILED)
-        eventually("every failed media to show ready after the replay", all_ready)
+        watch_until_ready(driver, FAILED, "every failed media, after the replay")
         shot(driver, "12-all-ready")
 
         # A Janitor task as a dry run.
