@@ -226,7 +226,7 @@ cmd_up() {
 instance_pid_files() {
   local svc
   for svc in "$@"; do
-    find "$RUN" -maxdepth 1 -name "$svc.*.pid" 2>/dev/null | sort -t. -k2 -n -r
+    find "$RUN" -maxdepth 1 -name "$svc.*.pid" -printf '%f\n' 2>/dev/null | sort -t. -k2,2nr | sed "s|^|$RUN/|"
     [[ -e $RUN/$svc.pid ]] && echo "$RUN/$svc.pid"
   done
   return 0
@@ -258,7 +258,7 @@ cmd_down() {
 cmd_status() {
   local svc file name pid port state
   for svc in "${SERVICES[@]}"; do
-    for file in $(instance_pid_files "$svc"); do
+    for file in $(instance_pid_files "$svc" | tac); do
       name=$(basename "$file" .pid)
       pid=$(<"$file")
       if pid_alive "$file" "$BIN/$svc"; then state=running; else state=stopped; fi
