@@ -12,7 +12,8 @@ source "$ROOT/scripts/lib.sh"
 # Fixtures (Pillow) and the contract fuzzer (Schemathesis) come from the test's own Python environment.
 ensure_test_venv "$ROOT"
 
-trap '"$SERVICES_SH" test stop || true' EXIT
+CLUSTER_SH=$ROOT/scripts/rabbitmq-cluster.sh
+trap '"$SERVICES_SH" test stop || true; "$CLUSTER_SH" test stop >/dev/null 2>&1 || true' EXIT
 trap 'exit 130' INT TERM
 
 "$SERVICES_SH" test clean >/dev/null   # fresh data: no queues or rows left over from an earlier run
@@ -28,7 +29,20 @@ export MEDIA_TEST_PG_CA="$ROOT/.local/test/pg/tls/ca.pem"
 MEDIA_TEST_BIN_DIR=$(swift build --show-bin-path)
 export MEDIA_TEST_BIN_DIR
 
+# A three-node RabbitMQ cluster for the node-loss test (BrokerClusterEndToEndTests), fresh each run; it boots while the
+# tests build.
+"$CLUSTER_SH" test clean >/dev/null 2>&1 || true
+"$CLUSTER_SH" test start >"$ROOT/.local/test/cluster-start.log" 2>&1 &
+cluster_pid=$!
 swift build --build-tests
+if wait "$cluster_pid"; then
+  eval "$("$CLUSTER_SH" test env | sed 's/MEDIA_AMQP_URL=/MEDIA_TEST_CLUSTER_AMQP_URL=/; /QUEUE_TYPE/d')"
+  export MEDIA_TEST_CLUSTER_CTL="$CLUSTER_SH test"
+  log "RabbitMQ cluster: $MEDIA_TEST_CLUSTER_AMQP_URL"
+else
+  cat "$ROOT/.local/test/cluster-start.log" >&2
+  die "the RabbitMQ cluster did not start"
+fi
 status=0
 # Serial: some suites stop and restart the test servers, which must not hit another suite mid-flight.
 swift test --skip-build --no-parallel "$@" || status=$?

@@ -62,7 +62,7 @@ struct MediaCtlConfiguration {
 
     /// Runs `body` with the broker, once it answered within `reachTimeout`.
     func withBroker<T: Sendable>(_ body: @escaping @Sendable (RabbitMQBroker) async throws -> T) async throws -> T {
-        let broker = try RabbitMQBroker(url: common.amqpURL, logger: logger)
+        let broker = try RabbitMQBroker(url: common.amqpURL, queueType: common.queueType, logger: logger)
         defer { Task { await broker.shutdown() } }
         let url = URLComponents(string: common.amqpURL)
         let endpoint = "\(url?.host ?? "?"):\(url?.port ?? 5672)"

@@ -127,6 +127,24 @@ final class AMQPConnection {
         return connection
     }
 
+    /// Opens a connection to the first node of `nodes` that answers, trying them in turn from index `start` (wrapping
+    /// around). Returns the connection and the index of its node; fails only when none answered, saying why for each.
+    static func open(_ nodes: AMQPNodes, from start: Int, heartbeatSeconds: Int32, connectTimeout: Duration = .seconds(5))
+        throws(AMQPFailure) -> (connection: AMQPConnection, node: Int)
+    {
+        let count = nodes.endpoints.count
+        var failures: [String] = []
+        for offset in 0..<count {
+            let index = (start % count + offset) % count
+            do {
+                return (try open(nodes.endpoints[index], heartbeatSeconds: heartbeatSeconds, connectTimeout: connectTimeout), index)
+            } catch {
+                failures.append(error.text)
+            }
+        }
+        throw .connection(failures.joined(separator: "; "))
+    }
+
     static func errorString(_ status: Int32) -> String {
         guard let text = amqp_error_string2(status) else { return "status \(status)" }
         return String(cString: text)

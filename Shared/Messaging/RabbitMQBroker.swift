@@ -7,19 +7,23 @@ import Logging
 /// and one connection per `consume` call. Call `shutdown()` when done (releasing the broker also stops
 /// the publisher thread, without waiting).
 public final class RabbitMQBroker: MessageBroker {
-    private let endpoint: AMQPEndpoint
+    private let nodes: AMQPNodes
+    private let queueType: QueueType
     private let heartbeat: Int32
     private let logger: Logger
     private let publisher: RabbitMQPublisher
 
     /// - Parameters:
-    ///   - url: `amqp://user:pass@host:port/vhost` (vhost `/` when the path is empty; `%2F` spells `/`).
+    ///   - url: `amqp://user:pass@host:port/vhost` (vhost `/` when the path is empty; `%2F` spells `/`), or several
+    ///     nodes of a cluster separated by commas (`AMQPNodes`): every connection fails over between them.
+    ///   - queueType: `.quorum` declares every queue as a replicated quorum queue (`QueueType`).
     ///   - heartbeatSeconds: AMQP heartbeat negotiated with the broker.
-    public init(url: String, heartbeatSeconds: Int = 30, logger: Logger) throws {
-        self.endpoint = try AMQPEndpoint(url: url)
+    public init(url: String, queueType: QueueType = .classic, heartbeatSeconds: Int = 30, logger: Logger) throws {
+        self.nodes = try AMQPNodes(url: url)
+        self.queueType = queueType
         self.heartbeat = Int32(clamping: heartbeatSeconds)
         self.logger = logger
-        self.publisher = RabbitMQPublisher(endpoint: endpoint, heartbeat: heartbeat, logger: logger)
+        self.publisher = RabbitMQPublisher(nodes: nodes, heartbeat: heartbeat, logger: logger)
         publisher.start()
     }
 
@@ -29,7 +33,7 @@ public final class RabbitMQBroker: MessageBroker {
 
     public func declare(_ topology: BrokerTopology) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            enqueue(.declare(topology, continuation), continuation)
+            enqueue(.declare(queueType.applied(to: topology), continuation), continuation)
         }
     }
 
@@ -69,7 +73,7 @@ public final class RabbitMQBroker: MessageBroker {
     ) async throws {
         let (stream, continuation) = AsyncThrowingStream<Delivery, any Error>.makeStream()
         let consumer = RabbitMQConsumer(
-            endpoint: endpoint, queue: queue, prefetch: prefetch, heartbeat: heartbeat, logger: logger,
+            nodes: nodes, queue: queue, prefetch: prefetch, heartbeat: heartbeat, logger: logger,
             deliveries: continuation)
         consumer.start()
         // Draining ends the delivery stream (the consumer is cancelled at the broker); the handlers in hand run on.

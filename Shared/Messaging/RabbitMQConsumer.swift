@@ -25,7 +25,11 @@ final class RabbitMQConsumer: @unchecked Sendable {
 
     let commands = CommandQueue<Command>()
     let exited = ExitSignal()
-    private let endpoint: AMQPEndpoint
+    private let nodes: AMQPNodes
+    /// The node to try first on the next connect: the one after the node whose connection was lost.
+    private var preferredNode = 0
+    /// The node of the current connection, for logs.
+    private var connectedNode = 0
     private let queue: String
     private let prefetch: UInt16
     private let heartbeat: Int32
@@ -39,10 +43,10 @@ final class RabbitMQConsumer: @unchecked Sendable {
     private var draining = false
 
     init(
-        endpoint: AMQPEndpoint, queue: String, prefetch: Int, heartbeat: Int32, logger: Logger,
+        nodes: AMQPNodes, queue: String, prefetch: Int, heartbeat: Int32, logger: Logger,
         deliveries: AsyncThrowingStream<Delivery, any Error>.Continuation
     ) {
-        self.endpoint = endpoint
+        self.nodes = nodes
         self.queue = queue
         self.prefetch = UInt16(clamping: max(prefetch, 1))
         self.heartbeat = heartbeat
@@ -114,7 +118,9 @@ final class RabbitMQConsumer: @unchecked Sendable {
     }
 
     private func connect() throws(AMQPFailure) {
-        let connection = try AMQPConnection.open(endpoint, heartbeatSeconds: heartbeat)
+        let (connection, node) = try AMQPConnection.open(nodes, from: preferredNode, heartbeatSeconds: heartbeat)
+        connectedNode = node
+        preferredNode = nodes.endpoints.count > 1 ? node + 1 : 0
         do {
             try connection.openChannel(Self.channel)
             try connection.qos(prefetch: prefetch, channel: Self.channel)
@@ -125,7 +131,7 @@ final class RabbitMQConsumer: @unchecked Sendable {
         }
         self.connection = connection
         generation += 1
-        logger.info("consumer connected", metadata: ["queue": "\(queue)", "amqp_url": "\(endpoint.redacted)"])
+        logger.info("consumer connected", metadata: ["queue": "\(queue)", "amqp_url": "\(nodes.endpoints[connectedNode].redacted)"])
     }
 
     private func execute(_ command: Command) {

@@ -21,7 +21,11 @@ final class RabbitMQPublisher: @unchecked Sendable {
 
     let commands = CommandQueue<Command>()
     let exited = ExitSignal()
-    private let endpoint: AMQPEndpoint
+    private let nodes: AMQPNodes
+    /// The node to try first on the next connect: the one after the node whose connection was lost.
+    private var preferredNode = 0
+    /// The node of the current connection, for logs.
+    private var connectedNode = 0
     private let heartbeat: Int32
     private let logger: Logger
 
@@ -32,8 +36,8 @@ final class RabbitMQPublisher: @unchecked Sendable {
     private var backoff = Backoff()
     private var nextConnectAttempt: ContinuousClock.Instant?
 
-    init(endpoint: AMQPEndpoint, heartbeat: Int32, logger: Logger) {
-        self.endpoint = endpoint
+    init(nodes: AMQPNodes, heartbeat: Int32, logger: Logger) {
+        self.nodes = nodes
         self.heartbeat = heartbeat
         self.logger = logger
     }
@@ -144,7 +148,9 @@ final class RabbitMQPublisher: @unchecked Sendable {
             return nil
         }
         do throws(AMQPFailure) {
-            let connection = try AMQPConnection.open(endpoint, heartbeatSeconds: heartbeat)
+            let (connection, node) = try AMQPConnection.open(nodes, from: preferredNode, heartbeatSeconds: heartbeat)
+        connectedNode = node
+        preferredNode = nodes.endpoints.count > 1 ? node + 1 : 0
             do {
                 try connection.openChannel(Self.publishChannel)
                 try connection.confirmSelect(channel: Self.publishChannel)
@@ -157,13 +163,13 @@ final class RabbitMQPublisher: @unchecked Sendable {
             nextTag = 1
             backoff.reset()
             nextConnectAttempt = nil
-            logger.info("publisher connected", metadata: ["amqp_url": "\(endpoint.redacted)"])
+            logger.info("publisher connected", metadata: ["amqp_url": "\(nodes.endpoints[connectedNode].redacted)"])
             return connection
         } catch {
             let delay = backoff.next()
             nextConnectAttempt = now + delay
             logger.warning("publisher cannot connect", metadata: [
-                "amqp_url": "\(endpoint.redacted)", "error": "\(error.text)", "retry_in": "\(delay)",
+                "amqp_url": "\(nodes.redacted)", "error": "\(error.text)", "retry_in": "\(delay)",
             ])
             fail(command, with: .connectionFailed(error.text))
             return nil
@@ -181,6 +187,12 @@ final class RabbitMQPublisher: @unchecked Sendable {
                 case .ack(let tag, let multiple): settle(tag: tag, multiple: multiple, error: nil)
                 case .nack(let tag, let multiple):
                     settle(tag: tag, multiple: multiple, error: .publishNacked("broker nacked the message"))
+                    // A nack means a queue could not take the message: with quorum queues, one whose leader was lost.
+                    // RabbitMQ 3.10 was seen to go on nacking every later publish of a channel that first published
+                    // during such an election (a new process publishing the same messages succeeded), so the
+                    // connection starts afresh, on the next node of a cluster; callers retry what was nacked.
+                    connectionLost("broker nacked a publish; reconnecting")
+                    return
                 case .channelClosed(let channel, let text):
                     if channel == Self.publishChannel {
                         try reopenPublishChannel(after: text)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Messaging
 import MediaDomain
 import Persistence
 import Storage
@@ -59,6 +60,8 @@ public struct CommonConfiguration: Sendable {
     /// `MEDIA_DATABASE_URL`, parsed (a service sets `maxConnections` for itself).
     public var database: DatabaseConfiguration
     public var amqpURL: String
+    /// `MEDIA_AMQP_QUEUE_TYPE`: classic (one node) or quorum (replicated over a cluster).
+    public var queueType: QueueType
     public var storage: StorageConfiguration
     public var limits: MediaLimits
     public var logLevel: Logger.Level
@@ -66,7 +69,9 @@ public struct CommonConfiguration: Sendable {
     public static let help = """
           MEDIA_DATABASE_URL       postgres://user:pass@host:port/db[?sslmode=disable|prefer|require|verify-ca|verify-full&sslrootcert=FILE]
                                    (default postgres://mediaflow:mediaflow@127.0.0.1:54329/mediaflow)
-          MEDIA_AMQP_URL           amqp://user:pass@host:port/vhost (default amqp://mediaflow:mediaflow@127.0.0.1:56729/)
+          MEDIA_AMQP_URL           amqp://user:pass@host:port/vhost (default amqp://mediaflow:mediaflow@127.0.0.1:56729/);
+                                   the nodes of a cluster comma-separated (later ones may be host:port), failed over in turn
+          MEDIA_AMQP_QUEUE_TYPE    classic (default) or quorum: every queue replicated over the cluster
           MEDIA_STORAGE            local:<dir> (default local:.local/dev/storage), or an S3-compatible bucket:
                                    s3://<bucket>?endpoint=<url>&region=<region>&path_style=<true|false>
           MEDIA_S3_ACCESS_KEY, MEDIA_S3_SECRET_KEY   the bucket's credentials (else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
@@ -85,6 +90,11 @@ public struct CommonConfiguration: Sendable {
             throw ConfigurationError(error.description)
         }
         amqpURL = env.string("MEDIA_AMQP_URL", default: "amqp://mediaflow:mediaflow@127.0.0.1:56729/")
+        let type = env.string("MEDIA_AMQP_QUEUE_TYPE", default: "classic")
+        guard let queueType = QueueType(rawValue: type) else {
+            throw ConfigurationError("MEDIA_AMQP_QUEUE_TYPE must be classic or quorum, not '\(type)'")
+        }
+        self.queueType = queueType
         storage = try StorageConfiguration(env.string("MEDIA_STORAGE", default: "local:.local/dev/storage"), environment: env)
         let defaults = MediaLimits()
         limits = MediaLimits(

@@ -46,6 +46,8 @@ public struct ProcessingWorker: Service {
     let logger: Logger
     /// Fired on graceful shutdown; read by every job in hand.
     let drain = DrainSignal()
+    /// The events this process is working on.
+    let inFlight = InFlightEvents()
     var queue: String { MediaEvents.processorQueue(processor.fileType) }
 
     public init(processor: any MediaProcessor, broker: any MessageBroker, storage: any BlobStorage,
@@ -95,6 +97,14 @@ public struct ProcessingWorker: Service {
         logger[metadataKey: "media_id"] = "\(event.mediaId)"
         logger[metadataKey: "event_id"] = "\(event.eventId)"
         logger[metadataKey: "generation"] = "\(event.generation)"
+        // A connection lost mid-job (a broker node gone) returns the message to the queue while this process still
+        // works on it, and the consumer, reconnected, may get it again at once: wait for our own job, then the inbox
+        // below tells whether it is done.
+        if !inFlight.begin(event.eventId) {
+            logger.info("event redelivered while this process still works on it; waiting for that job")
+            repeat { await inFlight.waitUntilDone(event.eventId) } while !inFlight.begin(event.eventId)
+        }
+        defer { inFlight.end(event.eventId) }
         do {
             if try await inbox.contains(consumer: queue, eventId: event.eventId) {
                 logger.info("event already processed; acknowledging the redelivery")
@@ -285,5 +295,36 @@ final class ProgressReporter: Sendable {
         guard due else { return }
         let send = self.send
         Task { await send(min(100, max(0, percent))) }
+    }
+}
+
+/// Event ids a process is working on, so a redelivery of one of them waits for that job instead of running beside it.
+final class InFlightEvents: Sendable {
+    private let state = Mutex<[UUID: [CheckedContinuation<Void, Never>]]>([:])
+
+    /// Marks `id` in flight; false when it already was.
+    func begin(_ id: UUID) -> Bool {
+        state.withLock { s in
+            guard s[id] == nil else { return false }
+            s[id] = []
+            return true
+        }
+    }
+
+    func end(_ id: UUID) {
+        let waiters = state.withLock { s in s.removeValue(forKey: id) ?? [] }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once `id` is not in flight (at once when it is not).
+    func waitUntilDone(_ id: UUID) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { s -> Bool in
+                guard s[id] != nil else { return true }
+                s[id]?.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
     }
 }

@@ -32,7 +32,7 @@ public func buildProcessorService(
     database.maxConnections = settings.databaseConnections
     let postgres = try database.makeClient(logger: logger)
     let repository = PostgresMediaRepository(client: postgres, logger: logger)
-    let broker = try RabbitMQBroker(url: common.amqpURL, logger: logger)
+    let broker = try RabbitMQBroker(url: common.amqpURL, queueType: common.queueType, logger: logger)
     let storage = try common.storage.makeStorage()
     let worker = ProcessingWorker(
         processor: processor, broker: broker, storage: storage, inbox: repository,

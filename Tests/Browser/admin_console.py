@@ -22,6 +22,7 @@ import traceback
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -73,7 +74,37 @@ def eventually(what, predicate, timeout=90, interval=1.0):
 
 
 def text(driver):
-    return driver.find_element(By.TAG_NAME, "body").text
+    """The page's visible text; a page replaced while reading it is read again."""
+    for _ in range(50):
+        try:
+            return driver.find_element(By.TAG_NAME, "body").text
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    return ""
+
+
+def shows(driver, needle, timeout=15):
+    """Waits (a click's navigation may still be under way) until the page's text contains `needle`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if needle in text(driver):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def notice(driver):
+    """The notice a form's result page shows (waiting for that page)."""
+    check(shows(driver, ""), "a page")
+    for _ in range(150):
+        found = driver.find_elements(By.ID, "notice")
+        if found:
+            try:
+                return found[0].text
+            except StaleElementReferenceException:
+                pass
+        time.sleep(0.1)
+    raise AssertionError(f"no notice on {driver.current_url}: {text(driver)[:300]}")
 
 
 def login(driver, token):
@@ -83,9 +114,14 @@ def login(driver, token):
 
 
 def rows(driver):
-    """id → status of the list page's rows."""
-    return {int(r.get_attribute("data-id")): r.get_attribute("data-status")
-            for r in driver.find_elements(By.CSS_SELECTOR, "#media tbody tr[data-id]")}
+    """id → status of the list page's rows (read again if the page reloads meanwhile: it does while media process)."""
+    for _ in range(50):
+        try:
+            return {int(r.get_attribute("data-id")): r.get_attribute("data-status")
+                    for r in driver.find_elements(By.CSS_SELECTOR, "#media tbody tr[data-id]")}
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    return {}
 
 
 def watch_until_ready(driver, ids, what):
@@ -110,13 +146,13 @@ def main():
 
         # A non-staff token is refused.
         login(driver, USER)
-        check("Staff only" in text(driver), f"a non-staff token is refused: {text(driver)[:300]}")
+        check(shows(driver, "Staff only"), f"a non-staff token is refused: {text(driver)[:300]}")
         check(not driver.get_cookie("mediaflow_admin"), "no session cookie for a non-staff token")
         shot(driver, "02-not-staff")
 
         # A staff token signs in: the list of every user's media.
         login(driver, STAFF)
-        check(driver.current_url.endswith("/admin/mediafiles/media/"), f"signed in, on the list: {driver.current_url}")
+        eventually("the media list after signing in", lambda: driver.current_url.endswith("/admin/mediafiles/media/"), 15, 0.1)
         cookie = driver.get_cookie("mediaflow_admin")
         check(cookie and cookie.get("httpOnly") and cookie.get("sameSite") == "Strict",
               f"the session cookie is HttpOnly and SameSite=Strict: {cookie}")
@@ -128,6 +164,7 @@ def main():
         box.clear()
         box.send_keys(TAG)
         driver.find_element(By.ID, "filter").click()
+        eventually("the search's results", lambda: f"q={TAG}" in driver.current_url, 15, 0.1)
         found = rows(driver)
         expected = {IMAGE, VIDEO, AUDIO, *FAILED}
         check(set(found) == expected, f"the search for {TAG} finds exactly {sorted(expected)}, found {sorted(found)}")
@@ -184,8 +221,8 @@ def main():
         Select(driver.find_element(By.ID, "action")).select_by_value("reprocess")
         shot(driver, "08-bulk-selected")
         driver.find_element(By.ID, "apply").click()
-        notice = driver.find_element(By.ID, "notice").text
-        check("reprocess: 2 done" in notice, f"the notice says both were reprocessed: {notice}")
+        said = notice(driver)
+        check("reprocess: 2 done" in said, f"the notice says both were reprocessed: {said}")
         watch_until_ready(driver, two, "the two reprocessed media")
         shot(driver, "09-bulk-ready")
 
@@ -198,9 +235,9 @@ def main():
               "each failed media's dead letter is listed with a link to it")
         shot(driver, "10-dead-letters")
         group[0].find_element(By.CSS_SELECTOR, "button.replay-group").click()
-        notice = driver.find_element(By.ID, "notice").text
-        check(notice.startswith("Replayed ") and int(notice.split()[1].rstrip(";")) >= len(rest),
-              f"the notice says the group was replayed: {notice}")
+        said = notice(driver)
+        check(said.startswith("Replayed ") and int(said.split()[1].rstrip(";")) >= len(rest),
+              f"the notice says the group was replayed: {said}")
         shot(driver, "11-replayed")
         watch_until_ready(driver, FAILED, "every failed media, after the replay")
         shot(driver, "12-all-ready")
@@ -208,8 +245,8 @@ def main():
         # A Janitor task as a dry run.
         driver.get(BASE + "/admin/janitor/")
         driver.find_element(By.CSS_SELECTOR, "button.dry-run[data-task='orphan_sweep']").click()
-        notice = driver.find_element(By.ID, "notice").text
-        check(notice.startswith("orphan_sweep (dry run): run "), f"the dry run's result is shown: {notice}")
+        said = notice(driver)
+        check(said.startswith("orphan_sweep (dry run): run "), f"the dry run's result is shown: {said}")
         first = driver.find_element(By.CSS_SELECTOR, "#runs tbody tr").text
         check("orphan_sweep" in first and "dry run" in first and "staff:" in first,
               f"the newest run is the staff's dry run: {first}")
@@ -226,13 +263,14 @@ def main():
         driver.get(f"{BASE}/admin/mediafiles/media/{IMAGE}/")
         driver.execute_script("document.querySelectorAll('input[name=csrf_token]').forEach(e => e.remove())")
         driver.find_element(By.ID, "delete").click()
-        check("csrf_failed" in text(driver), f"a form without its CSRF token is refused: {text(driver)[:300]}")
+        check(shows(driver, "csrf_failed"), f"a form without its CSRF token is refused: {text(driver)[:300]}")
         shot(driver, "15-csrf-refused")
         driver.get(f"{BASE}/admin/mediafiles/media/{IMAGE}/")
         check(driver.find_elements(By.CSS_SELECTOR, "figure img"), "and the media was not deleted")
 
         # Log out: the session is gone.
         driver.find_element(By.CSS_SELECTOR, "form.logout button").click()
+        eventually("the login page after logging out", lambda: driver.current_url.endswith("/admin/login"), 15, 0.1)
         check(driver.find_elements(By.ID, "token") and not driver.get_cookie("mediaflow_admin"), "logged out")
         driver.get(BASE + "/admin/stats/")
         check(driver.find_elements(By.ID, "token"), "after logging out, pages ask for a token again")

@@ -34,8 +34,10 @@ final class Stack: Sendable {
 
     /// Starts the Gateway and the given processors; returns once the Gateway answers `/readyz`.
     /// With `logDirectory`, each process logs at info level to `<logDirectory>/<name>.log` instead of the test's output.
-    static func start(processors: [String] = ["mediaflow-image"], logDirectory: String? = nil) async throws -> Stack {
-        let stack = try Stack()
+    /// `overrides` replace settings of every process (e.g. `MEDIA_AMQP_URL` of a RabbitMQ cluster).
+    static func start(processors: [String] = ["mediaflow-image"], logDirectory: String? = nil,
+                      overrides: [String: String] = [:]) async throws -> Stack {
+        let stack = try Stack(overrides: overrides)
         try await stack.bucket?.createBucket()
         try stack.launch("mediaflow-gateway", extra: [:], log: logDirectory.map { "\($0)/mediaflow-gateway.log" })
         for (i, name) in processors.enumerated() {
@@ -52,7 +54,7 @@ final class Stack: Sendable {
         return stack
     }
 
-    private init() throws {
+    private init(overrides: [String: String]) throws {
         guard let bin = Self.env["MEDIA_TEST_BIN_DIR"], let db = Self.env["MEDIA_TEST_DATABASE_URL"],
               let amqp = Self.env["MEDIA_TEST_AMQP_URL"]
         else { throw StackError("MEDIA_TEST_BIN_DIR / MEDIA_TEST_DATABASE_URL / MEDIA_TEST_AMQP_URL not set") }
@@ -82,7 +84,7 @@ final class Stack: Sendable {
         env["MEDIA_HTTP_HOST"] = "127.0.0.1"
         env["MEDIA_JWT_SECRET"] = secret
         env["MEDIA_LOG_LEVEL"] = "warning"
-        environment = env
+        environment = env.merging(overrides) { $1 }
     }
 
     /// Starts one executable of the bin folder (stopped with the others by `stop()`). With `log`, its stdout and

@@ -111,7 +111,7 @@ public func buildApplication(
     database.maxConnections = configuration.databaseConnections
     let postgres = try database.makeClient(logger: logger)
     let repository = PostgresMediaRepository(client: postgres, logger: logger)
-    let broker = try RabbitMQBroker(url: configuration.common.amqpURL, logger: logger)
+    let broker = try RabbitMQBroker(url: configuration.common.amqpURL, queueType: configuration.common.queueType, logger: logger)
     let storage = try configuration.common.storage.makeStorage()
     let relay = OutboxRelay(store: repository, broker: broker, logger: logger)
     let gate = StartupGate()

@@ -17,7 +17,7 @@ public func buildJanitor(
     database.maxConnections = 4
     let postgres = try database.makeClient(logger: logger)
     let repository = PostgresMediaRepository(client: postgres, logger: logger)
-    let broker = try RabbitMQBroker(url: configuration.common.amqpURL, logger: logger)
+    let broker = try RabbitMQBroker(url: configuration.common.amqpURL, queueType: configuration.common.queueType, logger: logger)
     let storage = try configuration.common.storage.makeStorage()
     let instance = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     let tasks = JanitorTasks(
