@@ -74,11 +74,14 @@ public struct NewMedia: Sendable, Equatable {
     public var storageKey: String
     public var isPublic: Bool
     public var idempotencyKey: String?
+    /// The upload request's trace (W3C `traceparent`), carried by its `media.uploaded` event.
+    public var traceparent: String?
 
     public init(
         userId: Int64, username: String, format: MediaFormat, fileSize: Int64, originalFilename: String,
-        storageKey: String, isPublic: Bool, idempotencyKey: String? = nil
+        storageKey: String, isPublic: Bool, idempotencyKey: String? = nil, traceparent: String? = nil
     ) {
+        self.traceparent = traceparent
         self.userId = userId
         self.username = username
         self.format = format

@@ -79,8 +79,12 @@ public struct OutboxEntry: Sendable, Equatable {
     public var routingKey: String
     public var eventType: String
     public var body: [UInt8]
+    /// The W3C `traceparent` the event is published with (SPEC §3), when the request that made it had one.
+    public var traceparent: String?
 
-    public init(id: Int64, eventId: UUID, exchange: String, routingKey: String, eventType: String, body: [UInt8]) {
+    public init(id: Int64, eventId: UUID, exchange: String, routingKey: String, eventType: String, body: [UInt8],
+                traceparent: String? = nil) {
+        self.traceparent = traceparent
         self.id = id
         self.eventId = eventId
         self.exchange = exchange

@@ -49,13 +49,14 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
             s.nextId += 1
             s.rows[media.id] = media
             if let key = new.idempotencyKey { s.idempotencyKeys[media.id] = key }
-            try Self.enqueue(media, into: &s)
+            try Self.enqueue(media, into: &s, traceparent: new.traceparent)
             return .created(media)
         }
     }
 
-    static func enqueue(_ media: Media, into s: inout State) throws {
+    static func enqueue(_ media: Media, into s: inout State, traceparent: String? = nil) throws {
         var entry = try OutboxEntry.uploaded(media.uploadedEvent())
+        entry.traceparent = traceparent
         entry.id = Int64(s.outbox.count + 1)
         s.outbox.append(OutboxRow(entry: entry))
     }

@@ -177,6 +177,10 @@ public enum Migrations {
             "CREATE INDEX media_filename_trgm ON media USING gin (original_filename gin_trgm_ops)",
             "CREATE INDEX media_username_trgm ON media USING gin (username gin_trgm_ops)",
         ]),
+        (7, [
+            // The upload request's W3C traceparent, published with its event (SPEC §3).
+            "ALTER TABLE outbox ADD COLUMN traceparent TEXT",
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.

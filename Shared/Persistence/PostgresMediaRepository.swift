@@ -125,7 +125,9 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
                 RETURNING \(unescaped: Self.columns)
                 """, on: connection)
             else { throw PersistenceError.corruptRow("INSERT returned no row") }
-            try await Self.enqueue(.uploaded(media.uploadedEvent()), on: connection, logger: logger)
+            var entry = try OutboxEntry.uploaded(media.uploadedEvent())
+            entry.traceparent = new.traceparent
+            try await Self.enqueue(entry, on: connection, logger: logger)
             return .created(media)
         }
     }
@@ -133,8 +135,9 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
     static func enqueue(_ entry: OutboxEntry, on connection: GuardedConnection, logger: Logger) async throws {
         try await connection.query(
             """
-            INSERT INTO outbox (event_id, exchange, routing_key, event_type, body)
-            VALUES (\(entry.eventId), \(entry.exchange), \(entry.routingKey), \(entry.eventType), \(ByteBuffer(bytes: entry.body)))
+            INSERT INTO outbox (event_id, exchange, routing_key, event_type, body, traceparent)
+            VALUES (\(entry.eventId), \(entry.exchange), \(entry.routingKey), \(entry.eventType), \(ByteBuffer(bytes: entry.body)),
+                    \(entry.traceparent))
             """, logger: logger)
     }
 
@@ -304,12 +307,14 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
                 SELECT id FROM outbox
                 WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
                 ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-            RETURNING id, event_id, exchange, routing_key, event_type, body
+            RETURNING id, event_id, exchange, routing_key, event_type, body, traceparent
             """
         ).map { row in
-            let (id, eventId, exchange, key, type, body) = try row.decode((Int64, UUID, String, String, String, ByteBuffer).self)
+            let (id, eventId, exchange, key, type, body, traceparent) =
+                try row.decode((Int64, UUID, String, String, String, ByteBuffer, String?).self)
             return OutboxEntry(
-                id: id, eventId: eventId, exchange: exchange, routingKey: key, eventType: type, body: Array(buffer: body))
+                id: id, eventId: eventId, exchange: exchange, routingKey: key, eventType: type, body: Array(buffer: body),
+                traceparent: traceparent)
         }.sorted { $0.id < $1.id }
     }
 

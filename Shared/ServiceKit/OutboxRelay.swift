@@ -1,4 +1,5 @@
 import Foundation
+import MediaDomain
 import Logging
 import Messaging
 import Metrics
@@ -104,7 +105,8 @@ public final class OutboxRelay: Service, Sendable {
                     do {
                         try await broker.publish(OutgoingMessage(
                             exchange: entry.exchange, routingKey: entry.routingKey, body: entry.body,
-                            messageId: entry.eventId.uuidString.lowercased(), type: entry.eventType))
+                            messageId: entry.eventId.uuidString.lowercased(), type: entry.eventType,
+                            headers: entry.traceparent.map { [TraceParent.headerName: $0] } ?? [:]))
                         return (entry.id, nil)
                     } catch {
                         return (entry.id, error)

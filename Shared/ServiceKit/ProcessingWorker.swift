@@ -97,6 +97,9 @@ public struct ProcessingWorker: Service {
         logger[metadataKey: "media_id"] = "\(event.mediaId)"
         logger[metadataKey: "event_id"] = "\(event.eventId)"
         logger[metadataKey: "generation"] = "\(event.generation)"
+        // The upload's trace (SPEC §3): logged with every line of this job, and sent on with its outcome events.
+        let trace = message.headers[TraceParent.headerName].flatMap(TraceParent.init(header:))
+        if let trace { logger[metadataKey: "trace_id"] = "\(trace.traceId)" }
         // A connection lost mid-job (a broker node gone) returns the message to the queue while this process still
         // works on it, and the consumer, reconnected, may get it again at once: wait for our own job, then the inbox
         // below tells whether it is done.
@@ -157,13 +160,13 @@ public struct ProcessingWorker: Service {
                     mediaId: event.mediaId, generation: event.generation, renditions: renditions, width: output.width,
                     height: output.height, duration: output.duration, bitrate: output.bitrate, metadata: metadata,
                     processingMs: ms)
-                try await Self.publish(ready, id: ready.eventId, type: MediaEvents.ready, on: broker)
+                try await Self.publish(ready, id: ready.eventId, type: MediaEvents.ready, trace: trace, on: broker)
                 Timer(label: "mediaflow_job_duration_seconds", dimensions: [("queue", queue)]).recordNanoseconds(Int64(ms) * 1_000_000)
                 Counter(label: "mediaflow_jobs_total", dimensions: [("queue", queue), ("outcome", "ready")]).increment()
                 logger.info("media ready", metadata: ["processing_ms": "\(ms)", "renditions": "\(renditions.count)"])
             case .failure(let error as MediaError):
                 let failed = MediaFailed(mediaId: event.mediaId, generation: event.generation, error: error, attempts: attempt)
-                try await Self.publish(failed, id: failed.eventId, type: MediaEvents.failed, on: broker)
+                try await Self.publish(failed, id: failed.eventId, type: MediaEvents.failed, trace: trace, on: broker)
                 Counter(label: "mediaflow_jobs_total", dimensions: [("queue", queue), ("outcome", "failed")]).increment()
                 logger.warning("media failed", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
             case .failure(let error) where error is CancellationError || Task.isCancelled:
@@ -244,12 +247,15 @@ public struct ProcessingWorker: Service {
     }
 
     /// Publishes one outcome event on `media.events` with its event id as `message_id` (consumers dedupe on it).
+    /// With `trace`, the event carries that trace on (a `traceparent` of a new span).
     static func publish(
-        _ event: some Encodable, id: UUID, type: String, persistent: Bool = true, on broker: any MessageBroker
+        _ event: some Encodable, id: UUID, type: String, persistent: Bool = true, trace: TraceParent? = nil,
+        on broker: any MessageBroker
     ) async throws {
         try await broker.publish(OutgoingMessage(
             exchange: MediaEvents.exchange, routingKey: type, body: Array(try EventCoding.encoder().encode(event)),
-            messageId: id.uuidString.lowercased(), type: type, persistent: persistent))
+            messageId: id.uuidString.lowercased(), type: type,
+            headers: trace.map { [TraceParent.headerName: $0.child().header] } ?? [:], persistent: persistent))
     }
 
     /// After the last attempt: the media must not stay `processing`, so it fails with the reason (its dead copy
@@ -267,7 +273,8 @@ public struct ProcessingWorker: Service {
             mediaId: event.mediaId, generation: event.generation,
             error: MediaError(code: "processing_failed", message: "Processing failed after retries (\(failure.code)): \(failure.message)"),
             attempts: RetryingConsumer.attempt(of: message))
-        try await Self.publish(failed, id: failed.eventId, type: MediaEvents.failed, on: broker)
+        try await Self.publish(failed, id: failed.eventId, type: MediaEvents.failed,
+                               trace: message.headers[TraceParent.headerName].flatMap(TraceParent.init(header:)), on: broker)
     }
 }
 

@@ -196,14 +196,15 @@ final class Stack: Sendable {
     }
 
     func upload(_ bytes: Data, filename: String, user: Int64, isPublic: Bool = true,
-                timeout: TimeInterval = 30) async throws -> Reply {
+                timeout: TimeInterval = 30, headers extra: [String: String] = [:]) async throws -> Reply {
         let boundary = "e2e-\(UUID().uuidString)"
         var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"is_public\"\r\n\r\n\(isPublic)\r\n".utf8)
         body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8))
         body.append(bytes)
         body.append(Data("\r\n--\(boundary)--\r\n".utf8))
         return try await request("POST", "/api/media/upload/", user: user, body: body,
-                                 headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"], timeout: timeout)
+                                 headers: extra.merging(["Content-Type": "multipart/form-data; boundary=\(boundary)"]) { $1 },
+                                 timeout: timeout)
     }
 
     /// Polls the media every 50 ms until its status is one of `statuses`; returns its last state.

@@ -57,6 +57,7 @@ public func buildRouter(
 ) -> Router<GatewayRequestContext> {
     let router = Router(context: GatewayRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: CORSPolicyMiddleware(origins: configuration.corsOrigins))
+    router.add(middleware: TraceContextMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: APIErrorMiddleware())
 

@@ -62,6 +62,9 @@ public struct StatusConsumer: Service {
     func handle(_ message: IncomingMessage) async -> HandlingOutcome {
         var logger = self.logger
         logger[metadataKey: "event_id"] = "\(message.messageId)"
+        if let trace = message.headers[TraceParent.headerName].flatMap(TraceParent.init(header:)) {
+            logger[metadataKey: "trace_id"] = "\(trace.traceId)"
+        }
         let outcome: MediaOutcome
         do {
             outcome = try Self.decode(message)
@@ -74,7 +77,13 @@ public struct StatusConsumer: Service {
             let result = try await repository.apply(outcome, consumer: Self.consumerName)
             folded[result]?.increment()
             switch result {
-            case .applied: logger.debug("status event folded", metadata: ["type": "\(message.type)"])
+            case .applied:
+                // Ready and failed are the ends of an upload's path (its trace's last hop): logged; progress is not.
+                if message.type == MediaEvents.progress {
+                    logger.debug("status event folded", metadata: ["type": "\(message.type)"])
+                } else {
+                    logger.info("status event folded", metadata: ["type": "\(message.type)"])
+                }
             case .duplicate: logger.info("duplicate status event ignored", metadata: ["type": "\(message.type)"])
             case .ignored: logger.info("stale status event ignored (older generation or deleted media)", metadata: ["type": "\(message.type)"])
             }

@@ -31,7 +31,7 @@ struct MediaController: Sendable {
     }
 
     @Sendable func uploadMedia(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let outcome = try await upload.handle(request, user: try context.requireUser(), logger: context.logger)
+        let outcome = try await upload.handle(request, user: try context.requireUser(), trace: context.trace, logger: context.logger)
         return json(MediaResource(outcome.media, links: links), status: outcome.created ? .created : .ok)
     }
 

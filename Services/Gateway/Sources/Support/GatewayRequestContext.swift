@@ -1,4 +1,5 @@
 import Hummingbird
+import MediaDomain
 import Tokens
 
 /// The request context of every Gateway route.
@@ -6,6 +7,8 @@ public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The caller, set by `AuthenticationMiddleware` on the routes it guards; nil elsewhere.
     public var user: AuthenticatedUser?
+    /// The request's place in a trace (`TraceContextMiddleware`): the caller's `traceparent`, or a new trace.
+    public var trace: TraceParent?
     /// The admin pages' session (set by `AdminSessionMiddleware`) and, for a form they posted, its fields once the
     /// CSRF token was checked.
     var adminSession: AdminSession?

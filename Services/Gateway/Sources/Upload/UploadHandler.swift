@@ -26,7 +26,8 @@ struct UploadHandler: Sendable {
         var created: Bool
     }
 
-    func handle(_ request: Request, user: AuthenticatedUser, logger: Logger) async throws -> Outcome {
+    /// - Parameter trace: the request's trace; its `media.uploaded` event carries it on (SPEC §3).
+    func handle(_ request: Request, user: AuthenticatedUser, trace: TraceParent? = nil, logger: Logger) async throws -> Outcome {
         let idempotencyKey = try Self.idempotencyKey(request)
         if let key = idempotencyKey, let existing = try await repository.find(userId: user.id, idempotencyKey: key) {
             return Outcome(media: existing, created: false)
@@ -71,7 +72,7 @@ struct UploadHandler: Sendable {
         let new = NewMedia(
             userId: user.id, username: user.username, format: upload.format, fileSize: upload.size,
             originalFilename: upload.filename, storageKey: upload.key, isPublic: isPublic,
-            idempotencyKey: idempotencyKey)
+            idempotencyKey: idempotencyKey, traceparent: trace?.child().header)
         let result: CreateMediaResult
         do {
             result = try await repository.create(new)

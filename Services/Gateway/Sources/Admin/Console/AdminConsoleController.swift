@@ -117,7 +117,7 @@ struct AdminConsoleController: Sendable {
         if let notice = params["notice"] { values["notice"] = notice }
         var response = self.pages.render("list", values, session: session, title: "Media")
         // The database's share of the page, for the browser's developer tools and the benchmark (`make bench`).
-        response.headers[HTTPField.Name("Server-Timing")!] = "db;dur=\(Self.milliseconds(elapsed))"
+        response.headers.set("Server-Timing", "db;dur=\(Self.milliseconds(elapsed))")
         return response
     }
 

@@ -54,12 +54,12 @@ struct AdminPages: Sendable {
             .contentType: "text/html; charset=utf-8",
             .cacheControl: "no-store",
         ]
-        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
-        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
-        headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
-        headers[HTTPField.Name("Content-Security-Policy")!] =
+        headers.set("X-Frame-Options", "DENY")
+        headers.set("X-Content-Type-Options", "nosniff")
+        headers.set("Referrer-Policy", "same-origin")
+        headers.set("Content-Security-Policy",
             "default-src 'self'; img-src * data:; media-src *; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
