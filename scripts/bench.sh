@@ -17,10 +17,13 @@ for tool in ffmpeg wrk curl python3 psql; do
 done
 
 # --storage local,s3 runs every row once per storage, one stack after the other, and prints them side by side.
+# --video-replicas 1,3 runs the video burst row on a stack with each number of VideoServices, side by side.
 STORAGES=local
+REPLICAS=
 ARGS=()
 while [[ $# -gt 0 ]]; do
   case $1 in
+    --video-replicas) REPLICAS=${2:?--video-replicas needs counts, e.g. 1,3}; shift 2 ;;
     --storage) STORAGES=${2:?--storage needs local, s3 or local,s3}; shift 2 ;;
     --storage=*) STORAGES=${1#--storage=}; shift ;;
     *) ARGS+=("$1"); shift ;;
@@ -40,12 +43,12 @@ trap stop_started EXIT
 
 # One pass of bench.py against a stack storing on $1.
 bench_pass() {
-  local storage=$1 out svc url ready
-  if [[ $STORAGES == local ]] && pid_alive "$GATEWAY_PID_FILE" "$BIN/mediaflow-gateway"; then
+  local storage=$1 label=${2:-$1} out svc url ready
+  if [[ $STORAGES == local && -z $REPLICAS ]] && pid_alive "$GATEWAY_PID_FILE" "$BIN/mediaflow-gateway"; then
     log "reusing the running stack (gateway pid $(<"$GATEWAY_PID_FILE"))"
   else
     pid_alive "$GATEWAY_PID_FILE" "$BIN/mediaflow-gateway" \
-      && die "--storage $STORAGES starts its own stacks: stop the running one first (make down)"
+      && die "--storage $STORAGES / --video-replicas start their own stacks: stop the running one first (make down)"
     # s3: the dev S3 server (scripts/services.sh, moto with signatures checked) holds everything.
     if [[ $storage == s3 ]]; then export MEDIA_LOCAL_S3=1 MEDIA_STORAGE=''; else export MEDIA_LOCAL_S3=0; fi
     scripts/app.sh up >/dev/null
@@ -59,7 +62,7 @@ bench_pass() {
     [[ -n $ready ]] || die "$svc is not ready after 60 s ($url; logs: .local/dev/logs)"
   done
   API=http://$(probe_host):$(gateway_port)
-  out=bench-results/bench-$STAMP-$storage.json
+  out=bench-results/bench-$STAMP-$label.json
   TOKEN=$("$BIN/mediactl" token --user-id 990001 --username bench)
   MANY_TOKEN=$("$BIN/mediactl" token --user-id 990002 --username many)
   STAFF_TOKEN=$("$BIN/mediactl" token --user-id 990003 --username bench-staff --staff)
@@ -69,7 +72,7 @@ bench_pass() {
   python3 Benchmarks/e2e/bench.py --api "$API" --token "$TOKEN" \
     --gateway-pid "$(<"$GATEWAY_PID_FILE")" --work "$ROOT/.local/bench-inputs" --out "$out" \
     --database-url "$MEDIA_DATABASE_URL" --many-token "$MANY_TOKEN" --staff-token "$STAFF_TOKEN" "${ARGS[@]}" || STATUS=$?
-  OUTS+=("$storage=$out")
+  OUTS+=("$label=$out")
   if [[ $storage == s3 && -f $ROOT/.local/bench-inputs/big-97mb.mp4 ]]; then
     "$ROOT/.local/venv/bin/python3" Benchmarks/e2e/s3_ceiling.py --file "$ROOT/.local/bench-inputs/big-97mb.mp4" \
       || log "could not measure the S3 server's own upload speed"
@@ -78,6 +81,16 @@ bench_pass() {
 }
 
 STATUS=0
-for storage in ${STORAGES//,/ }; do bench_pass "$storage"; done
+if [[ -n $REPLICAS ]]; then
+  ARGS+=(--only videoburst)
+  for n in ${REPLICAS//,/ }; do
+    [[ $n =~ ^[1-9]$ ]] || die "--video-replicas takes counts from 1 to 9, not $n"
+    export MEDIA_REPLICAS=video=$n
+    bench_pass local "video-x$n"
+    stop_started
+  done
+else
+  for storage in ${STORAGES//,/ }; do bench_pass "$storage"; done
+fi
 if ((${#OUTS[@]} > 1)); then python3 Benchmarks/e2e/compare.py "${OUTS[@]}"; fi
 exit "$STATUS"

@@ -44,8 +44,11 @@ else
   die "the RabbitMQ cluster did not start"
 fi
 status=0
-# Serial: some suites stop and restart the test servers, which must not hit another suite mid-flight.
-swift test --skip-build --no-parallel "$@" || status=$?
+# Serial: some suites stop and restart the test servers, which must not hit another suite mid-flight. Line-buffered
+# output, so a log cut short shows the test that was running; a run that hangs is stopped after 40 minutes (the whole
+# suite takes about 7).
+timeout --signal=INT --kill-after=60 2400 stdbuf -oL -eL swift test --skip-build --no-parallel "$@" || status=$?
+[[ $status -ne 124 ]] || log "swift test did not finish in 40 minutes: stopped (the last test started is in the log above)"
 log "swift test exited with status $status"
 # The S3 pass and the contract check run with the whole suite only (not when `scripts/test.sh --filter X` picks some).
 if [[ $# -eq 0 ]]; then
@@ -53,7 +56,7 @@ if [[ $# -eq 0 ]]; then
   s3=0
   # Again from the servers: the S3 server's keys are made at its start, and a suite may have restarted it.
   eval "$("$SERVICES_SH" test env)"
-  MEDIA_TEST_E2E_STORAGE=s3 swift test --skip-build --no-parallel \
+  MEDIA_TEST_E2E_STORAGE=s3 timeout --signal=INT --kill-after=60 1200 stdbuf -oL -eL swift test --skip-build --no-parallel \
     --filter 'EndToEndTests\.(ImagePipeline|VideoPipeline|AudioPipeline|FaultTolerance)EndToEndTests' || s3=$?
   log "end-to-end on S3 storage exited with status $s3"
   [[ $status -ne 0 ]] || status=$s3

@@ -99,6 +99,7 @@ def make_inputs(work):
         "video4k": f"{work}/clip-4k.mp4",
         "wav": f"{work}/tone-60s.wav",
         "big": f"{work}/big-97mb.mp4",
+        "video1080x": f"{work}/clip-1080p-4s-mpeg4.mp4",
     }
     if not os.path.exists(paths["jpeg"]):
         # testsrc2 alone compresses to 0.7 MB; its deterministic noise (fixed seed) brings the file to the
@@ -111,6 +112,11 @@ def make_inputs(work):
                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=10",
                    "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
                    "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", paths[key])
+    if not os.path.exists(paths["video1080x"]):
+        # MPEG-4 Part 2 video: not web-ready, so the VideoService transcodes it to H.264 (no remux shortcut).
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration=4",
+               "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
+               "-c:v", "mpeg4", "-q:v", "3", "-c:a", "aac", "-b:a", "128k", paths["video1080x"])
     if not os.path.exists(paths["wav"]):
         ffmpeg("-f", "lavfi", "-i", "aevalsrc=sin(440*2*PI*t)|sin(660*2*PI*t):s=44100:d=60",
                "-c:a", "pcm_s16le", paths["wav"])
@@ -135,6 +141,13 @@ def bench_single(args, path, filename, runs):
             "processing_ms_median": median(processing) or 0, "input_bytes": len(payload)}
 
 
+def bench_video_burst(args, path, runs, total=6):
+    """Median wall time from the first of `total` concurrent 1080p transcode uploads to the last one ready."""
+    samples = [one_burst(args, path, total, total, ext="mp4") for _ in range(runs)]
+    return {"videos": total, "median_s": median(samples), "runs_s": [round(s, 2) for s in samples],
+            "video_replicas": os.environ.get("MEDIA_REPLICAS", "")}
+
+
 def bench_burst(args, path, runs, total=24, clients=4):
     """Median images/s over `runs` bursts (one burst lasts about 3 s: a single one is at the mercy of noise)."""
     samples = [one_burst(args, path, total, clients) for _ in range(runs)]
@@ -143,7 +156,7 @@ def bench_burst(args, path, runs, total=24, clients=4):
             "images_per_s": median(rates), "runs_images_per_s": [round(r, 2) for r in rates]}
 
 
-def one_burst(args, path, total, clients):
+def one_burst(args, path, total, clients, ext="jpg"):
     payload = open(path, "rb").read()
     per_client = total // clients
     started = []
@@ -154,7 +167,7 @@ def one_burst(args, path, total, clients):
         client = Client(args.api, args.token)
         client.request("GET", "/healthz")   # open the connection before the clock starts
         barrier.wait()
-        ids = [client.upload(payload, f"burst-{n}-{i}.jpg") for i in range(per_client)]
+        ids = [client.upload(payload, f"burst-{n}-{i}.{ext}") for i in range(per_client)]
         for media_id in ids:
             client.wait_ready(media_id)
         return time.monotonic()
@@ -393,6 +406,12 @@ def main():
                         r["requests_per_s"] >= 2000 and r["p99_ms"] < 20 and r["non_2xx"] == 0)
             finally:
                 unseed_many(args)
+        if want("videoburst"):
+            # Issue 16: scaling the VideoService out; run with --video-replicas 1,3 to compare replica counts.
+            r = results["videoburst"] = bench_video_burst(args, paths["video1080x"], args.burst_runs)
+            row("videoburst", f"6 concurrent 4 s 1080p transcodes, until all ready (video replicas: "
+                f"{r['video_replicas'] or 'video=1'}), median of {args.burst_runs}", "n/a", "compare replica counts",
+                f"{r['median_s']:.2f} s", True)
         if want("admin") and args.staff_token:
             # Issue 15: the admin list page with 100,000 media, first page and filtered searches, < 50 ms each.
             admin_list.seed(args.database_url)
