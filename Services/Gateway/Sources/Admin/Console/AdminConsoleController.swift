@@ -6,6 +6,7 @@ import MediaDomain
 import Operations
 import Persistence
 import Storage
+import Tokens
 
 /// The admin console's pages (SPEC §7): every user's media, one media with its renditions, dead letters, Janitor runs
 /// and stats. Server-rendered and usable without JavaScript. Every action goes through the same `Operations`
@@ -61,10 +62,9 @@ struct AdminConsoleController: Sendable {
         guard let token = form["token"]?.replacingOccurrences(of: "Bearer ", with: "") else {
             return pages.login(status: .unauthorized, next: next, error: "Paste an access token.")
         }
-        let user: AuthenticatedUserSummary
+        let user: AuthenticatedUser
         do {
-            let verified = try sessions.authenticator.authenticate(token: token)
-            user = AuthenticatedUserSummary(id: verified.id, username: verified.username, isStaff: verified.isStaff)
+            user = try sessions.authenticator.authenticate(token: token)
         } catch {
             context.logger.info("admin sign-in refused", metadata: ["reason": "\(error.reason)"])
             return pages.login(status: .unauthorized, next: next, error: "The token was refused: \(error.reason).")
@@ -449,9 +449,3 @@ struct AdminConsoleController: Sendable {
     }
 }
 
-/// What the login form needs of a verified token.
-private struct AuthenticatedUserSummary {
-    var id: Int64
-    var username: String
-    var isStaff: Bool
-}

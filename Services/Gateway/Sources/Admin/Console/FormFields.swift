@@ -3,12 +3,8 @@ import Hummingbird
 
 /// The fields of an `application/x-www-form-urlencoded` body (the admin pages' forms), in order; a name may repeat
 /// (the list page's `ids` checkboxes).
-struct FormFields: Sendable, Equatable {
+struct FormFields: Sendable {
     var pairs: [(String, String)]
-
-    static func == (a: FormFields, b: FormFields) -> Bool {
-        a.pairs.map(\.0) == b.pairs.map(\.0) && a.pairs.map(\.1) == b.pairs.map(\.1)
-    }
 
     init(pairs: [(String, String)]) {
         self.pairs = pairs
