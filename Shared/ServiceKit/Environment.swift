@@ -65,6 +65,9 @@ public struct CommonConfiguration: Sendable {
     public var storage: StorageConfiguration
     public var limits: MediaLimits
     public var logLevel: Logger.Level
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`: spans are exported only when one is set
+    /// (swift-otel reads it and the other `OTEL_*` settings itself).
+    public var otlpEndpoint: String?
 
     public static let help = """
           MEDIA_DATABASE_URL       postgres://user:pass@host:port/db[?sslmode=disable|prefer|require|verify-ca|verify-full&sslrootcert=FILE]
@@ -80,6 +83,10 @@ public struct CommonConfiguration: Sendable {
           MEDIA_MAX_AUDIO_BYTES    upload limit for audio (default 20971520)
           MEDIA_MAX_IMAGE_PIXELS   images over this many pixels fail with image_too_large (default 100000000)
           MEDIA_LOG_LEVEL          trace|debug|info|notice|warning|error (default info)
+          OTEL_EXPORTER_OTLP_ENDPOINT  export spans over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318); unset: none.
+                                   The OpenTelemetry variables apply: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                                   OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf, default, or http/json),
+                                   OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, OTEL_BSP_SCHEDULE_DELAY, OTEL_TRACES_SAMPLER
         """
 
     public init(environment env: Environment) throws {
@@ -107,6 +114,7 @@ public struct CommonConfiguration: Sendable {
             throw ConfigurationError("MEDIA_LOG_LEVEL must be one of trace, debug, info, notice, warning, error")
         }
         logLevel = parsed
+        otlpEndpoint = env.string("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ?? env.string("OTEL_EXPORTER_OTLP_ENDPOINT")
     }
 }
 

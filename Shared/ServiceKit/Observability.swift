@@ -1,13 +1,23 @@
 import Logging
 import Metrics
+import OTel
 import Prometheus
+import ServiceLifecycle
+import Tracing
 
-/// Process-wide logging and metrics, set up once by each executable's `main` (never by tests, which may
+/// Process-wide logging, metrics and span export, set up once by each executable's `main` (never by tests, which may
 /// build many applications in one process).
-public enum Observability {
-    /// Bootstraps swift-log (stderr, one line per event) and swift-metrics (Prometheus) and returns the
-    /// registry that `/metrics` renders.
-    public static func bootstrap(service: String, logLevel: Logger.Level) -> PrometheusCollectorRegistry {
+public struct Observability: Sendable {
+    /// What `/metrics` renders.
+    public let registry: PrometheusCollectorRegistry
+    /// The OTLP span exporter's background work (batching, sending), when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+    private let spanExport: ServiceGroup?
+
+    /// Bootstraps swift-log (stderr, one line per event), swift-metrics (Prometheus) and, when the configuration
+    /// names an OTLP endpoint, swift-distributed-tracing with swift-otel's OTLP/HTTP exporter. Only tracing goes to
+    /// the collector: logs stay on stderr and metrics on `/metrics`, where operators already read them.
+    public static func bootstrap(service: String, configuration: CommonConfiguration) throws -> Observability {
+        let logLevel = configuration.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = logLevel
@@ -15,6 +25,41 @@ public enum Observability {
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        return registry
+        guard configuration.otlpEndpoint != nil else { return Observability(registry: registry, spanExport: nil) }
+
+        var otel = OTel.Configuration.default
+        otel.serviceName = "mediaflow-\(service)"      // OTEL_SERVICE_NAME overrides it
+        otel.logs.enabled = false
+        otel.metrics.enabled = false
+        otel.diagnosticLogLevel = .warning
+        let tracer: any Tracer
+        let exporter: any Service
+        do {
+            (tracer, exporter) = try OTel.makeTracingBackend(configuration: otel)
+        } catch {
+            throw ConfigurationError("OTLP span export cannot start: \(error)")
+        }
+        InstrumentationSystem.bootstrap(tracer)
+        let logger = Logger(label: "mediaflow.\(service).otel")
+        logger.info("exporting spans over OTLP", metadata: ["endpoint": "\(configuration.otlpEndpoint ?? "")"])
+        let group = ServiceGroup(configuration: .init(services: [exporter], logger: logger))
+        return Observability(registry: registry, spanExport: group)
+    }
+
+    /// Runs a service's whole life. Span export runs beside it and outlives it: once the service has drained, the
+    /// spans of its last jobs are flushed before the process ends.
+    public func run(_ service: @Sendable () async throws -> Void) async throws {
+        guard let spanExport else { return try await service() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await spanExport.run() }
+            do {
+                try await service()
+            } catch {
+                await spanExport.triggerGracefulShutdown()
+                throw error
+            }
+            await spanExport.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
     }
 }

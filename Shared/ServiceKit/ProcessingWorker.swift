@@ -7,6 +7,7 @@ import Persistence
 import ServiceLifecycle
 import Storage
 import Synchronization
+import Tracing
 
 /// The worker every processor shares: consume `media.uploaded.<type>` → skip events already handled →
 /// process the original from a local file → store renditions under generation-specific keys → publish
@@ -97,9 +98,28 @@ public struct ProcessingWorker: Service {
         logger[metadataKey: "media_id"] = "\(event.mediaId)"
         logger[metadataKey: "event_id"] = "\(event.eventId)"
         logger[metadataKey: "generation"] = "\(event.generation)"
-        // The upload's trace (SPEC §3): logged with every line of this job, and sent on with its outcome events.
-        let trace = message.headers[TraceParent.headerName].flatMap(TraceParent.init(header:))
-        if let trace { logger[metadataKey: "trace_id"] = "\(trace.traceId)" }
+        // The upload's trace (SPEC §3): logged with every line of this job; the job runs in a span continuing it, and
+        // its outcome events carry that span on.
+        let incoming = message.headers[TraceParent.headerName].flatMap(TraceParent.init(header:))
+        if let incoming { logger[metadataKey: "trace_id"] = "\(incoming.traceId)" }
+        return await TraceSpan.run("process \(queue)", kind: .consumer, continuing: incoming) { trace, span in
+            span.attributes["mediaflow.media_id"] = event.mediaId
+            span.attributes["mediaflow.generation"] = event.generation
+            span.attributes["mediaflow.attempt"] = attempt
+            let outcome = await handle(event, attempt: attempt, trace: trace, logger: logger)
+            switch outcome {
+            case .ack: span.attributes["mediaflow.outcome"] = "ack"
+            case .requeue: span.attributes["mediaflow.outcome"] = "requeue"
+            case .retry(let failure), .deadLetter(let failure):
+                span.attributes["mediaflow.outcome"] = failure.code
+                span.setStatus(SpanStatus(code: .error, message: failure.message))
+            }
+            return outcome
+        }
+    }
+
+    /// One decoded job, inside its span: `trace` is what its outcome events carry on.
+    private func handle(_ event: MediaUploaded, attempt: Int, trace: TraceParent, logger: Logger) async -> HandlingOutcome {
         // A connection lost mid-job (a broker node gone) returns the message to the queue while this process still
         // works on it, and the consumer, reconnected, may get it again at once: wait for our own job, then the inbox
         // below tells whether it is done.
@@ -131,6 +151,8 @@ public struct ProcessingWorker: Service {
             } catch {}
         }
         let started = ContinuousClock.now
+        // With "media ready" (or the failure) below, it tells which replica holds a job, and which job a lost one held.
+        logger.info("job started", metadata: ["attempt": "\(attempt)"])
         let outcome: Result<ProcessingOutput, any Error>
         do {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -247,7 +269,7 @@ public struct ProcessingWorker: Service {
     }
 
     /// Publishes one outcome event on `media.events` with its event id as `message_id` (consumers dedupe on it).
-    /// With `trace`, the event carries that trace on (a `traceparent` of a new span).
+    /// With `trace`, the event carries that `traceparent` (the sending span's).
     static func publish(
         _ event: some Encodable, id: UUID, type: String, persistent: Bool = true, trace: TraceParent? = nil,
         on broker: any MessageBroker
@@ -255,7 +277,7 @@ public struct ProcessingWorker: Service {
         try await broker.publish(OutgoingMessage(
             exchange: MediaEvents.exchange, routingKey: type, body: Array(try EventCoding.encoder().encode(event)),
             messageId: id.uuidString.lowercased(), type: type,
-            headers: trace.map { [TraceParent.headerName: $0.child().header] } ?? [:], persistent: persistent))
+            headers: trace.map { [TraceParent.headerName: $0.header] } ?? [:], persistent: persistent))
     }
 
     /// After the last attempt: the media must not stay `processing`, so it fails with the reason (its dead copy
@@ -274,7 +296,7 @@ public struct ProcessingWorker: Service {
             error: MediaError(code: "processing_failed", message: "Processing failed after retries (\(failure.code)): \(failure.message)"),
             attempts: RetryingConsumer.attempt(of: message))
         try await Self.publish(failed, id: failed.eventId, type: MediaEvents.failed,
-                               trace: message.headers[TraceParent.headerName].flatMap(TraceParent.init(header:)), on: broker)
+                               trace: message.headers[TraceParent.headerName].flatMap(TraceParent.init(header:))?.child(), on: broker)
     }
 }
 

@@ -12,9 +12,10 @@ struct AudioServiceMain {
         }
         do {
             let configuration = try AudioServiceConfiguration()
-            let registry = Observability.bootstrap(service: "audio", logLevel: configuration.common.logLevel)
+            let observability = try Observability.bootstrap(service: "audio", configuration: configuration.common)
             let logger = Logger(label: "mediaflow.audio")
-            try await buildAudioService(configuration: configuration, registry: registry, logger: logger).run()
+            let service = try buildAudioService(configuration: configuration, registry: observability.registry, logger: logger)
+            try await observability.run { try await service.run() }
         } catch {
             FileHandle.standardError.write(Data("mediaflow-audio: \(error)\n".utf8))
             exit(1)

@@ -17,11 +17,11 @@ struct GatewayMain {
         }
         do {
             let configuration = try GatewayConfiguration()
-            let registry = Observability.bootstrap(service: "gateway", logLevel: configuration.common.logLevel)
+            let observability = try Observability.bootstrap(service: "gateway", configuration: configuration.common)
             let logger = Logger(label: "mediaflow.gateway")
             if !installed { logger.warning("NIO's event loops could not become the global executor; running on the default one") }
-            let app = try await buildApplication(configuration: configuration, registry: registry, logger: logger)
-            try await app.runService()
+            let app = try await buildApplication(configuration: configuration, registry: observability.registry, logger: logger)
+            try await observability.run { try await app.runService() }
         } catch {
             FileHandle.standardError.write(Data("mediaflow-gateway: \(error)\n".utf8))
             exit(1)

@@ -6,6 +6,7 @@ import Metrics
 import Persistence
 import ServiceKit
 import ServiceLifecycle
+import Tracing
 
 /// Folds `media.ready` / `media.failed` / `media.progress` from `gateway.status` into the media rows.
 ///
@@ -62,9 +63,19 @@ public struct StatusConsumer: Service {
     func handle(_ message: IncomingMessage) async -> HandlingOutcome {
         var logger = self.logger
         logger[metadataKey: "event_id"] = "\(message.messageId)"
-        if let trace = message.headers[TraceParent.headerName].flatMap(TraceParent.init(header:)) {
-            logger[metadataKey: "trace_id"] = "\(trace.traceId)"
+        let trace = message.headers[TraceParent.headerName].flatMap(TraceParent.init(header:))
+        if let trace { logger[metadataKey: "trace_id"] = "\(trace.traceId)" }
+        // The last hop of an upload's trace: the fold runs in a span continuing the outcome event's.
+        return await TraceSpan.run("fold \(message.type)", kind: .consumer, continuing: trace) { _, span in
+            let outcome = await fold(message, logger: logger)
+            if case .retry(let failure) = outcome { span.setStatus(SpanStatus(code: .error, message: failure.message)) }
+            if case .deadLetter(let failure) = outcome { span.setStatus(SpanStatus(code: .error, message: failure.message)) }
+            return outcome
         }
+    }
+
+    private func fold(_ message: IncomingMessage, logger: Logger) async -> HandlingOutcome {
+        var logger = logger
         let outcome: MediaOutcome
         do {
             outcome = try Self.decode(message)

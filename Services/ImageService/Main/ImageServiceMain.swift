@@ -12,9 +12,10 @@ struct ImageServiceMain {
         }
         do {
             let configuration = try ImageServiceConfiguration()
-            let registry = Observability.bootstrap(service: "image", logLevel: configuration.common.logLevel)
+            let observability = try Observability.bootstrap(service: "image", configuration: configuration.common)
             let logger = Logger(label: "mediaflow.image")
-            try await buildImageService(configuration: configuration, registry: registry, logger: logger).run()
+            let service = try buildImageService(configuration: configuration, registry: observability.registry, logger: logger)
+            try await observability.run { try await service.run() }
         } catch {
             FileHandle.standardError.write(Data("mediaflow-image: \(error)\n".utf8))
             exit(1)

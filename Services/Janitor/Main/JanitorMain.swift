@@ -12,9 +12,10 @@ struct JanitorMain {
         }
         do {
             let configuration = try JanitorConfiguration()
-            let registry = Observability.bootstrap(service: "janitor", logLevel: configuration.common.logLevel)
+            let observability = try Observability.bootstrap(service: "janitor", configuration: configuration.common)
             let logger = Logger(label: "mediaflow.janitor")
-            try await buildJanitor(configuration: configuration, registry: registry, logger: logger).run()
+            let service = try buildJanitor(configuration: configuration, registry: observability.registry, logger: logger)
+            try await observability.run { try await service.run() }
         } catch {
             FileHandle.standardError.write(Data("mediaflow-janitor: \(error)\n".utf8))
             exit(1)

@@ -12,9 +12,10 @@ struct VideoServiceMain {
         }
         do {
             let configuration = try VideoServiceConfiguration()
-            let registry = Observability.bootstrap(service: "video", logLevel: configuration.common.logLevel)
+            let observability = try Observability.bootstrap(service: "video", configuration: configuration.common)
             let logger = Logger(label: "mediaflow.video")
-            try await buildVideoService(configuration: configuration, registry: registry, logger: logger).run()
+            let service = try buildVideoService(configuration: configuration, registry: observability.registry, logger: logger)
+            try await observability.run { try await service.run() }
         } catch {
             FileHandle.standardError.write(Data("mediaflow-video: \(error)\n".utf8))
             exit(1)

@@ -72,7 +72,7 @@ struct UploadHandler: Sendable {
         let new = NewMedia(
             userId: user.id, username: user.username, format: upload.format, fileSize: upload.size,
             originalFilename: upload.filename, storageKey: upload.key, isPublic: isPublic,
-            idempotencyKey: idempotencyKey, traceparent: trace?.child().header)
+            idempotencyKey: idempotencyKey, traceparent: trace?.header)
         let result: CreateMediaResult
         do {
             result = try await repository.create(new)
