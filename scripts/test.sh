@@ -57,7 +57,7 @@ if [[ $# -eq 0 ]]; then
   # Again from the servers: the S3 server's keys are made at its start, and a suite may have restarted it.
   eval "$("$SERVICES_SH" test env)"
   MEDIA_TEST_E2E_STORAGE=s3 timeout --signal=INT --kill-after=60 1200 stdbuf -oL -eL swift test --skip-build --no-parallel \
-    --filter 'EndToEndTests\.(ImagePipeline|VideoPipeline|AudioPipeline|FaultTolerance)EndToEndTests' || s3=$?
+    --filter 'EndToEndTests\.(ImagePipeline|VideoPipeline|AudioPipeline|FaultTolerance|ResumableUpload)EndToEndTests' || s3=$?
   log "end-to-end on S3 storage exited with status $s3"
   [[ $status -ne 0 ]] || status=$s3
   contract=0

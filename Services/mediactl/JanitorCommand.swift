@@ -26,9 +26,10 @@ struct RunJanitorTask: AsyncParsableCommand {
             let configuration = try MediaCtlConfiguration()
             guard let task = JanitorTaskName(rawValue: task) else { throw ExitCode(2) }
             let dryRun = self.dryRun
-            let result = try await configuration.withDatabase { _, repository in
+            let result = try await configuration.withDatabase { client, repository in
                 let tasks = JanitorTasks(
                     store: repository, storage: try configuration.common.storage.makeStorage(),
+                    uploads: PostgresResumableUploadStore(client: client, logger: configuration.logger),
                     settings: configuration.janitor, instance: "mediactl@\(ProcessInfo.processInfo.hostName)",
                     logger: configuration.logger)
                 return try await tasks.run(task, dryRun: dryRun, trigger: "manual")

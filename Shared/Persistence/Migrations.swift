@@ -181,6 +181,29 @@ public enum Migrations {
             // The upload request's W3C traceparent, published with its event (SPEC §3).
             "ALTER TABLE outbox ADD COLUMN traceparent TEXT",
         ]),
+        (8, [
+            // Resumable (tus) uploads in progress (SPEC §8): the offset lives here, not in a Gateway, so another
+            // Gateway continues an upload; a PATCH claims the row for a lease it renews while bytes arrive.
+            """
+            CREATE TABLE uploads (
+                id UUID PRIMARY KEY,
+                user_id BIGINT NOT NULL,
+                username TEXT NOT NULL,
+                filename TEXT NOT NULL,
+                is_public BOOLEAN NOT NULL,
+                idempotency_key TEXT,
+                length BIGINT NOT NULL,
+                received BIGINT NOT NULL DEFAULT 0,
+                format TEXT,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                expires_at TIMESTAMPTZ NOT NULL,
+                claimed_by UUID,
+                claimed_until TIMESTAMPTZ,
+                media_id BIGINT
+            )
+            """,
+            "CREATE INDEX uploads_expiry ON uploads (expires_at)",
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.

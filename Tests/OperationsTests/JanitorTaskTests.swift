@@ -113,6 +113,44 @@ struct JanitorTaskTests {
                 "the row's original and its current generation stay; the old generation and the deleted media's file go")
     }
 
+    @Test func orphanSweepRemovesExpiredResumableUploadsAndBytesNoUploadOwns() async throws {
+        let repository = MemoryMediaRepository()
+        let storage = MemoryStorage()
+        let uploads = MemoryResumableUploadStore()
+        let old = Date().addingTimeInterval(-7200)
+        func upload(expires: Date, mediaId: Int64? = nil) async throws -> (ResumableUpload, String) {
+            let upload = ResumableUpload(id: UUID(), userId: 7, username: "u", filename: "a.mp4", isPublic: true,
+                                         idempotencyKey: nil, length: 100, offset: 4, expiresAt: expires, mediaId: mediaId)
+            try await uploads.createUpload(upload)
+            let key = "uploads/\(upload.id.uuidString.lowercased())/000000000000000-abcd-1"
+            try await storage.put(key: key, bytes: [1, 2, 3, 4])
+            storage.setModified(key: key, to: old)
+            return (upload, key)
+        }
+        let (expired, expiredKey) = try await upload(expires: Date().addingTimeInterval(-60))
+        let (waiting, waitingKey) = try await upload(expires: Date().addingTimeInterval(3600))
+        // Finished, but its segment was not removed (the Gateway lost storage for a moment): no upload owns it.
+        let (_, leftKey) = try await upload(expires: Date().addingTimeInterval(3600), mediaId: 42)
+        let strayOld = "uploads/\(UUID().uuidString.lowercased())/000000000000000-abcd-1"
+        let strayYoung = "uploads/\(UUID().uuidString.lowercased())/000000000000000-abcd-1"
+        try await storage.put(key: strayOld, bytes: [1])
+        storage.setModified(key: strayOld, to: old)
+        try await storage.put(key: strayYoung, bytes: [1])
+
+        let tasks = JanitorTasks(store: repository, storage: storage, uploads: uploads, settings: settings(), instance: "t",
+                                 logger: logger)
+        let dry = try await tasks.run(.orphanSweep, dryRun: true, trigger: "test")
+        #expect(dry.report.counts["expired_uploads"] == 1 && storage.keys.count == 5)
+        let run = try await tasks.run(.orphanSweep, dryRun: false, trigger: "test")
+        #expect(run.report.counts["expired_uploads"] == 1)
+        #expect(run.report.counts["upload_orphans"] == 2, "the finished upload's leftover and the old stray: \(run.report.counts)")
+        #expect(Set(storage.keys) == [waitingKey, strayYoung], "the waiting upload's bytes and a young stray stay")
+        let gone = try await uploads.upload(id: expired.id)
+        let kept = try await uploads.upload(id: waiting.id)
+        #expect(gone == nil && kept != nil)
+        #expect(!storage.keys.contains(expiredKey) && !storage.keys.contains(leftKey))
+    }
+
     @Test func orphanSweepPagesThroughMoreThanOnePage() async throws {
         let repository = MemoryMediaRepository()
         let storage = MemoryStorage()

@@ -17,6 +17,8 @@ public struct GatewayDependencies: Sendable {
     public var storage: any BlobStorage
     /// The staff API's view of the store (SPEC §6, §7).
     public var operations: any OperationsStore
+    /// Resumable uploads in progress (SPEC §8).
+    public var uploads: any ResumableUploadStore
     public var broker: any MessageBroker
     public var janitor: JanitorSettings
     public var readiness: [ReadinessCheck]
@@ -28,18 +30,21 @@ public struct GatewayDependencies: Sendable {
         repository: any MediaRepository & OperationsStore, storage: any BlobStorage,
         broker: any MessageBroker = InMemoryBroker(), janitor: JanitorSettings = JanitorSettings(),
         readiness: [ReadinessCheck] = [], registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        uploads: any ResumableUploadStore = MemoryResumableUploadStore(),
         onOutboxWrite: @escaping @Sendable () -> Void = {}
     ) {
         self.init(repository: repository, operations: repository, storage: storage, broker: broker, janitor: janitor,
-                  readiness: readiness, registry: registry, onOutboxWrite: onOutboxWrite)
+                  readiness: readiness, registry: registry, uploads: uploads, onOutboxWrite: onOutboxWrite)
     }
 
     public init(
         repository: any MediaRepository, operations: any OperationsStore, storage: any BlobStorage,
         broker: any MessageBroker, janitor: JanitorSettings, readiness: [ReadinessCheck],
-        registry: PrometheusCollectorRegistry, onOutboxWrite: @escaping @Sendable () -> Void
+        registry: PrometheusCollectorRegistry, uploads: any ResumableUploadStore,
+        onOutboxWrite: @escaping @Sendable () -> Void
     ) {
         self.repository = repository
+        self.uploads = uploads
         self.operations = operations
         self.storage = storage
         self.broker = broker
@@ -69,6 +74,13 @@ public func buildRouter(
         onCreated: dependencies.onOutboxWrite)
     MediaController(repository: dependencies.repository, storage: dependencies.storage, links: links, upload: upload)
         .addRoutes(to: router.group("api/media").add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
+    ResumableUploadController(
+        uploads: dependencies.uploads, storage: dependencies.storage, handler: upload,
+        baseURL: configuration.publicBaseURL, expiry: configuration.uploadExpiry
+    ).addRoutes(
+        discovery: router.group("api/uploads"),
+        to: router.group("api/uploads").add(middleware: TusVersionMiddleware())
+            .add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
     FileController(
         repository: dependencies.repository, storage: dependencies.storage, signer: signer,
         redirect: configuration.filesRedirect, cdnBaseURL: configuration.cdnBaseURL
@@ -84,7 +96,8 @@ public func buildRouter(
         store: dependencies.operations, storage: dependencies.storage, logger: logger,
         onOutboxWrite: dependencies.onOutboxWrite)
     let janitor = JanitorTasks(
-        store: dependencies.operations, storage: dependencies.storage, settings: dependencies.janitor,
+        store: dependencies.operations, storage: dependencies.storage, uploads: dependencies.uploads,
+        settings: dependencies.janitor,
         instance: "gateway@\(ProcessInfo.processInfo.hostName)", logger: logger)
     StaffOperationsController(
         deadLetters: deadLetters, bulk: bulk, janitor: janitor, operations: dependencies.operations, links: links
@@ -137,7 +150,8 @@ public func buildApplication(
             ReadinessCheck(name: "broker") { try await broker.declare(BrokerTopology()) },
             ReadinessCheck(name: "storage") { try await storage.checkReachable() },
         ],
-        registry: registry, onOutboxWrite: { relay.notify() })
+        registry: registry, uploads: PostgresResumableUploadStore(client: postgres, logger: logger),
+        onOutboxWrite: { relay.notify() })
     var app = Application(
         router: buildRouter(configuration: configuration, dependencies: dependencies),
         server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),

@@ -29,6 +29,8 @@ public struct GatewayConfiguration: Sendable {
     public var cdnBaseURL: String?
     /// The Janitor's settings, for tasks staff run through the API (`POST /api/admin/janitor/run/`).
     public var janitor: JanitorSettings
+    /// `MEDIA_UPLOAD_EXPIRY`: how long an unfinished resumable upload may wait for its next bytes (SPEC §8).
+    public var uploadExpiry: Duration
     public var common: CommonConfiguration
 
     public static let developmentSecret = "mediaflow-development-secret-change-me-0123456789"
@@ -44,6 +46,7 @@ public struct GatewayConfiguration: Sendable {
           MEDIA_CORS_ORIGINS       comma-separated origins allowed from browsers (default *)
           MEDIA_SIGNED_URL_TTL     seconds a private media URL stays valid (default 3600)
           MEDIA_DATABASE_CONNECTIONS  most PostgreSQL connections (default twice the cores, at least 4)
+          MEDIA_UPLOAD_EXPIRY      an unfinished resumable (tus) upload expires this long after its creation (default 24h)
           MEDIA_FILES_REDIRECT     true: /media/<key> answers 302 to the object store (S3) instead of streaming (default false)
           MEDIA_CDN_BASE_URL       with the redirect, public media's files go to <this>/<key> (default: a presigned URL)
         \(CommonConfiguration.help)
@@ -71,6 +74,7 @@ public struct GatewayConfiguration: Sendable {
         filesRedirect = try env.bool("MEDIA_FILES_REDIRECT", default: false)
         cdnBaseURL = env.string("MEDIA_CDN_BASE_URL").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         janitor = try JanitorSettings(environment: env)
+        uploadExpiry = try env.duration("MEDIA_UPLOAD_EXPIRY", default: .seconds(24 * 3600))
         common = try CommonConfiguration(environment: env)
     }
 }

@@ -35,15 +35,18 @@ public struct JanitorRunResult: Sendable {
 public struct JanitorTasks: Sendable {
     let store: any OperationsStore
     let storage: any BlobStorage
+    /// Resumable uploads, whose expired ones the orphan sweep removes (SPEC §8); nil where no Gateway takes them.
+    let uploads: (any ResumableUploadStore)?
     let settings: JanitorSettings
     /// Who runs the tasks, as `janitor_runs.instance` records it (host and pid).
     let instance: String
     let logger: Logger
 
-    public init(store: any OperationsStore, storage: any BlobStorage, settings: JanitorSettings, instance: String,
-                logger: Logger) {
+    public init(store: any OperationsStore, storage: any BlobStorage, uploads: (any ResumableUploadStore)? = nil,
+                settings: JanitorSettings, instance: String, logger: Logger) {
         self.store = store
         self.storage = storage
+        self.uploads = uploads
         self.settings = settings
         self.instance = instance
         self.logger = logger
@@ -99,7 +102,7 @@ public struct JanitorTasks: Sendable {
     func perform(_ task: JanitorTaskName, dryRun: Bool, logger: Logger) async throws -> JanitorReport {
         switch task {
         case .failedCleanup: try await FailedCleanup(store: store, storage: storage, settings: settings, logger: logger).run(dryRun: dryRun)
-        case .orphanSweep: try await OrphanSweep(store: store, storage: storage, settings: settings, logger: logger).run(dryRun: dryRun)
+        case .orphanSweep: try await OrphanSweep(store: store, storage: storage, uploads: uploads, settings: settings, logger: logger).run(dryRun: dryRun)
         case .stuckProcessing: try await StuckProcessing(store: store, settings: settings, logger: logger).run(dryRun: dryRun)
         case .outboxWatch: try await OutboxWatch(store: store, settings: settings, logger: logger).run(dryRun: dryRun)
         }

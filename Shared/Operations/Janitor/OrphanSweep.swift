@@ -9,9 +9,13 @@ import Storage
 /// is ready or being processed right now; files of older generations, of deleted media, originals kept after an
 /// unknown COMMIT, and writes that were never committed are orphans. Younger files are always kept: an upload's
 /// original exists a moment before its row does.
+///
+/// Resumable uploads past their expiry go too, with their stored bytes (`uploads/<id>/`), and any bytes under
+/// `uploads/` older than the grace that no unfinished upload owns.
 struct OrphanSweep {
     let store: any OperationsStore
     let storage: any BlobStorage
+    let uploads: (any ResumableUploadStore)?
     let settings: JanitorSettings
     let logger: Logger
     static let page = 1000
@@ -47,7 +51,40 @@ struct OrphanSweep {
             }
         }
         report.counts["removed_abandoned_writes"] = try await storage.sweepAbandonedWrites(olderThan: cutoff, dryRun: dryRun)
+        if let uploads { try await sweepUploads(uploads, cutoff: cutoff, now: now, dryRun: dryRun, report: &report) }
         return report
+    }
+
+    private func sweepUploads(
+        _ uploads: any ResumableUploadStore, cutoff: Date, now: Date, dryRun: Bool, report: inout JanitorReport
+    ) async throws {
+        report.counts["expired_uploads"] = 0
+        report.counts["upload_orphans"] = 0
+        for id in try await uploads.expiredUploads(before: now, limit: 10_000) {
+            report.add("expired_uploads")
+            guard !dryRun else { continue }
+            try await storage.deletePrefix("uploads/\(id.uuidString.lowercased())/")
+            try await uploads.deleteUpload(id: id)
+        }
+        var owners: [String: Bool] = [:]
+        var orphans: [String] = []
+        try await storage.listPages(prefix: "uploads/", pageSize: Self.page) { page in
+            for blob in page where blob.modified < cutoff {
+                let name = blob.key.split(separator: "/").dropFirst().first.map(String.init) ?? ""
+                if owners[name] == nil {
+                    var unfinished = false
+                    if let id = UUID(uuidString: name), let upload = try await uploads.upload(id: id) {
+                        unfinished = upload.mediaId == nil
+                    }
+                    owners[name] = unfinished
+                }
+                if owners[name] == false { orphans.append(blob.key) }
+            }
+        }
+        for key in orphans {
+            report.add("upload_orphans")
+            if !dryRun { try await storage.delete(key: key) }
+        }
     }
 
     /// The original, and everything under `g<N>/` for the current generation (or a newer one a reprocess is making).

@@ -15,7 +15,8 @@ struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
             var headers = corsHeaders(origin: origin)
             headers[.accessControlAllowMethods] = "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
-            headers[.accessControlAllowHeaders] = "Authorization, Content-Type, Idempotency-Key, Range, If-None-Match"
+            headers[.accessControlAllowHeaders] = "Authorization, Content-Type, Idempotency-Key, Range, If-None-Match, traceparent, "
+                + "Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata, Upload-Defer-Length"
             headers[.accessControlMaxAge] = "600"
             return Response(status: .noContent, headers: headers)
         }
@@ -28,7 +29,10 @@ struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
         [
             .accessControlAllowOrigin: allowsAny ? "*" : origin,
             .vary: "Origin",
-            .accessControlExposeHeaders: "Content-Range, Accept-Ranges, ETag, Content-Length",
+            // Tus clients in browsers read the protocol's headers, and the media a finished upload became.
+            .accessControlExposeHeaders: "Content-Range, Accept-Ranges, ETag, Content-Length, Location, traceparent, "
+                + "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Upload-Offset, Upload-Length, Upload-Expires, "
+                + "Media-Id, Media-Location",
         ]
     }
 }

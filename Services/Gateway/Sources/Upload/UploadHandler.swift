@@ -69,6 +69,17 @@ struct UploadHandler: Sendable {
             throw APIError.badRequest("file_missing", "No file was submitted in a part named 'file'.")
         }
 
+        return try await register(upload, user: user, isPublic: isPublic, idempotencyKey: idempotencyKey, trace: trace,
+                                  logger: logger)
+    }
+
+    /// Turns an original that reached storage into a media: the row and its outbox event in one transaction (or the
+    /// media an earlier upload with the same idempotency key made, and then this original is discarded). Plain and
+    /// resumable uploads both end here, so a media is the same whichever way it came.
+    func register(
+        _ upload: StoredUpload, user: AuthenticatedUser, isPublic: Bool, idempotencyKey: String?, trace: TraceParent?,
+        logger: Logger
+    ) async throws -> Outcome {
         let new = NewMedia(
             userId: user.id, username: user.username, format: upload.format, fileSize: upload.size,
             originalFilename: upload.filename, storageKey: upload.key, isPublic: isPublic,
@@ -123,21 +134,9 @@ struct UploadHandler: Sendable {
         }
         guard head.readableBytes > 0 else { throw APIError.badRequest("empty_file", "The submitted file is empty.") }
         let cleanName = Self.cleanFilename(filename)
-        guard let format = ContentSniffer.sniff(Array(head.readableBytesView)) else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
-                           detail: "The file's content is not a supported image, video or audio format.")
-        }
-        guard let announced = SupportedExtensions.fileType(forFilename: cleanName) else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
-                           detail: "The file extension of '\(cleanName)' is not a supported one.")
-        }
-        guard announced == format.fileType else {
-            throw APIError.badRequest("type_mismatch",
-                "The file's name says \(announced.rawValue) but its content is \(format.fileType.rawValue) (\(format.rawValue)).")
-        }
+        let format = try Self.judge(head: Array(head.readableBytesView), filename: cleanName)
         let limit = limits.maxBytes(for: format.fileType)
-        let tooLarge = APIError(.contentTooLarge, code: "file_too_large",
-                                detail: "File size exceeds maximum allowed size (\(limits.describeLimit(for: format.fileType)))")
+        let tooLarge = tooLarge(format.fileType)
         guard Int64(head.readableBytes) <= limit else { throw tooLarge }
 
         let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)
@@ -162,6 +161,35 @@ struct UploadHandler: Sendable {
             throw error
         }
         return StoredUpload(key: key, format: format, size: size, filename: cleanName)
+    }
+
+    /// The type a (cleaned) file name announces by its extension; 415 when it is no supported one.
+    static func announcedType(of filename: String) throws -> FileType {
+        guard let announced = SupportedExtensions.fileType(forFilename: filename) else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                           detail: "The file extension of '\(filename)' is not a supported one.")
+        }
+        return announced
+    }
+
+    /// The first bytes against the name (SPEC §1.1): the content decides the format; the extension must announce the
+    /// same type.
+    static func judge(head: [UInt8], filename: String) throws -> MediaFormat {
+        guard let format = ContentSniffer.sniff(head) else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                           detail: "The file's content is not a supported image, video or audio format.")
+        }
+        let announced = try announcedType(of: filename)
+        guard announced == format.fileType else {
+            throw APIError.badRequest("type_mismatch",
+                "The file's name says \(announced.rawValue) but its content is \(format.fileType.rawValue) (\(format.rawValue)).")
+        }
+        return format
+    }
+
+    func tooLarge(_ type: FileType) -> APIError {
+        APIError(.contentTooLarge, code: "file_too_large",
+                 detail: "File size exceeds maximum allowed size (\(limits.describeLimit(for: type)))")
     }
 
     private func skipPart(_ reader: inout MultipartReader<RequestBody>) async throws {
@@ -200,6 +228,11 @@ struct UploadHandler: Sendable {
         guard let key = request.headers.first(where: { $0.name.canonicalName == "idempotency-key" })?.value else {
             return nil
         }
+        return try validIdempotencyKey(key)
+    }
+
+    /// An idempotency key (the header, or a resumable upload's `idempotency_key` metadata): 1 to 255 printable ASCII.
+    static func validIdempotencyKey(_ key: String) throws -> String {
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) || $0 == 0x20 }) else {
             throw APIError.badRequest(
                 "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters.")

@@ -1,0 +1,420 @@
+import Foundation
+import Hummingbird
+import Logging
+import MediaDomain
+import Persistence
+import Storage
+import Tokens
+
+/// Resumable uploads on tus 1.0.0 (SPEC §8) at `/api/uploads/`: core (HEAD, PATCH, OPTIONS), creation,
+/// creation-with-upload, termination and expiration, so existing clients (tus-js-client, TUSKit, tuspy, Uppy) work.
+///
+/// Bytes go to storage as they arrive, as segments `uploads/<id>/<offset>-<n>` written through `BlobStorage`'s
+/// atomic writers (a file on local disk, an object on S3), a new one every `segmentSize` bytes; the offset is moved in
+/// PostgreSQL after each segment is stored, so a Gateway that dies loses at most the segment it was writing, and any
+/// Gateway continues from the offset HEAD reports. A connection cut mid-PATCH keeps what arrived. The last byte joins
+/// the segments into the original and registers it exactly as `POST /api/media/upload/` does (`UploadHandler.register`).
+struct ResumableUploadController: Sendable {
+    typealias Context = GatewayRequestContext
+
+    let uploads: any ResumableUploadStore
+    let storage: any BlobStorage
+    let handler: UploadHandler
+    let baseURL: String
+    let expiry: Duration
+
+    static let version = "1.0.0"
+    static let extensions = "creation,creation-with-upload,termination,expiration"
+    /// How long a PATCH holds its upload without renewing (renewed every third of it while bytes arrive): a Gateway
+    /// that died mid-PATCH blocks the upload for at most this long.
+    static let lease = Duration.seconds(15)
+    static let segmentSize: Int64 = 8 << 20
+    static let offsetContentType = "application/offset+octet-stream"
+
+    func addRoutes(discovery: RouterGroup<Context>, to group: RouterGroup<Context>) {
+        discovery.on("", method: .options, use: options)
+        group.post("", use: create)
+        group.on(":id", method: .head, use: head)
+        group.patch(":id", use: patch)
+        group.delete(":id", use: terminate)
+    }
+
+    // MARK: routes
+
+    /// Discovery: what this server speaks (no credentials needed).
+    @Sendable func options(_ request: Request, context: Context) async throws -> Response {
+        var headers = HTTPFields()
+        headers.set("Tus-Resumable", Self.version)
+        headers.set("Tus-Version", Self.version)
+        headers.set("Tus-Extension", Self.extensions)
+        headers.set("Tus-Max-Size", String(FileType.allCases.map { handler.limits.maxBytes(for: $0) }.max() ?? 0))
+        return Response(status: .noContent, headers: headers)
+    }
+
+    /// Creation (and creation-with-upload): the length and the name decide the limit before a byte is stored.
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.requireUser()
+        if request.headers.value(named: "Upload-Defer-Length") != nil {
+            throw APIError.badRequest("invalid_upload_length", "Upload-Defer-Length is not supported: send Upload-Length.")
+        }
+        guard let text = request.headers.value(named: "Upload-Length"), let length = Int64(text), length >= 0 else {
+            throw APIError.badRequest("invalid_upload_length", "Upload-Length must be the file's size in bytes.")
+        }
+        let metadata = try Self.metadata(request.headers.value(named: "Upload-Metadata") ?? "")
+        guard let name = metadata["filename"], !name.isEmpty else {
+            throw APIError.badRequest("file_missing", "Upload-Metadata must carry the file's name as 'filename'.")
+        }
+        let filename = UploadHandler.cleanFilename(name)
+        let type = try UploadHandler.announcedType(of: filename)
+        guard length > 0 else { throw APIError.badRequest("empty_file", "The submitted file is empty.") }
+        guard length <= handler.limits.maxBytes(for: type) else { throw handler.tooLarge(type) }
+        let isPublic = try metadata["is_public"].map(UploadHandler.parseBool) ?? true
+        let key = try metadata["idempotency_key"].map(UploadHandler.validIdempotencyKey)
+
+        let upload = ResumableUpload(
+            id: UUID(), userId: user.id, username: user.username, filename: filename, isPublic: isPublic,
+            idempotencyKey: key, length: length,
+            expiresAt: Date().addingTimeInterval(Double(expiry.components.seconds)))
+        try await uploads.createUpload(upload)
+        context.logger.info("resumable upload created", metadata: [
+            "upload_id": "\(upload.id)", "user_id": "\(user.id)", "length": "\(length)", "type": "\(type.rawValue)",
+        ])
+        var headers = Self.headers(for: upload)
+        headers.set("Location", "\(baseURL)/api/uploads/\(upload.id.uuidString.lowercased())")
+        if request.headers[.contentType] == Self.offsetContentType {
+            let (offset, media) = try await receive(request, upload: upload, user: user, context: context)
+            headers.set("Upload-Offset", String(offset))
+            if let media { add(media, to: &headers) }
+        }
+        return Response(status: .created, headers: headers)
+    }
+
+    @Sendable func head(_ request: Request, context: Context) async throws -> Response {
+        let upload = try await owned(context.parameters.get("id"), user: try context.requireUser(), logger: context.logger)
+        var headers = Self.headers(for: upload)
+        headers.set("Upload-Offset", String(upload.offset))
+        headers.set("Upload-Length", String(upload.length))
+        headers.set("Cache-Control", "no-store")
+        if let mediaId = upload.mediaId { add(mediaId, to: &headers) }
+        return Response(status: .ok, headers: headers)
+    }
+
+    @Sendable func patch(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.requireUser()
+        guard request.headers[.contentType] == Self.offsetContentType else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                           detail: "A PATCH carries Content-Type: \(Self.offsetContentType).")
+        }
+        let upload = try await owned(context.parameters.get("id"), user: user, logger: context.logger)
+        guard let text = request.headers.value(named: "Upload-Offset"), let offset = Int64(text), offset >= 0 else {
+            throw APIError.badRequest("invalid_upload_offset", "Upload-Offset must be the number of bytes already sent.")
+        }
+        guard offset == upload.offset else {
+            throw APIError(.conflict, code: "offset_mismatch",
+                           detail: "Upload-Offset is \(offset) but the upload has \(upload.offset) bytes: HEAD tells where to go on.")
+        }
+        var headers = Self.headers(for: upload)
+        if let mediaId = upload.mediaId {
+            // Complete already (a retried last PATCH): the same answer again.
+            headers.set("Upload-Offset", String(upload.length))
+            add(mediaId, to: &headers)
+            return Response(status: .noContent, headers: headers)
+        }
+        let (newOffset, media) = try await receive(request, upload: upload, user: user, context: context)
+        headers.set("Upload-Offset", String(newOffset))
+        if let media { add(media, to: &headers) }
+        return Response(status: .noContent, headers: headers)
+    }
+
+    /// Termination: the upload and its stored bytes go (a media it already became stays).
+    @Sendable func terminate(_ request: Request, context: Context) async throws -> Response {
+        let upload = try await owned(context.parameters.get("id"), user: try context.requireUser(), logger: context.logger,
+                                     expired: .allowed)
+        try await remove(upload.id, why: "terminated by the client", logger: context.logger)
+        var headers = HTTPFields()
+        headers.set("Tus-Resumable", Self.version)
+        return Response(status: .noContent, headers: headers)
+    }
+
+    // MARK: receiving bytes
+
+    /// Streams one request body into segments from the upload's offset; returns the new offset, and the media when
+    /// the last byte arrived.
+    private func receive(
+        _ request: Request, upload: ResumableUpload, user: AuthenticatedUser, context: Context
+    ) async throws -> (Int64, Int64?) {
+        let logger = context.logger
+        let holder = UUID()
+        guard var upload = try await uploads.claimUpload(id: upload.id, holder: holder, lease: Self.lease) else {
+            throw APIError(.conflict, code: "upload_busy",
+                           detail: "Another request is sending bytes of this upload; wait for it, then HEAD and go on.")
+        }
+        // The lease is renewed while bytes arrive; released when this request is done, whatever happens.
+        let id = upload.id
+        let renewal = Task { [uploads] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.lease / 3)
+                guard !Task.isCancelled else { return }
+                _ = try? await uploads.renewClaim(id: id, holder: holder, lease: Self.lease)
+            }
+        }
+        defer {
+            renewal.cancel()
+            Task { [uploads] in try? await uploads.releaseClaim(id: id, holder: holder) }
+        }
+        guard upload.mediaId == nil, upload.offset < upload.length else {
+            return (upload.offset, upload.mediaId)
+        }
+
+        var segments = SegmentWriter(upload: upload, holder: holder, storage: storage, store: uploads, logger: logger)
+        var head: [UInt8]? = nil
+        if upload.format == nil {
+            // The first bytes decide the type; fewer than a judgement needs may be stored already.
+            head = try await storedBytes(of: upload)
+        }
+        let needed = Int(min(Int64(ContentSniffer.minimumPrefix), upload.length))
+        do {
+            for try await chunk in request.body {
+                guard segments.offset + Int64(chunk.readableBytes) <= upload.length else {
+                    throw APIError(.contentTooLarge, code: "file_too_large",
+                                   detail: "The bytes sent go past Upload-Length (\(upload.length)).")
+                }
+                if var pending = head {
+                    pending.append(contentsOf: chunk.readableBytesView.prefix(needed - min(needed, pending.count)))
+                    head = pending
+                    if pending.count >= needed {
+                        do {
+                            upload.format = try UploadHandler.judge(head: pending, filename: upload.filename)
+                        } catch {
+                            await segments.abort()
+                            try? await remove(upload.id, why: "content refused", logger: logger)
+                            throw error
+                        }
+                        segments.format = upload.format
+                        head = nil
+                    }
+                }
+                try await segments.write(chunk)
+            }
+        } catch let error as APIError {
+            await segments.abort()
+            throw error
+        } catch {
+            // The client went away mid-request: keep what arrived, so it resumes from there (in a task of its own:
+            // this request's may be cancelled by now).
+            let cut = segments
+            let kept = await Task {
+                var segments = cut
+                return try? await segments.finish()
+            }.value
+            logger.info("resumable upload interrupted; bytes kept", metadata: [
+                "upload_id": "\(upload.id)", "offset": "\(kept ?? segments.committed)", "error": "\(error)",
+            ])
+            throw error
+        }
+        let offset = try await segments.finish()
+        guard offset == upload.length else { return (offset, nil) }
+        upload.offset = offset
+        return (offset, try await complete(upload, user: user, context: context))
+    }
+
+    /// What is stored of an upload whose type is not known yet (fewer bytes than a judgement needs).
+    private func storedBytes(of upload: ResumableUpload) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for key in try await segmentKeys(of: upload) {
+            try await storage.read(key: key, range: nil, chunkSize: 64 << 10) { bytes.append(contentsOf: $0.readableBytesView) }
+        }
+        return bytes
+    }
+
+    /// The last byte arrived: the segments become the original, the original a media.
+    private func complete(_ upload: ResumableUpload, user: AuthenticatedUser, context: Context) async throws -> Int64 {
+        guard let format = upload.format else {
+            throw APIError.badRequest("empty_file", "The upload ended before its type could be told.")
+        }
+        let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)
+        let writer = try await storage.makeWriter(key: key)
+        do {
+            for segment in try await segmentKeys(of: upload) {
+                try await storage.read(key: segment, range: nil, chunkSize: 1 << 20) { try await writer.write($0) }
+            }
+            guard await writer.bytesWritten == upload.length else {
+                throw APIError(.internalServerError, code: "upload_incomplete",
+                               detail: "The stored bytes of this upload do not add up to its length; start it again.")
+            }
+            try await writer.commit()
+        } catch {
+            await writer.abort()
+            throw error
+        }
+        let outcome = try await handler.register(
+            StoredUpload(key: key, format: format, size: upload.length, filename: upload.filename), user: user,
+            isPublic: upload.isPublic, idempotencyKey: upload.idempotencyKey, trace: context.trace, logger: context.logger)
+        try await uploads.completeUpload(id: upload.id, mediaId: outcome.media.id)
+        do {
+            try await storage.deletePrefix(Self.prefix(upload.id))
+        } catch {
+            context.logger.warning("resumable upload's segments not removed; the Janitor will", metadata: [
+                "upload_id": "\(upload.id)", "error": "\(error)",
+            ])
+        }
+        context.logger.info("resumable upload complete", metadata: [
+            "upload_id": "\(upload.id)", "media_id": "\(outcome.media.id)", "bytes": "\(upload.length)",
+        ])
+        return outcome.media.id
+    }
+
+    /// The stored segments in offset order, the chain from 0 to the upload's offset.
+    private func segmentKeys(of upload: ResumableUpload) async throws -> [String] {
+        let listed = try await storage.list(prefix: Self.prefix(upload.id))
+        var byStart: [Int64: String] = [:]
+        for key in listed {
+            let name = key.split(separator: "/").last.map(String.init) ?? ""
+            if let start = name.split(separator: "-").first.flatMap({ Int64($0) }) { byStart[start] = key }
+        }
+        var chain: [String] = []
+        var cursor: Int64 = 0
+        while cursor < upload.offset, let key = byStart[cursor] {
+            chain.append(key)
+            guard let size = try await storage.info(key: key)?.size, size > 0 else { break }
+            cursor += size
+        }
+        guard cursor == upload.offset else {
+            throw APIError(.internalServerError, code: "upload_incomplete",
+                           detail: "The stored bytes of this upload do not add up to its offset; start it again.")
+        }
+        return chain
+    }
+
+    // MARK: support
+
+    enum Expired { case refused, allowed }
+
+    /// The caller's upload: 404 for none or another user's (never telling which), 410 once it expired.
+    private func owned(_ id: String?, user: AuthenticatedUser, logger: Logger, expired: Expired = .refused) async throws -> ResumableUpload {
+        guard let id = id.flatMap(UUID.init(uuidString:)), let upload = try await uploads.upload(id: id),
+              upload.userId == user.id
+        else { throw APIError.notFound("No such upload.") }
+        if expired == .refused, upload.mediaId == nil, upload.expiresAt < Date() {
+            try? await remove(upload.id, why: "expired", logger: logger)
+            throw APIError(.gone, code: "upload_expired", detail: "This upload expired; start a new one.")
+        }
+        return upload
+    }
+
+    /// Removes an upload's stored bytes, then its row.
+    func remove(_ id: UUID, why: String, logger: Logger) async throws {
+        try await storage.deletePrefix(Self.prefix(id))
+        try await uploads.deleteUpload(id: id)
+        logger.info("resumable upload removed", metadata: ["upload_id": "\(id)", "why": "\(why)"])
+    }
+
+    static func prefix(_ id: UUID) -> String { "uploads/\(id.uuidString.lowercased())/" }
+
+    private static func headers(for upload: ResumableUpload) -> HTTPFields {
+        var headers = HTTPFields()
+        headers.set("Tus-Resumable", version)
+        if upload.mediaId == nil { headers.set("Upload-Expires", httpDate(upload.expiresAt)) }
+        return headers
+    }
+
+    private func add(_ mediaId: Int64, to headers: inout HTTPFields) {
+        headers.set("Media-Id", String(mediaId))
+        headers.set("Media-Location", "\(baseURL)/api/media/\(mediaId)/")
+    }
+
+    static func httpDate(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
+    }
+
+    /// `Upload-Metadata`: comma-separated `key base64(value)` pairs (a key alone has an empty value).
+    static func metadata(_ header: String) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in header.split(separator: ",") {
+            let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 1)
+            guard let key = parts.first.map(String.init), !key.isEmpty else { continue }
+            if parts.count == 1 {
+                result[key] = ""
+                continue
+            }
+            guard let data = Data(base64Encoded: String(parts[1])), let value = String(data: data, encoding: .utf8) else {
+                throw APIError.badRequest("invalid_upload_metadata", "Upload-Metadata value of '\(key)' is not base64 UTF-8.")
+            }
+            result[key] = value
+        }
+        return result
+    }
+}
+
+/// Writes a PATCH's bytes as segments: a new segment every `segmentSize` bytes, each stored, then counted in the
+/// upload's offset (in that order: the offset never counts bytes that are not stored).
+struct SegmentWriter {
+    let upload: ResumableUpload
+    let holder: UUID
+    let storage: any BlobStorage
+    let store: any ResumableUploadStore
+    let logger: Logger
+    /// Set once the first bytes told it; saved with the next offset.
+    var format: MediaFormat?
+    /// Bytes stored and counted.
+    private(set) var committed: Int64
+    private var writer: (any BlobWriter)?
+    private var key = ""
+    private var pending: Int64 = 0
+    private var segment = 0
+
+    init(upload: ResumableUpload, holder: UUID, storage: any BlobStorage, store: any ResumableUploadStore, logger: Logger) {
+        self.upload = upload
+        self.holder = holder
+        self.storage = storage
+        self.store = store
+        self.logger = logger
+        self.format = upload.format
+        self.committed = upload.offset
+    }
+
+    var offset: Int64 { committed + pending }
+
+    mutating func write(_ chunk: ByteBuffer) async throws {
+        if writer == nil {
+            // `<offset, 15 digits>-<request>-<n>`: sorted by offset, and never the name of another request's segment.
+            segment += 1
+            let digits = String(committed)
+            key = ResumableUploadController.prefix(upload.id) + String(repeating: "0", count: max(0, 15 - digits.count))
+                + digits + "-" + String(holder.uuidString.lowercased().prefix(8)) + "-\(segment)"
+            writer = try await storage.makeWriter(key: key)
+        }
+        try await writer?.write(chunk)
+        pending += Int64(chunk.readableBytes)
+        if pending >= ResumableUploadController.segmentSize { _ = try await finish() }
+    }
+
+    /// Stores the segment in hand and moves the offset past it; returns the offset.
+    mutating func finish() async throws -> Int64 {
+        guard let writer else { return committed }
+        self.writer = nil
+        guard pending > 0 else {
+            await writer.abort()
+            return committed
+        }
+        try await writer.commit()
+        let to = committed + pending
+        guard try await store.advanceUpload(id: upload.id, holder: holder, from: committed, to: to, format: format) else {
+            try? await storage.delete(key: key)
+            throw APIError(.conflict, code: "upload_busy", detail: "This upload was taken over by another request.")
+        }
+        committed = to
+        pending = 0
+        return committed
+    }
+
+    mutating func abort() async {
+        await writer?.abort()
+        writer = nil
+        pending = 0
+    }
+}
