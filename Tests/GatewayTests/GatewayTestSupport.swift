@@ -14,6 +14,7 @@ struct TestGateway {
     let repository = MemoryMediaRepository()
     let storage: MemoryStorage
     let broker = InMemoryBroker()
+    let uploads = MemoryResumableUploadStore()
     let configuration: GatewayConfiguration
     let authenticator: JWTAuthenticator
 
@@ -44,7 +45,7 @@ struct TestGateway {
     func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let router = buildRouter(
             configuration: configuration,
-            dependencies: GatewayDependencies(repository: repository, storage: storage, broker: broker))
+            dependencies: GatewayDependencies(repository: repository, storage: storage, broker: broker, uploads: uploads))
         let app = Application(router: router)
         try await app.test(.router, body)
     }

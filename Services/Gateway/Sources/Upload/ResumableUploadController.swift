@@ -82,7 +82,7 @@ struct ResumableUploadController: Sendable {
         var headers = Self.headers(for: upload)
         headers.set("Location", "\(baseURL)/api/uploads/\(upload.id.uuidString.lowercased())")
         if request.headers[.contentType] == Self.offsetContentType {
-            let (offset, media) = try await receive(request, upload: upload, user: user, context: context)
+            let (offset, media) = try await receive(request, upload: upload, at: 0, user: user, context: context)
             headers.set("Upload-Offset", String(offset))
             if let media { add(media, to: &headers) }
         }
@@ -120,7 +120,7 @@ struct ResumableUploadController: Sendable {
             add(mediaId, to: &headers)
             return Response(status: .noContent, headers: headers)
         }
-        let (newOffset, media) = try await receive(request, upload: upload, user: user, context: context)
+        let (newOffset, media) = try await receive(request, upload: upload, at: offset, user: user, context: context)
         headers.set("Upload-Offset", String(newOffset))
         if let media { add(media, to: &headers) }
         return Response(status: .noContent, headers: headers)
@@ -139,17 +139,17 @@ struct ResumableUploadController: Sendable {
     // MARK: receiving bytes
 
     /// Streams one request body into segments from the upload's offset; returns the new offset, and the media when
-    /// the last byte arrived.
+    /// the last byte arrived. The upload is claimed for the whole request, and released before the answer goes out,
+    /// so the client's next PATCH never finds it still held.
     private func receive(
-        _ request: Request, upload: ResumableUpload, user: AuthenticatedUser, context: Context
+        _ request: Request, upload: ResumableUpload, at offset: Int64, user: AuthenticatedUser, context: Context
     ) async throws -> (Int64, Int64?) {
-        let logger = context.logger
         let holder = UUID()
-        guard var upload = try await uploads.claimUpload(id: upload.id, holder: holder, lease: Self.lease) else {
+        guard let claimed = try await uploads.claimUpload(id: upload.id, holder: holder, lease: Self.lease) else {
             throw APIError(.conflict, code: "upload_busy",
                            detail: "Another request is sending bytes of this upload; wait for it, then HEAD and go on.")
         }
-        // The lease is renewed while bytes arrive; released when this request is done, whatever happens.
+        // The lease is renewed while bytes arrive.
         let id = upload.id
         let renewal = Task { [uploads] in
             while !Task.isCancelled {
@@ -158,12 +158,32 @@ struct ResumableUploadController: Sendable {
                 _ = try? await uploads.renewClaim(id: id, holder: holder, lease: Self.lease)
             }
         }
-        defer {
-            renewal.cancel()
-            Task { [uploads] in try? await uploads.releaseClaim(id: id, holder: holder) }
+        let result: Result<(Int64, Int64?), any Error>
+        do {
+            result = .success(try await receive(
+                request, claimed: claimed, offset: offset, holder: holder, user: user, context: context))
+        } catch {
+            result = .failure(error)
         }
+        renewal.cancel()
+        // In a task of its own: this request's may be cancelled (the client went away), the release must still run.
+        await Task { [uploads] in try? await uploads.releaseClaim(id: id, holder: holder) }.value
+        return try result.get()
+    }
+
+    private func receive(
+        _ request: Request, claimed: ResumableUpload, offset: Int64, holder: UUID, user: AuthenticatedUser,
+        context: Context
+    ) async throws -> (Int64, Int64?) {
+        let logger = context.logger
+        var upload = claimed
         guard upload.mediaId == nil, upload.offset < upload.length else {
             return (upload.offset, upload.mediaId)
+        }
+        // Checked again now that it is ours: another PATCH may have moved it since this one looked.
+        guard upload.offset == offset else {
+            throw APIError(.conflict, code: "offset_mismatch",
+                           detail: "Upload-Offset is \(offset) but the upload has \(upload.offset) bytes: HEAD tells where to go on.")
         }
 
         var segments = SegmentWriter(upload: upload, holder: holder, storage: storage, store: uploads, logger: logger)

@@ -1,0 +1,127 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import HummingbirdTesting
+import MediaDomain
+import Persistence
+import Testing
+
+@testable import Gateway
+
+/// tus on the in-memory store and storage: what the end-to-end test cannot easily make happen (a PATCH while
+/// another holds the upload, a first PATCH too short to judge, creation-with-upload, idempotency).
+@Suite("Resumable uploads (tus) in memory")
+struct ResumableUploadTests {
+    let tus: HTTPFields = [HTTPField.Name("Tus-Resumable")!: "1.0.0"]
+
+    func creation(_ gateway: TestGateway, length: Int, name: String, extra: [(String, String)] = []) -> HTTPFields {
+        var headers = gateway.auth()
+        headers.append(contentsOf: tus)
+        headers[HTTPField.Name("Upload-Length")!] = String(length)
+        var metadata = ["filename \(Data(name.utf8).base64EncodedString())"]
+        for (k, v) in extra { metadata.append("\(k) \(Data(v.utf8).base64EncodedString())") }
+        headers[HTTPField.Name("Upload-Metadata")!] = metadata.joined(separator: ",")
+        return headers
+    }
+
+    func patching(_ gateway: TestGateway, offset: Int) -> HTTPFields {
+        var headers = gateway.auth()
+        headers.append(contentsOf: tus)
+        headers[HTTPField.Name("Upload-Offset")!] = String(offset)
+        headers[.contentType] = "application/offset+octet-stream"
+        return headers
+    }
+
+    func path(_ response: TestResponse) -> String {
+        (response.headers[.location] ?? "").replacingOccurrences(of: "http://media.test", with: "")
+    }
+
+    @Test func creationWithUploadMakesTheMediaInOneRequest() async throws {
+        let gateway = try TestGateway()
+        try await gateway.test { client in
+            var headers = creation(gateway, length: Samples.jpeg.count, name: "one-go.jpg", extra: [("is_public", "false")])
+            headers[.contentType] = "application/offset+octet-stream"
+            try await client.execute(uri: "/api/uploads/", method: .post, headers: headers, body: ByteBuffer(bytes: Samples.jpeg)) { response in
+                #expect(response.status == .created)
+                #expect(response.headers[HTTPField.Name("Upload-Offset")!] == String(Samples.jpeg.count))
+                let id = try #require(response.headers[HTTPField.Name("Media-Id")!].flatMap { Int64($0) })
+                let media = try #require(try await gateway.repository.find(id: id))
+                #expect(media.format == .jpeg && !media.isPublic && media.originalFilename == "one-go.jpg")
+                #expect(try await gateway.storage.get(key: media.storageKey) == Samples.jpeg)
+            }
+            #expect(!gateway.storage.keys.contains { $0.hasPrefix("uploads/") }, "\(gateway.storage.keys)")
+        }
+    }
+
+    @Test func aPatchWhileAnotherHoldsTheUploadIsRefused() async throws {
+        let gateway = try TestGateway()
+        try await gateway.test { client in
+            let location = try await client.execute(
+                uri: "/api/uploads/", method: .post, headers: creation(gateway, length: Samples.png.count, name: "busy.png")
+            ) { path($0) }
+            let id = try #require(location.split(separator: "/").last.flatMap { UUID(uuidString: String($0)) })
+            let other = UUID()
+            #expect(try await gateway.uploads.claimUpload(id: id, holder: other, lease: .seconds(60)) != nil)
+            try await client.execute(uri: location, method: .patch, headers: patching(gateway, offset: 0), body: ByteBuffer(bytes: Samples.png)) { response in
+                #expect(response.status == .conflict)
+                #expect(String(buffer: response.body).contains("upload_busy"))
+            }
+            try await gateway.uploads.releaseClaim(id: id, holder: other)
+            try await client.execute(uri: location, method: .patch, headers: patching(gateway, offset: 0), body: ByteBuffer(bytes: Samples.png)) { response in
+                #expect(response.status == .noContent)
+                #expect(response.headers[HTTPField.Name("Media-Id")!] != nil)
+            }
+        }
+    }
+
+    @Test func aFirstPatchTooShortToJudgeIsKeptAndJudgedWithTheNext() async throws {
+        let gateway = try TestGateway()
+        try await gateway.test { client in
+            let bytes = Samples.mp3
+            let location = try await client.execute(
+                uri: "/api/uploads/", method: .post, headers: creation(gateway, length: bytes.count, name: "voice.mp3")
+            ) { path($0) }
+            try await client.execute(uri: location, method: .patch, headers: patching(gateway, offset: 0), body: ByteBuffer(bytes: bytes.prefix(10))) { response in
+                #expect(response.status == .noContent)
+                #expect(response.headers[HTTPField.Name("Upload-Offset")!] == "10")
+            }
+            // Past Upload-Length: refused, nothing of it kept.
+            try await client.execute(uri: location, method: .patch, headers: patching(gateway, offset: 10), body: ByteBuffer(bytes: bytes + [1])) { response in
+                #expect(response.status == .contentTooLarge)
+            }
+            try await client.execute(uri: location, method: .head, headers: patching(gateway, offset: 0)) { response in
+                #expect(response.headers[HTTPField.Name("Upload-Offset")!] == "10")
+            }
+            try await client.execute(uri: location, method: .patch, headers: patching(gateway, offset: 10), body: ByteBuffer(bytes: bytes.dropFirst(10))) { response in
+                #expect(response.status == .noContent)
+                let id = try #require(response.headers[HTTPField.Name("Media-Id")!].flatMap { Int64($0) })
+                let media = try #require(try await gateway.repository.find(id: id))
+                #expect(media.format == .mp3)
+                #expect(try await gateway.storage.get(key: media.storageKey) == bytes)
+            }
+        }
+    }
+
+    @Test func theSameIdempotencyKeyEndsInTheSameMedia() async throws {
+        let gateway = try TestGateway()
+        try await gateway.test { client in
+            var ids: [String] = []
+            for _ in 0..<2 {
+                var headers = creation(gateway, length: Samples.jpeg.count, name: "again.jpg", extra: [("idempotency_key", "k-1")])
+                headers[.contentType] = "application/offset+octet-stream"
+                try await client.execute(uri: "/api/uploads/", method: .post, headers: headers, body: ByteBuffer(bytes: Samples.jpeg)) { response in
+                    #expect(response.status == .created)
+                    ids.append(response.headers[HTTPField.Name("Media-Id")!] ?? "")
+                }
+            }
+            #expect(ids.count == 2 && ids[0] == ids[1] && !ids[0].isEmpty)
+            #expect(gateway.storage.keys.filter { $0.hasPrefix("media/") }.count == 1, "the second original was discarded")
+        }
+    }
+
+    @Test func metadataIsBase64PairsAndRefusesWhatIsNot() throws {
+        let parsed = try ResumableUploadController.metadata("filename aGVsbG8uanBn, is_public ZmFsc2U=,empty")
+        #expect(parsed == ["filename": "hello.jpg", "is_public": "false", "empty": ""])
+        #expect(throws: APIError.self) { try ResumableUploadController.metadata("filename not*base64") }
+    }
+}
