@@ -436,10 +436,11 @@ def main():
         if want("tus"):
             r = results["tus"] = bench_tus(args, paths["big"], args.runs)
             p = r["plain"]
+            ratio = r["ratio_to_plain"] = r["speed_mb_s"] / p["speed_mb_s"]
             row("tus", "the same 97 MB MP4 through tus (5 MiB PATCHes) beside the plain upload: speed, Gateway RSS growth",
-                "no resumable uploads", "as fast as plain, < 8 MiB",
+                "no resumable uploads", "< 8 MiB (speed: the ratio to plain)",
                 f"{r['speed_mb_s']:.0f} MB/s, +{r['rss_growth_mib']:.1f} MiB (plain {p['speed_mb_s']:.0f} MB/s, "
-                f"+{p['rss_growth_mib']:.1f} MiB)", r["rss_growth_mib"] < 8)
+                f"+{p['rss_growth_mib']:.1f} MiB; {ratio:.2f}× its speed)", r["rss_growth_mib"] < 8)
         if want("get"):
             client = Client(args.api, args.token)
             media_id = client.upload(open(paths["jpeg"], "rb").read(), "detail.jpg")
