@@ -32,7 +32,7 @@ cmd_down() {
   done
   for ns in $(namespaces); do
     # A killed process's sockets close asynchronously; deleting waits for nothing, retry briefly if busy.
-    ip netns del "$ns" 2>/dev/null || { sleep 0.5; ip netns del "$ns"; }
+    ip netns del "$ns" 2>/dev/null || { sleep 0.5; ip netns del "$ns" || echo "$0: namespace $ns not deleted" >&2; }
   done
 }
 

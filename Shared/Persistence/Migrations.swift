@@ -199,7 +199,8 @@ public enum Migrations {
                 expires_at TIMESTAMPTZ NOT NULL,
                 claimed_by UUID,
                 claimed_until TIMESTAMPTZ,
-                media_id BIGINT
+                media_id BIGINT,
+                metadata TEXT
             )
             """,
             "CREATE INDEX uploads_expiry ON uploads (expires_at)",

@@ -312,4 +312,7 @@ def teardown(work):
 if __name__ == "__main__":
     # A stop from outside (the test's time limit, ^C) still removes the namespaces: SIGTERM becomes an exception.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Well inside the Swift test's time limit (which does not signal this process): give up, and clean up, first.
+    signal.signal(signal.SIGALRM, lambda *_: sys.exit("gave up after 15 minutes"))
+    signal.alarm(900)
     main()

@@ -14,7 +14,7 @@ struct CrossHostEndToEndTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    @Test(.timeLimit(.minutes(12)))
+    @Test(.timeLimit(.minutes(20)))
     func aWorkerHostLostMidBurstLosesNothingAndProcessesNothingTwice() throws {
         let script = Self.root.appendingPathComponent("Tests/CrossHost/cross_host.py").path
         let process = Process()

@@ -102,6 +102,29 @@ struct ResumableUploadTests {
         }
     }
 
+    @Test func aSegmentStoredButNeverCountedIsDroppedBeforeNewBytes() async throws {
+        let gateway = try TestGateway()
+        try await gateway.test { client in
+            let location = try await client.execute(
+                uri: "/api/uploads/", method: .post, headers: creation(gateway, length: Samples.jpeg.count, name: "stray.jpg")
+            ) { path($0) }
+            try await client.execute(uri: location, method: .head, headers: patching(gateway, offset: 0)) { response in
+                #expect(response.headers[HTTPField.Name("Upload-Metadata")!] == "filename \(Data("stray.jpg".utf8).base64EncodedString())")
+            }
+            // What a Gateway killed between storing a segment and counting it leaves behind.
+            let id = try #require(location.split(separator: "/").last)
+            let stray = "uploads/\(id)/000000000000000-deadbeef-1"
+            try await gateway.storage.put(key: stray, bytes: [UInt8](repeating: 0x55, count: 40))
+            try await client.execute(uri: location, method: .patch, headers: patching(gateway, offset: 0), body: ByteBuffer(bytes: Samples.jpeg)) { response in
+                #expect(response.status == .noContent)
+                let mediaId = try #require(response.headers[HTTPField.Name("Media-Id")!].flatMap { Int64($0) })
+                let media = try #require(try await gateway.repository.find(id: mediaId))
+                #expect(try await gateway.storage.get(key: media.storageKey) == Samples.jpeg, "the stray bytes are not in it")
+            }
+            #expect(!gateway.storage.keys.contains(stray))
+        }
+    }
+
     @Test func theSameIdempotencyKeyEndsInTheSameMedia() async throws {
         let gateway = try TestGateway()
         try await gateway.test { client in
@@ -115,7 +138,8 @@ struct ResumableUploadTests {
                 }
             }
             #expect(ids.count == 2 && ids[0] == ids[1] && !ids[0].isEmpty)
-            #expect(gateway.storage.keys.filter { $0.hasPrefix("media/") }.count == 1, "the second original was discarded")
+            #expect(gateway.storage.keys.filter { $0.hasPrefix("media/") }.count == 1, "one original stored")
+            #expect(!gateway.storage.keys.contains { $0.hasPrefix("uploads/") }, "the retry stored nothing")
         }
     }
 

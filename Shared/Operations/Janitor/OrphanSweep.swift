@@ -63,8 +63,14 @@ struct OrphanSweep {
         for id in try await uploads.expiredUploads(before: now, limit: 10_000) {
             report.add("expired_uploads")
             guard !dryRun else { continue }
-            try await storage.deletePrefix("uploads/\(id.uuidString.lowercased())/")
-            try await uploads.deleteUpload(id: id)
+            do {
+                try await storage.deletePrefix("uploads/\(id.uuidString.lowercased())/")
+                try await uploads.deleteUpload(id: id)
+            } catch {
+                logger.warning("expired upload not removed; the next sweep tries again", metadata: [
+                    "upload_id": "\(id)", "error": "\(error)",
+                ])
+            }
         }
         var owners: [String: Bool] = [:]
         var orphans: [String] = []
@@ -83,7 +89,14 @@ struct OrphanSweep {
         }
         for key in orphans {
             report.add("upload_orphans")
-            if !dryRun { try await storage.delete(key: key) }
+            guard !dryRun else { continue }
+            do {
+                try await storage.delete(key: key)
+            } catch {
+                logger.warning("upload orphan not removed; the next sweep tries again", metadata: [
+                    "key": "\(key)", "error": "\(error)",
+                ])
+            }
         }
     }
 

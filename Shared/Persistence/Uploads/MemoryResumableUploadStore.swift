@@ -60,7 +60,14 @@ public final class MemoryResumableUploadStore: ResumableUploadStore {
     }
 
     public func completeUpload(id: UUID, mediaId: Int64) async throws {
-        entries.withLock { $0[id]?.upload.mediaId = mediaId }
+        entries.withLock { entries in
+            guard var entry = entries[id] else { return }
+            entry.upload.mediaId = mediaId
+            entry.upload.offset = entry.upload.length
+            entry.holder = nil
+            entry.claimedUntil = nil
+            entries[id] = entry
+        }
     }
 
     public func deleteUpload(id: UUID) async throws {

@@ -15,17 +15,17 @@ public struct PostgresResumableUploadStore: ResumableUploadStore {
     }
 
     private static let columns =
-        "id, user_id, username, filename, is_public, idempotency_key, length, received, format, expires_at, media_id"
+        "id, user_id, username, filename, is_public, idempotency_key, length, received, format, expires_at, media_id, metadata"
 
     private func rows(_ query: PostgresQuery) async throws -> [ResumableUpload] {
         var uploads: [ResumableUpload] = []
         for try await row in try await client.query(query, logger: logger) {
-            let (id, userId, username, filename, isPublic, key, length, received, format, expires, mediaId) =
-                try row.decode((UUID, Int64, String, String, Bool, String?, Int64, Int64, String?, Date, Int64?).self)
+            let (id, userId, username, filename, isPublic, key, length, received, format, expires, mediaId, metadata) =
+                try row.decode((UUID, Int64, String, String, Bool, String?, Int64, Int64, String?, Date, Int64?, String?).self)
             uploads.append(ResumableUpload(
                 id: id, userId: userId, username: username, filename: filename, isPublic: isPublic, idempotencyKey: key,
                 length: length, offset: received, format: format.flatMap(MediaFormat.init(rawValue:)),
-                expiresAt: expires, mediaId: mediaId))
+                expiresAt: expires, mediaId: mediaId, metadata: metadata))
         }
         return uploads
     }
@@ -33,9 +33,10 @@ public struct PostgresResumableUploadStore: ResumableUploadStore {
     public func createUpload(_ u: ResumableUpload) async throws {
         try await client.query(
             """
-            INSERT INTO uploads (id, user_id, username, filename, is_public, idempotency_key, length, received, format, expires_at)
+            INSERT INTO uploads (id, user_id, username, filename, is_public, idempotency_key, length, received, format,
+                                 expires_at, media_id, metadata)
             VALUES (\(u.id), \(u.userId), \(u.username), \(u.filename), \(u.isPublic), \(u.idempotencyKey), \(u.length),
-                    \(u.offset), \(u.format?.rawValue), \(u.expiresAt))
+                    \(u.offset), \(u.format?.rawValue), \(u.expiresAt), \(u.mediaId), \(u.metadata))
             """, logger: logger)
     }
 
@@ -77,7 +78,7 @@ public struct PostgresResumableUploadStore: ResumableUploadStore {
 
     public func completeUpload(id: UUID, mediaId: Int64) async throws {
         try await client.query(
-            "UPDATE uploads SET media_id = \(mediaId), claimed_by = NULL, claimed_until = NULL WHERE id = \(id)",
+            "UPDATE uploads SET media_id = \(mediaId), received = length, claimed_by = NULL, claimed_until = NULL WHERE id = \(id)",
             logger: logger)
     }
 

@@ -20,9 +20,12 @@ public struct ResumableUpload: Sendable, Equatable {
     public var expiresAt: Date
     /// The media the upload became, once complete.
     public var mediaId: Int64?
+    /// `Upload-Metadata` as the client sent it (HEAD answers it back).
+    public var metadata: String?
 
     public init(id: UUID, userId: Int64, username: String, filename: String, isPublic: Bool, idempotencyKey: String?,
-                length: Int64, offset: Int64 = 0, format: MediaFormat? = nil, expiresAt: Date, mediaId: Int64? = nil) {
+                length: Int64, offset: Int64 = 0, format: MediaFormat? = nil, expiresAt: Date, mediaId: Int64? = nil,
+                metadata: String? = nil) {
         self.id = id
         self.userId = userId
         self.username = username
@@ -34,6 +37,7 @@ public struct ResumableUpload: Sendable, Equatable {
         self.format = format
         self.expiresAt = expiresAt
         self.mediaId = mediaId
+        self.metadata = metadata
     }
 }
 
@@ -52,7 +56,7 @@ public protocol ResumableUploadStore: Sendable {
     /// Records stored bytes: the offset moves from `from` to `to` (and the format is set once known), only while
     /// `holder` holds the claim and the offset is still `from`. Returns whether it did.
     func advanceUpload(id: UUID, holder: UUID, from: Int64, to: Int64, format: MediaFormat?) async throws -> Bool
-    /// Marks the upload complete: it became `mediaId`.
+    /// Marks the upload complete: every byte counted, and it became `mediaId`.
     func completeUpload(id: UUID, mediaId: Int64) async throws
     func deleteUpload(id: UUID) async throws
     /// Uploads whose expiry passed before `date`, oldest first (the Janitor removes them: unfinished ones with their

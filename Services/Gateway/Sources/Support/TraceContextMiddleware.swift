@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import MediaDomain
 import ServiceKit
@@ -37,7 +38,7 @@ struct TraceContextMiddleware: RouterMiddleware {
     static func route(of path: String) -> String {
         if path.hasPrefix("/media/") { return "/media/{key}" }
         return path.split(separator: "/", omittingEmptySubsequences: false)
-            .map { !$0.isEmpty && $0.allSatisfy(\.isNumber) ? "{id}" : String($0) }
+            .map { (!$0.isEmpty && $0.allSatisfy(\.isNumber)) || UUID(uuidString: String($0)) != nil ? "{id}" : String($0) }
             .joined(separator: "/")
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import MediaDomain
 import Persistence
 import Storage
+import Synchronization
 import Tokens
 
 /// Resumable uploads on tus 1.0.0 (SPEC §8) at `/api/uploads/`: core (HEAD, PATCH, OPTIONS), creation,
@@ -60,7 +61,8 @@ struct ResumableUploadController: Sendable {
         guard let text = request.headers.value(named: "Upload-Length"), let length = Int64(text), length >= 0 else {
             throw APIError.badRequest("invalid_upload_length", "Upload-Length must be the file's size in bytes.")
         }
-        let metadata = try Self.metadata(request.headers.value(named: "Upload-Metadata") ?? "")
+        let rawMetadata = request.headers.value(named: "Upload-Metadata") ?? ""
+        let metadata = try Self.metadata(rawMetadata)
         guard let name = metadata["filename"], !name.isEmpty else {
             throw APIError.badRequest("file_missing", "Upload-Metadata must carry the file's name as 'filename'.")
         }
@@ -71,20 +73,36 @@ struct ResumableUploadController: Sendable {
         let isPublic = try metadata["is_public"].map(UploadHandler.parseBool) ?? true
         let key = try metadata["idempotency_key"].map(UploadHandler.validIdempotencyKey)
 
-        let upload = ResumableUpload(
+        var upload = ResumableUpload(
             id: UUID(), userId: user.id, username: user.username, filename: filename, isPublic: isPublic,
             idempotencyKey: key, length: length,
-            expiresAt: Date().addingTimeInterval(Double(expiry.components.seconds)))
+            expiresAt: Date().addingTimeInterval(Double(expiry.components.seconds)),
+            metadata: rawMetadata.isEmpty ? nil : rawMetadata)
+        // A retry of an upload that already made its media (same idempotency key, SPEC §1.1) stores nothing: the new
+        // upload is complete from the start, and HEAD says so.
+        if let key, let existing = try await handler.repository.find(userId: user.id, idempotencyKey: key) {
+            upload.offset = length
+            upload.mediaId = existing.id
+        }
         try await uploads.createUpload(upload)
         context.logger.info("resumable upload created", metadata: [
             "upload_id": "\(upload.id)", "user_id": "\(user.id)", "length": "\(length)", "type": "\(type.rawValue)",
         ])
         var headers = Self.headers(for: upload)
         headers.set("Location", "\(baseURL)/api/uploads/\(upload.id.uuidString.lowercased())")
-        if request.headers[.contentType] == Self.offsetContentType {
-            let (offset, media) = try await receive(request, upload: upload, at: 0, user: user, context: context)
-            headers.set("Upload-Offset", String(offset))
-            if let media { add(media, to: &headers) }
+        if let mediaId = upload.mediaId {
+            headers.set("Upload-Offset", String(length))
+            add(mediaId, to: &headers)
+        } else if request.headers[.contentType] == Self.offsetContentType {
+            do {
+                let (offset, media) = try await receive(request, upload: upload, at: 0, user: user, context: context)
+                headers.set("Upload-Offset", String(offset))
+                if let media { add(media, to: &headers) }
+            } catch {
+                // The client never learnt where the upload is: nothing of it may stay.
+                await removeQuietly(upload.id, why: "creation-with-upload failed", logger: context.logger)
+                throw error
+            }
         }
         return Response(status: .created, headers: headers)
     }
@@ -95,6 +113,7 @@ struct ResumableUploadController: Sendable {
         headers.set("Upload-Offset", String(upload.offset))
         headers.set("Upload-Length", String(upload.length))
         headers.set("Cache-Control", "no-store")
+        if let metadata = upload.metadata { headers.set("Upload-Metadata", metadata) }
         if let mediaId = upload.mediaId { add(mediaId, to: &headers) }
         return Response(status: .ok, headers: headers)
     }
@@ -115,7 +134,8 @@ struct ResumableUploadController: Sendable {
         }
         var headers = Self.headers(for: upload)
         if let mediaId = upload.mediaId {
-            // Complete already (a retried last PATCH): the same answer again.
+            // Complete already, its offset the length (an empty PATCH at the end, or an upload an idempotency key
+            // completed at creation): the media it became.
             headers.set("Upload-Offset", String(upload.length))
             add(mediaId, to: &headers)
             return Response(status: .noContent, headers: headers)
@@ -149,42 +169,62 @@ struct ResumableUploadController: Sendable {
             throw APIError(.conflict, code: "upload_busy",
                            detail: "Another request is sending bytes of this upload; wait for it, then HEAD and go on.")
         }
-        // The lease is renewed while bytes arrive.
+        // The lease is renewed only while bytes keep arriving: a connection that went silent without closing (a phone
+        // out of coverage) lets it lapse, and the client's resumed PATCH takes the upload over.
         let id = upload.id
+        let progress = ByteProgress()
+        let logger = context.logger
         let renewal = Task { [uploads] in
+            var seen = progress.bytes
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.lease / 3)
                 guard !Task.isCancelled else { return }
-                _ = try? await uploads.renewClaim(id: id, holder: holder, lease: Self.lease)
+                let now = progress.bytes
+                guard now != seen else { continue }
+                seen = now
+                do {
+                    _ = try await uploads.renewClaim(id: id, holder: holder, lease: Self.lease)
+                } catch {
+                    logger.warning("resumable upload's lease not renewed", metadata: ["upload_id": "\(id)", "error": "\(error)"])
+                }
             }
         }
         let result: Result<(Int64, Int64?), any Error>
         do {
             result = .success(try await receive(
-                request, claimed: claimed, offset: offset, holder: holder, user: user, context: context))
+                request, claimed: claimed, offset: offset, holder: holder, progress: progress, user: user, context: context))
         } catch {
             result = .failure(error)
         }
         renewal.cancel()
         // In a task of its own: this request's may be cancelled (the client went away), the release must still run.
-        await Task { [uploads] in try? await uploads.releaseClaim(id: id, holder: holder) }.value
+        await Task { [uploads] in
+            do {
+                try await uploads.releaseClaim(id: id, holder: holder)
+            } catch {
+                logger.warning("resumable upload's claim not released; it lapses within the lease", metadata: [
+                    "upload_id": "\(id)", "lease": "\(Self.lease)", "error": "\(error)",
+                ])
+            }
+        }.value
         return try result.get()
     }
 
     private func receive(
-        _ request: Request, claimed: ResumableUpload, offset: Int64, holder: UUID, user: AuthenticatedUser,
-        context: Context
+        _ request: Request, claimed: ResumableUpload, offset: Int64, holder: UUID, progress: ByteProgress,
+        user: AuthenticatedUser, context: Context
     ) async throws -> (Int64, Int64?) {
         let logger = context.logger
         var upload = claimed
-        guard upload.mediaId == nil, upload.offset < upload.length else {
-            return (upload.offset, upload.mediaId)
-        }
+        if let mediaId = upload.mediaId { return (upload.length, mediaId) }
         // Checked again now that it is ours: another PATCH may have moved it since this one looked.
         guard upload.offset == offset else {
             throw APIError(.conflict, code: "offset_mismatch",
                            detail: "Upload-Offset is \(offset) but the upload has \(upload.offset) bytes: HEAD tells where to go on.")
         }
+        // Segments stored but never counted (a PATCH that died between storing and counting one, or a last segment
+        // whose media was not made) would collide with the bytes about to come: they go first.
+        try await dropUncounted(upload, logger: logger)
 
         var segments = SegmentWriter(upload: upload, holder: holder, storage: storage, store: uploads, logger: logger)
         var head: [UInt8]? = nil
@@ -207,7 +247,7 @@ struct ResumableUploadController: Sendable {
                             upload.format = try UploadHandler.judge(head: pending, filename: upload.filename)
                         } catch {
                             await segments.abort()
-                            try? await remove(upload.id, why: "content refused", logger: logger)
+                            await removeQuietly(upload.id, why: "content refused", logger: logger)
                             throw error
                         }
                         segments.format = upload.format
@@ -215,6 +255,7 @@ struct ResumableUploadController: Sendable {
                     }
                 }
                 try await segments.write(chunk)
+                progress.add(chunk.readableBytes)
             }
         } catch let error as APIError {
             await segments.abort()
@@ -234,14 +275,13 @@ struct ResumableUploadController: Sendable {
         }
         let offset = try await segments.finish()
         guard offset == upload.length else { return (offset, nil) }
-        upload.offset = offset
         return (offset, try await complete(upload, user: user, context: context))
     }
 
     /// What is stored of an upload whose type is not known yet (fewer bytes than a judgement needs).
     private func storedBytes(of upload: ResumableUpload) async throws -> [UInt8] {
         var bytes: [UInt8] = []
-        for key in try await segmentKeys(of: upload) {
+        for key in try await segmentKeys(of: upload, through: upload.offset) {
             try await storage.read(key: key, range: nil, chunkSize: 64 << 10) { bytes.append(contentsOf: $0.readableBytesView) }
         }
         return bytes
@@ -255,7 +295,7 @@ struct ResumableUploadController: Sendable {
         let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)
         let writer = try await storage.makeWriter(key: key)
         do {
-            for segment in try await segmentKeys(of: upload) {
+            for segment in try await segmentKeys(of: upload, through: upload.length) {
                 try await storage.read(key: segment, range: nil, chunkSize: 1 << 20) { try await writer.write($0) }
             }
             guard await writer.bytesWritten == upload.length else {
@@ -267,9 +307,12 @@ struct ResumableUploadController: Sendable {
             await writer.abort()
             throw error
         }
+        // Without the client's own key, one made of the upload's id: a last PATCH sent again after its media was made
+        // but not recorded here finds that media instead of making a second one.
         let outcome = try await handler.register(
             StoredUpload(key: key, format: format, size: upload.length, filename: upload.filename), user: user,
-            isPublic: upload.isPublic, idempotencyKey: upload.idempotencyKey, trace: context.trace, logger: context.logger)
+            isPublic: upload.isPublic, idempotencyKey: upload.idempotencyKey ?? "tus:\(upload.id.uuidString.lowercased())",
+            trace: context.trace, logger: context.logger)
         try await uploads.completeUpload(id: upload.id, mediaId: outcome.media.id)
         do {
             try await storage.deletePrefix(Self.prefix(upload.id))
@@ -284,22 +327,43 @@ struct ResumableUploadController: Sendable {
         return outcome.media.id
     }
 
-    /// The stored segments in offset order, the chain from 0 to the upload's offset.
-    private func segmentKeys(of upload: ResumableUpload) async throws -> [String] {
-        let listed = try await storage.list(prefix: Self.prefix(upload.id))
-        var byStart: [Int64: String] = [:]
-        for key in listed {
+    /// The stored segments by the offset they start at.
+    private func segments(of upload: ResumableUpload) async throws -> [(start: Int64, key: String)] {
+        try await storage.list(prefix: Self.prefix(upload.id)).compactMap { key in
             let name = key.split(separator: "/").last.map(String.init) ?? ""
-            if let start = name.split(separator: "-").first.flatMap({ Int64($0) }) { byStart[start] = key }
+            return name.split(separator: "-").first.flatMap { Int64($0) }.map { ($0, key) }
         }
+    }
+
+    /// Removes the segments at or past the counted offset (see `receive`); refuses to go on when it cannot.
+    private func dropUncounted(_ upload: ResumableUpload, logger: Logger) async throws {
+        for segment in try await segments(of: upload) where segment.start >= upload.offset {
+            do {
+                try await storage.delete(key: segment.key)
+                logger.info("uncounted segment of a resumable upload removed", metadata: [
+                    "upload_id": "\(upload.id)", "key": "\(segment.key)",
+                ])
+            } catch {
+                logger.warning("uncounted segment not removed; the PATCH is refused", metadata: [
+                    "upload_id": "\(upload.id)", "key": "\(segment.key)", "error": "\(error)",
+                ])
+                throw APIError.serviceUnavailable("storage_unavailable", "The upload's storage cannot be written; try again.")
+            }
+        }
+    }
+
+    /// The stored segments in offset order, the chain from 0 to `end`.
+    private func segmentKeys(of upload: ResumableUpload, through end: Int64) async throws -> [String] {
+        var byStart: [Int64: String] = [:]
+        for segment in try await segments(of: upload) { byStart[segment.start] = segment.key }
         var chain: [String] = []
         var cursor: Int64 = 0
-        while cursor < upload.offset, let key = byStart[cursor] {
+        while cursor < end, let key = byStart[cursor] {
             chain.append(key)
             guard let size = try await storage.info(key: key)?.size, size > 0 else { break }
             cursor += size
         }
-        guard cursor == upload.offset else {
+        guard cursor == end else {
             throw APIError(.internalServerError, code: "upload_incomplete",
                            detail: "The stored bytes of this upload do not add up to its offset; start it again.")
         }
@@ -316,7 +380,7 @@ struct ResumableUploadController: Sendable {
               upload.userId == user.id
         else { throw APIError.notFound("No such upload.") }
         if expired == .refused, upload.mediaId == nil, upload.expiresAt < Date() {
-            try? await remove(upload.id, why: "expired", logger: logger)
+            await removeQuietly(upload.id, why: "expired", logger: logger)
             throw APIError(.gone, code: "upload_expired", detail: "This upload expired; start a new one.")
         }
         return upload
@@ -327,6 +391,18 @@ struct ResumableUploadController: Sendable {
         try await storage.deletePrefix(Self.prefix(id))
         try await uploads.deleteUpload(id: id)
         logger.info("resumable upload removed", metadata: ["upload_id": "\(id)", "why": "\(why)"])
+    }
+
+    /// `remove` where the request's answer does not depend on it: a failure is logged, and the Janitor's orphan
+    /// sweep removes what is left once the upload expires.
+    func removeQuietly(_ id: UUID, why: String, logger: Logger) async {
+        do {
+            try await remove(id, why: why, logger: logger)
+        } catch {
+            logger.warning("resumable upload not removed; the Janitor will", metadata: [
+                "upload_id": "\(id)", "why": "\(why)", "error": "\(error)",
+            ])
+        }
     }
 
     static func prefix(_ id: UUID) -> String { "uploads/\(id.uuidString.lowercased())/" }
@@ -421,10 +497,28 @@ struct SegmentWriter {
             await writer.abort()
             return committed
         }
-        try await writer.commit()
+        do {
+            try await writer.commit()
+        } catch {
+            await writer.abort()
+            throw error
+        }
         let to = committed + pending
+        // The last segment is counted with the media it makes (`ResumableUploadStore.completeUpload`), never before:
+        // an upload whose media could not be made takes its last bytes again.
+        guard to < upload.length else {
+            committed = to
+            pending = 0
+            return committed
+        }
         guard try await store.advanceUpload(id: upload.id, holder: holder, from: committed, to: to, format: format) else {
-            try? await storage.delete(key: key)
+            do {
+                try await storage.delete(key: key)
+            } catch {
+                logger.warning("segment of a lost claim not removed; the next PATCH removes it", metadata: [
+                    "key": "\(key)", "error": "\(error)",
+                ])
+            }
             throw APIError(.conflict, code: "upload_busy", detail: "This upload was taken over by another request.")
         }
         committed = to
@@ -437,4 +531,11 @@ struct SegmentWriter {
         writer = nil
         pending = 0
     }
+}
+
+/// Bytes a PATCH received so far, read by its lease renewal.
+final class ByteProgress: Sendable {
+    private let count = Atomic<Int>(0)
+    var bytes: Int { count.load(ordering: .relaxed) }
+    func add(_ n: Int) { count.add(n, ordering: .relaxed) }
 }

@@ -15,9 +15,10 @@ struct TusVersionMiddleware: RouterMiddleware {
         }
         do {
             return try await next(request, context)
-        } catch var error as APIError {
-            error.headers.set("Tus-Resumable", ResumableUploadController.version)
-            throw error
+        } catch {
+            var answer = error as? APIError ?? APIErrorMiddleware<Context>.translate(error, logger: context.logger)
+            answer.headers.set("Tus-Resumable", ResumableUploadController.version)
+            throw answer
         }
     }
 }
