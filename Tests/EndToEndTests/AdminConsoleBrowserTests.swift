@@ -74,24 +74,15 @@ struct AdminConsoleBrowserTests {
         let shots = Self.root.appendingPathComponent(".local/screenshots/admin").path
         try? FileManager.default.removeItem(atPath: shots)
         let script = Self.root.appendingPathComponent("Tests/Browser/admin_console.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script]
-        process.environment = ProcessInfo.processInfo.environment.merging([
+        let (status, output) = try runCapturing("/usr/bin/env", ["python3", script], environment: [
             "MEDIA_ADMIN_BASE_URL": stack.baseURL, "MEDIA_ADMIN_STAFF_TOKEN": staffToken,
             "MEDIA_ADMIN_USER_TOKEN": stack.token(user: owner), "MEDIA_ADMIN_TAG": tag,
             "MEDIA_ADMIN_IMAGE": String(ready[0]), "MEDIA_ADMIN_VIDEO": String(ready[1]), "MEDIA_ADMIN_AUDIO": String(ready[2]),
             "MEDIA_ADMIN_FAILED": failed.map(String.init).joined(separator: ","), "MEDIA_ADMIN_SCREENSHOTS": shots,
             // Selenium never looks for drivers on the network: Debian's chromium-driver is named explicitly.
             "SE_OFFLINE": "true",
-        ]) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "the browser checks: \(output)")
+        ])
+        #expect(status == 0, "the browser checks: \(output)")
         print(output)
 
         // What the browser did, seen from the server: every failed media ready, each processed once.

@@ -36,16 +36,7 @@ struct ComposeFileTests {
 
     func help(_ executable: String) throws -> String {
         let bin = try #require(ProcessInfo.processInfo.environment["MEDIA_TEST_BIN_DIR"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(bin)/\(executable)")
-        process.arguments = ["--help"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return output
+        return try runCapturing("\(bin)/\(executable)", ["--help"]).output
     }
 
     @Test func everyServiceRunsAProductWithSettingsItReadsAndAHealthCheck() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -17,17 +18,9 @@ struct CrossHostEndToEndTests {
     @Test(.timeLimit(.minutes(20)))
     func aWorkerHostLostMidBurstLosesNothingAndProcessesNothingTwice() throws {
         let script = Self.root.appendingPathComponent("Tests/CrossHost/cross_host.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (status, output) = try runCapturing("/usr/bin/env", ["python3", script])
         print(output)
-        #expect(process.terminationStatus == 0, "the cross-host checks: \(output)")
+        #expect(status == 0, "the cross-host checks: \(output)")
         #expect(output.contains("every check held"))
         #expect(output.contains("SIGKILLed"), "a worker host was lost mid-burst")
     }

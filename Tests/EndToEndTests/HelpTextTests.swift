@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `--help` of every executable names every `MEDIA_*` variable it reads (SPEC §5): the variables are collected from
 /// the sources that build it (its own folder and the shared configuration), so a new setting without a help line
@@ -49,16 +50,8 @@ struct HelpTextTests {
         let expected = try Self.variablesRead(in: folders + Self.shared)
         #expect(!expected.isEmpty)
         let bin = try #require(ProcessInfo.processInfo.environment["MEDIA_TEST_BIN_DIR"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(bin)/\(executable)")
-        process.arguments = ["--help"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(executable) --help exited \(process.terminationStatus)")
+        let (status, output) = try runCapturing("\(bin)/\(executable)", ["--help"])
+        #expect(status == 0, "\(executable) --help exited \(status)")
         let missing = expected.filter { !output.contains($0) }.sorted()
         #expect(missing.isEmpty, "\(executable) --help does not mention \(missing)")
     }

@@ -41,20 +41,11 @@ struct ResumableUploadEndToEndTests {
         let first = try #require(stack.processes(named: "mediaflow-gateway").first)
 
         let script = Self.root.appendingPathComponent("Tests/Resumable/tus_client.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script]
-        process.environment = ProcessInfo.processInfo.environment.merging([
+        let (status, output) = try runCapturing("/usr/bin/env", ["python3", script], environment: [
             "MEDIA_TUS_FILE": source, "MEDIA_TUS_GATEWAY1": stack.baseURL, "MEDIA_TUS_GATEWAY2": second,
             "MEDIA_TUS_GATEWAY1_PID": String(first.processIdentifier), "MEDIA_TUS_TOKEN": stack.token(user: owner),
-        ]) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "the tus client: \(output)")
+        ])
+        #expect(status == 0, "the tus client: \(output)")
         let line = output.split(separator: "\n").last.map(String.init) ?? ""
         let result = try JSONDecoder().decode([String: JSONValue].self, from: Data(line.utf8))
         print("tus client: \(line)")

@@ -38,3 +38,23 @@ public func eventually(
     }
     return try await condition()
 }
+
+/// Runs `executable` with `arguments` (and `environment` added to this process's) and returns its exit status and
+/// everything it wrote to stdout and stderr. For the scripts and tools tests drive (Python checks, `--help`).
+public func runCapturing(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}

@@ -410,21 +410,13 @@ struct ResumableUploadController: Sendable {
     private static func headers(for upload: ResumableUpload) -> HTTPFields {
         var headers = HTTPFields()
         headers.set("Tus-Resumable", version)
-        if upload.mediaId == nil { headers.set("Upload-Expires", httpDate(upload.expiresAt)) }
+        if upload.mediaId == nil { headers.set("Upload-Expires", HTTPDate.format(upload.expiresAt)) }
         return headers
     }
 
     private func add(_ mediaId: Int64, to headers: inout HTTPFields) {
         headers.set("Media-Id", String(mediaId))
         headers.set("Media-Location", "\(baseURL)/api/media/\(mediaId)/")
-    }
-
-    static func httpDate(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: date)
     }
 
     /// `Upload-Metadata`: comma-separated `key base64(value)` pairs (a key alone has an empty value).

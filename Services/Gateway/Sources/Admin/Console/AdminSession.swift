@@ -57,7 +57,7 @@ struct AdminSessions: Sendable {
     func cookie(for token: String, now: Date = Date()) -> String {
         let expiry = authenticator.expiry(of: token) ?? now.addingTimeInterval(3600)
         let maxAge = max(0, Int(expiry.timeIntervalSince(now)))
-        return "\(Self.cookieName)=\(token); Path=/admin; Max-Age=\(maxAge); Expires=\(Self.httpDate(expiry)); HttpOnly; SameSite=Strict"
+        return "\(Self.cookieName)=\(token); Path=/admin; Max-Age=\(maxAge); Expires=\(HTTPDate.format(expiry)); HttpOnly; SameSite=Strict"
             + (secureCookies ? "; Secure" : "")
     }
 
@@ -78,14 +78,6 @@ struct AdminSessions: Sendable {
             }
         }
         return nil
-    }
-
-    static func httpDate(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: date)
     }
 
     /// Equal strings in time that does not depend on where they differ.
