@@ -327,12 +327,18 @@ struct ResumableUploadController: Sendable {
         return outcome.media.id
     }
 
-    /// The stored segments by the offset they start at.
-    private func segments(of upload: ResumableUpload) async throws -> [(start: Int64, key: String)] {
-        try await storage.list(prefix: Self.prefix(upload.id)).compactMap { key in
-            let name = key.split(separator: "/").last.map(String.init) ?? ""
-            return name.split(separator: "-").first.flatMap { Int64($0) }.map { ($0, key) }
+    /// The stored segments by the offset they start at, with their sizes (one listing; no request per segment).
+    private func segments(of upload: ResumableUpload) async throws -> [(start: Int64, key: String, size: Int64)] {
+        var found: [(start: Int64, key: String, size: Int64)] = []
+        try await storage.listPages(prefix: Self.prefix(upload.id), pageSize: 1000) { page in
+            for blob in page {
+                let name = blob.key.split(separator: "/").last.map(String.init) ?? ""
+                if let start = name.split(separator: "-").first.flatMap({ Int64($0) }) {
+                    found.append((start, blob.key, blob.size))
+                }
+            }
         }
+        return found
     }
 
     /// Removes the segments at or past the counted offset (see `receive`); refuses to go on when it cannot.
@@ -354,14 +360,13 @@ struct ResumableUploadController: Sendable {
 
     /// The stored segments in offset order, the chain from 0 to `end`.
     private func segmentKeys(of upload: ResumableUpload, through end: Int64) async throws -> [String] {
-        var byStart: [Int64: String] = [:]
-        for segment in try await segments(of: upload) { byStart[segment.start] = segment.key }
+        var byStart: [Int64: (key: String, size: Int64)] = [:]
+        for segment in try await segments(of: upload) { byStart[segment.start] = (segment.key, segment.size) }
         var chain: [String] = []
         var cursor: Int64 = 0
-        while cursor < end, let key = byStart[cursor] {
-            chain.append(key)
-            guard let size = try await storage.info(key: key)?.size, size > 0 else { break }
-            cursor += size
+        while cursor < end, let segment = byStart[cursor], segment.size > 0 {
+            chain.append(segment.key)
+            cursor += segment.size
         }
         guard cursor == end else {
             throw APIError(.internalServerError, code: "upload_incomplete",
