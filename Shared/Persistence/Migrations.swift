@@ -205,6 +205,66 @@ public enum Migrations {
             """,
             "CREATE INDEX uploads_expiry ON uploads (expires_at)",
         ]),
+        (9, [
+            // What a user's clients are told (SPEC §8, live status and webhooks): every media turning ready or failed,
+            // its progress and its deletion, recorded by a trigger in the transaction that changed the row, whoever
+            // changed it (the fold, the user, staff, the Janitor), and announced on `media_events`. Events are read
+            // by id: an SSE stream resumes after `Last-Event-ID`, a webhook sender walks them in order.
+            """
+            CREATE TABLE media_events (
+                id BIGSERIAL PRIMARY KEY,
+                user_id BIGINT NOT NULL,
+                media_id BIGINT NOT NULL,
+                type TEXT NOT NULL,
+                percent DOUBLE PRECISION,
+                snapshot JSONB,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX media_events_user ON media_events (user_id, id)",
+            "CREATE INDEX media_events_created ON media_events (created_at)",
+            """
+            CREATE FUNCTION media_record_event() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                kind TEXT;
+                pct DOUBLE PRECISION;
+                snap JSONB;
+                row_user BIGINT;
+                row_media BIGINT;
+                event_id BIGINT;
+            BEGIN
+                IF TG_OP = 'DELETE' THEN
+                    kind := 'media.deleted';
+                    snap := to_jsonb(OLD);
+                    row_user := OLD.user_id;
+                    row_media := OLD.id;
+                ELSE
+                    row_user := NEW.user_id;
+                    row_media := NEW.id;
+                    IF NEW.status = 'ready' AND (OLD.status <> 'ready' OR OLD.generation <> NEW.generation) THEN
+                        kind := 'media.ready';
+                    ELSIF NEW.status = 'failed' AND OLD.status <> 'failed' THEN
+                        kind := 'media.failed';
+                    ELSIF NEW.status = 'processing' AND NEW.metadata ? 'progress'
+                          AND (NEW.metadata -> 'progress') IS DISTINCT FROM (OLD.metadata -> 'progress') THEN
+                        kind := 'media.progress';
+                        pct := (NEW.metadata ->> 'progress')::double precision;
+                    ELSE
+                        RETURN NULL;
+                    END IF;
+                END IF;
+                INSERT INTO media_events (user_id, media_id, type, percent, snapshot)
+                VALUES (row_user, row_media, kind, pct, snap) RETURNING id INTO event_id;
+                PERFORM pg_notify('media_events', event_id || ' ' || row_user);
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER media_record_event AFTER UPDATE OR DELETE ON media
+            FOR EACH ROW EXECUTE FUNCTION media_record_event()
+            """,
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.
