@@ -59,6 +59,12 @@ public struct JSONWriter: Sendable {
         needsComma[last] = true
     }
 
+    /// A value already written as JSON by another writer (one document inside another).
+    public mutating func raw(_ json: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: json)
+    }
+
     // MARK: Scalars
 
     public mutating func null() {

@@ -265,6 +265,77 @@ public enum Migrations {
             FOR EACH ROW EXECUTE FUNCTION media_record_event()
             """,
         ]),
+        // Live status and webhooks (SPEC §8). A stream ticket is used once: redeeming deletes it. A webhook's deliveries
+        // are made by a trigger in the transaction that records the event, so no event a webhook asked for is lost
+        // between the change and the sender; senders claim due deliveries with a lease (any Gateway may send).
+        (10, [
+            """
+            CREATE TABLE event_stream_tickets (
+                ticket TEXT PRIMARY KEY,
+                user_id BIGINT NOT NULL,
+                username TEXT NOT NULL,
+                is_staff BOOLEAN NOT NULL,
+                expires_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE webhooks (
+                id BIGSERIAL PRIMARY KEY,
+                user_id BIGINT NOT NULL,
+                url TEXT NOT NULL,
+                events TEXT[] NOT NULL,
+                secret TEXT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX webhooks_user ON webhooks (user_id)",
+            """
+            CREATE TABLE webhook_deliveries (
+                id BIGSERIAL PRIMARY KEY,
+                webhook_id BIGINT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+                event_id BIGINT NOT NULL,
+                event_type TEXT NOT NULL,
+                body TEXT,
+                status TEXT NOT NULL DEFAULT 'pending',
+                attempts INT NOT NULL DEFAULT 0,
+                next_attempt_at TIMESTAMPTZ,
+                claimed_until TIMESTAMPTZ,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'",
+            "CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id DESC)",
+            """
+            CREATE TABLE webhook_attempts (
+                id BIGSERIAL PRIMARY KEY,
+                delivery_id BIGINT NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+                attempted_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                succeeded BOOLEAN NOT NULL,
+                response_code INT,
+                error TEXT,
+                duration_ms INT NOT NULL
+            )
+            """,
+            "CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, id)",
+            """
+            CREATE FUNCTION webhook_fan_out() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, next_attempt_at)
+                SELECT w.id, NEW.id, NEW.type, now() FROM webhooks w
+                WHERE w.user_id = NEW.user_id AND NEW.type = ANY (w.events);
+                IF FOUND THEN
+                    PERFORM pg_notify('webhook_deliveries', NEW.id::text);
+                END IF;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER webhook_fan_out AFTER INSERT ON media_events
+            FOR EACH ROW EXECUTE FUNCTION webhook_fan_out()
+            """,
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.

@@ -51,9 +51,13 @@ struct MediaEventLogTests {
             #expect(mine.map(\.percent) == [30, 60, nil, nil])
             #expect(mine.allSatisfy { $0.mediaId == clip.id && $0.userId == user })
             #expect(mine.map(\.id) == mine.map(\.id).sorted())
-            #expect(mine.last?.snapshot?.contains("\"original_filename\": \"clip.mp4\"") == true, "\(mine.last?.snapshot ?? "")")
+            // The deleted media as it was; the ready one as it is (deleted by now: nil).
+            #expect(mine.last?.media?.originalFilename == "clip.mp4" && mine.last?.media?.id == clip.id, "\(String(describing: mine.last))")
+            #expect(mine[2].media == nil)
+            #expect(try await log.events(ids: [mine[1].id, mine[0].id]).map(\.id) == [mine[0].id, mine[1].id])
             let theirsEvents = try await log.events(userId: other, after: start, maxAge: .seconds(86_400), limit: 100)
             #expect(theirsEvents.map(\.type) == ["media.failed"])
+            #expect(theirsEvents.first?.media?.status == .failed, "the failed media as it is now")
 
             // Resuming after an id gives the rest; the whole log after `start` holds both users'.
             let first = try #require(mine.first?.id)

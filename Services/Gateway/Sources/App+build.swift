@@ -25,6 +25,13 @@ public struct GatewayDependencies: Sendable {
     public var registry: PrometheusCollectorRegistry
     /// Called after a request wrote an outbox row (wakes the relay).
     public var onOutboxWrite: @Sendable () -> Void
+    /// Live status (SPEC §8): the recorded events, the one-use stream tickets, and this process's open streams (fed
+    /// by `MediaEventListener` in `buildApplication`; by the test in unit tests).
+    public var events: any MediaEventLog = MemoryMediaEventLog()
+    public var tickets: any EventStreamTicketStore = MemoryEventStreamTicketStore()
+    var hub = MediaEventHub()
+    /// Webhooks and their deliveries (SPEC §8).
+    public var webhooks: any WebhookStore = MemoryWebhookStore()
 
     public init(
         repository: any MediaRepository & OperationsStore, storage: any BlobStorage,
@@ -85,6 +92,17 @@ public func buildRouter(
         repository: dependencies.repository, storage: dependencies.storage, signer: signer,
         redirect: configuration.filesRedirect, cdnBaseURL: configuration.cdnBaseURL
     ).addRoutes(to: router)
+    // The stream authenticates itself (a bearer token or a one-use ticket); the ticket needs the bearer token.
+    LiveStatusController(
+        hub: dependencies.hub, log: dependencies.events, tickets: dependencies.tickets, authenticator: authenticator,
+        links: links
+    ).addRoutes(
+        streams: router.group("api/media/events"),
+        tickets: router.group("api/media/events").add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
+    WebhookController(
+        store: dependencies.webhooks, policy: WebhookAddressPolicy(allowPrivate: configuration.webhooks.allowPrivate),
+        links: links
+    ).addRoutes(to: router.group("api/webhooks").add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
     let logger = Logger(label: "mediaflow.gateway.staff")
     let staff = router.group("api/admin")
         .add(middleware: AuthenticationMiddleware(authenticator: authenticator))
@@ -135,10 +153,12 @@ public func buildApplication(
     let statusConsumer = StatusConsumer(
         broker: broker, repository: CachingMediaRepository(base: repository, cache: cache), logger: logger)
     let changeListener = MediaChangeListener(client: postgres, cache: cache, logger: logger)
+    let events = PostgresMediaEventLog(client: postgres, logger: logger)
+    let webhooks = PostgresWebhookStore(client: postgres, logger: logger)
 
     // Requests answer 503 within seconds while the database is down instead of waiting for it (DeadlineMediaRepository).
     let databaseDeadline = Duration.seconds(3)
-    let dependencies = GatewayDependencies(
+    var dependencies = GatewayDependencies(
         repository: CachingMediaRepository(
             base: DeadlineMediaRepository(base: repository, deadline: databaseDeadline), cache: cache),
         operations: repository, storage: storage, broker: broker, janitor: configuration.janitor,
@@ -152,6 +172,19 @@ public func buildApplication(
         ],
         registry: registry, uploads: PostgresResumableUploadStore(client: postgres, logger: logger),
         onOutboxWrite: { relay.notify() })
+    dependencies.events = events
+    dependencies.tickets = PostgresEventStreamTicketStore(client: postgres, logger: logger)
+    dependencies.webhooks = webhooks
+    let eventListener = MediaEventListener(
+        client: postgres, log: events, hub: dependencies.hub, keepAliveInterval: configuration.liveStatusKeepAlive,
+        logger: logger)
+    let webhookSender = WebhookSender(
+        store: webhooks, log: events,
+        links: MediaLinks(
+            baseURL: configuration.publicBaseURL,
+            signer: URLSigner(secret: configuration.jwtSecret, lifetime: configuration.signedURLLifetime)),
+        policy: WebhookAddressPolicy(allowPrivate: configuration.webhooks.allowPrivate),
+        settings: configuration.webhooks, logger: logger)
     var app = Application(
         router: buildRouter(configuration: configuration, dependencies: dependencies),
         server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
@@ -162,6 +195,8 @@ public func buildApplication(
             GatedService(gate: gate, name: "outbox-relay", service: relay),
             GatedService(gate: gate, name: "media-change-listener") { await changeListener.run() },
             GatedService(gate: gate, name: "status-consumer", service: statusConsumer),
+            GatedService(gate: gate, name: "media-event-listener") { await eventListener.run() },
+            GatedService(gate: gate, name: "webhook-sender", service: webhookSender),
         ],
         logger: logger)
     app.beforeServerStarts {

@@ -31,6 +31,10 @@ public struct GatewayConfiguration: Sendable {
     public var janitor: JanitorSettings
     /// `MEDIA_UPLOAD_EXPIRY`: how long an unfinished resumable upload may wait for its next bytes (SPEC §8).
     public var uploadExpiry: Duration
+    /// `MEDIA_SSE_KEEPALIVE`: how often an idle live-status stream gets a comment line (SPEC §8: 15 s).
+    public var liveStatusKeepAlive: Duration
+    /// `MEDIA_WEBHOOK_*`: retry schedule, receiver timeout, private receivers (SPEC §8).
+    public var webhooks: WebhookSettings
     public var common: CommonConfiguration
 
     public static let developmentSecret = "mediaflow-development-secret-change-me-0123456789"
@@ -49,6 +53,11 @@ public struct GatewayConfiguration: Sendable {
           MEDIA_UPLOAD_EXPIRY      an unfinished resumable (tus) upload expires this long after its creation (default 24h)
           MEDIA_FILES_REDIRECT     true: /media/<key> answers 302 to the object store (S3) instead of streaming (default false)
           MEDIA_CDN_BASE_URL       with the redirect, public media's files go to <this>/<key> (default: a presigned URL)
+          MEDIA_SSE_KEEPALIVE      an idle live-status stream (/api/media/events/) gets a comment this often (default 15s)
+          MEDIA_WEBHOOK_ALLOW_PRIVATE  true: webhooks may post to private, loopback and link-local addresses (default false;
+                                   development and tests only)
+          MEDIA_WEBHOOK_RETRY_SCHEDULE  waits before each retry of a failed webhook delivery (default 5s,1m,10m,1h,6h)
+          MEDIA_WEBHOOK_TIMEOUT    how long a webhook receiver has to answer (default 10s)
         \(CommonConfiguration.help)
         Janitor tasks run by staff through the API use the Janitor's settings:
         \(JanitorSettings.help)
@@ -75,6 +84,18 @@ public struct GatewayConfiguration: Sendable {
         cdnBaseURL = env.string("MEDIA_CDN_BASE_URL").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         janitor = try JanitorSettings(environment: env)
         uploadExpiry = try env.duration("MEDIA_UPLOAD_EXPIRY", default: .seconds(24 * 3600))
+        liveStatusKeepAlive = try env.duration("MEDIA_SSE_KEEPALIVE", default: .seconds(15))
+        var webhooks = WebhookSettings()
+        webhooks.allowPrivate = try env.bool("MEDIA_WEBHOOK_ALLOW_PRIVATE", default: false)
+        webhooks.timeout = try env.duration("MEDIA_WEBHOOK_TIMEOUT", default: webhooks.timeout)
+        if let schedule = env.string("MEDIA_WEBHOOK_RETRY_SCHEDULE") {
+            let waits = schedule.split(separator: ",").map { DurationText.parse($0.trimmingCharacters(in: .whitespaces)) }
+            guard !waits.isEmpty, waits.allSatisfy({ $0 != nil }) else {
+                throw ConfigurationError("MEDIA_WEBHOOK_RETRY_SCHEDULE must be durations such as 5s,1m,10m,1h,6h, got \(schedule)")
+            }
+            webhooks.retrySchedule = waits.compactMap { $0 }
+        }
+        self.webhooks = webhooks
         common = try CommonConfiguration(environment: env)
     }
 }

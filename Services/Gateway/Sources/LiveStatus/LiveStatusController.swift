@@ -1,0 +1,155 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+import MediaDomain
+import Persistence
+import ServiceLifecycle
+import Tokens
+
+/// `GET /api/media/events/` and `POST /api/media/events/ticket/` (SPEC §8): a Server-Sent Events stream of the
+/// caller's own `media.progress`, `media.ready`, `media.failed` and `media.deleted`.
+///
+/// A stream subscribes to the hub first and then replays what the log holds after `Last-Event-ID` (24 hours at most),
+/// so nothing recorded in between is lost; an event both replayed and handed live is written once (ids only grow).
+struct LiveStatusController: Sendable {
+    static let resumeWindow = Duration.seconds(24 * 3600)
+    static let ticketLifetime = Duration.seconds(60)
+
+    let hub: MediaEventHub
+    let log: any MediaEventLog
+    let tickets: any EventStreamTicketStore
+    let authenticator: JWTAuthenticator
+    let links: MediaLinks
+
+    func addRoutes(streams: RouterGroup<GatewayRequestContext>, tickets ticketRoutes: RouterGroup<GatewayRequestContext>) {
+        streams.get(use: stream)
+        streams.methodNotAllowed("", allow: [.get, .head])
+        ticketRoutes.post("ticket", use: issueTicket)
+        ticketRoutes.methodNotAllowed("ticket", allow: [.post])
+    }
+
+    /// The caller: a bearer token, or else a ticket (`?ticket=`) that is used up by this.
+    private func caller(of request: Request, context: GatewayRequestContext) async throws -> AuthenticatedUser {
+        if request.headers[.authorization] == nil, let ticket = request.uri.queryParameters["ticket"].map(String.init) {
+            guard let holder = try await tickets.redeem(ticket) else {
+                context.logger.info("live status: refused an unknown, used or expired ticket")
+                throw APIError(.unauthorized, code: "ticket_invalid",
+                               detail: "The ticket is unknown, used or expired: ask for a new one (tickets are valid once, for 60 s).")
+            }
+            return AuthenticatedUser(id: holder.userId, username: holder.username, isStaff: holder.isStaff)
+        }
+        return try authenticator.user(of: request)
+    }
+
+    @Sendable func issueTicket(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let ticket = Self.newTicket()
+        try await tickets.issue(ticket, for: TicketHolder(userId: user.id, username: user.username, isStaff: user.isStaff),
+                                lifetime: Self.ticketLifetime)
+        struct Issued: Encodable {
+            let ticket: String
+            let expires_in: Int64
+            let url: String
+        }
+        return try json(Issued(
+            ticket: ticket, expires_in: Self.ticketLifetime.components.seconds,
+            url: links.apiURL("/api/media/events/", query: [("ticket", ticket)])), status: .created)
+    }
+
+    @Sendable func stream(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let user = try await caller(of: request, context: context)
+        let resumeFrom = try Self.lastEventId(request)
+        return open(userId: user.id, resumeFrom: resumeFrom, logger: context.logger)
+    }
+
+    /// A stream of `userId`'s events (every user's when nil: the admin console), resumed after `resumeFrom`.
+    func open(userId: Int64?, resumeFrom: Int64?, logger: Logger) -> Response {
+        let subscription = hub.subscribe(userId: userId)
+        let hub = self.hub, log = self.log, links = self.links
+        logger.debug("live status: stream opened", metadata: ["resume_from": "\(resumeFrom ?? 0)"])
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-store"
+        headers.set("X-Accel-Buffering", "no")
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            defer { hub.unsubscribe(subscription.id) }
+            try await withGracefulShutdownHandler {
+                var sent = resumeFrom ?? 0
+                try await writer.write(ByteBuffer(string: "retry: 2000\n: stream open\n\n"))
+                if let resumeFrom {
+                    var after = resumeFrom
+                    while true {
+                        let page = if let userId {
+                            try await log.events(userId: userId, after: after, maxAge: Self.resumeWindow, limit: 500)
+                        } else {
+                            try await log.events(after: after, limit: 500)
+                        }
+                        for record in page {
+                            try await writer.write(Self.frame(record, links: links))
+                            sent = record.id
+                        }
+                        guard page.count == 500, let last = page.last else { break }
+                        after = last.id
+                    }
+                }
+                for await item in subscription.items {
+                    switch item {
+                    case .event(let record):
+                        guard record.id > sent else { continue }
+                        try await writer.write(Self.frame(record, links: links))
+                        sent = record.id
+                    case .keepAlive:
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    }
+                }
+            } onGracefulShutdown: {
+                hub.unsubscribe(subscription.id)
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    /// `Last-Event-ID` (the header EventSource sends on reconnecting), or `?last_event_id=` for clients that cannot
+    /// set headers on the first connection.
+    static func lastEventId(_ request: Request) throws -> Int64? {
+        let text = request.headers.value(named: "Last-Event-ID")
+            ?? request.uri.queryParameters["last_event_id"].map(String.init)
+        guard let text, !text.isEmpty else { return nil }
+        guard let id = Int64(text.trimmingCharacters(in: .whitespaces)), id >= 0 else {
+            throw APIError.badRequest("invalid_last_event_id", "Last-Event-ID must be an event id this stream sent.")
+        }
+        return id
+    }
+
+    /// One event as SSE: `id`, `event` (the type) and one `data` line of JSON: the media object, `{id, percent}` for
+    /// progress, or `{id}` for a ready/failed media deleted before its event was read.
+    static func frame(_ record: MediaEventRecord, links: MediaLinks) -> ByteBuffer {
+        ByteBuffer(string: "id: \(record.id)\nevent: \(record.type)\ndata: \(String(decoding: data(record, links: links), as: UTF8.self))\n\n")
+    }
+
+    static func data(_ record: MediaEventRecord, links: MediaLinks) -> [UInt8] {
+        var w = JSONWriter()
+        if record.type == "media.progress" {
+            w.beginObject()
+            w.key("id"); w.int(record.mediaId)
+            w.key("percent"); w.double(record.percent ?? 0)
+            w.endObject()
+        } else if let media = record.media {
+            MediaResource(media, links: links).write(to: &w)
+        } else {
+            w.beginObject()
+            w.key("id"); w.int(record.mediaId)
+            w.endObject()
+        }
+        return w.bytes
+    }
+
+    /// 32 random bytes, URL-safe base64 (a ticket travels in a query string).
+    static func newTicket() -> String {
+        let key = SymmetricKey(size: .bits256)
+        return key.withUnsafeBytes { Data($0) }.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import Hummingbird
+import MediaDomain
+import Persistence
+
+/// `/api/webhooks/` (SPEC §8): a user registers URLs to be told of their media's events, sees each delivery with
+/// every attempt, and asks for one again. Another user's webhook answers 404.
+struct WebhookController: Sendable {
+    let store: any WebhookStore
+    let policy: WebhookAddressPolicy
+    let links: MediaLinks
+
+    func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
+        group.post(use: create)
+        group.get(use: list)
+        group.get(":id", use: detail)
+        group.delete(":id", use: delete)
+        group.get(":id/deliveries", use: deliveries)
+        group.post(":id/deliveries/:delivery/redeliver", use: redeliver)
+        group.methodNotAllowed("", allow: [.get, .head, .post])
+        group.methodNotAllowed(":id", allow: [.get, .head, .delete])
+        group.methodNotAllowed(":id/deliveries", allow: [.get, .head])
+        group.methodNotAllowed(":id/deliveries/:delivery/redeliver", allow: [.post])
+    }
+
+    static let example = #"{"url": "https://example.com/hooks/media", "events": ["media.ready", "media.failed"]}"#
+
+    @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let body = try await JSONRequestBody(request, example: Self.example)
+        guard case .string(let text)? = body.fields["url"] else {
+            throw APIError.badRequest("invalid_request", "The field 'url' is required: an http or https URL.")
+        }
+        guard case .array(let values)? = body.fields["events"], !values.isEmpty else {
+            throw APIError.badRequest("invalid_request",
+                "The field 'events' is required: a list of \(MediaEventRecord.types.joined(separator: ", ")).")
+        }
+        var events: [String] = []
+        for value in values {
+            guard case .string(let name) = value, MediaEventRecord.types.contains(name) else {
+                throw APIError.badRequest("invalid_event",
+                    "Unknown event \(value): use \(MediaEventRecord.types.joined(separator: ", ")).")
+            }
+            if !events.contains(name) { events.append(name) }
+        }
+        let url: URL
+        do {
+            url = try policy.parse(text)
+            try await policy.check(url)
+        } catch {
+            context.logger.info("webhook refused", metadata: ["url": "\(text)", "reason": "\(error)"])
+            throw APIError.badRequest("invalid_url", error.description)
+        }
+        let webhook = try await store.createWebhook(
+            userId: user.id, url: url.absoluteString, events: events, secret: WebhookSignature.newSecret())
+        context.logger.info("webhook registered", metadata: ["webhook_id": "\(webhook.id)", "url": "\(webhook.url)"])
+        return try json(WebhookResource(webhook, withSecret: true), status: .created)
+    }
+
+    @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let hooks = try await store.webhooks(userId: try context.requireUser().id)
+        struct List: Encodable {
+            let count: Int
+            let results: [WebhookResource]
+        }
+        return try json(List(count: hooks.count, results: hooks.map { WebhookResource($0, withSecret: false) }))
+    }
+
+    private func owned(_ context: GatewayRequestContext) async throws -> Webhook {
+        let user = try context.requireUser()
+        guard let id = context.parameters.get("id", as: Int64.self),
+              let webhook = try await store.webhook(id: id, userId: user.id)
+        else { throw APIError.notFound() }
+        return webhook
+    }
+
+    @Sendable func detail(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        try json(WebhookResource(try await owned(context), withSecret: false))
+    }
+
+    @Sendable func delete(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        guard let id = context.parameters.get("id", as: Int64.self), try await store.deleteWebhook(id: id, userId: user.id)
+        else { throw APIError.notFound() }
+        context.logger.info("webhook deleted", metadata: ["webhook_id": "\(id)"])
+        return Response(status: .noContent)
+    }
+
+    @Sendable func deliveries(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let webhook = try await owned(context)
+        let params = request.uri.queryParameters
+        let page = try MediaController.positiveInt(params["page"].map(String.init), name: "page", default: 1)
+        let pageSize = min(try MediaController.positiveInt(params["page_size"].map(String.init), name: "page_size", default: 20), 100)
+        let (count, items) = try await store.deliveries(webhookId: webhook.id, offset: (page - 1) * pageSize, limit: pageSize)
+        let lastPage = max(1, (count + pageSize - 1) / pageSize)
+        guard page <= lastPage else { throw APIError(.notFound, code: "invalid_page", detail: "Invalid page.") }
+        let path = "/api/webhooks/\(webhook.id)/deliveries/"
+        let size: [(String, String)] = params["page_size"] != nil ? [("page_size", String(pageSize))] : []
+        struct Deliveries: Encodable {
+            let count: Int
+            let next: String?
+            let previous: String?
+            let results: [DeliveryResource]
+        }
+        return try json(Deliveries(
+            count: count,
+            next: page < lastPage ? links.apiURL(path, query: [("page", String(page + 1))] + size) : nil,
+            previous: page > 1 ? links.apiURL(path, query: [("page", String(page - 1))] + size) : nil,
+            results: items.map(DeliveryResource.init)))
+    }
+
+    @Sendable func redeliver(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let webhook = try await owned(context)
+        guard let id = context.parameters.get("delivery", as: Int64.self),
+              let delivery = try await store.redeliver(deliveryId: id, webhookId: webhook.id)
+        else { throw APIError.notFound() }
+        context.logger.info("webhook delivery queued again", metadata: ["webhook_id": "\(webhook.id)", "delivery_id": "\(id)"])
+        return try json(DeliveryResource(delivery), status: .accepted)
+    }
+}
+
+/// A webhook as the API shows it; the secret only in the answer to its registration.
+struct WebhookResource: Encodable {
+    let id: Int64
+    let url: String
+    let events: [String]
+    let secret: String?
+    let created_at: String
+
+    init(_ webhook: Webhook, withSecret: Bool) {
+        id = webhook.id
+        url = webhook.url
+        events = webhook.events
+        secret = withSecret ? webhook.secret : nil
+        created_at = ISO8601.string(from: webhook.createdAt)
+    }
+
+    enum CodingKeys: String, CodingKey { case id, url, events, secret, created_at }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(url, forKey: .url)
+        try c.encode(events, forKey: .events)
+        if let secret { try c.encode(secret, forKey: .secret) }
+        try c.encode(created_at, forKey: .created_at)
+    }
+}
+
+/// A delivery with each attempt (SPEC §8: status, response code, time).
+struct DeliveryResource: Encodable {
+    struct Attempt: Encodable {
+        let status: String
+        let response_code: Int?
+        let error: String?
+        let time: String
+        let duration_ms: Int
+
+        enum CodingKeys: String, CodingKey { case status, response_code, error, time, duration_ms }
+
+        /// Absent values are written as null: every attempt has the same keys.
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(status, forKey: .status)
+            try c.encode(response_code, forKey: .response_code)
+            try c.encode(error, forKey: .error)
+            try c.encode(time, forKey: .time)
+            try c.encode(duration_ms, forKey: .duration_ms)
+        }
+    }
+
+    let id: Int64
+    let event_id: Int64
+    let type: String
+    let status: String
+    let next_attempt_at: String?
+    let created_at: String
+    let attempts: [Attempt]
+
+    init(_ delivery: WebhookDelivery) {
+        id = delivery.id
+        event_id = delivery.eventId
+        type = delivery.eventType
+        status = delivery.status.rawValue
+        next_attempt_at = delivery.nextAttemptAt.map(ISO8601.string(from:))
+        created_at = ISO8601.string(from: delivery.createdAt)
+        attempts = delivery.attempts.map {
+            Attempt(status: $0.succeeded ? "succeeded" : "failed", response_code: $0.responseCode, error: $0.error,
+                    time: ISO8601.string(from: $0.attemptedAt), duration_ms: $0.durationMs)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case id, event_id, type, status, next_attempt_at, created_at, attempts }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(event_id, forKey: .event_id)
+        try c.encode(type, forKey: .type)
+        try c.encode(status, forKey: .status)
+        try c.encode(next_attempt_at, forKey: .next_attempt_at)
+        try c.encode(created_at, forKey: .created_at)
+        try c.encode(attempts, forKey: .attempts)
+    }
+}
