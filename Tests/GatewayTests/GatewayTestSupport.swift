@@ -15,6 +15,9 @@ struct TestGateway {
     let storage: MemoryStorage
     let broker = InMemoryBroker()
     let uploads = MemoryResumableUploadStore()
+    let events = MemoryMediaEventLog()
+    let tickets = MemoryEventStreamTicketStore()
+    let webhooks = MemoryWebhookStore()
     let configuration: GatewayConfiguration
     let authenticator: JWTAuthenticator
 
@@ -43,9 +46,11 @@ struct TestGateway {
     }
 
     func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let router = buildRouter(
-            configuration: configuration,
-            dependencies: GatewayDependencies(repository: repository, storage: storage, broker: broker, uploads: uploads))
+        var dependencies = GatewayDependencies(repository: repository, storage: storage, broker: broker, uploads: uploads)
+        dependencies.events = events
+        dependencies.tickets = tickets
+        dependencies.webhooks = webhooks
+        let router = buildRouter(configuration: configuration, dependencies: dependencies)
         let app = Application(router: router)
         try await app.test(.router, body)
     }

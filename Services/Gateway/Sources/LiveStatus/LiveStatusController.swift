@@ -145,11 +145,8 @@ struct LiveStatusController: Sendable {
         return w.bytes
     }
 
-    /// 32 random bytes, URL-safe base64 (a ticket travels in a query string).
+    /// 32 random bytes in hex (a ticket travels in a query string: nothing in it needs escaping).
     static func newTicket() -> String {
-        let key = SymmetricKey(size: .bits256)
-        return key.withUnsafeBytes { Data($0) }.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        SymmetricKey(size: .bits256).withUnsafeBytes { bytes in bytes.map { String(format: "%02x", $0) }.joined() }
     }
 }

@@ -38,8 +38,9 @@ struct WebhookController: Sendable {
         var events: [String] = []
         for value in values {
             guard case .string(let name) = value, MediaEventRecord.types.contains(name) else {
+                let shown = if case .string(let text) = value { "'\(text)'" } else { "\(value)" }
                 throw APIError.badRequest("invalid_event",
-                    "Unknown event \(value): use \(MediaEventRecord.types.joined(separator: ", ")).")
+                    "Unknown event \(shown): use \(MediaEventRecord.types.joined(separator: ", ")).")
             }
             if !events.contains(name) { events.append(name) }
         }

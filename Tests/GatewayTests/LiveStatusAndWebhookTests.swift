@@ -1,0 +1,175 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import HummingbirdTesting
+import MediaDomain
+import Persistence
+import Testing
+
+@testable import Gateway
+
+/// Live status and webhooks in memory (SPEC §8): what the end-to-end tests do not go through — every refusal of a
+/// registration, the signature against Standard Webhooks' own example, which addresses are internal, tickets used
+/// twice, and the hub's fan-out.
+@Suite("Live status and webhooks in memory")
+struct LiveStatusAndWebhookTests {
+    func register(_ client: any TestClientProtocol, _ gateway: TestGateway, user: Int64 = 1, _ body: String) async throws -> TestResponse {
+        var headers = gateway.auth(user)
+        headers[.contentType] = "application/json"
+        return try await client.execute(uri: "/api/webhooks/", method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    func json(_ response: TestResponse) -> [String: JSONValue] {
+        (try? JSONDecoder().decode([String: JSONValue].self, from: Data(buffer: response.body))) ?? [:]
+    }
+
+    @Test func registrationRefusesWhatCannotBeDeliveredAndHidesTheSecretAfterwards() async throws {
+        let gateway = try TestGateway()
+        try await gateway.test { client in
+            for (body, code) in [
+                (#"{"events": ["media.ready"]}"#, "invalid_request"),
+                (#"{"url": "https://example.com/h"}"#, "invalid_request"),
+                (#"{"url": "https://example.com/h", "events": []}"#, "invalid_request"),
+                (#"{"url": "https://example.com/h", "events": ["media.created"]}"#, "invalid_event"),
+                (#"{"url": "ftp://example.com/h", "events": ["media.ready"]}"#, "invalid_url"),
+                (#"{"url": "https://user:pw@example.com/h", "events": ["media.ready"]}"#, "invalid_url"),
+                (#"{"url": "http://127.0.0.1:9/h", "events": ["media.ready"]}"#, "invalid_url"),
+                (#"{"url": "http://[::1]:9/h", "events": ["media.ready"]}"#, "invalid_url"),
+                (#"{"url": "http://169.254.169.254/latest", "events": ["media.ready"]}"#, "invalid_url"),
+                (#"{"url": "http://10.1.2.3/h", "events": ["media.ready"]}"#, "invalid_url"),
+                (#"{"url": "http://localhost:9/h", "events": ["media.ready"]}"#, "invalid_url"),
+            ] {
+                let response = try await register(client, gateway, body)
+                #expect(response.status == .badRequest, "\(body)")
+                #expect(json(response)["code"]?.stringValue == code, "\(body): \(json(response))")
+            }
+            #expect(try await gateway.webhooks.webhooks(userId: 1).isEmpty)
+        }
+    }
+
+    @Test func aWebhookIsTheOwnersAndItsDeliveriesCanBeAskedForAgain() async throws {
+        let gateway = try TestGateway(environment: ["MEDIA_WEBHOOK_ALLOW_PRIVATE": "true"])
+        try await gateway.test { client in
+            let created = try await register(client, gateway, #"{"url": "http://127.0.0.1:9/h", "events": ["media.ready", "media.ready", "media.failed"]}"#)
+            #expect(created.status == .created)
+            let body = json(created)
+            let id = try #require(body["id"]?.intValue)
+            #expect(body["secret"]?.stringValue?.hasPrefix("whsec_") == true)
+            #expect(body["events"] == .array(["media.ready", "media.failed"]), "duplicates dropped: \(body)")
+
+            let detail = try await client.execute(uri: "/api/webhooks/\(id)/", method: .get, headers: gateway.auth())
+            #expect(detail.status == .ok && json(detail)["secret"] == nil && json(detail)["url"] == "http://127.0.0.1:9/h")
+            #expect(try await client.execute(uri: "/api/webhooks/\(id)/", method: .get, headers: gateway.auth(2)).status == .notFound)
+            #expect(try await client.execute(uri: "/api/webhooks/\(id)/deliveries/", method: .get, headers: gateway.auth(2)).status == .notFound)
+            let list = try await client.execute(uri: "/api/webhooks/", method: .get, headers: gateway.auth())
+            #expect(json(list)["count"]?.intValue == 1)
+
+            // An event of the user's asked-for type makes a delivery; another type or user's does not.
+            gateway.webhooks.fanOut(gateway.events.append(userId: 1, mediaId: 5, type: "media.ready"))
+            gateway.webhooks.fanOut(gateway.events.append(userId: 1, mediaId: 5, type: "media.progress", percent: 10))
+            gateway.webhooks.fanOut(gateway.events.append(userId: 2, mediaId: 6, type: "media.ready"))
+            let deliveries = try await client.execute(uri: "/api/webhooks/\(id)/deliveries/", method: .get, headers: gateway.auth())
+            let page = json(deliveries)
+            #expect(page["count"]?.intValue == 1, "\(page)")
+            guard case .array(let results)? = page["results"], let first = results.first else { Issue.record("\(page)"); return }
+            #expect(first["type"] == "media.ready" && first["status"] == "pending" && first["attempts"] == .array([]))
+            let deliveryId = try #require(first["id"]?.intValue)
+
+            // It failed every time: asked for again, it is due now with a fresh schedule.
+            _ = try await gateway.webhooks.claimDue(limit: 10, lease: .seconds(30))
+            try await gateway.webhooks.record(deliveryId: deliveryId, attempt: WebhookAttempt(
+                attemptedAt: Date(), succeeded: false, responseCode: 500, error: "answered 500", durationMs: 3), outcome: .failed)
+            let again = try await client.execute(
+                uri: "/api/webhooks/\(id)/deliveries/\(deliveryId)/redeliver/", method: .post, headers: gateway.auth())
+            #expect(again.status == .accepted)
+            #expect(json(again)["status"] == "pending")
+            guard case .array(let attempts)? = json(again)["attempts"] else { Issue.record("\(json(again))"); return }
+            #expect(attempts.count == 1 && attempts.first?["response_code"]?.intValue == 500, "the attempt log is kept")
+            #expect(try await gateway.webhooks.claimDue(limit: 10, lease: .seconds(30)).map(\.id) == [deliveryId])
+            #expect(try await client.execute(
+                uri: "/api/webhooks/\(id)/deliveries/999/redeliver/", method: .post, headers: gateway.auth()).status == .notFound)
+
+            #expect(try await client.execute(uri: "/api/webhooks/\(id)/", method: .delete, headers: gateway.auth(2)).status == .notFound)
+            #expect(try await client.execute(uri: "/api/webhooks/\(id)/", method: .delete, headers: gateway.auth()).status == .noContent)
+            #expect(try await client.execute(uri: "/api/webhooks/\(id)/", method: .get, headers: gateway.auth()).status == .notFound)
+        }
+    }
+
+    /// The example of the Standard Webhooks specification (and its reference libraries' tests).
+    @Test func signaturesAreStandardWebhooks() {
+        let signature = WebhookSignature.sign(
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1614265330,
+            body: #"{"test": 2432232314}"#)
+        #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        #expect(WebhookSignature.sign(secret: "not-a-secret", id: "a", timestamp: 1, body: "") == nil)
+        let secret = WebhookSignature.newSecret()
+        #expect(secret.hasPrefix("whsec_") && Data(base64Encoded: String(secret.dropFirst(6)))?.count == 24)
+    }
+
+    @Test func internalAddressesAreKnown() {
+        for address: [UInt8] in [[127, 0, 0, 1], [10, 0, 0, 1], [172, 16, 0, 1], [172, 31, 255, 255], [192, 168, 1, 1],
+                                 [169, 254, 169, 254], [100, 64, 0, 1], [0, 0, 0, 0], [224, 0, 0, 1], [255, 255, 255, 255]] {
+            #expect(WebhookAddressPolicy.isInternal(address), "\(address)")
+        }
+        for address: [UInt8] in [[93, 184, 216, 34], [172, 32, 0, 1], [100, 128, 0, 1], [8, 8, 8, 8], [192, 169, 0, 1]] {
+            #expect(!WebhookAddressPolicy.isInternal(address), "\(address)")
+        }
+        let loopback6: [UInt8] = Array(repeating: 0, count: 15) + [1]
+        let mapped: [UInt8] = Array(repeating: 0, count: 10) + [0xff, 0xff, 127, 0, 0, 1]
+        let mappedPublic: [UInt8] = Array(repeating: 0, count: 10) + [0xff, 0xff, 8, 8, 8, 8]
+        let uniqueLocal: [UInt8] = [0xfd, 0x12] + Array(repeating: 0, count: 14)
+        let linkLocal: [UInt8] = [0xfe, 0x80] + Array(repeating: 0, count: 14)
+        let global: [UInt8] = [0x26, 0x06, 0x47, 0x00] + Array(repeating: 0, count: 11) + [1]
+        #expect(WebhookAddressPolicy.isInternal(loopback6) && WebhookAddressPolicy.isInternal(mapped))
+        #expect(WebhookAddressPolicy.isInternal(uniqueLocal) && WebhookAddressPolicy.isInternal(linkLocal))
+        #expect(!WebhookAddressPolicy.isInternal(mappedPublic) && !WebhookAddressPolicy.isInternal(global))
+    }
+
+    @Test func aStreamNeedsCredentialsAndATicketWorksOnce() async throws {
+        let gateway = try TestGateway()
+        try await gateway.test { client in
+            let none = try await client.execute(uri: "/api/media/events/", method: .get)
+            #expect(none.status == .unauthorized && json(none)["code"] == "not_authenticated")
+            let unknown = try await client.execute(uri: "/api/media/events/?ticket=nope", method: .get)
+            #expect(unknown.status == .unauthorized && json(unknown)["code"] == "ticket_invalid")
+            #expect(try await client.execute(uri: "/api/media/events/ticket/", method: .post).status == .unauthorized)
+            let issued = try await client.execute(uri: "/api/media/events/ticket/", method: .post, headers: gateway.auth(7))
+            #expect(issued.status == .created && json(issued)["expires_in"]?.intValue == 60)
+            let ticket = try #require(json(issued)["ticket"]?.stringValue)
+            #expect(json(issued)["url"]?.stringValue == "http://media.test/api/media/events/?ticket=\(ticket)")
+            #expect(try await gateway.tickets.redeem(ticket)?.userId == 7)
+            #expect(try await gateway.tickets.redeem(ticket) == nil, "used once")
+            var bad = gateway.auth()
+            bad[HTTPField.Name("Last-Event-ID")!] = "yesterday"
+            let refused = try await client.execute(uri: "/api/media/events/", method: .get, headers: bad)
+            #expect(refused.status == .badRequest && json(refused)["code"] == "invalid_last_event_id")
+        }
+    }
+
+    @Test func theHubHandsEachEventToItsUsersStreamsAndClosesOneThatFallsBehind() async throws {
+        let hub = MediaEventHub()
+        let mine = hub.subscribe(userId: 1), theirs = hub.subscribe(userId: 2), everyone = hub.subscribe(userId: nil)
+        #expect(hub.isWatched(userId: 1) && hub.isWatched(userId: 3), "staff watch everyone")
+        let event = MediaEventRecord(id: 1, userId: 1, mediaId: 9, type: "media.ready", percent: nil, media: nil, createdAt: Date())
+        hub.dispatch([event])
+        hub.unsubscribe(theirs.id)
+        hub.unsubscribe(everyone.id)
+        var seen: [Int64] = []
+        for await item in everyone.items { if case .event(let r) = item { seen.append(r.id) } }
+        #expect(seen == [1])
+        var theirsSeen = 0
+        for await item in theirs.items { if case .event = item { theirsSeen += 1 } }
+        #expect(theirsSeen == 0)
+        #expect(!hub.isWatched(userId: 2))
+
+        // A reader that does not read: after the backlog its stream ends (its client resumes from Last-Event-ID).
+        hub.dispatch((2...Int64(MediaEventHub.backlog + 5)).map {
+            MediaEventRecord(id: $0, userId: 1, mediaId: 9, type: "media.progress", percent: 1, media: nil, createdAt: Date())
+        })
+        var count = 0
+        for await _ in mine.items { count += 1 }
+        #expect(count == MediaEventHub.backlog, "the stream ended after its backlog")
+        hub.unsubscribe(mine.id)
+        #expect(hub.streamCount == 0)
+    }
+}
