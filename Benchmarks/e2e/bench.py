@@ -324,6 +324,67 @@ def bench_wrk(args, path, token=None):
     return {"requests_per_s": rps, "p99_ms": p99_ms, "non_2xx": int(non2xx.group(1)) if non2xx else 0}
 
 
+def open_streams(args, count):
+    """`count` live-status streams held open (each its own connection, reading nothing after the head)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < count + 256:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 1024), hard))
+    url = urllib.parse.urlsplit(args.api)
+    streams = []
+    for _ in range(count):
+        conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=30)
+        conn.request("GET", "/api/media/events/", headers={"Authorization": f"Bearer {args.token}"})
+        response = conn.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"stream answered {response.status}")
+        streams.append((conn, response))
+    return streams
+
+
+def open_stream_count(args):
+    """The Gateway's own count of open streams (its /metrics)."""
+    conn = http.client.HTTPConnection(urllib.parse.urlsplit(args.api).hostname, urllib.parse.urlsplit(args.api).port)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    found = re.search(r"^mediaflow_live_status_streams\S*\s+([\d.e+]+)", text, re.M)
+    return int(float(found.group(1))) if found else -1
+
+
+def bench_streams(args, media_path, runs, count=2000):
+    """GET /api/media/{id}/ under wrk with no live-status streams open and with `count` idle ones, alternating;
+    and the Gateway's RSS per stream."""
+    client = Client(args.api, args.token)
+    media_id = client.upload(open(media_path, "rb").read(), "streams.jpg")
+    client.wait_ready(media_id)
+    without, with_streams, per_stream = [], [], []
+    for _ in range(runs):
+        without.append(bench_wrk(args, f"/api/media/{media_id}/"))
+        time.sleep(1)
+        before = kib(args.gateway_pid, "VmRSS")
+        streams = open_streams(args, count)
+        time.sleep(2)
+        held = open_stream_count(args)
+        if held < count:
+            raise RuntimeError(f"the Gateway holds {held} streams, not {count}")
+        per_stream.append((kib(args.gateway_pid, "VmRSS") - before) / count)
+        with_streams.append(bench_wrk(args, f"/api/media/{media_id}/"))
+        if open_stream_count(args) < count:
+            raise RuntimeError("streams were closed during the run")
+        for conn, _ in streams:
+            conn.close()
+        time.sleep(2)
+    pick = lambda runs_, key: median([r[key] for r in runs_])
+    return {"streams": count, "kib_per_stream": median(per_stream),
+            "without": {"requests_per_s": pick(without, "requests_per_s"), "p99_ms": pick(without, "p99_ms"),
+                        "runs_p99_ms": [r["p99_ms"] for r in without]},
+            "with": {"requests_per_s": pick(with_streams, "requests_per_s"), "p99_ms": pick(with_streams, "p99_ms"),
+                     "runs_p99_ms": [r["p99_ms"] for r in with_streams],
+                     "non_2xx": sum(r["non_2xx"] for r in with_streams)},
+            "runs_kib_per_stream": [round(k, 1) for k in per_stream]}
+
+
 SEED_USER = 990002
 SEED_MEDIA = 10_000
 
@@ -450,6 +511,15 @@ def main():
             row("get", "GET /api/media/{id}/ with wrk -t2 -c32 -d10s: throughput, p99", "105 req/s, 353 ms",
                 "≥ 4,000 req/s, < 15 ms", f"{r['requests_per_s']:.0f} req/s, p99 {r['p99_ms']:.1f} ms",
                 r["requests_per_s"] >= 4000 and r["p99_ms"] < 15 and r["non_2xx"] == 0)
+        if want("streams"):
+            r = results["streams"] = bench_streams(args, paths["jpeg"], min(args.runs, 3))
+            w, o = r["with"], r["without"]
+            ratio = r["p99_ratio"] = w["p99_ms"] / o["p99_ms"]
+            row("streams", "2,000 idle live-status streams on one Gateway: RSS per stream; GET /api/media/{id}/ under "
+                "wrk with them beside without", "no live status", "p99 with < 15 ms",
+                f"{r['kib_per_stream']:.1f} KiB a stream; {w['requests_per_s']:.0f} req/s, p99 {w['p99_ms']:.1f} ms "
+                f"(without: {o['requests_per_s']:.0f} req/s, p99 {o['p99_ms']:.1f} ms; {ratio:.2f}×)",
+                w["p99_ms"] < 15 and w["non_2xx"] == 0)
         if want("list") or want("stats"):
             seed_many(args)
             try:

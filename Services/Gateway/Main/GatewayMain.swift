@@ -19,6 +19,11 @@ struct GatewayMain {
             let configuration = try GatewayConfiguration()
             let observability = try Observability.bootstrap(service: "gateway", configuration: configuration.common)
             let logger = Logger(label: "mediaflow.gateway")
+            let descriptors = FileDescriptorLimit.raiseToHardLimit()
+            if descriptors < 8_192 {
+                logger.warning("few open files allowed: each client connection (a live-status stream too) takes one",
+                               metadata: ["limit": "\(descriptors)"])
+            }
             if !installed { logger.warning("NIO's event loops could not become the global executor; running on the default one") }
             let app = try await buildApplication(configuration: configuration, registry: observability.registry, logger: logger)
             try await observability.run { try await app.runService() }
