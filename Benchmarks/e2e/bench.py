@@ -374,9 +374,11 @@ def bench_streams(args, media_path, runs, count=2000):
             raise RuntimeError("streams were closed during the run")
         for conn, _ in streams:
             conn.close()
-        time.sleep(2)
+        time.sleep(5)   # the Gateway notices the closed streams at their next keep-alive at the latest
     pick = lambda runs_, key: median([r[key] for r in runs_])
-    return {"streams": count, "kib_per_stream": median(per_stream),
+    # The first round's growth is the cost of a stream; later rounds reuse what the allocator kept from the round
+    # before (their growth is reported, not used).
+    return {"streams": count, "kib_per_stream": per_stream[0],
             "without": {"requests_per_s": pick(without, "requests_per_s"), "p99_ms": pick(without, "p99_ms"),
                         "runs_p99_ms": [r["p99_ms"] for r in without]},
             "with": {"requests_per_s": pick(with_streams, "requests_per_s"), "p99_ms": pick(with_streams, "p99_ms"),
@@ -512,12 +514,12 @@ def main():
                 "≥ 4,000 req/s, < 15 ms", f"{r['requests_per_s']:.0f} req/s, p99 {r['p99_ms']:.1f} ms",
                 r["requests_per_s"] >= 4000 and r["p99_ms"] < 15 and r["non_2xx"] == 0)
         if want("streams"):
-            r = results["streams"] = bench_streams(args, paths["jpeg"], min(args.runs, 3))
+            r = results["streams"] = bench_streams(args, paths["jpeg"], args.runs)
             w, o = r["with"], r["without"]
             ratio = r["p99_ratio"] = w["p99_ms"] / o["p99_ms"]
             row("streams", "2,000 idle live-status streams on one Gateway: RSS per stream; GET /api/media/{id}/ under "
                 "wrk with them beside without", "no live status", "p99 with < 15 ms",
-                f"{r['kib_per_stream']:.1f} KiB a stream; {w['requests_per_s']:.0f} req/s, p99 {w['p99_ms']:.1f} ms "
+                f"{r['kib_per_stream']:.1f} KiB a stream (first round); {w['requests_per_s']:.0f} req/s, p99 {w['p99_ms']:.1f} ms "
                 f"(without: {o['requests_per_s']:.0f} req/s, p99 {o['p99_ms']:.1f} ms; {ratio:.2f}×)",
                 w["p99_ms"] < 15 and w["non_2xx"] == 0)
         if want("list") or want("stats"):

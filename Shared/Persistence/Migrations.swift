@@ -306,6 +306,7 @@ public enum Migrations {
             """,
             "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'",
             "CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id DESC)",
+            "CREATE INDEX webhook_deliveries_unrendered ON webhook_deliveries (event_id) WHERE body IS NULL",
             """
             CREATE TABLE webhook_attempts (
                 id BIGSERIAL PRIMARY KEY,

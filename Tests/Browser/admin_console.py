@@ -225,6 +225,14 @@ def main():
         watch_until_ready(driver, two, "the two reprocessed media")
         shot(driver, "09-bulk-ready")
 
+        # The list of this run's media stays open in a tab of its own, not reloaded: it follows live status.
+        driver.get(f"{BASE}/admin/mediafiles/media/?q={TAG}")
+        listing = driver.current_window_handle
+        check(all(rows(driver).get(i) == "failed" for i in rest), f"the others are failed before the replay: {rows(driver)}")
+        eventually("the list to say it is live", lambda: driver.find_element(By.ID, "live").is_displayed(), 15, 0.1)
+        driver.execute_script("window.notReloaded = true")
+        driver.switch_to.new_window("tab")
+
         # Replay the dead-letter group of the others: they turn ready too; the two reprocessed are skipped.
         driver.get(BASE + "/admin/dead-letters/")
         groups = driver.find_elements(By.CSS_SELECTOR, "#groups tbody tr")
@@ -238,6 +246,14 @@ def main():
         check(said.startswith("Replayed ") and int(said.split()[1].rstrip(";")) >= len(rest),
               f"the notice says the group was replayed: {said}")
         shot(driver, "11-replayed")
+        dead_letters = driver.current_window_handle
+        driver.switch_to.window(listing)
+        eventually("the open list to show the replayed media ready without a reload",
+                   lambda: all(rows(driver).get(i) == "ready" for i in rest), 60, 0.2)
+        check(driver.execute_script("return window.notReloaded === true"), "the list was not reloaded: it is live")
+        driver.switch_to.window(dead_letters)
+        driver.close()
+        driver.switch_to.window(listing)
         watch_until_ready(driver, FAILED, "every failed media, after the replay")
         shot(driver, "12-all-ready")
 

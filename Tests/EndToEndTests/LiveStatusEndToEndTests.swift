@@ -27,9 +27,15 @@ struct LiveStatusEndToEndTests {
         let stack = try await Stack.start(processors: ["mediaflow-video", "mediaflow-image"],
                                           overrides: ["MEDIA_SSE_KEEPALIVE": "1s"])
         defer { stack.stop() }
+        // A second Gateway on the same servers: the client resumes there (events come from PostgreSQL, not from
+        // the memory of the Gateway that folded them).
+        let port2 = freePort()
+        let second = "http://127.0.0.1:\(port2)"
+        try stack.launch("mediaflow-gateway", extra: ["MEDIA_HTTP_PORT": String(port2), "MEDIA_PUBLIC_BASE_URL": second])
+        #expect(await eventually(timeout: .seconds(60)) { (try? await stack.request("GET", "\(second)/readyz").status) == 200 })
         let script = Self.root.appendingPathComponent("Tests/LiveStatus/sse_client.py").path
         let (status, output) = try runCapturing("/usr/bin/env", ["python3", script], environment: [
-            "MEDIA_SSE_GATEWAY": stack.baseURL, "MEDIA_SSE_TOKEN_A": stack.token(user: userA),
+            "MEDIA_SSE_GATEWAY": stack.baseURL, "MEDIA_SSE_GATEWAY2": second, "MEDIA_SSE_TOKEN_A": stack.token(user: userA),
             "MEDIA_SSE_TOKEN_B": stack.token(user: userB), "MEDIA_SSE_VIDEO": video, "MEDIA_SSE_IMAGE": image,
         ])
         #expect(status == 0, "the SSE client: \(output)")
@@ -56,7 +62,8 @@ struct LiveStatusEndToEndTests {
             switch $0["percent"] { case .int(let n)?: Double(n); case .double(let d)?: d; default: nil }
         }
         #expect(percents == percents.sorted() && percents.count >= 3, "progress only grows: \(percents)")
-        // The reconnection went on from the last id seen: nothing twice, nothing missed (the log holds A's events).
+        // The reconnection (to the second Gateway) went on from the last id seen: nothing twice, nothing missed (the
+        // log holds A's events).
         #expect(!second.isEmpty, "the video was still going when the stream dropped")
         #expect(ids == ids.sorted() && Set(ids).count == ids.count, "no event twice: \(ids)")
         let recorded = try await stack.sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM media_events WHERE user_id = \(userA)")

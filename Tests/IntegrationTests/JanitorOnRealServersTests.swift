@@ -163,4 +163,42 @@ struct JanitorOnRealServersTests {
             _ = try await client.query("DELETE FROM outbox WHERE event_id = \(stale)")
         }
     }
+
+    @Test func outboxWatchPrunesLiveStatusEventsPastTheirWindowButNoneAWebhookStillNeeds() async throws {
+        try await TestServers.withDatabase { client, repository in
+            let tasks = JanitorTasks(store: repository, storage: try LocalDiskStorage(root: root), settings: JanitorSettings(),
+                                     instance: "itest", logger: TestServers.logger)
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let user = PostgresRepositoryTests.freshUser()
+            func event(_ age: String) async throws -> Int64 {
+                try await client.query(
+                    """
+                    INSERT INTO media_events (user_id, media_id, type, created_at)
+                    VALUES (\(user), 1, 'media.ready', now() - \(age)::interval) RETURNING id
+                    """).collect().first?.decode(Int64.self) ?? -1
+            }
+            let old = try await event("26 hours"), recent = try await event("23 hours"), owed = try await event("30 hours")
+            let hook = try await client.query(
+                "INSERT INTO webhooks (user_id, url, events, secret) VALUES (\(user), 'https://example.com/h', '{}', 'whsec_AA==') RETURNING id"
+            ).collect().first?.decode(Int64.self) ?? -1
+            _ = try await client.query(
+                """
+                INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, status, body, updated_at) VALUES
+                  (\(hook), \(owed), 'media.ready', 'pending', NULL, now()),
+                  (\(hook), \(old), 'media.ready', 'succeeded', '{}', now() - interval '20 days'),
+                  (\(hook), \(recent), 'media.ready', 'failed', '{}', now() - interval '1 day')
+                """)
+            let run = try await tasks.run(.outboxWatch, dryRun: false, trigger: "itest")
+            #expect((run.report.counts["pruned_events"] ?? 0) >= 1 && (run.report.counts["pruned_deliveries"] ?? 0) >= 1,
+                    "\(run.report.counts)")
+            let left = try await client.query(
+                "SELECT id FROM media_events WHERE user_id = \(user) ORDER BY id").collect().map { try $0.decode(Int64.self) }
+            #expect(left == [recent, owed], "older than 25 h pruned, unless a pending delivery has yet to render it")
+            let deliveries = try await client.query(
+                "SELECT event_id FROM webhook_deliveries WHERE webhook_id = \(hook) ORDER BY event_id").collect()
+                .map { try $0.decode(Int64.self) }
+            #expect(deliveries == [recent, owed], "a delivery finished 20 days ago is pruned; pending and recent ones kept")
+            _ = try await client.query("DELETE FROM webhooks WHERE id = \(hook)")
+        }
+    }
 }

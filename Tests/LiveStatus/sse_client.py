@@ -3,10 +3,11 @@
 
 User A opens GET /api/media/events/ with its bearer token and uploads a video; user B opens the stream with a one-use
 ticket (as EventSource must) and uploads an image. A's client drops its connection after the second progress event of
-its video, waits while the video goes on, and reconnects with Last-Event-ID, reading until the video is ready. Prints
+its video, waits while the video goes on, and reconnects with Last-Event-ID to another Gateway (MEDIA_SSE_GATEWAY2, when
+given), reading until the video is ready. Prints
 one JSON line with what each connection saw; the Swift test judges it against the database.
 
-Environment: MEDIA_SSE_GATEWAY (http://127.0.0.1:PORT), MEDIA_SSE_TOKEN_A, MEDIA_SSE_TOKEN_B, MEDIA_SSE_VIDEO,
+Environment: MEDIA_SSE_GATEWAY (http://127.0.0.1:PORT), optional MEDIA_SSE_GATEWAY2, MEDIA_SSE_TOKEN_A, MEDIA_SSE_TOKEN_B, MEDIA_SSE_VIDEO,
 MEDIA_SSE_IMAGE (file paths).
 """
 import http.client
@@ -23,11 +24,13 @@ signal.signal(signal.SIGTERM, signal.SIG_DFL)
 signal.alarm(300)
 
 gateway = urllib.parse.urlparse(os.environ["MEDIA_SSE_GATEWAY"])
+gateway2 = urllib.parse.urlparse(os.environ.get("MEDIA_SSE_GATEWAY2") or os.environ["MEDIA_SSE_GATEWAY"])
 token_a, token_b = os.environ["MEDIA_SSE_TOKEN_A"], os.environ["MEDIA_SSE_TOKEN_B"]
 
 
-def connection():
-    return http.client.HTTPConnection(gateway.hostname, gateway.port, timeout=120)
+def connection(target=None):
+    target = target or gateway
+    return http.client.HTTPConnection(target.hostname, target.port, timeout=120)
 
 
 def request(method, path, token, body=None, headers=None):
@@ -56,8 +59,8 @@ def upload(path, token):
 class Stream:
     """One SSE connection: parses events (id, event, data) and comments as they arrive."""
 
-    def __init__(self, path, headers):
-        self.conn = connection()
+    def __init__(self, path, headers, target=None):
+        self.conn = connection(target)
         self.conn.request("GET", path, headers=headers)
         self.response = self.conn.getresponse()
         self.status = self.response.status
@@ -142,7 +145,7 @@ last_id = first[-1]["id"] if first else 0
 time.sleep(2.5)  # the video goes on while no stream of A's is open
 
 second = []
-again = Stream("/api/media/events/", {"Authorization": f"Bearer {token_a}", "Last-Event-ID": str(last_id)})
+again = Stream("/api/media/events/", {"Authorization": f"Bearer {token_a}", "Last-Event-ID": str(last_id)}, gateway2)
 result["second_status"] = again.status
 for event in again.events():
     second.append(summary(event))

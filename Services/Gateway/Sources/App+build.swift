@@ -93,10 +93,10 @@ public func buildRouter(
         redirect: configuration.filesRedirect, cdnBaseURL: configuration.cdnBaseURL
     ).addRoutes(to: router)
     // The stream authenticates itself (a bearer token or a one-use ticket); the ticket needs the bearer token.
-    LiveStatusController(
+    let liveStatus = LiveStatusController(
         hub: dependencies.hub, log: dependencies.events, tickets: dependencies.tickets, authenticator: authenticator,
-        links: links
-    ).addRoutes(
+        links: links)
+    liveStatus.addRoutes(
         streams: router.group("api/media/events"),
         tickets: router.group("api/media/events").add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
     WebhookController(
@@ -124,7 +124,7 @@ public func buildRouter(
         operations: dependencies.operations, repository: dependencies.repository, storage: dependencies.storage,
         links: links, bulk: bulk, deadLetters: deadLetters, janitor: janitor,
         sessions: AdminSessions(authenticator: authenticator, secureCookies: configuration.publicBaseURL.hasPrefix("https:")),
-        pages: AdminPages()
+        pages: AdminPages(), liveStatus: liveStatus
     ).addRoutes(to: router)
     let schema = OpenAPIDocument(baseURL: configuration.publicBaseURL, limits: configuration.common.limits)
     router.get("api/schema") { _, _ in schema.response() }

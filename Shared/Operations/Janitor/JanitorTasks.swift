@@ -16,7 +16,7 @@ public struct JanitorReport: Sendable, Equatable {
     /// The counts that are things done (counted in `mediaflow_janitor_actions_total`); the others are observations.
     static let actionKeys: Set<String> = [
         "deleted_media", "deleted_files", "removed", "removed_abandoned_writes", "republished", "failed",
-        "pruned_outbox", "pruned_inbox",
+        "pruned_outbox", "pruned_inbox", "pruned_events", "pruned_deliveries",
     ]
 }
 

@@ -4,7 +4,8 @@ import Metrics
 import Persistence
 
 /// `outbox_watch`: says when events wait in the outbox too long (the broker or every relay is down), and prunes
-/// what was delivered long ago (sent outbox rows, handled-event records).
+/// what was delivered long ago (sent outbox rows, handled-event records, live-status events past their resume window,
+/// finished webhook deliveries).
 struct OutboxWatch {
     let store: any OperationsStore
     let settings: JanitorSettings
@@ -25,6 +26,11 @@ struct OutboxWatch {
             let pruned = try await store.pruneDelivered(olderThan: settings.deliveredRetention)
             report.counts["pruned_outbox"] = pruned.outbox
             report.counts["pruned_inbox"] = pruned.inbox
+            // Live status resumes within 24 hours (SPEC §8): events are kept an hour longer than that.
+            let live = try await store.pruneLiveStatus(
+                eventsOlderThan: .seconds(25 * 3600), deliveriesOlderThan: settings.deliveredRetention)
+            report.counts["pruned_events"] = live.events
+            report.counts["pruned_deliveries"] = live.deliveries
         }
         return report
     }

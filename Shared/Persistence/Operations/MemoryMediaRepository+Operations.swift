@@ -87,6 +87,8 @@ extension MemoryMediaRepository: OperationsStore {
     }
 
     public func pruneDelivered(olderThan age: Duration) async throws -> (outbox: Int, inbox: Int) { (0, 0) }
+    public func pruneLiveStatus(eventsOlderThan eventAge: Duration, deliveriesOlderThan deliveryAge: Duration) async throws
+        -> (events: Int, deliveries: Int) { (0, 0) }
 
     public func startRun(task: String, dryRun: Bool, trigger: String, instance: String) async throws -> Int64 {
         state.withLock { s in

@@ -30,6 +30,10 @@ public protocol OperationsStore: Sendable {
     func outboxBacklog(olderThan age: Duration) async throws -> OutboxBacklog
     /// Deletes sent outbox rows and handled-event records older than `age`.
     func pruneDelivered(olderThan age: Duration) async throws -> (outbox: Int, inbox: Int)
+    /// Deletes live-status events older than `eventAge` (but none a pending webhook delivery still has to render),
+    /// finished webhook deliveries older than `deliveryAge`, and expired stream tickets (SPEC §8).
+    func pruneLiveStatus(eventsOlderThan eventAge: Duration, deliveriesOlderThan deliveryAge: Duration) async throws
+        -> (events: Int, deliveries: Int)
 
     // MARK: janitor_runs
     func startRun(task: String, dryRun: Bool, trigger: String, instance: String) async throws -> Int64

@@ -137,6 +137,28 @@ extension PostgresMediaRepository: OperationsStore {
         return (outbox, inbox)
     }
 
+    public func pruneLiveStatus(eventsOlderThan eventAge: Duration, deliveriesOlderThan deliveryAge: Duration) async throws
+        -> (events: Int, deliveries: Int)
+    {
+        let deliveries = try await rows(
+            """
+            WITH gone AS (
+                DELETE FROM webhook_deliveries WHERE status <> 'pending'
+                  AND updated_at < now() - \(deliveryAge.milliseconds) * interval '1 millisecond' RETURNING 1)
+            SELECT count(*) FROM gone
+            """).first?.decode(Int.self) ?? 0
+        let events = try await rows(
+            """
+            WITH gone AS (
+                DELETE FROM media_events e WHERE created_at < now() - \(eventAge.milliseconds) * interval '1 millisecond'
+                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.body IS NULL)
+                RETURNING 1)
+            SELECT count(*) FROM gone
+            """).first?.decode(Int.self) ?? 0
+        _ = try await rows("DELETE FROM event_stream_tickets WHERE expires_at < now()")
+        return (events, deliveries)
+    }
+
     // MARK: janitor_runs
 
     public func startRun(task: String, dryRun: Bool, trigger: String, instance: String) async throws -> Int64 {

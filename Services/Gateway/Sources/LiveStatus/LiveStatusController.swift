@@ -65,7 +65,6 @@ struct LiveStatusController: Sendable {
 
     /// A stream of `userId`'s events (every user's when nil: the admin console), resumed after `resumeFrom`.
     func open(userId: Int64?, resumeFrom: Int64?, logger: Logger) -> Response {
-        let subscription = hub.subscribe(userId: userId)
         let hub = self.hub, log = self.log, links = self.links
         logger.debug("live status: stream opened", metadata: ["resume_from": "\(resumeFrom ?? 0)"])
         var headers = HTTPFields()
@@ -73,12 +72,24 @@ struct LiveStatusController: Sendable {
         headers[.cacheControl] = "no-store"
         headers.set("X-Accel-Buffering", "no")
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            // Subscribed before the replay reads the log: an event recorded in between is handed live (and written
+            // once: ids only grow). Subscribed here, not before the response, so no subscription outlives its body.
+            let subscription = hub.subscribe(userId: userId)
             defer { hub.unsubscribe(subscription.id) }
             try await withGracefulShutdownHandler {
                 var sent = resumeFrom ?? 0
                 try await writer.write(ByteBuffer(string: "retry: 2000\n: stream open\n\n"))
                 if let resumeFrom {
                     var after = resumeFrom
+                    // An id from the future (a database restored from an older backup) would hide every live event
+                    // until ids caught up with it: the stream goes on from the newest event instead.
+                    let latest = try await log.latestEventId()
+                    if resumeFrom > latest {
+                        logger.info("live status: Last-Event-ID is ahead of the log; resuming from its end",
+                                    metadata: ["last_event_id": "\(resumeFrom)", "latest": "\(latest)"])
+                        sent = latest
+                        after = latest
+                    }
                     while true {
                         let page = if let userId {
                             try await log.events(userId: userId, after: after, maxAge: Self.resumeWindow, limit: 500)

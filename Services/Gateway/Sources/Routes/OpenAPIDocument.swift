@@ -211,6 +211,74 @@ struct OpenAPIDocument: Sendable {
             "415": {"$ref": "#/components/responses/NotJSON"},
             "500": {"description": "janitor_task_failed: the task failed (the run records why).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/api/media/events/": {"get": {
+          "operationId": "mediaEvents", "security": [{"bearerAuth": []}, {}],
+          "summary": "Server-Sent Events: the caller's media.progress, media.ready, media.failed and media.deleted (SPEC §8).",
+          "description": "Each event has an id; Last-Event-ID resumes within 24 hours. A comment line every 15 s keeps the stream open. Without an Authorization header, a one-use ticket (POST /api/media/events/ticket/) in ?ticket=.",
+          "parameters": [
+            {"name": "ticket", "in": "query", "schema": {"type": "string", "maxLength": 128}},
+            {"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer", "minimum": 0, "maximum": 9223372036854775807}}],
+          "responses": {
+            "200": {"description": "The stream (it does not end).", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "400": {"description": "invalid_last_event_id.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "401": {"description": "not_authenticated, token_invalid, or ticket_invalid (unknown, used or expired).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
+        "/api/media/events/ticket/": {"post": {
+          "operationId": "issueEventTicket", "summary": "A one-use ticket, valid 60 s, to open the stream without headers (EventSource).",
+          "responses": {
+            "201": {"description": "The ticket.", "content": {"application/json": {"schema": {"type": "object", "required": ["ticket", "expires_in", "url"],
+              "properties": {"ticket": {"type": "string"}, "expires_in": {"type": "integer", "minimum": 1}, "url": {"type": "string", "format": "uri"}}}}}},
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/api/webhooks/": {
+          "post": {
+            "operationId": "createWebhook", "summary": "Registers a webhook; the answer carries its secret, shown this once (SPEC §8).",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookCreate"}}}},
+            "responses": {
+              "201": {"description": "The webhook with its secret.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Webhook"}}}},
+              "400": {"description": "invalid_json, invalid_request, invalid_event, or invalid_url (not http(s), credentials in it, a host that does not resolve or resolves to a private, loopback or link-local address).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"}, "413": {"$ref": "#/components/responses/TooLarge"},
+              "415": {"$ref": "#/components/responses/NotJSON"}, "503": {"$ref": "#/components/responses/Unavailable"}}},
+          "get": {
+            "operationId": "listWebhooks", "summary": "The caller's webhooks (without their secrets).",
+            "responses": {
+              "200": {"description": "The webhooks.", "content": {"application/json": {"schema": {"type": "object", "required": ["count", "results"],
+                "properties": {"count": {"type": "integer", "minimum": 0}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/Webhook"}}}}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"}, "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/api/webhooks/{id}/": {
+          "parameters": [{"$ref": "#/components/parameters/WebhookId"}],
+          "get": {
+            "operationId": "getWebhook", "summary": "One of the caller's webhooks (without its secret).",
+            "responses": {
+              "200": {"description": "The webhook.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Webhook"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"},
+              "503": {"$ref": "#/components/responses/Unavailable"}}},
+          "delete": {
+            "operationId": "deleteWebhook", "summary": "Deletes a webhook and its deliveries.",
+            "responses": {
+              "204": {"description": "Deleted."},
+              "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"},
+              "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/api/webhooks/{id}/deliveries/": {"get": {
+          "operationId": "listWebhookDeliveries", "summary": "A webhook's deliveries, newest first, each with every attempt.",
+          "parameters": [{"$ref": "#/components/parameters/WebhookId"},
+            {"name": "page", "in": "query", "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "maxLength": 0}]}},
+            {"name": "page_size", "in": "query", "description": "Values over 100 are read as 100.", "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "maxLength": 0}]}}],
+          "responses": {
+            "200": {"description": "A page of deliveries.", "content": {"application/json": {"schema": {"type": "object", "required": ["count", "next", "previous", "results"],
+              "properties": {"count": {"type": "integer", "minimum": 0},
+                "next": {"type": ["string", "null"], "format": "uri"}, "previous": {"type": ["string", "null"], "format": "uri"},
+                "results": {"type": "array", "items": {"$ref": "#/components/schemas/WebhookDelivery"}}}}}}},
+            "400": {"$ref": "#/components/responses/BadRequest"},
+            "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"},
+            "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/api/webhooks/{id}/deliveries/{delivery_id}/redeliver/": {"post": {
+          "operationId": "redeliverWebhookDelivery", "summary": "Sends a delivery again, now, with a fresh retry schedule.",
+          "parameters": [{"$ref": "#/components/parameters/WebhookId"},
+            {"name": "delivery_id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807}}],
+          "responses": {
+            "202": {"description": "The delivery, pending.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookDelivery"}}}},
+            "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"},
+            "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/api/schema/": {"get": {"operationId": "schema", "security": [], "summary": "This document.",
           "responses": {"200": {"description": "OpenAPI 3.1 document.", "content": {"application/vnd.oai.openapi+json": {"schema": {"type": "object"}}}}}}},
         "/healthz": {"get": {"operationId": "healthz", "security": [], "summary": "Liveness.",
@@ -226,6 +294,8 @@ struct OpenAPIDocument: Sendable {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         "parameters": {
           "MediaId": {"name": "id", "in": "path", "required": true, "example": 1,
+            "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807}},
+          "WebhookId": {"name": "id", "in": "path", "required": true, "example": 1,
             "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807}}},
         "headers": {"ETag": {"schema": {"type": "string"}}},
         "responses": {
@@ -264,6 +334,21 @@ struct OpenAPIDocument: Sendable {
               "next": {"type": ["string", "null"], "format": "uri"}, "previous": {"type": ["string", "null"], "format": "uri"},
               "results": {"type": "array", "maxItems": 100, "items": {"$ref": "#/components/schemas/Media"}}}},
           "Counts": {"type": "integer", "minimum": 0},
+          "WebhookCreate": {"type": "object", "required": ["url", "events"],
+            "properties": {"url": {"type": "string", "format": "uri", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://", "maxLength": 2048},
+              "events": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": ["media.progress", "media.ready", "media.failed", "media.deleted"]}}}},
+          "Webhook": {"type": "object", "required": ["id", "url", "events", "created_at"], "additionalProperties": false,
+            "properties": {"id": {"type": "integer", "minimum": 1}, "url": {"type": "string", "format": "uri"},
+              "events": {"type": "array", "items": {"type": "string", "enum": ["media.progress", "media.ready", "media.failed", "media.deleted"]}},
+              "secret": {"type": "string", "pattern": "^whsec_"}, "created_at": {"type": "string", "format": "date-time"}}},
+          "WebhookDelivery": {"type": "object", "required": ["id", "event_id", "type", "status", "next_attempt_at", "created_at", "attempts"],
+            "properties": {"id": {"type": "integer", "minimum": 1}, "event_id": {"type": "integer"},
+              "type": {"type": "string", "enum": ["media.progress", "media.ready", "media.failed", "media.deleted"]},
+              "status": {"type": "string", "enum": ["pending", "succeeded", "failed"]},
+              "next_attempt_at": {"type": ["string", "null"], "format": "date-time"}, "created_at": {"type": "string", "format": "date-time"},
+              "attempts": {"type": "array", "items": {"type": "object", "required": ["status", "response_code", "error", "time", "duration_ms"],
+                "properties": {"status": {"type": "string", "enum": ["succeeded", "failed"]}, "response_code": {"type": ["integer", "null"]},
+                  "error": {"type": ["string", "null"]}, "time": {"type": "string", "format": "date-time"}, "duration_ms": {"type": "integer", "minimum": 0}}}}}},
           "DeadLetterPage": {"type": "object", "required": ["groups", "count", "next", "previous", "results"],
             "properties": {
               "groups": {"type": "array", "items": {"type": "object", "required": ["queue", "code", "count", "oldest", "newest"],

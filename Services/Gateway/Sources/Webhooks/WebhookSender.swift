@@ -109,6 +109,8 @@ struct WebhookSender: Service {
         } catch {
             failure = "\(error)"
         }
+        // Stopped mid-attempt (shutdown): nothing is recorded, the claim lapses and the attempt is made again.
+        if Task.isCancelled { return }
         let elapsed = ContinuousClock.now - started
         let ms = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         let outcome: DeliveryOutcome = if failure == nil {

@@ -21,6 +21,8 @@ struct AdminConsoleController: Sendable {
     let janitor: JanitorTasks
     let sessions: AdminSessions
     let pages: AdminPages
+    /// Every user's live status for the pages' script (SPEC §8's stream, for staff, with the session cookie).
+    let liveStatus: LiveStatusController
 
     static let pageSize = 25
     static let statsDays = 30
@@ -42,6 +44,9 @@ struct AdminConsoleController: Sendable {
         staff.get("janitor", use: janitorPage)
         staff.post("janitor/run", use: runJanitor)
         staff.get("stats", use: statsPage)
+        staff.get("events") { request, context in
+            liveStatus.open(userId: nil, resumeFrom: try LiveStatusController.lastEventId(request), logger: context.logger)
+        }
     }
 
     // MARK: sign in and out

@@ -107,7 +107,7 @@ enum AdminTemplates {
     <option value="reprocess">Reprocess</option><option value="make_public">Make public</option>
     <option value="make_private">Make private</option><option value="delete">Delete</option></select></label>
     <button type="submit" id="apply">Apply to selected</button>
-    <span class="muted" id="count">{{count_text}}</span>{{#live}} <span class="muted">· refreshing while media are processing</span>{{/live}}</div>
+    <span class="muted" id="count">{{count_text}}</span> <span class="muted" id="live" hidden>· live</span></div>
     <table id="media"><thead><tr><th><input type="checkbox" id="all" title="Select all" aria-label="Select all"></th>
     <th class="num">ID</th><th>Thumbnail</th><th>File name</th><th>Owner</th><th>Type</th><th>Status</th><th class="num">Size</th><th>Created (UTC)</th></tr></thead>
     <tbody>
@@ -126,7 +126,17 @@ enum AdminTemplates {
     <span class="muted">Page {{page}} of {{pages}}</span>{{#next}}<a href="{{next}}" rel="next">Older →</a>{{/next}}</div>
     <script>
     document.getElementById('all').addEventListener('change',function(e){document.querySelectorAll('input[name=ids]').forEach(function(b){b.checked=e.target.checked})});
-    {{#live}}setTimeout(function(){if(!document.querySelector('input[name=ids]:checked')&&document.activeElement.tagName!=='INPUT')location.reload()},3000);{{/live}}
+    // Live status: each row's badge follows its media's events (every user's, for staff) as they happen.
+    if(window.EventSource){var es=new EventSource('/admin/events/');
+    es.onopen=function(){document.getElementById('live').hidden=false};
+    es.onerror=function(){document.getElementById('live').hidden=true};
+    ['media.progress','media.ready','media.failed','media.deleted'].forEach(function(t){es.addEventListener(t,function(e){
+    var d=JSON.parse(e.data),row=document.querySelector('#media tr[data-id="'+d.id+'"]');if(!row)return;var b=row.querySelector('.badge');
+    if(t==='media.progress'){b.textContent='processing '+Math.round(d.percent)+' %';return}
+    var s=t==='media.deleted'?'deleted':d.status;row.setAttribute('data-status',s);b.className='badge s-'+s;b.textContent=s;
+    var ph=row.querySelector('.ph');if(t==='media.ready'&&d.thumbnail_url&&ph){var i=document.createElement('img');i.className='thumb';i.src=d.thumbnail_url;i.alt='';ph.replaceWith(i)}
+    })})}
+    {{#live}}else setTimeout(function(){if(!document.querySelector('input[name=ids]:checked')&&document.activeElement.tagName!=='INPUT')location.reload()},3000);{{/live}}
     </script>
     {{> foot}}
     """#
@@ -156,6 +166,13 @@ enum AdminTemplates {
     </table></div><div><h2>Processing</h2><table class="kv">
     {{#processing}}<tr><th>{{name}}</th><td>{{value}}</td></tr>{{/processing}}
     </table><h2>Metadata</h2><pre>{{metadata}}</pre></div></div>
+    <script>
+    // Live status: progress in the badge; when the media is ready or failed, the page is drawn again with its renditions.
+    if(window.EventSource){var es=new EventSource('/admin/events/');
+    ['media.progress','media.ready','media.failed'].forEach(function(t){es.addEventListener(t,function(e){
+    var d=JSON.parse(e.data);if(d.id!=={{id}})return;var b=document.getElementById('status');
+    if(t==='media.progress'){b.textContent='processing '+Math.round(d.percent)+' %'}else{es.close();location.reload()}})})}
+    </script>
     {{> foot}}
     """#
 
