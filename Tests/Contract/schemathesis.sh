@@ -36,7 +36,7 @@ status=0
 # Run from this folder so Schemathesis finds schemathesis.toml here; its state (.hypothesis) stays in $WORK.
 (cd "$WORK" && st --config-file "$HERE/schemathesis.toml" run "http://127.0.0.1:$PORT/api/schema/" \
   --url "http://127.0.0.1:$PORT" \
-  --report-junit-path "$WORK/junit.xml") || status=$?
+  --report-junit-path "$WORK/junit.xml" "$@") || status=$?
 if [[ $status -ne 0 ]]; then
   log "schemathesis found problems (exit $status); gateway log: $WORK/gateway.log"
 else

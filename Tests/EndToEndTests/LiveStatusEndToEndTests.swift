@@ -30,12 +30,12 @@ struct LiveStatusEndToEndTests {
         // A second Gateway on the same servers: the client resumes there (events come from PostgreSQL, not from
         // the memory of the Gateway that folded them).
         let port2 = freePort()
-        let second = "http://127.0.0.1:\(port2)"
-        try stack.launch("mediaflow-gateway", extra: ["MEDIA_HTTP_PORT": String(port2), "MEDIA_PUBLIC_BASE_URL": second])
-        #expect(await eventually(timeout: .seconds(60)) { (try? await stack.request("GET", "\(second)/readyz").status) == 200 })
+        let gateway2 = "http://127.0.0.1:\(port2)"
+        try stack.launch("mediaflow-gateway", extra: ["MEDIA_HTTP_PORT": String(port2), "MEDIA_PUBLIC_BASE_URL": gateway2])
+        #expect(await eventually(timeout: .seconds(60)) { (try? await stack.request("GET", "\(gateway2)/readyz").status) == 200 })
         let script = Self.root.appendingPathComponent("Tests/LiveStatus/sse_client.py").path
         let (status, output) = try runCapturing("/usr/bin/env", ["python3", script], environment: [
-            "MEDIA_SSE_GATEWAY": stack.baseURL, "MEDIA_SSE_GATEWAY2": second, "MEDIA_SSE_TOKEN_A": stack.token(user: userA),
+            "MEDIA_SSE_GATEWAY": stack.baseURL, "MEDIA_SSE_GATEWAY2": gateway2, "MEDIA_SSE_TOKEN_A": stack.token(user: userA),
             "MEDIA_SSE_TOKEN_B": stack.token(user: userB), "MEDIA_SSE_VIDEO": video, "MEDIA_SSE_IMAGE": image,
         ])
         #expect(status == 0, "the SSE client: \(output)")

@@ -136,7 +136,7 @@ struct LiveStatusAndWebhookTests {
             let issued = try await client.execute(uri: "/api/media/events/ticket/", method: .post, headers: gateway.auth(7))
             #expect(issued.status == .created && json(issued)["expires_in"]?.intValue == 60)
             let ticket = try #require(json(issued)["ticket"]?.stringValue)
-            #expect(json(issued)["url"]?.stringValue == "http://media.test/api/media/events/?ticket=\(ticket)")
+            #expect(ticket.count == 64 && ticket.allSatisfy(\.isHexDigit), "\(ticket)")
             #expect(try await gateway.tickets.redeem(ticket)?.userId == 7)
             #expect(try await gateway.tickets.redeem(ticket) == nil, "used once")
             var bad = gateway.auth()

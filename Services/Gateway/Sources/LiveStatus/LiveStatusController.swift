@@ -47,14 +47,13 @@ struct LiveStatusController: Sendable {
         let ticket = Self.newTicket()
         try await tickets.issue(ticket, for: TicketHolder(userId: user.id, username: user.username, isStaff: user.isStaff),
                                 lifetime: Self.ticketLifetime)
+        // No URL of the stream in the answer: the ticket goes in `?ticket=` of `GET /api/media/events/`. (A URL here
+        // reads, to a client that follows links, like `/api/media/{id}/` with the id "events".)
         struct Issued: Encodable {
             let ticket: String
             let expires_in: Int64
-            let url: String
         }
-        return try json(Issued(
-            ticket: ticket, expires_in: Self.ticketLifetime.components.seconds,
-            url: links.apiURL("/api/media/events/", query: [("ticket", ticket)])), status: .created)
+        return try json(Issued(ticket: ticket, expires_in: Self.ticketLifetime.components.seconds), status: .created)
     }
 
     @Sendable func stream(_ request: Request, context: GatewayRequestContext) async throws -> Response {

@@ -211,22 +211,12 @@ struct OpenAPIDocument: Sendable {
             "415": {"$ref": "#/components/responses/NotJSON"},
             "500": {"description": "janitor_task_failed: the task failed (the run records why).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             "503": {"$ref": "#/components/responses/Unavailable"}}}},
-        "/api/media/events/": {"get": {
-          "operationId": "mediaEvents", "security": [{"bearerAuth": []}, {}],
-          "summary": "Server-Sent Events: the caller's media.progress, media.ready, media.failed and media.deleted (SPEC §8).",
-          "description": "Each event has an id; Last-Event-ID resumes within 24 hours. A comment line every 15 s keeps the stream open. Without an Authorization header, a one-use ticket (POST /api/media/events/ticket/) in ?ticket=.",
-          "parameters": [
-            {"name": "ticket", "in": "query", "schema": {"type": "string", "maxLength": 128}},
-            {"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer", "minimum": 0, "maximum": 9223372036854775807}}],
-          "responses": {
-            "200": {"description": "The stream (it does not end).", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-            "400": {"description": "invalid_last_event_id.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            "401": {"description": "not_authenticated, token_invalid, or ticket_invalid (unknown, used or expired).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
         "/api/media/events/ticket/": {"post": {
-          "operationId": "issueEventTicket", "summary": "A one-use ticket, valid 60 s, to open the stream without headers (EventSource).",
+          "operationId": "issueEventTicket", "summary": "A one-use ticket, valid 60 s, for GET /api/media/events/?ticket= (SPEC §8).",
+          "description": "GET /api/media/events/ itself is a Server-Sent Events stream (text/event-stream) that does not end, so it is described in the README rather than here: a client generated from this document would wait for its end forever.",
           "responses": {
-            "201": {"description": "The ticket.", "content": {"application/json": {"schema": {"type": "object", "required": ["ticket", "expires_in", "url"],
-              "properties": {"ticket": {"type": "string"}, "expires_in": {"type": "integer", "minimum": 1}, "url": {"type": "string", "format": "uri"}}}}}},
+            "201": {"description": "The ticket.", "content": {"application/json": {"schema": {"type": "object", "required": ["ticket", "expires_in"], "additionalProperties": false,
+              "properties": {"ticket": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "expires_in": {"type": "integer", "minimum": 1}}}}}},
             "401": {"$ref": "#/components/responses/Unauthorized"},
             "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/api/webhooks/": {
