@@ -243,8 +243,10 @@ public enum Migrations {
                     row_media := NEW.id;
                     IF NEW.status = 'ready' AND (OLD.status <> 'ready' OR OLD.generation <> NEW.generation) THEN
                         kind := 'media.ready';
+                        snap := to_jsonb(NEW);
                     ELSIF NEW.status = 'failed' AND OLD.status <> 'failed' THEN
                         kind := 'media.failed';
+                        snap := to_jsonb(NEW);
                     ELSIF NEW.status = 'processing' AND NEW.metadata ? 'progress'
                           AND (NEW.metadata -> 'progress') IS DISTINCT FROM (OLD.metadata -> 'progress') THEN
                         kind := 'media.progress';
@@ -300,6 +302,7 @@ public enum Migrations {
                 attempts INT NOT NULL DEFAULT 0,
                 next_attempt_at TIMESTAMPTZ,
                 claimed_until TIMESTAMPTZ,
+                claim UUID,
                 created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
                 updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
             )

@@ -76,8 +76,8 @@ struct LiveStatusAndWebhookTests {
             let deliveryId = try #require(first["id"]?.intValue)
 
             // It failed every time: asked for again, it is due now with a fresh schedule.
-            _ = try await gateway.webhooks.claimDue(limit: 10, lease: .seconds(30))
-            try await gateway.webhooks.record(deliveryId: deliveryId, attempt: WebhookAttempt(
+            let claim = try #require(try await gateway.webhooks.claimDue(limit: 10, lease: .seconds(30)).first?.claim)
+            try await gateway.webhooks.record(deliveryId: deliveryId, claim: claim, attempt: WebhookAttempt(
                 attemptedAt: Date(), succeeded: false, responseCode: 500, error: "answered 500", durationMs: 3), outcome: .failed)
             let again = try await client.execute(
                 uri: "/api/webhooks/\(id)/deliveries/\(deliveryId)/redeliver/", method: .post, headers: gateway.auth())
@@ -85,7 +85,12 @@ struct LiveStatusAndWebhookTests {
             #expect(json(again)["status"] == "pending")
             guard case .array(let attempts)? = json(again)["attempts"] else { Issue.record("\(json(again))"); return }
             #expect(attempts.count == 1 && attempts.first?["response_code"]?.intValue == 500, "the attempt log is kept")
-            #expect(try await gateway.webhooks.claimDue(limit: 10, lease: .seconds(30)).map(\.id) == [deliveryId])
+            let fresh = try await gateway.webhooks.claimDue(limit: 10, lease: .seconds(30))
+            #expect(fresh.map(\.id) == [deliveryId])
+            // An attempt under a claim a redelivery replaced is logged, but decides nothing.
+            #expect(try await gateway.webhooks.record(deliveryId: deliveryId, claim: claim, attempt: WebhookAttempt(
+                attemptedAt: Date(), succeeded: false, responseCode: 502, error: "answered 502", durationMs: 3), outcome: .failed) == false)
+            #expect(try await gateway.webhooks.deliveries(webhookId: id, offset: 0, limit: 5).deliveries.first?.status == .pending)
             #expect(try await client.execute(
                 uri: "/api/webhooks/\(id)/deliveries/999/redeliver/", method: .post, headers: gateway.auth()).status == .notFound)
 
@@ -123,6 +128,11 @@ struct LiveStatusAndWebhookTests {
         #expect(WebhookAddressPolicy.isInternal(loopback6) && WebhookAddressPolicy.isInternal(mapped))
         #expect(WebhookAddressPolicy.isInternal(uniqueLocal) && WebhookAddressPolicy.isInternal(linkLocal))
         #expect(!WebhookAddressPolicy.isInternal(mappedPublic) && !WebhookAddressPolicy.isInternal(global))
+        let nat64: [UInt8] = [0x00, 0x64, 0xff, 0x9b] + Array(repeating: 0, count: 8) + [10, 0, 0, 1]
+        let sixToFour: [UInt8] = [0x20, 0x02, 192, 168, 0, 1] + Array(repeating: 0, count: 10)
+        let sixToFourPublic: [UInt8] = [0x20, 0x02, 8, 8, 8, 8] + Array(repeating: 0, count: 10)
+        #expect(WebhookAddressPolicy.isInternal(nat64) && WebhookAddressPolicy.isInternal(sixToFour))
+        #expect(!WebhookAddressPolicy.isInternal(sixToFourPublic))
     }
 
     @Test func aStreamNeedsCredentialsAndATicketWorksOnce() async throws {
@@ -171,5 +181,25 @@ struct LiveStatusAndWebhookTests {
         #expect(count == MediaEventHub.backlog, "the stream ended after its backlog")
         hub.unsubscribe(mine.id)
         #expect(hub.streamCount == 0)
+    }
+
+    @Test func eventsCommittedOutOfOrderAreHandedOnInOrder() {
+        let start = ContinuousClock.now
+        var sequencer = EventSequencer(horizon: 9, hold: .seconds(3))
+        // 11 commits before 10: it waits; 10 then releases both, in order.
+        #expect(sequencer.saw(11, userId: 2, at: start).isEmpty && sequencer.isWaiting)
+        #expect(sequencer.saw(10, userId: 1, at: start + .milliseconds(5)).map(\.id) == [10, 11])
+        #expect(sequencer.horizon == 11 && !sequencer.isWaiting)
+        // 12 rolled back (a gap for good): 13 waits for the hold, then goes.
+        #expect(sequencer.saw(13, userId: 1, at: start + .seconds(1)).isEmpty)
+        #expect(sequencer.release(at: start + .seconds(2)).isEmpty)
+        #expect(sequencer.release(at: start + .seconds(4)).map(\.id) == [13])
+        #expect(sequencer.horizon == 13)
+        // 12 after all (a transaction slower than the hold): handed on at once rather than dropped.
+        #expect(sequencer.saw(12, userId: 3, at: start + .seconds(5)) == [EventSequencer.Announced(id: 12, userId: 3)])
+        // A failed read goes back before what it released.
+        _ = sequencer.saw(15, userId: 1, at: start + .seconds(6))
+        sequencer.rewind(to: 13)
+        #expect(sequencer.horizon == 13 && !sequencer.isWaiting)
     }
 }

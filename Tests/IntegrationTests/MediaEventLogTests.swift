@@ -51,9 +51,11 @@ struct MediaEventLogTests {
             #expect(mine.map(\.percent) == [30, 60, nil, nil])
             #expect(mine.allSatisfy { $0.mediaId == clip.id && $0.userId == user })
             #expect(mine.map(\.id) == mine.map(\.id).sorted())
-            // The deleted media as it was; the ready one as it is (deleted by now: nil).
+            // Each event carries the media as the event left it, even after the media was deleted.
             #expect(mine.last?.media?.originalFilename == "clip.mp4" && mine.last?.media?.id == clip.id, "\(String(describing: mine.last))")
-            #expect(mine[2].media == nil)
+            #expect(mine[2].media?.status == .ready && mine[2].media?.id == clip.id && mine[2].media?.duration == 2,
+                    "the ready media as it was when ready: \(String(describing: mine[2].media))")
+            #expect(mine[0].media == nil, "progress carries no media")
             #expect(try await log.events(ids: [mine[1].id, mine[0].id]).map(\.id) == [mine[0].id, mine[1].id])
             let theirsEvents = try await log.events(userId: other, after: start, maxAge: .seconds(86_400), limit: 100)
             #expect(theirsEvents.map(\.type) == ["media.failed"])

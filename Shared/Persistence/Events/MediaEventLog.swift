@@ -13,8 +13,9 @@ public struct MediaEventRecord: Sendable, Equatable {
     public var type: String
     /// The job's progress, for `media.progress`.
     public var percent: Double?
-    /// What the event tells about: the row as it is now for `media.ready` / `media.failed` (nil once deleted), the row
-    /// as it was for `media.deleted`; nil for `media.progress`, whose data is only the id and the percentage.
+    /// What the event tells about: the row as the event left it (`media.ready`, `media.failed`) or as it was before
+    /// (`media.deleted`), kept with the event, so a replay tells what happened then; nil for `media.progress`, whose
+    /// data is only the id and the percentage.
     public var media: Media?
     public var createdAt: Date
 

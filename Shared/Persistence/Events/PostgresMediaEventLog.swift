@@ -17,8 +17,8 @@ public struct PostgresMediaEventLog: MediaEventLog {
 
     private static let columns = "id, user_id, media_id, type, percent, created_at"
 
-    /// The events a query selects, each with the media it tells about: two more queries per batch, not one per event
-    /// (the current rows of ready/failed media; the deleted rows rebuilt from their snapshots).
+    /// The events a query selects, each with the media it tells about (rebuilt from the event's snapshot of the row by
+    /// `jsonb_populate_record`): one more query per batch, not one per event.
     private func records(_ query: PostgresQuery) async throws -> [MediaEventRecord] {
         var records: [MediaEventRecord] = []
         for try await row in try await client.query(query, logger: logger) {
@@ -26,45 +26,26 @@ public struct PostgresMediaEventLog: MediaEventLog {
             records.append(MediaEventRecord(
                 id: id, userId: user, mediaId: media, type: type, percent: percent, media: nil, createdAt: created))
         }
-        let current = Set(records.filter { $0.type == "media.ready" || $0.type == "media.failed" }.map(\.mediaId))
-        let deleted = records.filter { $0.type == "media.deleted" }.map(\.id)
-        var rows: [Int64: Media] = [:]
-        if !current.isEmpty {
-            for media in try await media("""
-                SELECT \(unescaped: PostgresMediaRepository.columns) FROM media WHERE id = ANY(\(Array(current)))
-                """)
-            {
-                rows[media.id] = media
-            }
+        let withRows = records.filter { $0.type != "media.progress" }.map(\.id)
+        guard !withRows.isEmpty else { return records }
+        var snapshots: [Int64: Media] = [:]
+        for try await row in try await client.query(
+            """
+            SELECT e.id, \(unescaped: PostgresMediaRepository.qualifiedColumns)
+            FROM media_events e, jsonb_populate_record(NULL::media, e.snapshot) m
+            WHERE e.id = ANY(\(withRows)) AND e.snapshot IS NOT NULL
+            """, logger: logger)
+        {
+            let d = try row.decode((
+                Int64, Int64, Int64, String, String, String, Int64, String, String, String, String,
+                String, Int?, Int?, Double?, Int64?, String, Bool, Int, Date, Date).self)
+            snapshots[d.0] = try PostgresMediaRepository.media((
+                d.1, d.2, d.3, d.4, d.5, d.6, d.7, d.8, d.9, d.10, d.11, d.12, d.13, d.14, d.15, d.16, d.17, d.18, d.19, d.20))
         }
-        var gone: [Int64: Media] = [:]
-        if !deleted.isEmpty {
-            for media in try await media("""
-                SELECT \(unescaped: PostgresMediaRepository.qualifiedColumns)
-                FROM media_events e, jsonb_populate_record(NULL::media, e.snapshot) m
-                WHERE e.id = ANY(\(deleted))
-                """)
-            {
-                gone[media.id] = media
-            }
-        }
-        for i in records.indices {
-            switch records[i].type {
-            case "media.deleted": records[i].media = gone[records[i].mediaId]
-            case "media.progress": break
-            default: records[i].media = rows[records[i].mediaId]
-            }
-        }
+        for i in records.indices { records[i].media = snapshots[records[i].id] }
         return records
     }
 
-    private func media(_ query: PostgresQuery) async throws -> [Media] {
-        var result: [Media] = []
-        for try await row in try await client.query(query, logger: logger) {
-            result.append(try PostgresMediaRepository.media(row.decode(PostgresMediaRepository.Row.self)))
-        }
-        return result
-    }
 
     public func events(userId: Int64, after id: Int64, maxAge: Duration, limit: Int) async throws -> [MediaEventRecord] {
         try await records(

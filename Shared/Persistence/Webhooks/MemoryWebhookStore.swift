@@ -8,6 +8,7 @@ public final class MemoryWebhookStore: WebhookStore {
         var body: String?
         var failures = 0
         var claimedUntil: Date?
+        var claim: UUID?
     }
 
     private struct State {
@@ -73,6 +74,7 @@ public final class MemoryWebhookStore: WebhookStore {
             state.deliveries[i].delivery.nextAttemptAt = Date()
             state.deliveries[i].failures = 0
             state.deliveries[i].claimedUntil = nil
+            state.deliveries[i].claim = nil
             return state.deliveries[i].delivery
         }
     }
@@ -88,8 +90,10 @@ public final class MemoryWebhookStore: WebhookStore {
                       let webhook = state.webhooks.first(where: { $0.id == row.delivery.webhookId })
                 else { continue }
                 state.deliveries[i].claimedUntil = now.addingTimeInterval(Double(lease.components.seconds))
+                let claim = UUID()
+                state.deliveries[i].claim = claim
                 claimed.append(ClaimedDelivery(
-                    id: row.delivery.id, eventId: row.delivery.eventId, eventType: row.delivery.eventType, body: row.body,
+                    id: row.delivery.id, claim: claim, eventId: row.delivery.eventId, eventType: row.delivery.eventType, body: row.body,
                     failures: row.failures, url: webhook.url, secret: webhook.secret))
             }
             return claimed
@@ -104,11 +108,14 @@ public final class MemoryWebhookStore: WebhookStore {
         }
     }
 
-    public func record(deliveryId: Int64, attempt: WebhookAttempt, outcome: DeliveryOutcome) async throws {
+    @discardableResult
+    public func record(deliveryId: Int64, claim: UUID, attempt: WebhookAttempt, outcome: DeliveryOutcome) async throws -> Bool {
         state.withLock { state in
-            guard let i = state.deliveries.firstIndex(where: { $0.delivery.id == deliveryId }) else { return }
+            guard let i = state.deliveries.firstIndex(where: { $0.delivery.id == deliveryId }) else { return false }
             state.deliveries[i].delivery.attempts.append(attempt)
+            guard state.deliveries[i].claim == claim else { return false }
             state.deliveries[i].claimedUntil = nil
+            state.deliveries[i].claim = nil
             switch outcome {
             case .succeeded:
                 state.deliveries[i].delivery.status = .succeeded
@@ -121,6 +128,7 @@ public final class MemoryWebhookStore: WebhookStore {
                 state.deliveries[i].delivery.status = .failed
                 state.deliveries[i].delivery.nextAttemptAt = nil
             }
+            return true
         }
     }
 

@@ -100,7 +100,8 @@ public struct PostgresWebhookStore: WebhookStore {
         let rows = try await deliveries(
             """
             UPDATE webhook_deliveries
-            SET status = 'pending', attempts = 0, next_attempt_at = now(), claimed_until = NULL, updated_at = now()
+            SET status = 'pending', attempts = 0, next_attempt_at = now(), claimed_until = NULL, claim = NULL,
+                updated_at = now()
             WHERE id = \(deliveryId) AND webhook_id = \(webhookId)
             RETURNING \(unescaped: Self.deliveryColumns)
             """)
@@ -109,20 +110,22 @@ public struct PostgresWebhookStore: WebhookStore {
 
     public func claimDue(limit: Int, lease: Duration) async throws -> [ClaimedDelivery] {
         var result: [ClaimedDelivery] = []
-        for try await (id, event, type, body, failures, url, secret) in try await client.query(
+        for try await (id, claim, event, type, body, failures, url, secret) in try await client.query(
             """
-            UPDATE webhook_deliveries d SET claimed_until = now() + \(lease.components.seconds) * interval '1 second'
+            UPDATE webhook_deliveries d
+            SET claimed_until = now() + \(lease.components.seconds) * interval '1 second', claim = gen_random_uuid()
             FROM webhooks w
             WHERE w.id = d.webhook_id AND d.id IN (
                 SELECT id FROM webhook_deliveries
                 WHERE status = 'pending' AND next_attempt_at <= now()
                   AND (claimed_until IS NULL OR claimed_until < now())
                 ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-            RETURNING d.id, d.event_id, d.event_type, d.body, d.attempts, w.url, w.secret
-            """, logger: logger).decode((Int64, Int64, String, String?, Int, String, String).self)
+            RETURNING d.id, d.claim, d.event_id, d.event_type, d.body, d.attempts, w.url, w.secret
+            """, logger: logger).decode((Int64, UUID, Int64, String, String?, Int, String, String).self)
         {
             result.append(ClaimedDelivery(
-                id: id, eventId: event, eventType: type, body: body, failures: failures, url: url, secret: secret))
+                id: id, claim: claim, eventId: event, eventType: type, body: body, failures: failures, url: url,
+                secret: secret))
         }
         return result
     }
@@ -132,27 +135,33 @@ public struct PostgresWebhookStore: WebhookStore {
             "UPDATE webhook_deliveries SET body = \(body) WHERE id = \(deliveryId) AND body IS NULL", logger: logger)
     }
 
-    public func record(deliveryId: Int64, attempt: WebhookAttempt, outcome: DeliveryOutcome) async throws {
+    @discardableResult
+    public func record(deliveryId: Int64, claim: UUID, attempt: WebhookAttempt, outcome: DeliveryOutcome) async throws -> Bool {
         let (status, failures, delay): (WebhookDeliveryStatus, Int, Int64?) = switch outcome {
         case .succeeded: (.succeeded, 0, nil)
         case .retry(let after): (.pending, 1, after.components.seconds)
         case .failed: (.failed, 1, nil)
         }
-        try await client.transaction(logger: logger) { connection in
+        return try await client.transaction(logger: logger) { connection in
+            // The attempt is kept whatever became of the claim (it was made); not if the webhook was deleted meanwhile.
             try await connection.query(
                 """
                 INSERT INTO webhook_attempts (delivery_id, attempted_at, succeeded, response_code, error, duration_ms)
-                VALUES (\(deliveryId), \(attempt.attemptedAt), \(attempt.succeeded), \(attempt.responseCode),
-                        \(attempt.error), \(attempt.durationMs))
+                SELECT id, \(attempt.attemptedAt), \(attempt.succeeded), \(attempt.responseCode), \(attempt.error),
+                       \(attempt.durationMs)
+                FROM webhook_deliveries WHERE id = \(deliveryId)
                 """, logger: logger)
-            try await connection.query(
+            let updated = try await connection.query(
                 """
                 UPDATE webhook_deliveries
-                SET status = \(status.rawValue), attempts = attempts + \(failures), claimed_until = NULL, updated_at = now(),
+                SET status = \(status.rawValue), attempts = attempts + \(failures), claimed_until = NULL, claim = NULL,
+                    updated_at = now(),
                     next_attempt_at = CASE WHEN \(delay)::bigint IS NULL THEN NULL
                                            ELSE now() + \(delay)::bigint * interval '1 second' END
-                WHERE id = \(deliveryId)
-                """, logger: logger)
+                WHERE id = \(deliveryId) AND claim = \(claim)
+                RETURNING id
+                """, logger: logger).collect()
+            return !updated.isEmpty
         }
     }
 

@@ -73,6 +73,9 @@ public struct WebhookDelivery: Sendable, Equatable {
 /// A due delivery a sender holds for a while (`claimDue`): what it needs to post it.
 public struct ClaimedDelivery: Sendable, Equatable {
     public var id: Int64
+    /// This claim: an attempt is recorded against the delivery only while the claim holds (a redelivery or another
+    /// sender's claim after this one lapsed makes it stale).
+    public var claim: UUID
     public var eventId: Int64
     public var eventType: String
     /// The body as first sent; nil before the first attempt (the sender renders it then and stores it, so every retry
@@ -83,8 +86,10 @@ public struct ClaimedDelivery: Sendable, Equatable {
     public var url: String
     public var secret: String
 
-    public init(id: Int64, eventId: Int64, eventType: String, body: String?, failures: Int, url: String, secret: String) {
+    public init(id: Int64, claim: UUID, eventId: Int64, eventType: String, body: String?, failures: Int, url: String,
+                secret: String) {
         self.id = id
+        self.claim = claim
         self.eventId = eventId
         self.eventType = eventType
         self.body = body
@@ -118,8 +123,10 @@ public protocol WebhookStore: Sendable {
     func claimDue(limit: Int, lease: Duration) async throws -> [ClaimedDelivery]
     /// Stores the body of a delivery's first attempt.
     func setBody(deliveryId: Int64, body: String) async throws
-    /// Records an attempt and what follows from it, and releases the claim.
-    func record(deliveryId: Int64, attempt: WebhookAttempt, outcome: DeliveryOutcome) async throws
+    /// Records an attempt (while the delivery exists) and, if `claim` still holds, what follows from it, releasing the
+    /// claim. Returns whether the claim held.
+    @discardableResult
+    func record(deliveryId: Int64, claim: UUID, attempt: WebhookAttempt, outcome: DeliveryOutcome) async throws -> Bool
     /// Seconds until the next delivery falls due (nil when none is pending): how long an idle sender may sleep.
     func secondsUntilNextDue() async throws -> Double?
 }

@@ -79,10 +79,12 @@ struct LiveStatusController: Sendable {
                 var sent = resumeFrom ?? 0
                 try await writer.write(ByteBuffer(string: "retry: 2000\n: stream open\n\n"))
                 if let resumeFrom {
+                    // The replay reads up to what the listener has handed on in order; later events come live.
+                    let horizon = hub.horizon
                     var after = resumeFrom
                     // An id from the future (a database restored from an older backup) would hide every live event
                     // until ids caught up with it: the stream goes on from the newest event instead.
-                    let latest = try await log.latestEventId()
+                    let latest = try await Self.reading(logger, resumeFrom) { try await log.latestEventId() }
                     if resumeFrom > latest {
                         logger.info("live status: Last-Event-ID is ahead of the log; resuming from its end",
                                     metadata: ["last_event_id": "\(resumeFrom)", "latest": "\(latest)"])
@@ -90,16 +92,18 @@ struct LiveStatusController: Sendable {
                         after = latest
                     }
                     while true {
-                        let page = if let userId {
-                            try await log.events(userId: userId, after: after, maxAge: Self.resumeWindow, limit: 500)
-                        } else {
-                            try await log.events(after: after, limit: 500)
+                        let page = try await Self.reading(logger, resumeFrom) {
+                            if let userId {
+                                try await log.events(userId: userId, after: after, maxAge: Self.resumeWindow, limit: 500)
+                            } else {
+                                try await log.events(after: after, limit: 500)
+                            }
                         }
-                        for record in page {
+                        for record in page where record.id <= horizon {
                             try await writer.write(Self.frame(record, links: links))
                             sent = record.id
                         }
-                        guard page.count == 500, let last = page.last else { break }
+                        guard page.count == 500, let last = page.last, last.id <= horizon else { break }
                         after = last.id
                     }
                 }
@@ -118,6 +122,18 @@ struct LiveStatusController: Sendable {
             }
             try await writer.finish(nil)
         })
+    }
+
+    /// A read of the log for a replay; a failure ends the stream (its headers are sent: no error answer is possible),
+    /// with a log line, and the client reconnects with its `Last-Event-ID`.
+    static func reading<T>(_ logger: Logger, _ resumeFrom: Int64, _ read: () async throws -> T) async throws -> T {
+        do {
+            return try await read()
+        } catch {
+            logger.warning("live status: the replay could not read the event log; the stream ends and its client resumes",
+                           metadata: ["resume_from": "\(resumeFrom)", "error": "\(DatabaseFailure.describe(error))"])
+            throw error
+        }
     }
 
     /// `Last-Event-ID` (the header EventSource sends on reconnecting), or `?last_event_id=` for clients that cannot

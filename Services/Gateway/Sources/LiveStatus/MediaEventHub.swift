@@ -23,6 +23,8 @@ final class MediaEventHub: Sendable {
         let continuation: AsyncStream<LiveStatusItem>.Continuation
     }
 
+    let logger = Logger(label: "mediaflow.gateway.live-status")
+
     private struct State {
         var nextId = 0
         var subscribers: [Int: Subscriber] = [:]
@@ -31,6 +33,14 @@ final class MediaEventHub: Sendable {
     }
 
     private let state = Mutex(State())
+    private let released = Mutex(Int64.max)
+
+    /// The last event id the listener has handed on in order: every event up to it is committed (or given up on), so
+    /// a replay reads the log up to here and leaves the rest to the live path. Unbounded until the listener runs.
+    var horizon: Int64 {
+        get { released.withLock { $0 } }
+        set { released.withLock { $0 = newValue } }
+    }
     private let open = Gauge(label: "mediaflow_live_status_streams")
     private let sent = Counter(label: "mediaflow_live_status_events_total")
 
@@ -77,10 +87,17 @@ final class MediaEventHub: Sendable {
     func dispatch(_ records: [MediaEventRecord]) {
         for record in records {
             let targets = state.withLock { state in
-                (state.byUser[record.userId] ?? []).union(state.everyone).compactMap { state.subscribers[$0]?.continuation }
+                (state.byUser[record.userId] ?? []).union(state.everyone).compactMap { id in
+                    state.subscribers[id].map { (id, $0) }
+                }
             }
-            for continuation in targets {
-                if case .dropped = continuation.yield(.event(record)) { continuation.finish() }
+            for (id, subscriber) in targets {
+                if case .dropped = subscriber.continuation.yield(.event(record)) {
+                    logger.warning("live status: a stream fell too far behind and is closed; its client resumes from its last event id",
+                                   metadata: ["stream": "\(id)", "user_id": "\(subscriber.userId.map(String.init) ?? "staff")",
+                                              "backlog": "\(Self.backlog)"])
+                    subscriber.continuation.finish()
+                }
                 sent.increment()
             }
         }

@@ -30,7 +30,18 @@ struct WebhookAddressPolicy: Sendable {
         guard !allowPrivate else { return }
         guard let host = url.host else { throw Refusal(description: "The url has no host.") }
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        let addresses = await Self.resolve(bare)
+        // A resolver that does not answer must not hold an attempt (or a registration) for long.
+        let addresses = await withTaskGroup(of: [[UInt8]]?.self) { group in
+            group.addTask { await Self.resolve(bare) }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let addresses else { throw Refusal(description: "The url's host \(bare) did not resolve within 5 s.") }
         guard !addresses.isEmpty else { throw Refusal(description: "The url's host \(bare) does not resolve.") }
         if let blocked = addresses.first(where: Self.isInternal) {
             throw Refusal(description:
@@ -54,6 +65,13 @@ struct WebhookAddressPolicy: Sendable {
         if address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xff && address[11] == 0xff {
             return isInternal(Array(address[12..<16]))                  // IPv4-mapped
         }
+        if address[0..<12] == [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0] {
+            return isInternal(Array(address[12..<16]))                  // NAT64 (64:ff9b::/96)
+        }
+        if address[0] == 0x20 && address[1] == 0x02 && isInternal(Array(address[2..<6])) {
+            return true                                                 // 6to4 (2002::/16) of an internal IPv4
+        }
+        if address[0..<12].allSatisfy({ $0 == 0 }) { return true }      // IPv4-compatible (deprecated), unspecified
         return (address[0] & 0xfe) == 0xfc                              // unique local
             || (address[0] == 0xfe && (address[1] & 0xc0) == 0x80)       // link-local
             || address[0] == 0xff                                        // multicast

@@ -109,8 +109,9 @@ struct WebhookSender: Service {
         } catch {
             failure = "\(error)"
         }
-        // Stopped mid-attempt (shutdown): nothing is recorded, the claim lapses and the attempt is made again.
-        if Task.isCancelled { return }
+        // Stopped mid-attempt (shutdown) without an answer: nothing is recorded, the claim lapses and the attempt is
+        // made again. An answer that came is recorded.
+        if Task.isCancelled && failure != nil { return }
         let elapsed = ContinuousClock.now - started
         let ms = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         let outcome: DeliveryOutcome = if failure == nil {
@@ -137,11 +138,16 @@ struct WebhookSender: Service {
             attemptsCounter("failed").increment()
         }
         do {
-            try await store.record(
-                deliveryId: delivery.id,
+            let held = try await store.record(
+                deliveryId: delivery.id, claim: delivery.claim,
                 attempt: WebhookAttempt(attemptedAt: attemptedAt, succeeded: failure == nil, responseCode: code,
                                         error: failure, durationMs: ms),
                 outcome: outcome)
+            if !held {
+                logger.info(
+                    "webhooks: the delivery was redelivered, deleted or claimed again during this attempt; its outcome is left to that",
+                    metadata: metadata)
+            }
         } catch {
             // The claim lapses and the delivery is sent again: at least once, never lost.
             logger.error("webhooks: could not record an attempt; the delivery will be sent again when its claim lapses",
