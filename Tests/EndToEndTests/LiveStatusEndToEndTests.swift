@@ -86,7 +86,8 @@ struct LiveStatusEndToEndTests {
         defer { stack.stop() }
         let receiverScript = Self.root.appendingPathComponent("Tests/Webhooks/webhook_receiver.py").path
         var receivers: [Process] = []
-        defer { for r in receivers where r.isRunning { r.terminate() } }
+        // SIGKILL: nothing of a receiver is worth a clean stop, and it must not outlive the test.
+        defer { for r in receivers { kill(r.processIdentifier, SIGKILL) } }
         func receiver(port: Int, name: String, failFirst: Int) throws {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -9,14 +9,16 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import signal
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-# The Swift test runner starts children with SIGTERM ignored; the test stops this one with SIGTERM.
+# The Swift test runner starts children with SIGTERM ignored (and blocked); the test stops this one with SIGTERM.
 signal.signal(signal.SIGTERM, signal.SIG_DFL)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 port, secret_file, log_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 fail_first = int(sys.argv[4]) if len(sys.argv) > 4 else 0
@@ -67,6 +69,15 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+def watchdog(parent):
+    """Ends this receiver when the test that started it is gone (or after 15 minutes), whatever its signal mask."""
+    deadline = time.monotonic() + 900
+    while os.getppid() == parent and time.monotonic() < deadline:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+threading.Thread(target=watchdog, args=(os.getppid(),), daemon=True).start()
 server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
 print(f"listening on 127.0.0.1:{port}", flush=True)
 server.serve_forever()

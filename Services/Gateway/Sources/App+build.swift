@@ -140,7 +140,9 @@ public func buildApplication(
     configuration: GatewayConfiguration, registry: PrometheusCollectorRegistry, logger: Logger
 ) async throws -> some ApplicationProtocol {
     var database = configuration.common.database
-    database.maxConnections = configuration.databaseConnections
+    // One more than the configured pool: the live-status listener holds a connection for good (LISTEN), which is no
+    // capacity for queries. (The read cache's listener holds one too, as it did when the pool size was tuned.)
+    database.maxConnections = configuration.databaseConnections + 1
     let postgres = try database.makeClient(logger: logger)
     let repository = PostgresMediaRepository(client: postgres, logger: logger)
     let broker = try RabbitMQBroker(url: configuration.common.amqpURL, queueType: configuration.common.queueType, logger: logger)

@@ -49,7 +49,8 @@ public struct GatewayConfiguration: Sendable {
           MEDIA_JWT_SECRET         HS256 secret of bearer tokens (default: a development secret, with a warning)
           MEDIA_CORS_ORIGINS       comma-separated origins allowed from browsers (default *)
           MEDIA_SIGNED_URL_TTL     seconds a private media URL stays valid (default 3600)
-          MEDIA_DATABASE_CONNECTIONS  most PostgreSQL connections (default twice the cores, at least 4)
+          MEDIA_DATABASE_CONNECTIONS  most PostgreSQL connections (default twice the cores, at least 4), and one more the
+                                   live-status listener holds
           MEDIA_UPLOAD_EXPIRY      an unfinished resumable (tus) upload expires this long after its creation (default 24h)
           MEDIA_FILES_REDIRECT     true: /media/<key> answers 302 to the object store (S3) instead of streaming (default false)
           MEDIA_CDN_BASE_URL       with the redirect, public media's files go to <this>/<key> (default: a presigned URL)
