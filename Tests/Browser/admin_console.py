@@ -22,7 +22,7 @@ import traceback
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -74,11 +74,12 @@ def eventually(what, predicate, timeout=90, interval=1.0):
 
 
 def text(driver):
-    """The page's visible text; a page replaced while reading it is read again."""
+    """The page's visible text; a page replaced while reading it (or not there yet: a navigation under way) is read
+    again."""
     for _ in range(50):
         try:
             return driver.find_element(By.TAG_NAME, "body").text
-        except StaleElementReferenceException:
+        except (StaleElementReferenceException, NoSuchElementException):
             time.sleep(0.1)
     return ""
 
