@@ -169,7 +169,9 @@ struct AdminConsoleTests {
             let session = try await signIn(client, token: staffToken(gateway))
             var headers = formType
             headers[.cookie] = session.cookie
-            for csrf in [nil, "forged", String(session.csrf.dropLast()) + "A"] {
+            // The real token with its last character changed (to another one: a token may end in "A").
+            let tampered = String(session.csrf.dropLast()) + (session.csrf.hasSuffix("A") ? "B" : "A")
+            for csrf in [nil, "forged", tampered] {
                 var fields = [("action", "delete"), ("ids", String(victim.id))]
                 if let csrf { fields.append(("csrf_token", csrf)) }
                 try await client.execute(uri: "/admin/mediafiles/media/", method: .post, headers: headers, body: form(fields)) { response in
