@@ -26,7 +26,7 @@ public struct PostgresMediaEventLog: MediaEventLog {
             records.append(MediaEventRecord(
                 id: id, userId: user, mediaId: media, type: type, percent: percent, media: nil, createdAt: created))
         }
-        let withRows = records.filter { $0.type != "media.progress" }.map(\.id)
+        let withRows = records.filter { $0.type != MediaEvents.progress }.map(\.id)
         guard !withRows.isEmpty else { return records }
         var snapshots: [Int64: Media] = [:]
         for try await row in try await client.query(

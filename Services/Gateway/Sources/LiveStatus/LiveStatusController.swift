@@ -100,7 +100,7 @@ struct LiveStatusController: Sendable {
                             }
                         }
                         for record in page where record.id <= horizon {
-                            try await writer.write(Self.frame(record, links: links))
+                            try await writer.write(MediaEventPayload.sseFrame(record, links: links))
                             sent = record.id
                         }
                         guard page.count == 500, let last = page.last, last.id <= horizon else { break }
@@ -111,7 +111,7 @@ struct LiveStatusController: Sendable {
                     switch item {
                     case .event(let record):
                         guard record.id > sent else { continue }
-                        try await writer.write(Self.frame(record, links: links))
+                        try await writer.write(MediaEventPayload.sseFrame(record, links: links))
                         sent = record.id
                     case .keepAlive:
                         try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
@@ -146,29 +146,6 @@ struct LiveStatusController: Sendable {
             throw APIError.badRequest("invalid_last_event_id", "Last-Event-ID must be an event id this stream sent.")
         }
         return id
-    }
-
-    /// One event as SSE: `id`, `event` (the type) and one `data` line of JSON: the media object, `{id, percent}` for
-    /// progress, or `{id}` for a ready/failed media deleted before its event was read.
-    static func frame(_ record: MediaEventRecord, links: MediaLinks) -> ByteBuffer {
-        ByteBuffer(string: "id: \(record.id)\nevent: \(record.type)\ndata: \(String(decoding: data(record, links: links), as: UTF8.self))\n\n")
-    }
-
-    static func data(_ record: MediaEventRecord, links: MediaLinks) -> [UInt8] {
-        var w = JSONWriter()
-        if record.type == "media.progress" {
-            w.beginObject()
-            w.key("id"); w.int(record.mediaId)
-            w.key("percent"); w.double(record.percent ?? 0)
-            w.endObject()
-        } else if let media = record.media {
-            MediaResource(media, links: links).write(to: &w)
-        } else {
-            w.beginObject()
-            w.key("id"); w.int(record.mediaId)
-            w.endObject()
-        }
-        return w.bytes
     }
 
     /// 32 random bytes in hex (a ticket travels in a query string: nothing in it needs escaping).

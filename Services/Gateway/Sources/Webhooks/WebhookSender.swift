@@ -88,7 +88,7 @@ struct WebhookSender: Service {
             let id = "msg_\(delivery.id)"
             let timestamp = Int64(Date().timeIntervalSince1970)
             guard let signature = WebhookSignature.sign(secret: delivery.secret, id: id, timestamp: timestamp, body: body) else {
-                throw WebhookAddressPolicy.Refusal(description: "the webhook's secret is not a whsec_ secret")
+                throw DeliveryProblem(description: "the webhook's secret is not a whsec_ secret")
             }
             var request = HTTPClientRequest(url: delivery.url)
             request.method = .POST
@@ -104,6 +104,8 @@ struct WebhookSender: Service {
             if !(200..<300).contains(response.status.code) { failure = "answered \(response.status.code)" }
         } catch let refusal as WebhookAddressPolicy.Refusal {
             failure = refusal.description
+        } catch let problem as DeliveryProblem {
+            failure = problem.description
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             failure = "no answer within \(settings.timeout)"
         } catch {
@@ -112,8 +114,7 @@ struct WebhookSender: Service {
         // Stopped mid-attempt (shutdown) without an answer: nothing is recorded, the claim lapses and the attempt is
         // made again. An answer that came is recorded.
         if Task.isCancelled && failure != nil { return }
-        let elapsed = ContinuousClock.now - started
-        let ms = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let ms = Int(started.duration(to: .now).milliseconds)
         let outcome: DeliveryOutcome = if failure == nil {
             .succeeded
         } else if delivery.failures < settings.retrySchedule.count {
@@ -159,18 +160,17 @@ struct WebhookSender: Service {
     func body(of delivery: ClaimedDelivery) async throws -> String {
         if let body = delivery.body { return body }
         guard let record = try await log.events(ids: [delivery.eventId]).first else {
-            throw WebhookAddressPolicy.Refusal(description: "the event \(delivery.eventId) is no longer in the log")
+            throw DeliveryProblem(description: "the event \(delivery.eventId) is no longer in the log")
         }
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("type"); w.string(record.type)
-        w.key("timestamp"); w.string(ISO8601.string(from: record.createdAt))
-        w.key("data"); w.raw(LiveStatusController.data(record, links: links))
-        w.endObject()
-        let body = String(decoding: w.bytes, as: UTF8.self)
+        let body = MediaEventPayload.webhookBody(record, links: links)
         try await store.setBody(deliveryId: delivery.id, body: body)
         return body
     }
+}
+
+/// Why an attempt could not be made (not the receiver's answer, not the address policy).
+struct DeliveryProblem: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// What `MEDIA_WEBHOOK_*` set (SPEC §8's defaults).
