@@ -65,7 +65,9 @@ public final class ImagePipeline: Sendable {
             let shrink = plan.jpegShrink(sourceWidth: header.width, sourceHeight: header.height)
             if shrink > 1 { image = try VipsLoader.open(path: path, format: format, reduction: .jpegShrink(shrink)) }
         case .webp:
-            if plan.scale < 1 { image = try VipsLoader.open(path: path, format: format, reduction: .webpScale(plan.scale)) }
+            if let scale = plan.webpScale(sourceWidth: header.width, sourceHeight: header.height) {
+                image = try VipsLoader.open(path: path, format: format, reduction: .webpScale(scale))
+            }
         case .png, .gif, .bmp:
             break
         }

@@ -63,13 +63,29 @@ struct DecodePlan: Equatable {
         storedHeight = max(1, min(sourceH, Int((Double(sourceH) * self.scale - 1e-6).rounded(.up))))
     }
 
-    /// The largest JPEG DCT shrink (1, 2, 4, 8) whose output (`ceil(size / shrink)`) still covers the plan.
+    /// The largest JPEG DCT shrink (1, 2, 4, 8) whose output still covers the plan. libvips 8.14's loader makes a
+    /// shrunk image `floor(size / shrink)` pixels wide (not libjpeg's ceiling), so a 1x1 or 7x1 JPEG at shrink 8
+    /// would be 0 pixels wide, which libvips answers with an abort (`bad dimensions`), not an error: every shrink
+    /// chosen here leaves at least one pixel on each side.
     func jpegShrink(sourceWidth: Int, sourceHeight: Int) -> Int {
         for shrink in [8, 4, 2] {
-            let width = (sourceWidth + shrink - 1) / shrink
-            let height = (sourceHeight + shrink - 1) / shrink
-            if width >= storedWidth && height >= storedHeight { return shrink }
+            let width = sourceWidth / shrink
+            let height = sourceHeight / shrink
+            if width >= max(1, storedWidth) && height >= max(1, storedHeight) { return shrink }
         }
         return 1
+    }
+
+    /// The scale for libwebp's decoder-side scaling, or nil to decode at full size. libvips rounds `size × scale` to
+    /// the nearest pixel and refuses a 0 (`bad image dimensions`, so a valid 4000x1 WebP would fail): the scale is
+    /// the smallest that still gives every planned pixel on both sides, hence at least one.
+    func webpScale(sourceWidth: Int, sourceHeight: Int) -> Double? {
+        guard sourceWidth > 0, sourceHeight > 0 else { return nil }
+        let scale = max(Double(max(1, storedWidth)) / Double(sourceWidth), Double(max(1, storedHeight)) / Double(sourceHeight))
+        guard scale < 1,
+              (Double(sourceWidth) * scale).rounded() >= Double(max(1, storedWidth)),
+              (Double(sourceHeight) * scale).rounded() >= Double(max(1, storedHeight))
+        else { return nil }
+        return scale
     }
 }
