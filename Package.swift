@@ -98,7 +98,8 @@ let package = Package(
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Mustache", package: "swift-mustache"),
-        ], path: "Services/Gateway/Sources", swiftSettings: swiftSettings),
+        ], path: "Services/Gateway/Sources", exclude: ["Admin/Console/Templates"], swiftSettings: swiftSettings,
+           plugins: ["EmbedFiles"]),
         .executableTarget(name: "GatewayMain", dependencies: ["Gateway", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
                           path: "Services/Gateway/Main", swiftSettings: swiftSettings),
         .target(name: "ImageService", dependencies: ["MediaDomain", "Imaging", "ServiceKit"],
@@ -127,6 +128,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ], path: "Services/mediactl", swiftSettings: swiftSettings),
+
+        // MARK: Build tools
+        .executableTarget(name: "embed-files", path: "Tools/embed-files", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["embed-files"], path: "Plugins/EmbedFiles"),
 
         // MARK: Tests
         .testTarget(name: "MediaDomainTests", dependencies: ["MediaDomain"], swiftSettings: swiftSettings),

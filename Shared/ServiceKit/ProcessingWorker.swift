@@ -28,14 +28,23 @@ public struct ProcessingWorker: Service {
         public var progressInterval: Duration
         /// How long jobs in hand may still run once a drain began (`MEDIA_DRAIN_TIMEOUT`).
         public var drainTimeout: Duration
+        /// How often a running job tells the ledger it is alive (`MEDIA_HEARTBEAT_INTERVAL`): well inside the
+        /// Janitor's `MEDIA_STUCK_AFTER`, which judges a job by it.
+        public var heartbeatInterval: Duration
+        /// Starts of one job whose process died in them before the job is a poison message (`MEDIA_MAX_CRASHES`): the
+        /// next delivery fails its media with `processing_crashed` and is dead-lettered without being tried.
+        public var maxCrashes: Int
 
         public init(concurrency: Int, retryPolicy: RetryPolicy = .default, jobTimeout: Duration = .seconds(600),
-                    progressInterval: Duration = .seconds(1), drainTimeout: Duration = .seconds(30)) {
+                    progressInterval: Duration = .seconds(1), drainTimeout: Duration = .seconds(30),
+                    heartbeatInterval: Duration = .seconds(30), maxCrashes: Int = 2) {
             self.concurrency = concurrency
             self.retryPolicy = retryPolicy
             self.jobTimeout = jobTimeout
             self.progressInterval = progressInterval
             self.drainTimeout = drainTimeout
+            self.heartbeatInterval = heartbeatInterval
+            self.maxCrashes = maxCrashes
         }
     }
 
@@ -43,6 +52,7 @@ public struct ProcessingWorker: Service {
     let broker: any MessageBroker
     let storage: any BlobStorage
     let inbox: any InboxStore
+    let jobs: any JobLedger
     let options: Options
     let logger: Logger
     /// Fired on graceful shutdown; read by every job in hand.
@@ -51,12 +61,16 @@ public struct ProcessingWorker: Service {
     let inFlight = InFlightEvents()
     var queue: String { MediaEvents.processorQueue(processor.fileType) }
 
+    /// Who runs the jobs, as the ledger records it (host and pid).
+    let workerName = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+
     public init(processor: any MediaProcessor, broker: any MessageBroker, storage: any BlobStorage,
-                inbox: any InboxStore, options: Options, logger: Logger) {
+                inbox: any InboxStore, jobs: any JobLedger, options: Options, logger: Logger) {
         self.processor = processor
         self.broker = broker
         self.storage = storage
         self.inbox = inbox
+        self.jobs = jobs
         self.options = options
         self.logger = logger
     }
@@ -140,6 +154,70 @@ public struct ProcessingWorker: Service {
             return .retry(reason: reason, code: "database_unavailable")
         }
 
+        // Recorded before any work: a process that dies in this job (libvips or libav aborting on a hostile file)
+        // leaves its start unfinished, and the next delivery sees it.
+        let crashed: Int
+        do {
+            crashed = try await jobs.begin(
+                queue: queue, eventId: event.eventId, mediaId: event.mediaId, generation: event.generation, worker: workerName)
+        } catch {
+            let reason = "job ledger: \(DatabaseFailure.describe(error))"
+            logger.warning("job ledger unavailable; will retry", metadata: ["error": "\(reason)"])
+            return .retry(reason: reason, code: "database_unavailable")
+        }
+        let outcome: HandlingOutcome
+        if crashed >= options.maxCrashes {
+            logger.error("poison message: a process died in this job each time it started; failing the media, not trying again",
+                         metadata: ["crashed_starts": "\(crashed)", "max_crashes": "\(options.maxCrashes)"])
+            Counter(label: "mediaflow_jobs_total", dimensions: [("queue", queue), ("outcome", "crashed")]).increment()
+            outcome = .deadLetter(
+                reason: "the processor died \(crashed) times while working on this file; it was not tried again",
+                code: "processing_crashed")
+        } else {
+            outcome = await withHeartbeat(event, logger: logger) {
+                await process(event, attempt: attempt, trace: trace, logger: logger)
+            }
+        }
+        do {
+            try await jobs.finish(queue: queue, eventId: event.eventId)
+        } catch {
+            // Left running in the ledger: the next start of this job counts one crash too many, never one too few.
+            logger.warning("job end not recorded in the ledger", metadata: ["error": "\(DatabaseFailure.describe(error))"])
+        }
+        return outcome
+    }
+
+    /// Runs `job` while telling the ledger every `heartbeatInterval` that it is alive.
+    private func withHeartbeat(
+        _ event: MediaUploaded, logger: Logger, _ job: @escaping @Sendable () async -> HandlingOutcome
+    ) async -> HandlingOutcome {
+        let (jobs, queue, interval) = (self.jobs, self.queue, options.heartbeatInterval)
+        return await withTaskGroup(of: HandlingOutcome?.self) { group in
+            group.addTask { await job() }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    guard !Task.isCancelled else { break }
+                    do {
+                        try await jobs.beat(queue: queue, eventId: event.eventId)
+                    } catch {
+                        logger.warning("job heartbeat not recorded", metadata: ["error": "\(DatabaseFailure.describe(error))"])
+                    }
+                }
+                return nil
+            }
+            var result: HandlingOutcome = .requeue
+            for await outcome in group {
+                guard let outcome else { continue }
+                result = outcome
+                group.cancelAll()
+            }
+            return result
+        }
+    }
+
+    /// The job itself: the original from storage, the processor, the renditions stored and the outcome published.
+    private func process(_ event: MediaUploaded, attempt: Int, trace: TraceParent, logger: Logger) async -> HandlingOutcome {
         // The job's scratch folder lives until its renditions are stored (they may be files in it).
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("mediaflow-job-\(UUID().uuidString)").path
         defer {
@@ -230,7 +308,8 @@ public struct ProcessingWorker: Service {
             // stop (libvips and libav poll the cancellation), so neither limit waits for a job that ignores it.
             try await withThrowingTaskGroup(of: ProcessingOutput.self) { group in
                 group.addTask {
-                    try await processor.process(ProcessingJob(
+                    Failpoint.abortIfMarked(path: path)
+                    return try await processor.process(ProcessingJob(
                         event: event, inputPath: path, workDirectory: work, progress: { progress.report($0) }))
                 }
                 group.addTask {
@@ -291,10 +370,11 @@ public struct ProcessingWorker: Service {
             "media_id": "\(event.mediaId)", "event_id": "\(event.eventId)", "code": "\(failure.code)",
             "reason": "\(failure.message)",
         ])
+        let error = failure.code == "processing_crashed"
+            ? MediaError(code: "processing_crashed", message: "Processing stopped: \(failure.message).")
+            : MediaError(code: "processing_failed", message: "Processing failed after retries (\(failure.code)): \(failure.message)")
         let failed = MediaFailed(
-            mediaId: event.mediaId, generation: event.generation,
-            error: MediaError(code: "processing_failed", message: "Processing failed after retries (\(failure.code)): \(failure.message)"),
-            attempts: RetryingConsumer.attempt(of: message))
+            mediaId: event.mediaId, generation: event.generation, error: error, attempts: RetryingConsumer.attempt(of: message))
         try await Self.publish(failed, id: failed.eventId, type: MediaEvents.failed,
                                trace: message.headers[TraceParent.headerName].flatMap(TraceParent.init(header:))?.child(), on: broker)
     }

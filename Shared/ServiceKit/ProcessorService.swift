@@ -36,7 +36,7 @@ public func buildProcessorService(
     let storage = try common.storage.makeStorage()
     let worker = ProcessingWorker(
         processor: processor, broker: broker, storage: storage, inbox: repository,
-        options: settings.worker, logger: logger)
+        jobs: PostgresJobLedger(client: postgres, logger: logger), options: settings.worker, logger: logger)
     let gate = StartupGate()
     let ops = makeOpsServer(
         host: settings.opsHost, port: settings.opsPort,

@@ -19,10 +19,16 @@ public struct JWTAuthenticator: Sendable {
     /// A client sends the same token with every request until it expires, so tokens that verified are
     /// remembered (until their `exp`) and the HMAC and JSON work happens once per token, not per request.
     public func authenticate(token: String, now: Date = Date()) throws(TokenError) -> AuthenticatedUser {
-        if let user = verified.user(for: token, now: now) { return user }
+        try credentials(token: token, now: now).user
+    }
+
+    /// The user a token names and when the token expires: what lives on after the request that showed the token (a
+    /// live-status stream, an admin session) ends then.
+    public func credentials(token: String, now: Date = Date()) throws(TokenError) -> (user: AuthenticatedUser, expiresAt: Date) {
+        if let hit = verified.entry(for: token, now: now) { return (hit.user, Date(timeIntervalSince1970: hit.expiry)) }
         let (user, expiry) = try verify(token: token, now: now)
         verified.remember(token, user: user, expiry: expiry)
-        return user
+        return (user, Date(timeIntervalSince1970: expiry))
     }
 
     private func verify(token: String, now: Date) throws(TokenError) -> (AuthenticatedUser, Double) {
@@ -91,14 +97,14 @@ final class VerifiedTokens: Sendable {
     private let entries = Mutex<[String: (user: AuthenticatedUser, expiry: Double)]>([:])
     private static let capacity = 10_000
 
-    func user(for token: String, now: Date) -> AuthenticatedUser? {
+    func entry(for token: String, now: Date) -> (user: AuthenticatedUser, expiry: Double)? {
         entries.withLock { e in
             guard let hit = e[token] else { return nil }
             guard hit.expiry > now.timeIntervalSince1970 else {
                 e[token] = nil
                 return nil
             }
-            return hit.user
+            return hit
         }
     }
 

@@ -126,7 +126,9 @@ struct AdminConsoleTests {
             try await client.execute(uri: "/admin/login", method: .post, headers: formType, body: form([("token", token)])) { response in
                 #expect(response.status == .seeOther)
                 let cookie = response.headers[.setCookie] ?? ""
-                #expect(cookie.hasPrefix("mediaflow_admin=\(token);"))
+                #expect(cookie.hasPrefix("mediaflow_admin=") && !cookie.contains(token), "an opaque id, never the token: \(cookie)")
+                let value = cookie.dropFirst("mediaflow_admin=".count).prefix { $0 != ";" }
+                #expect(value.count == 43, "32 random bytes: \(value)")
                 for attribute in ["HttpOnly", "SameSite=Strict", "Path=/admin"] { #expect(cookie.contains(attribute), "\(cookie)") }
                 #expect(!cookie.contains("Secure"), "plain http: no Secure")
                 let maxAge = cookie.split(separator: ";").compactMap { part -> Int? in
@@ -153,11 +155,121 @@ struct AdminConsoleTests {
                 #expect(response.headers[.setCookie]?.contains("Max-Age=0") == true, "logout clears the cookie")
             }
         }
-        let https = try TestGateway(environment: ["MEDIA_PUBLIC_BASE_URL": "https://media.test"])
-        try await https.test { client in
-            try await client.execute(uri: "/admin/login", method: .post, headers: formType,
-                                     body: form([("token", staffToken(https))])) { response in
-                #expect(response.headers[.setCookie]?.hasSuffix("; Secure") == true, "Secure under https")
+        for (environment, headers, why) in [
+            (["MEDIA_PUBLIC_BASE_URL": "https://media.test"], [:], "a public base URL on https"),
+            (["MEDIA_COOKIE_SECURE": "true"], [:], "MEDIA_COOKIE_SECURE"),
+            ([:], [HTTPField.Name("X-Forwarded-Proto")!: "https"], "a proxy that received https"),
+        ] as [([String: String], HTTPFields, String)] {
+            let secure = try TestGateway(environment: environment)
+            try await secure.test { client in
+                var all = formType
+                all.append(contentsOf: headers)
+                try await client.execute(uri: "/admin/login", method: .post, headers: all,
+                                         body: form([("token", staffToken(secure))])) { response in
+                    #expect(response.headers[.setCookie]?.contains("; Secure") == true, "Secure with \(why)")
+                }
+            }
+        }
+    }
+
+    /// SPEC §7: logout ends the session on every Gateway, not only in the browser that had the cookie.
+    @Test func afterLogoutTheSameCookieOpensNothingOnAnyGateway() async throws {
+        let sessions = MemoryAdminSessionStore()
+        let first = try TestGateway(adminSessions: sessions), second = try TestGateway(adminSessions: sessions)
+        let token = staffToken(first)
+        let signedIn = Captured("")
+        try await first.test { client in
+            signedIn.value = try await signIn(client, token: token).cookie
+        }
+        let cookie = signedIn.value
+        try await second.test { client in
+            try await client.execute(uri: "/admin/mediafiles/media/", method: .get, headers: [.cookie: cookie]) { response in
+                #expect(response.status == .ok, "the session works on another Gateway")
+            }
+        }
+        try await first.test { client in
+            try await client.execute(uri: "/admin/logout", method: .post, headers: [.cookie: cookie]) { response in
+                #expect(response.status == .seeOther)
+            }
+            try await client.execute(uri: "/admin/mediafiles/media/", method: .get, headers: [.cookie: cookie]) { response in
+                #expect(response.status == .unauthorized, "the old cookie, sent again after logout")
+                #expect(String(buffer: response.body).contains(#"<textarea id="token" name="token""#), "the login page")
+            }
+        }
+        try await second.test { client in
+            try await client.execute(uri: "/admin/mediafiles/media/", method: .get, headers: [.cookie: cookie]) { response in
+                #expect(response.status == .unauthorized, "ended on the other Gateway too")
+            }
+        }
+    }
+
+    @Test func staffRevokingASessionEndsItAtOnce() async throws {
+        let gateway = try TestGateway()
+        try await gateway.test { client in
+            let session = try await signIn(client, token: staffToken(gateway))
+            let id = try await client.execute(uri: "/api/admin/sessions/", method: .get, headers: gateway.staff()) { response in
+                #expect(response.status == .ok)
+                guard case .array(let results)? = try decodeJSON(response.body)["results"] else { return Int64(0) }
+                #expect(results.count == 1 && results.first?["username"] == "ops")
+                return results.first?["id"]?.intValue ?? 0
+            }
+            try await client.execute(uri: "/api/admin/sessions/\(id)/", method: .delete, headers: gateway.auth()) { response in
+                #expect(response.status == .forbidden, "staff only")
+            }
+            try await client.execute(uri: "/api/admin/sessions/\(id)/", method: .delete, headers: gateway.staff()) { response in
+                #expect(response.status == .noContent)
+            }
+            try await client.execute(uri: "/api/admin/sessions/\(id)/", method: .delete, headers: gateway.staff()) { response in
+                #expect(response.status == .notFound, "already ended")
+            }
+            try await client.execute(uri: "/admin/mediafiles/media/", method: .get, headers: [.cookie: session.cookie]) { response in
+                #expect(response.status == .unauthorized, "a revoked session opens the login page")
+            }
+        }
+    }
+
+    @Test func aSessionEndsWhenItsTokenExpires() async throws {
+        let gateway = try TestGateway()
+        try await gateway.test { client in
+            let session = try await signIn(client, token: staffToken(gateway, lifetime: 2))
+            try await client.execute(uri: "/admin/stats/", method: .get, headers: [.cookie: session.cookie]) { response in
+                #expect(response.status == .ok)
+            }
+            // The session's end is the token's `exp` (whole seconds): from then on, the login page.
+            let expiry = Date().addingTimeInterval(3)
+            var status = HTTPResponse.Status.ok
+            while status == .ok, Date() < expiry.addingTimeInterval(2) {
+                try await Task.sleep(for: .milliseconds(100))
+                status = try await client.execute(uri: "/admin/stats/", method: .get, headers: [.cookie: session.cookie]) { $0.status }
+            }
+            #expect(status == .unauthorized && Date() < expiry.addingTimeInterval(2))
+        }
+    }
+
+    /// No inline script or style anywhere: the policy allows neither, and the page's own files are served.
+    @Test func pagesNeedNoInlineScriptOrStyle() async throws {
+        let gateway = try TestGateway()
+        let item = try await media(gateway, user: 4, name: "a.jpg")
+        try await gateway.broker.declare(MediaTopology.all())
+        try await gateway.test { client in
+            for path in ["/admin/login", "/admin/mediafiles/media/", "/admin/mediafiles/media/\(item.id)/", "/admin/dead-letters/",
+                         "/admin/janitor/", "/admin/stats/", "/admin/sessions/"] {
+                try await client.execute(uri: path, method: .get, headers: gateway.staff()) { response in
+                    let policy = response.headers[HTTPField.Name("Content-Security-Policy")!] ?? ""
+                    #expect(!policy.contains("unsafe-inline") && policy.contains("script-src 'self'"), "\(path): \(policy)")
+                    let html = String(buffer: response.body)
+                    #expect(!html.contains("<script>") && !html.contains("<style") && !html.contains("style="), "\(path)")
+                    #expect(html.contains(#"<script src="/admin/assets/admin.js" defer></script>"#), "\(path)")
+                }
+            }
+            for (asset, type) in [("admin.css", "text/css"), ("admin.js", "text/javascript")] {
+                try await client.execute(uri: "/admin/assets/\(asset)", method: .get) { response in
+                    #expect(response.status == .ok && response.headers[.contentType]?.hasPrefix(type) == true, "\(asset)")
+                    #expect(response.body.readableBytes > 500)
+                }
+            }
+            try await client.execute(uri: "/admin/assets/../../etc/passwd", method: .get) { response in
+                #expect(response.status == .notFound || response.status == .unauthorized)
             }
         }
     }

@@ -7,6 +7,7 @@ import Messaging
 import Persistence
 import ServiceKit
 import Storage
+import Synchronization
 import Tokens
 
 /// A Gateway over in-memory repository and storage, plus helpers to talk to it.
@@ -18,11 +19,15 @@ struct TestGateway {
     let events = MemoryMediaEventLog()
     let tickets = MemoryEventStreamTicketStore()
     let webhooks = MemoryWebhookStore()
+    /// Admin sessions: pass one store to two test Gateways to have them share sessions as Gateways share the database.
+    let adminSessions: MemoryAdminSessionStore
     let configuration: GatewayConfiguration
     let authenticator: JWTAuthenticator
 
-    init(environment: [String: String] = [:], storage: MemoryStorage = MemoryStorage()) throws {
+    init(environment: [String: String] = [:], storage: MemoryStorage = MemoryStorage(),
+         adminSessions: MemoryAdminSessionStore = MemoryAdminSessionStore()) throws {
         self.storage = storage
+        self.adminSessions = adminSessions
         var env = [
             "MEDIA_JWT_SECRET": "test-secret-that-is-long-enough-for-hs256",
             "MEDIA_PUBLIC_BASE_URL": "http://media.test",
@@ -50,6 +55,7 @@ struct TestGateway {
         dependencies.events = events
         dependencies.tickets = tickets
         dependencies.webhooks = webhooks
+        dependencies.adminSessions = adminSessions
         let router = buildRouter(configuration: configuration, dependencies: dependencies)
         let app = Application(router: router)
         try await app.test(.router, body)
@@ -108,4 +114,15 @@ extension JSONValue {
         return nil
     }
     var isNull: Bool { self == .null }
+}
+
+/// A value a test's `@Sendable` closures write and read (what one test Gateway's closure hands to the next).
+final class Captured<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
+    init(_ value: Value) { storage = Mutex(value) }
+    var value: Value {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+    func update(_ change: (inout Value) -> Void) { storage.withLock { change(&$0) } }
 }

@@ -2,8 +2,10 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import HummingbirdTesting
+import Logging
 import MediaDomain
 import Persistence
+import Synchronization
 import Testing
 
 @testable import Gateway
@@ -133,6 +135,12 @@ struct LiveStatusAndWebhookTests {
         let sixToFourPublic: [UInt8] = [0x20, 0x02, 8, 8, 8, 8] + Array(repeating: 0, count: 10)
         #expect(WebhookAddressPolicy.isInternal(nat64) && WebhookAddressPolicy.isInternal(sixToFour))
         #expect(!WebhookAddressPolicy.isInternal(sixToFourPublic))
+        // Teredo (2001::/32) tunnels to any IPv4 address; site-local (fec0::/10) is a private range.
+        let teredo: [UInt8] = [0x20, 0x01, 0x00, 0x00, 0x4a, 0x7d] + Array(repeating: 0, count: 10)
+        let siteLocal: [UInt8] = [0xfe, 0xc0] + Array(repeating: 0, count: 13) + [1]
+        let google6: [UInt8] = [0x20, 0x01, 0x48, 0x60] + Array(repeating: 0, count: 10) + [0x88, 0x88]
+        #expect(WebhookAddressPolicy.isInternal(teredo) && WebhookAddressPolicy.isInternal(siteLocal))
+        #expect(!WebhookAddressPolicy.isInternal(google6), "2001:4860:: is not Teredo")
     }
 
     @Test func aStreamNeedsCredentialsAndATicketWorksOnce() async throws {
@@ -160,7 +168,7 @@ struct LiveStatusAndWebhookTests {
         let hub = MediaEventHub()
         let mine = hub.subscribe(userId: 1), theirs = hub.subscribe(userId: 2), everyone = hub.subscribe(userId: nil)
         #expect(hub.isWatched(userId: 1) && hub.isWatched(userId: 3), "staff watch everyone")
-        let event = MediaEventRecord(id: 1, userId: 1, mediaId: 9, type: "media.ready", percent: nil, media: nil, createdAt: Date())
+        let event = MediaEventRecord(id: 1, position: 1, userId: 1, mediaId: 9, type: "media.ready", percent: nil, media: nil, createdAt: Date())
         hub.dispatch([event])
         hub.unsubscribe(theirs.id)
         hub.unsubscribe(everyone.id)
@@ -174,7 +182,7 @@ struct LiveStatusAndWebhookTests {
 
         // A reader that does not read: after the backlog its stream ends (its client resumes from Last-Event-ID).
         hub.dispatch((2...Int64(MediaEventHub.backlog + 5)).map {
-            MediaEventRecord(id: $0, userId: 1, mediaId: 9, type: "media.progress", percent: 1, media: nil, createdAt: Date())
+            MediaEventRecord(id: $0, position: $0, userId: 1, mediaId: 9, type: "media.progress", percent: 1, media: nil, createdAt: Date())
         })
         var count = 0
         for await _ in mine.items { count += 1 }
@@ -183,23 +191,123 @@ struct LiveStatusAndWebhookTests {
         #expect(hub.streamCount == 0)
     }
 
-    @Test func eventsCommittedOutOfOrderAreHandedOnInOrder() {
-        let start = ContinuousClock.now
-        var sequencer = EventSequencer(horizon: 9, hold: .seconds(3))
-        // 11 commits before 10: it waits; 10 then releases both, in order.
-        #expect(sequencer.saw(11, userId: 2, at: start).isEmpty && sequencer.isWaiting)
-        #expect(sequencer.saw(10, userId: 1, at: start + .milliseconds(5)).map(\.id) == [10, 11])
-        #expect(sequencer.horizon == 11 && !sequencer.isWaiting)
-        // 12 rolled back (a gap for good): 13 waits for the hold, then goes.
-        #expect(sequencer.saw(13, userId: 1, at: start + .seconds(1)).isEmpty)
-        #expect(sequencer.release(at: start + .seconds(2)).isEmpty)
-        #expect(sequencer.release(at: start + .seconds(4)).map(\.id) == [13])
-        #expect(sequencer.horizon == 13)
-        // 12 after all (a transaction slower than the hold): handed on at once rather than dropped.
-        #expect(sequencer.saw(12, userId: 3, at: start + .seconds(5)) == [EventSequencer.Announced(id: 12, userId: 3)])
-        // A failed read goes back before what it released.
-        _ = sequencer.saw(15, userId: 1, at: start + .seconds(6))
-        sequencer.rewind(to: 13)
-        #expect(sequencer.horizon == 13 && !sequencer.isWaiting)
+    @Test func theListenerTellsARepeatFromALateEvent() {
+        var handed = HandedPositions(last: 9)
+        handed.add(10)
+        handed.add(12)
+        #expect(handed.last == 12 && handed.contains(10) && !handed.contains(11))
+        #expect(handed.start == 9, "positions up to where listening began are history, never late")
+        for position in Int64(13)...Int64(13 + HandedPositions.remembered * 3) { handed.add(position) }
+        #expect(handed.contains(handed.last) && !handed.contains(13), "only the recent positions are remembered")
+    }
+
+    @Test func aStreamEndsWhenItsTokenExpires() async throws {
+        let hub = MediaEventHub()
+        let now = Date()
+        let expiring = hub.subscribe(userId: 1, expiresAt: now.addingTimeInterval(5))
+        let lasting = hub.subscribe(userId: 1, expiresAt: now.addingTimeInterval(3600))
+        hub.endExpired(now: now.addingTimeInterval(4))
+        hub.dispatch([MediaEventRecord(id: 1, position: 1, userId: 1, mediaId: 9, type: "media.ready", percent: nil,
+                                       media: nil, createdAt: now)])
+        hub.endExpired(now: now.addingTimeInterval(6))
+        var items: [String] = []
+        for await item in expiring.items {
+            switch item {
+            case .event(let record): items.append("event \(record.position)")
+            case .end(let reason): items.append("end \(reason)")
+            case .keepAlive: items.append("keep-alive")
+            }
+        }
+        #expect(items == ["event 1", "end token_expired"], "the stream got the event, then its end, then closed")
+        hub.unsubscribe(expiring.id)
+        hub.unsubscribe(lasting.id)
+        var lastingEnded = false
+        for await item in lasting.items { if case .end = item { lastingEnded = true } }
+        #expect(!lastingEnded)
+    }
+}
+
+/// Webhook attempts against a resolver the test controls (SPEC §10, issue 27 defect 3): one lookup per attempt, and the
+/// connection goes to the address that lookup gave and was checked, never to a second answer.
+@Suite("Webhook targets are resolved once and pinned")
+struct WebhookPinningTests {
+    /// A receiver on loopback that records the `Host` header of each request.
+    func withReceiver(_ body: @Sendable (Int, Captured<[String]>) async throws -> Void) async throws {
+        let hosts = Captured<[String]>([])
+        let port = Mutex<Int?>(nil)
+        let router = Router()
+        router.post("h") { request, _ -> HTTPResponse.Status in
+            hosts.update { $0.append(request.head.authority ?? "") }
+            return .ok
+        }
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            var bound: Int?
+            for _ in 0..<500 where bound == nil {
+                bound = port.withLock { $0 }
+                if bound == nil { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            try await body(try #require(bound), hosts)
+            group.cancelAll()
+        }
+    }
+
+    func sender(_ resolver: FixedWebhookTargetResolver, allowPrivate: Bool, store: MemoryWebhookStore,
+                log: MemoryMediaEventLog) -> WebhookSender {
+        WebhookSender(
+            store: store, log: log,
+            links: MediaLinks(baseURL: "http://media.test", signer: URLSigner(secret: "s", lifetime: .seconds(60))),
+            policy: WebhookAddressPolicy(allowPrivate: allowPrivate, resolver: resolver),
+            settings: WebhookSettings(retrySchedule: [.seconds(60)], timeout: .seconds(2), allowPrivate: allowPrivate),
+            logger: Logger(label: "test"))
+    }
+
+    func deliver(_ url: String, with sender: WebhookSender, store: MemoryWebhookStore, log: MemoryMediaEventLog)
+        async throws -> WebhookDelivery
+    {
+        let hook = try await store.createWebhook(userId: 1, url: url, events: ["media.ready"], secret: WebhookSignature.newSecret())
+        store.fanOut(log.append(userId: 1, mediaId: 9, type: "media.ready"))
+        let claimed = try #require(try await store.claimDue(limit: 10, lease: .seconds(60)).first)
+        await sender.send(claimed)
+        return try #require(try await store.deliveries(webhookId: hook.id, offset: 0, limit: 10).deliveries.first)
+    }
+
+    @Test func theAttemptConnectsToTheCheckedAddressUnderTheURLsName() async throws {
+        try await withReceiver { port, hosts in
+            // `receiver.test` exists only in this resolver: the request arrives only if the client connected to the
+            // address the sender looked up, not to a lookup of its own.
+            let resolver = FixedWebhookTargetResolver(["receiver.test": [["127.0.0.1"]]])
+            let store = MemoryWebhookStore(), log = MemoryMediaEventLog()
+            let delivery = try await deliver(
+                "http://receiver.test:\(port)/h", with: sender(resolver, allowPrivate: true, store: store, log: log),
+                store: store, log: log)
+            #expect(delivery.status == .succeeded, "\(delivery.attempts)")
+            #expect(hosts.value == ["receiver.test:\(port)"], "Host names the URL's host, not the address")
+            #expect(resolver.lookups(of: "receiver.test") == 1, "one lookup per attempt")
+        }
+    }
+
+    @Test func aNameThatRebindsToLoopbackAfterTheCheckIsNeverConnectedTo() async throws {
+        try await withReceiver { port, hosts in
+            // The first answer is public (and checked); a second lookup would say 127.0.0.1, where the receiver is.
+            let resolver = FixedWebhookTargetResolver(["rebind.test": [["203.0.113.7"], ["127.0.0.1"]]])
+            let store = MemoryWebhookStore(), log = MemoryMediaEventLog()
+            let delivery = try await deliver(
+                "http://rebind.test:\(port)/h", with: sender(resolver, allowPrivate: false, store: store, log: log),
+                store: store, log: log)
+            #expect(delivery.status == .pending && delivery.attempts.count == 1 && delivery.attempts[0].responseCode == nil)
+            #expect(hosts.value.isEmpty, "nothing reached the loopback receiver")
+            #expect(resolver.lookups(of: "rebind.test") == 1)
+            // The next attempt looks up again, gets loopback, and refuses it without connecting.
+            _ = try await store.redeliver(deliveryId: delivery.id, webhookId: delivery.webhookId)
+            let again = try #require(try await store.claimDue(limit: 1, lease: .seconds(60)).first)
+            await sender(resolver, allowPrivate: false, store: store, log: log).send(again)
+            let after = try #require(try await store.deliveries(webhookId: delivery.webhookId, offset: 0, limit: 1).deliveries.first)
+            #expect(after.attempts.last?.error?.contains("127.0.0.1") == true, "\(after.attempts)")
+            #expect(hosts.value.isEmpty)
+        }
     }
 }

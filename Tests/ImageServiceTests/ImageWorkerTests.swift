@@ -15,14 +15,16 @@ struct ImageWorkerTests {
     let broker = InMemoryBroker()
     let storage = MemoryStorage()
     let inbox = MemoryMediaRepository()
+    let jobs = MemoryJobLedger()
     static let pool = BlockingWorkPool(threads: 2, name: "test-vips")
 
     func worker(maxPixels: Int64 = 100_000_000, jobTimeout: Duration = .seconds(600),
-                drainTimeout: Duration = .seconds(30)) async throws -> ProcessingWorker {
+                drainTimeout: Duration = .seconds(30), heartbeat: Duration = .seconds(30)) async throws -> ProcessingWorker {
         try await broker.declare(MediaTopology.all())
         return ProcessingWorker(
             processor: ImageProcessor(pool: Self.pool, maxPixels: maxPixels), broker: broker, storage: storage,
-            inbox: inbox, options: .init(concurrency: 1, jobTimeout: jobTimeout, drainTimeout: drainTimeout),
+            inbox: inbox, jobs: jobs,
+            options: .init(concurrency: 1, jobTimeout: jobTimeout, drainTimeout: drainTimeout, heartbeatInterval: heartbeat),
             logger: .init(label: "test"))
     }
 
@@ -50,6 +52,34 @@ struct ImageWorkerTests {
 
     func published(_ type: String) async -> [OutgoingMessage] {
         await broker.publishedMessages.filter { $0.routingKey == type }
+    }
+
+    /// Issue 27, defect 0b: a job whose earlier starts never ended (its process died in them) is not tried a third time.
+    @Test func aJobAProcessDiedInTwiceIsFailedAndDeadLetteredUntried() async throws {
+        let event = try await storeOriginal("testsrc2=size=320x240")
+        let worker = try await worker()
+        // Two starts whose process died: each left the job running in the ledger.
+        for _ in 0..<2 {
+            _ = try await jobs.begin(queue: "image-service", eventId: event.eventId, mediaId: event.mediaId,
+                                     generation: 1, worker: "dead")
+        }
+        let outcome = await worker.handle(try message(event), attempt: 1)
+        guard case .deadLetter(let failure) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(failure.code == "processing_crashed")
+        #expect(await published(MediaEvents.ready).isEmpty, "not processed")
+        #expect(jobs.job(queue: "image-service", eventId: event.eventId)?.running == false, "the job is over")
+        #expect(jobs.job(queue: "image-service", eventId: event.eventId)?.crashedStarts == 2)
+    }
+
+    @Test func aJobIsRecordedBeforeItRunsAndBeatsWhileItDoes() async throws {
+        let event = try await storeOriginal("testsrc2=size=4000x3000")
+        #expect(try await worker(heartbeat: .milliseconds(20)).handle(try message(event), attempt: 1) == .ack)
+        let job = try #require(jobs.job(queue: "image-service", eventId: event.eventId))
+        #expect(job.mediaId == event.mediaId && !job.running && job.crashedStarts == 0)
+        #expect(job.beats >= 1, "a 12 MP job takes longer than 20 ms: \(job.beats) beats")
+        // A retried delivery of a job that ended normally is no crash.
+        #expect(try await jobs.begin(queue: "image-service", eventId: event.eventId, mediaId: event.mediaId,
+                                     generation: 1, worker: "t") == 0)
     }
 
     @Test func makesFiveRealRenditionsAndPublishesReady() async throws {
@@ -185,7 +215,8 @@ struct FileRenditionWorkerTests {
         let event = MediaUploaded(mediaId: 1, generation: 3, userId: 1, fileType: .video, format: .mp4,
                                   mimeType: "video/mp4", storageKey: key, fileSize: 1)
         let worker = ProcessingWorker(processor: FileRenditionProcessor(), broker: broker, storage: storage,
-                                      inbox: MemoryMediaRepository(), options: .init(concurrency: 1), logger: .init(label: "t"))
+                                      inbox: MemoryMediaRepository(), jobs: MemoryJobLedger(), options: .init(concurrency: 1),
+                                      logger: .init(label: "t"))
         let message = IncomingMessage(queue: "video-service", exchange: MediaEvents.exchange, routingKey: "media.uploaded.video",
                                       body: Array(try EventCoding.encoder().encode(event)), messageId: "m", type: MediaEvents.uploaded,
                                       headers: [:], redelivered: false)

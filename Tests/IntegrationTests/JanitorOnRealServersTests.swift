@@ -104,8 +104,9 @@ struct JanitorOnRealServersTests {
             let user = Int64.random(in: 1_000_000...9_000_000_000)
             var settings = JanitorSettings()
             settings.stuckRepublishLimit = 1
-            let tasks = JanitorTasks(store: repository, storage: storage, settings: settings, instance: "itest",
-                                     logger: TestServers.logger)
+            // Every work queue empty: a job that runs nowhere is in no queue (lost).
+            let tasks = JanitorTasks(store: repository, storage: storage, queues: FixedWorkQueueProbe(idle: Set(FileType.allCases)),
+                                     settings: settings, instance: "itest", logger: TestServers.logger)
             let stuck = try await upload(repository, storage, user: user, format: .mp3)
             let busyVideo = try await upload(repository, storage, user: user, format: .mp4)
             try await age(client, stuck.id, by: "20 minutes")      // audio: stuck after 15 minutes
@@ -130,6 +131,52 @@ struct JanitorOnRealServersTests {
             let failed = try #require(try await repository.find(id: stuck.id))
             #expect(failed.status == .failed && failed.metadata["error"]?["code"] == "processing_timeout")
             #expect(try await repository.find(id: busyVideo.id)?.status == .processing, "the video's limit is 2 h")
+        }
+    }
+
+    /// Issue 27, defect 5: a job is judged by its heartbeat, not by its row. A video whose row is hours old but whose job
+    /// beats is not stuck; one whose job went silent is; one that waits in a non-empty queue is not, however old.
+    @Test func stuckIsJudgedByTheJobsHeartbeatAndAQueuedJobNeverIs() async throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try await TestServers.withDatabase { client, repository in
+            let storage = try LocalDiskStorage(root: root)
+            let user = Int64.random(in: 1_000_000...9_000_000_000)
+            let ledger = PostgresJobLedger(client: client, logger: TestServers.logger)
+            let beating = try await upload(repository, storage, user: user, format: .mp4)
+            let silent = try await upload(repository, storage, user: user, format: .mp4)
+            let queued = try await upload(repository, storage, user: user, format: .mp4)
+            for media in [beating, silent, queued] { try await age(client, media.id, by: "3 hours") }
+            for media in [beating, silent] {
+                _ = try await ledger.begin(queue: "video-service", eventId: UUID(), mediaId: media.id,
+                                           generation: media.generation, worker: "itest")
+            }
+            _ = try await client.query(
+                "UPDATE processing_jobs SET heartbeat_at = now() - interval '3 hours' WHERE media_id = \(silent.id)")
+            // The video queue holds messages (the queued one's among them): not idle.
+            let tasks = JanitorTasks(store: repository, storage: storage, queues: FixedWorkQueueProbe(idle: [.image, .audio]),
+                                     settings: JanitorSettings(), instance: "itest", logger: TestServers.logger)
+            let run = try await tasks.run(.stuckProcessing, dryRun: false, trigger: "itest")
+            let republished = try await client.query(
+                """
+                SELECT (convert_from(body, 'UTF8')::jsonb ->> 'media_id')::bigint FROM outbox WHERE event_type = 'media.uploaded'
+                  AND (convert_from(body, 'UTF8')::jsonb ->> 'media_id')::bigint IN (\(beating.id), \(silent.id), \(queued.id))
+                """).collect().map { try $0.decode(Int64.self) }
+            #expect(republished.filter { $0 == silent.id }.count == 2, "the silent job went out again: \(run.report.counts)")
+            #expect(republished.filter { $0 == beating.id }.count == 1, "a beating job is left alone")
+            #expect(republished.filter { $0 == queued.id }.count == 1, "a queued job is never stuck")
+            let running = try await client.query(
+                "SELECT count(*) FROM processing_jobs WHERE media_id = \(silent.id) AND running").collect().first?.decode(Int.self)
+            #expect(running == 0, "the silent job is over; the republished one is queued")
+            // Once the queue is empty and nothing runs, the queued video is lost and republished too.
+            let idle = JanitorTasks(store: repository, storage: storage, queues: FixedWorkQueueProbe(idle: Set(FileType.allCases)),
+                                    settings: JanitorSettings(), instance: "itest", logger: TestServers.logger)
+            _ = try await idle.run(.stuckProcessing, dryRun: false, trigger: "itest")
+            let after = try await client.query(
+                """
+                SELECT count(*) FROM outbox WHERE event_type = 'media.uploaded'
+                  AND (convert_from(body, 'UTF8')::jsonb ->> 'media_id')::bigint = \(queued.id)
+                """).collect().first?.decode(Int.self)
+            #expect(after == 2)
         }
     }
 
@@ -183,17 +230,17 @@ struct JanitorOnRealServersTests {
             ).collect().first?.decode(Int64.self) ?? -1
             _ = try await client.query(
                 """
-                INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, status, body, updated_at) VALUES
-                  (\(hook), \(owed), 'media.ready', 'pending', NULL, now()),
-                  (\(hook), \(old), 'media.ready', 'succeeded', '{}', now() - interval '20 days'),
-                  (\(hook), \(recent), 'media.ready', 'failed', '{}', now() - interval '1 day')
+                INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, status, updated_at) VALUES
+                  (\(hook), \(owed), 'media.ready', 'pending', now()),
+                  (\(hook), \(old), 'media.ready', 'succeeded', now() - interval '20 days'),
+                  (\(hook), \(recent), 'media.ready', 'failed', now() - interval '1 day')
                 """)
             let run = try await tasks.run(.outboxWatch, dryRun: false, trigger: "itest")
             #expect((run.report.counts["pruned_events"] ?? 0) >= 1 && (run.report.counts["pruned_deliveries"] ?? 0) >= 1,
                     "\(run.report.counts)")
             let left = try await client.query(
                 "SELECT id FROM media_events WHERE user_id = \(user) ORDER BY id").collect().map { try $0.decode(Int64.self) }
-            #expect(left == [recent, owed], "older than 25 h pruned, unless a pending delivery has yet to render it")
+            #expect(left == [recent, owed], "older than 25 h pruned, unless a delivery kept for redelivery renders it")
             let deliveries = try await client.query(
                 "SELECT event_id FROM webhook_deliveries WHERE webhook_id = \(hook) ORDER BY event_id").collect()
                 .map { try $0.decode(Int64.self) }

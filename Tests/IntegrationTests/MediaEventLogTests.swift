@@ -5,8 +5,8 @@ import PostgresNIO
 import Synchronization
 import Testing
 
-/// The media event log on the real PostgreSQL (migration 9): the trigger records what a user's clients are told,
-/// in the transaction that changed the row, and announces it.
+/// The media event log on the real PostgreSQL: the trigger records what a user's clients are told, in the transaction
+/// that changed the row, and announces it with its position at commit.
 @Suite("Media event log", .enabled(if: TestServers.available, "needs MEDIA_TEST_DATABASE_URL (make test)"))
 struct MediaEventLogTests {
     func newMedia(_ user: Int64) -> NewMedia {
@@ -18,19 +18,22 @@ struct MediaEventLogTests {
         try await TestServers.withDatabase { client, repo in
             let log = PostgresMediaEventLog(client: client, logger: TestServers.logger)
             let user = PostgresRepositoryTests.freshUser(), other = PostgresRepositoryTests.freshUser()
-            let start = try await log.latestEventId()
+            let start = try await log.latestPosition()
 
-            // Announcements, heard on the channel while the changes happen.
+            // Announcements, heard on the channel while the changes happen. `listen` hands over the notifications once
+            // LISTEN has been answered: from then on nothing announced is missed.
             let heard = Heard()
+            let (listeningStarted, started) = AsyncStream.makeStream(of: Void.self)
             let listening = Task {
                 try await client.withConnection { connection in
                     try await connection.listen(on: PostgresMediaEventLog.channel) { notifications in
+                        started.yield()
                         for try await notification in notifications { heard.values.withLock { $0.append(notification.payload) } }
                     }
                 }
             }
             defer { listening.cancel() }
-            try await Task.sleep(for: .milliseconds(300))
+            for await _ in listeningStarted { break }
 
             guard case .created(let clip) = try await repo.create(newMedia(user)),
                   case .created(let theirs) = try await repo.create(newMedia(other))
@@ -50,7 +53,7 @@ struct MediaEventLogTests {
             #expect(mine.map(\.type) == ["media.progress", "media.progress", "media.ready", "media.deleted"])
             #expect(mine.map(\.percent) == [30, 60, nil, nil])
             #expect(mine.allSatisfy { $0.mediaId == clip.id && $0.userId == user })
-            #expect(mine.map(\.id) == mine.map(\.id).sorted())
+            #expect(mine.map(\.position) == mine.map(\.position).sorted() && Set(mine.map(\.position)).count == 4)
             // Each event carries the media as the event left it, even after the media was deleted.
             #expect(mine.last?.media?.originalFilename == "clip.mp4" && mine.last?.media?.id == clip.id, "\(String(describing: mine.last))")
             #expect(mine[2].media?.status == .ready && mine[2].media?.id == clip.id && mine[2].media?.duration == 2,
@@ -61,19 +64,20 @@ struct MediaEventLogTests {
             #expect(theirsEvents.map(\.type) == ["media.failed"])
             #expect(theirsEvents.first?.media?.status == .failed, "the failed media as it is now")
 
-            // Resuming after an id gives the rest; the whole log after `start` holds both users'.
-            let first = try #require(mine.first?.id)
+            // Resuming after a position gives the rest; the whole log after `start` holds both users'.
+            let first = try #require(mine.first?.position)
             #expect(try await log.events(userId: user, after: first, maxAge: .seconds(86_400), limit: 100).count == 3)
+            #expect(try await log.events(positions: [mine[1].position, first]).map(\.id) == [mine[0].id, mine[1].id])
             let all = try await log.events(after: start, limit: 1000).filter { [user, other].contains($0.userId) }
             #expect(all.count == 5)
 
             // Too old for a resume, then pruned.
-            try await client.query("UPDATE media_events SET created_at = now() - interval '25 hours' WHERE id = \(first)",
+            try await client.query("UPDATE media_events SET created_at = now() - interval '25 hours' WHERE position = \(first)",
                                    logger: TestServers.logger)
             #expect(try await log.events(userId: user, after: start, maxAge: .seconds(86_400), limit: 100).count == 3)
             #expect(try await log.pruneEvents(olderThan: .seconds(86_400)) >= 1)
 
-            let expected = all.map { "\($0.id) \($0.userId)" }
+            let expected = all.map { "\($0.position) \($0.userId)" }
             let announced = await eventuallyValue(heard) { value in expected.allSatisfy(value.contains) }
             #expect(expected.allSatisfy(announced.contains), "announced \(announced), expected \(expected)")
         }

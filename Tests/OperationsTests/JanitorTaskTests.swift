@@ -172,8 +172,10 @@ struct JanitorTaskTests {
         let storage = MemoryStorage()
         let media = try await created(repository, storage: storage, format: .mp4)
         let fresh = try await created(repository, storage: storage)
+        // Its queue is empty: the job is nowhere (its message lost).
         let tasks = JanitorTasks(
-            store: repository, storage: storage, settings: settings { $0.stuckRepublishLimit = 2 }, instance: "t", logger: logger)
+            store: repository, storage: storage, queues: FixedWorkQueueProbe(idle: Set(FileType.allCases)),
+            settings: settings { $0.stuckRepublishLimit = 2 }, instance: "t", logger: logger)
         let outboxBefore = repository.outboxEntries.count
         for round in 1...2 {
             repository.age(id: media.id, by: 3 * 3600)  // no event for 3 h: a video is stuck after 2 h

@@ -12,6 +12,6 @@ public func buildAudioService(
         processor: AudioProcessor(pool: pool),
         settings: ProcessorSettings(
             name: "audio", opsHost: configuration.opsHost, opsPort: configuration.opsPort,
-            worker: .init(concurrency: configuration.concurrency, jobTimeout: .seconds(300), drainTimeout: configuration.drainTimeout)),
+            worker: .init(concurrency: configuration.concurrency, jobTimeout: .seconds(300), drainTimeout: configuration.drainTimeout).guarded(by: configuration.jobSafety)),
         common: configuration.common, registry: registry, logger: logger)
 }

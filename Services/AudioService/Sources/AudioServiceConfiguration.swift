@@ -9,6 +9,8 @@ public struct AudioServiceConfiguration: Sendable {
     public var concurrency: Int
     /// How long jobs in hand may run on after SIGTERM before they go back to the queue (`MEDIA_DRAIN_TIMEOUT`).
     public var drainTimeout: Duration
+    /// Heartbeat and crash limit of its jobs (`MEDIA_HEARTBEAT_INTERVAL`, `MEDIA_MAX_CRASHES`).
+    public var jobSafety: JobSafety
     public var common: CommonConfiguration
 
     public static let help = """
@@ -20,6 +22,7 @@ public struct AudioServiceConfiguration: Sendable {
           MEDIA_AUDIO_CONCURRENCY  audio files processed at once (default: number of cores)
           MEDIA_DRAIN_TIMEOUT      on SIGTERM, how long jobs in hand may still run before they go back to
                                    the queue unspent (default 30s)
+        \(JobSafety.help)
         \(CommonConfiguration.help)
         """
 
@@ -28,6 +31,7 @@ public struct AudioServiceConfiguration: Sendable {
         opsPort = try env.int("MEDIA_OPS_PORT", default: 9103)
         concurrency = max(1, try env.int("MEDIA_AUDIO_CONCURRENCY", default: ProcessInfo.processInfo.activeProcessorCount))
         drainTimeout = try env.duration("MEDIA_DRAIN_TIMEOUT", default: .seconds(30))
+        jobSafety = try JobSafety(environment: env)
         common = try CommonConfiguration(environment: env)
     }
 }

@@ -32,6 +32,8 @@ public struct GatewayDependencies: Sendable {
     var hub = MediaEventHub()
     /// Webhooks and their deliveries (SPEC §8).
     public var webhooks: any WebhookStore = MemoryWebhookStore()
+    /// The admin console's sessions (SPEC §7).
+    public var adminSessions: any AdminSessionStore = MemoryAdminSessionStore()
 
     public init(
         repository: any MediaRepository & OperationsStore, storage: any BlobStorage,
@@ -115,15 +117,17 @@ public func buildRouter(
         onOutboxWrite: dependencies.onOutboxWrite)
     let janitor = JanitorTasks(
         store: dependencies.operations, storage: dependencies.storage, uploads: dependencies.uploads,
-        settings: dependencies.janitor,
+        queues: BrokerWorkQueueProbe(broker: dependencies.broker, logger: logger), settings: dependencies.janitor,
         instance: "gateway@\(ProcessInfo.processInfo.hostName)", logger: logger)
     StaffOperationsController(
         deadLetters: deadLetters, bulk: bulk, janitor: janitor, operations: dependencies.operations, links: links
     ).addRoutes(to: staff)
+    AdminSessionsController(store: dependencies.adminSessions).addRoutes(to: staff)
     AdminConsoleController(
         operations: dependencies.operations, repository: dependencies.repository, storage: dependencies.storage,
         links: links, bulk: bulk, deadLetters: deadLetters, janitor: janitor,
-        sessions: AdminSessions(authenticator: authenticator, secureCookies: configuration.publicBaseURL.hasPrefix("https:")),
+        sessions: AdminSessions(
+            authenticator: authenticator, store: dependencies.adminSessions, alwaysSecure: configuration.cookieSecure),
         pages: AdminPages(), liveStatus: liveStatus
     ).addRoutes(to: router)
     let schema = OpenAPIDocument(baseURL: configuration.publicBaseURL, limits: configuration.common.limits)
@@ -177,6 +181,7 @@ public func buildApplication(
     dependencies.events = events
     dependencies.tickets = PostgresEventStreamTicketStore(client: postgres, logger: logger)
     dependencies.webhooks = webhooks
+    dependencies.adminSessions = PostgresAdminSessionStore(client: postgres, logger: logger)
     let eventListener = MediaEventListener(
         client: postgres, log: events, hub: dependencies.hub, keepAliveInterval: configuration.liveStatusKeepAlive,
         logger: logger)

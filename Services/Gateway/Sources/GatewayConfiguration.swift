@@ -35,6 +35,9 @@ public struct GatewayConfiguration: Sendable {
     public var liveStatusKeepAlive: Duration
     /// `MEDIA_WEBHOOK_*`: retry schedule, receiver timeout, private receivers (SPEC §8).
     public var webhooks: WebhookSettings
+    /// `MEDIA_COOKIE_SECURE`: the admin session cookie is `Secure` on every answer (it is already whenever the request
+    /// came over https, directly or per `X-Forwarded-Proto`, or the public base URL is https).
+    public var cookieSecure: Bool
     public var common: CommonConfiguration
 
     public static let developmentSecret = "mediaflow-development-secret-change-me-0123456789"
@@ -59,6 +62,8 @@ public struct GatewayConfiguration: Sendable {
                                    development and tests only)
           MEDIA_WEBHOOK_RETRY_SCHEDULE  waits before each retry of a failed webhook delivery (default 5s,1m,10m,1h,6h)
           MEDIA_WEBHOOK_TIMEOUT    how long a webhook receiver has to answer (default 10s)
+          MEDIA_COOKIE_SECURE      true: the admin session cookie is always Secure (default: under https, also behind a
+                                   proxy that sends X-Forwarded-Proto: https)
         \(CommonConfiguration.help)
         Janitor tasks run by staff through the API use the Janitor's settings:
         \(JanitorSettings.help)
@@ -97,6 +102,7 @@ public struct GatewayConfiguration: Sendable {
             webhooks.retrySchedule = waits.compactMap { $0 }
         }
         self.webhooks = webhooks
+        cookieSecure = try env.bool("MEDIA_COOKIE_SECURE", default: false) || publicBaseURL.lowercased().hasPrefix("https:")
         common = try CommonConfiguration(environment: env)
     }
 }

@@ -12,6 +12,6 @@ public func buildImageService(
         processor: ImageProcessor(pool: pool, maxPixels: configuration.common.limits.maxImagePixels),
         settings: ProcessorSettings(
             name: "image", opsHost: configuration.opsHost, opsPort: configuration.opsPort,
-            worker: .init(concurrency: configuration.concurrency, jobTimeout: .seconds(120), drainTimeout: configuration.drainTimeout)),
+            worker: .init(concurrency: configuration.concurrency, jobTimeout: .seconds(120), drainTimeout: configuration.drainTimeout).guarded(by: configuration.jobSafety)),
         common: configuration.common, registry: registry, logger: logger)
 }

@@ -12,6 +12,8 @@ public struct ImageServiceConfiguration: Sendable {
     public var concurrency: Int
     /// How long jobs in hand may run on after SIGTERM before they go back to the queue (`MEDIA_DRAIN_TIMEOUT`).
     public var drainTimeout: Duration
+    /// Heartbeat and crash limit of its jobs (`MEDIA_HEARTBEAT_INTERVAL`, `MEDIA_MAX_CRASHES`).
+    public var jobSafety: JobSafety
     public var common: CommonConfiguration
 
     public static let help = """
@@ -23,6 +25,7 @@ public struct ImageServiceConfiguration: Sendable {
           MEDIA_IMAGE_CONCURRENCY  images processed at once (default: number of cores + 1)
           MEDIA_DRAIN_TIMEOUT      on SIGTERM, how long jobs in hand may still run before they go back to
                                    the queue unspent (default 30s)
+        \(JobSafety.help)
         \(CommonConfiguration.help)
         """
 
@@ -31,6 +34,7 @@ public struct ImageServiceConfiguration: Sendable {
         opsPort = try env.int("MEDIA_OPS_PORT", default: 9101)
         concurrency = max(1, try env.int("MEDIA_IMAGE_CONCURRENCY", default: ProcessInfo.processInfo.activeProcessorCount + 1))
         drainTimeout = try env.duration("MEDIA_DRAIN_TIMEOUT", default: .seconds(30))
+        jobSafety = try JobSafety(environment: env)
         common = try CommonConfiguration(environment: env)
     }
 }

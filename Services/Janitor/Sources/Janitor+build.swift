@@ -22,7 +22,8 @@ public func buildJanitor(
     let instance = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     let tasks = JanitorTasks(
         store: repository, storage: storage, uploads: PostgresResumableUploadStore(client: postgres, logger: logger),
-        settings: configuration.tasks, instance: instance, logger: logger)
+        queues: BrokerWorkQueueProbe(broker: broker, logger: logger), settings: configuration.tasks, instance: instance,
+        logger: logger)
     let scheduler = JanitorScheduler(
         client: postgres, tasks: tasks, store: repository, settings: configuration.tasks,
         standbyPoll: configuration.standbyPoll, logger: logger)

@@ -14,7 +14,7 @@ public func buildVideoService(
         processor: VideoProcessor(pool: pool),
         settings: ProcessorSettings(
             name: "video", opsHost: configuration.opsHost, opsPort: configuration.opsPort,
-            worker: .init(concurrency: configuration.workers, jobTimeout: configuration.jobTimeout, drainTimeout: configuration.drainTimeout),
+            worker: .init(concurrency: configuration.workers, jobTimeout: configuration.jobTimeout, drainTimeout: configuration.drainTimeout).guarded(by: configuration.jobSafety),
             databaseConnections: 2),
         common: configuration.common, registry: registry, logger: logger)
 }

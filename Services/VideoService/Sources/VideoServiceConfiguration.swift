@@ -11,6 +11,8 @@ public struct VideoServiceConfiguration: Sendable {
     public var jobTimeout: Duration
     /// How long jobs in hand may run on after SIGTERM before they go back to the queue (`MEDIA_DRAIN_TIMEOUT`).
     public var drainTimeout: Duration
+    /// Heartbeat and crash limit of its jobs (`MEDIA_HEARTBEAT_INTERVAL`, `MEDIA_MAX_CRASHES`).
+    public var jobSafety: JobSafety
     public var common: CommonConfiguration
 
     public static let help = """
@@ -24,6 +26,7 @@ public struct VideoServiceConfiguration: Sendable {
                                    broker's consumer_timeout above it
           MEDIA_DRAIN_TIMEOUT      on SIGTERM, how long jobs in hand may still run before they go back to
                                    the queue unspent (default 10m)
+        \(JobSafety.help)
         \(CommonConfiguration.help)
         """
 
@@ -36,6 +39,7 @@ public struct VideoServiceConfiguration: Sendable {
         guard timeout >= 1 else { throw ConfigurationError("MEDIA_VIDEO_JOB_TIMEOUT must be at least 1 second") }
         jobTimeout = .seconds(timeout)
         drainTimeout = try env.duration("MEDIA_DRAIN_TIMEOUT", default: .seconds(600))
+        jobSafety = try JobSafety(environment: env)
         common = try CommonConfiguration(environment: env)
     }
 }

@@ -4,6 +4,7 @@ import MediaDomain
 import Messaging
 import Metrics
 import Persistence
+import ServiceKit
 
 /// A message parked in a dead queue, as its headers describe it (SPEC §6).
 public struct DeadLetter: Sendable, Equatable {
@@ -240,17 +241,6 @@ public struct DeadLetters: Sendable {
 public struct OperationsError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// Named points where a test can make the process die, to prove that a crash there loses nothing. Set with
-/// `MEDIA_FAILPOINT=<name>`; never set in production (`--help` marks it "tests only").
-public enum Failpoint {
-    public static func hit(_ name: String) {
-        if ProcessInfo.processInfo.environment["MEDIA_FAILPOINT"] == name {
-            FileHandle.standardError.write(Data("failpoint \(name): exiting\n".utf8))
-            exit(86)
-        }
-    }
 }
 
 extension DeadLetterGroup {

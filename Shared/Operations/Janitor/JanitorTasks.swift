@@ -37,16 +37,20 @@ public struct JanitorTasks: Sendable {
     let storage: any BlobStorage
     /// Resumable uploads, whose expired ones the orphan sweep removes (SPEC §8); nil where no Gateway takes them.
     let uploads: (any ResumableUploadStore)?
+    /// Which work queues are empty (stuck_processing tells a lost job from a queued one by it).
+    let queues: any WorkQueueProbe
     let settings: JanitorSettings
     /// Who runs the tasks, as `janitor_runs.instance` records it (host and pid).
     let instance: String
     let logger: Logger
 
     public init(store: any OperationsStore, storage: any BlobStorage, uploads: (any ResumableUploadStore)? = nil,
-                settings: JanitorSettings, instance: String, logger: Logger) {
+                queues: any WorkQueueProbe = FixedWorkQueueProbe(idle: []), settings: JanitorSettings, instance: String,
+                logger: Logger) {
         self.store = store
         self.storage = storage
         self.uploads = uploads
+        self.queues = queues
         self.settings = settings
         self.instance = instance
         self.logger = logger
@@ -103,7 +107,7 @@ public struct JanitorTasks: Sendable {
         switch task {
         case .failedCleanup: try await FailedCleanup(store: store, storage: storage, settings: settings, logger: logger).run(dryRun: dryRun)
         case .orphanSweep: try await OrphanSweep(store: store, storage: storage, uploads: uploads, settings: settings, logger: logger).run(dryRun: dryRun)
-        case .stuckProcessing: try await StuckProcessing(store: store, settings: settings, logger: logger).run(dryRun: dryRun)
+        case .stuckProcessing: try await StuckProcessing(store: store, queues: queues, settings: settings, logger: logger).run(dryRun: dryRun)
         case .outboxWatch: try await OutboxWatch(store: store, settings: settings, logger: logger).run(dryRun: dryRun)
         }
     }

@@ -2,20 +2,21 @@ import Logging
 import MediaDomain
 import Persistence
 
-/// `stuck_processing`: a media processing with no event for longer than its type's limit (a lost message, a worker
-/// that died mid-job with its delivery acknowledged) gets its job republished, same generation, up to the limit;
-/// after that it fails with `processing_timeout`. Progress events count as life: a long video that reports
-/// progress is never stuck.
+/// `stuck_processing`: a media whose job went silent (its heartbeat older than its type's limit) or whose job is in no
+/// queue at all (a lost message) gets its job republished, same generation, up to the limit; after that it fails with
+/// `processing_timeout`. A job waiting in a queue is never stuck, however long the queue (`StuckRule`).
 struct StuckProcessing {
     let store: any OperationsStore
+    let queues: any WorkQueueProbe
     let settings: JanitorSettings
     let logger: Logger
 
     func run(dryRun: Bool) async throws -> JanitorReport {
         var report = JanitorReport(counts: ["stuck": 0, "republished": 0, "failed": 0])
-        for stuck in try await store.stuckMedia(stuckAfter: settings.stuckAfter, limit: 1000) {
+        let rule = StuckRule(after: settings.stuckAfter, idleQueues: await queues.idleTypes())
+        for stuck in try await store.stuckMedia(rule, limit: 1000) {
             let media = stuck.media
-            let limit = settings.stuckAfter[media.fileType] ?? .seconds(900)
+            let limit = rule.limit(for: media.fileType)
             report.add("stuck")
             var logger = self.logger
             logger[metadataKey: "media_id"] = "\(media.id)"
@@ -24,7 +25,7 @@ struct StuckProcessing {
                 if dryRun {
                     report.add("republished")
                 } else if try await store.republishStuck(
-                    id: media.id, generation: media.generation, stuckAfter: limit, limit: settings.stuckRepublishLimit)
+                    id: media.id, generation: media.generation, rule: rule, limit: settings.stuckRepublishLimit)
                 {
                     report.add("republished")
                     logger.warning("stuck media republished", metadata: ["republish": "\(stuck.republishes + 1)"])
@@ -35,7 +36,7 @@ struct StuckProcessing {
                     message: "No processing result after \(stuck.republishes + 1) attempts, \(DurationText.format(limit)) each.")
                 if dryRun {
                     report.add("failed")
-                } else if try await store.failStuck(id: media.id, generation: media.generation, stuckAfter: limit, error: error) {
+                } else if try await store.failStuck(id: media.id, generation: media.generation, rule: rule, error: error) {
                     report.add("failed")
                     logger.error("stuck media failed with processing_timeout")
                 }

@@ -3,16 +3,19 @@ import Logging
 import PostgresNIO
 import Synchronization
 
-/// Who a live-status ticket lets in: the user who asked for it.
+/// Who a live-status ticket lets in: the user who asked for it, until the token they asked with expires.
 public struct TicketHolder: Sendable, Equatable {
     public var userId: Int64
     public var username: String
     public var isStaff: Bool
+    /// When the token that asked for the ticket expires: a stream it opens ends then (SPEC §10).
+    public var expiresAt: Date
 
-    public init(userId: Int64, username: String, isStaff: Bool) {
+    public init(userId: Int64, username: String, isStaff: Bool, expiresAt: Date) {
         self.userId = userId
         self.username = username
         self.isStaff = isStaff
+        self.expiresAt = expiresAt
     }
 }
 
@@ -59,20 +62,20 @@ public struct PostgresEventStreamTicketStore: EventStreamTicketStore {
         try await client.query("DELETE FROM event_stream_tickets WHERE expires_at < now()", logger: logger)
         try await client.query(
             """
-            INSERT INTO event_stream_tickets (ticket, user_id, username, is_staff, expires_at)
+            INSERT INTO event_stream_tickets (ticket, user_id, username, is_staff, expires_at, holder_expires_at)
             VALUES (\(ticket), \(holder.userId), \(holder.username), \(holder.isStaff),
-                    now() + \(lifetime.components.seconds) * interval '1 second')
+                    now() + \(lifetime.components.seconds) * interval '1 second', \(holder.expiresAt))
             """, logger: logger)
     }
 
     public func redeem(_ ticket: String) async throws -> TicketHolder? {
-        for try await (user, name, staff) in try await client.query(
+        for try await (user, name, staff, expires) in try await client.query(
             """
             DELETE FROM event_stream_tickets WHERE ticket = \(ticket) AND expires_at > now()
-            RETURNING user_id, username, is_staff
-            """, logger: logger).decode((Int64, String, Bool).self)
+            RETURNING user_id, username, is_staff, holder_expires_at
+            """, logger: logger).decode((Int64, String, Bool, Date).self)
         {
-            return TicketHolder(userId: user, username: name, isStaff: staff)
+            return TicketHolder(userId: user, username: name, isStaff: staff, expiresAt: expires)
         }
         return nil
     }

@@ -15,16 +15,18 @@ public struct PostgresMediaEventLog: MediaEventLog {
         self.logger = logger
     }
 
-    private static let columns = "id, user_id, media_id, type, percent, created_at"
+    private static let columns = "id, position, user_id, media_id, type, percent, created_at"
 
     /// The events a query selects, each with the media it tells about (rebuilt from the event's snapshot of the row by
     /// `jsonb_populate_record`): one more query per batch, not one per event.
     private func records(_ query: PostgresQuery) async throws -> [MediaEventRecord] {
         var records: [MediaEventRecord] = []
         for try await row in try await client.query(query, logger: logger) {
-            let (id, user, media, type, percent, created) = try row.decode((Int64, Int64, Int64, String, Double?, Date).self)
+            let (id, position, user, media, type, percent, created) = try row.decode(
+                (Int64, Int64, Int64, Int64, String, Double?, Date).self)
             records.append(MediaEventRecord(
-                id: id, userId: user, mediaId: media, type: type, percent: percent, media: nil, createdAt: created))
+                id: id, position: position, userId: user, mediaId: media, type: type, percent: percent, media: nil,
+                createdAt: created))
         }
         let withRows = records.filter { $0.type != MediaEvents.progress }.map(\.id)
         guard !withRows.isEmpty else { return records }
@@ -47,27 +49,36 @@ public struct PostgresMediaEventLog: MediaEventLog {
     }
 
 
-    public func events(userId: Int64, after id: Int64, maxAge: Duration, limit: Int) async throws -> [MediaEventRecord] {
+    public func events(userId: Int64, after position: Int64, maxAge: Duration, limit: Int) async throws -> [MediaEventRecord] {
         try await records(
             """
             SELECT \(unescaped: Self.columns) FROM media_events
-            WHERE user_id = \(userId) AND id > \(id)
+            WHERE user_id = \(userId) AND position > \(position)
               AND created_at > now() - \(maxAge.components.seconds) * interval '1 second'
-            ORDER BY id LIMIT \(limit)
+            ORDER BY position LIMIT \(limit)
             """)
     }
 
-    public func events(after id: Int64, limit: Int) async throws -> [MediaEventRecord] {
-        try await records("SELECT \(unescaped: Self.columns) FROM media_events WHERE id > \(id) ORDER BY id LIMIT \(limit)")
+    public func events(after position: Int64, limit: Int) async throws -> [MediaEventRecord] {
+        try await records(
+            "SELECT \(unescaped: Self.columns) FROM media_events WHERE position > \(position) ORDER BY position LIMIT \(limit)")
+    }
+
+    public func events(positions: [Int64]) async throws -> [MediaEventRecord] {
+        guard !positions.isEmpty else { return [] }
+        return try await records(
+            "SELECT \(unescaped: Self.columns) FROM media_events WHERE position = ANY(\(positions)) ORDER BY position")
     }
 
     public func events(ids: [Int64]) async throws -> [MediaEventRecord] {
         guard !ids.isEmpty else { return [] }
-        return try await records("SELECT \(unescaped: Self.columns) FROM media_events WHERE id = ANY(\(ids)) ORDER BY id")
+        // A committed event always has its position (the trigger gives it before the commit ends).
+        return try await records(
+            "SELECT \(unescaped: Self.columns) FROM media_events WHERE id = ANY(\(ids)) AND position IS NOT NULL ORDER BY id")
     }
 
-    public func latestEventId() async throws -> Int64 {
-        for try await id in try await client.query("SELECT coalesce(max(id), 0) FROM media_events", logger: logger)
+    public func latestPosition() async throws -> Int64 {
+        for try await id in try await client.query("SELECT coalesce(max(position), 0) FROM media_events", logger: logger)
             .decode(Int64.self)
         {
             return id

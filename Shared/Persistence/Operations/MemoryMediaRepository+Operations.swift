@@ -41,20 +41,23 @@ extension MemoryMediaRepository: OperationsStore {
         }
     }
 
-    public func stuckMedia(stuckAfter: [FileType: Duration], limit: Int) async throws -> [StuckMedia] {
+    /// Stuck under `rule` in memory, where no job ever runs (no `JobLedger` here): a media is stuck when its type's
+    /// queues are idle and its row is older than the limit (the lost-message half of the rule).
+    private func isStuck(_ media: Media, _ rule: StuckRule) -> Bool {
+        media.status == .processing && rule.idleQueues.contains(media.fileType) && isOlder(media, than: rule.limit(for: media.fileType))
+    }
+
+    public func stuckMedia(_ rule: StuckRule, limit: Int) async throws -> [StuckMedia] {
         state.withLock { s in
-            Array(s.rows.values.filter {
-                $0.status == .processing && isOlder($0, than: stuckAfter[$0.fileType] ?? .seconds(900))
-            }.sorted { $0.updatedAt < $1.updatedAt }.prefix(limit).map {
+            Array(s.rows.values.filter { isStuck($0, rule) }.sorted { $0.updatedAt < $1.updatedAt }.prefix(limit).map {
                 StuckMedia(media: $0, republishes: s.republishes[$0.id] ?? 0)
             })
         }
     }
 
-    public func republishStuck(id: Int64, generation: Int, stuckAfter: Duration, limit: Int) async throws -> Bool {
+    public func republishStuck(id: Int64, generation: Int, rule: StuckRule, limit: Int) async throws -> Bool {
         try state.withLock { s in
-            guard var media = s.rows[id], media.generation == generation, media.status == .processing,
-                  (s.republishes[id] ?? 0) < limit, isOlder(media, than: stuckAfter)
+            guard var media = s.rows[id], media.generation == generation, (s.republishes[id] ?? 0) < limit, isStuck(media, rule)
             else { return false }
             media.updatedAt = Date()
             s.rows[id] = media
@@ -64,11 +67,9 @@ extension MemoryMediaRepository: OperationsStore {
         }
     }
 
-    public func failStuck(id: Int64, generation: Int, stuckAfter: Duration, error: MediaError) async throws -> Bool {
+    public func failStuck(id: Int64, generation: Int, rule: StuckRule, error: MediaError) async throws -> Bool {
         try state.withLock { s in
-            guard var media = s.rows[id], media.generation == generation, media.status == .processing,
-                  isOlder(media, than: stuckAfter)
-            else { return false }
+            guard var media = s.rows[id], media.generation == generation, isStuck(media, rule) else { return false }
             let failed = MediaFailed(mediaId: id, generation: generation, error: error,
                                      attempts: Int(media.metadata["attempts"]?.intValue ?? 1))
             media.status = .failed

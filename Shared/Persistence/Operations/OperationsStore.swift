@@ -16,21 +16,22 @@ public protocol OperationsStore: Sendable {
     func owners(ofFolders folders: [String]) async throws -> [String: FolderOwner]
 
     // MARK: stuck_processing
-    /// Media processing with no change for longer than their type's limit, oldest first.
-    func stuckMedia(stuckAfter: [FileType: Duration], limit: Int) async throws -> [StuckMedia]
+    /// Media stuck under `rule`, longest silent first.
+    func stuckMedia(_ rule: StuckRule, limit: Int) async throws -> [StuckMedia]
     /// Outboxes the media's job again (same generation, new event id) and counts it, if it is still processing in
-    /// `generation`, still stale and republished fewer than `limit` times. Returns whether it did.
-    func republishStuck(id: Int64, generation: Int, stuckAfter: Duration, limit: Int) async throws -> Bool
+    /// `generation`, still stuck under `rule` and republished fewer than `limit` times. Returns whether it did.
+    func republishStuck(id: Int64, generation: Int, rule: StuckRule, limit: Int) async throws -> Bool
     /// Marks the media failed with `error` (and outboxes its `media.failed`) if it is still processing in
-    /// `generation` and still stale. Returns whether it did.
-    func failStuck(id: Int64, generation: Int, stuckAfter: Duration, error: MediaError) async throws -> Bool
+    /// `generation` and still stuck under `rule`. Returns whether it did.
+    func failStuck(id: Int64, generation: Int, rule: StuckRule, error: MediaError) async throws -> Bool
 
     // MARK: outbox_watch
     /// Unsent outbox rows older than `age`, and the age of the oldest unsent row.
     func outboxBacklog(olderThan age: Duration) async throws -> OutboxBacklog
     /// Deletes sent outbox rows and handled-event records older than `age`.
     func pruneDelivered(olderThan age: Duration) async throws -> (outbox: Int, inbox: Int)
-    /// Deletes live-status events older than `eventAge` (but none a pending webhook delivery still has to render),
+    /// Deletes live-status events older than `eventAge` (but none a kept webhook delivery renders at its attempts: a
+    /// delivery's body is rendered anew at each attempt and redelivery, so its file URLs are freshly signed),
     /// finished webhook deliveries older than `deliveryAge`, and expired stream tickets (SPEC §8).
     func pruneLiveStatus(eventsOlderThan eventAge: Duration, deliveriesOlderThan deliveryAge: Duration) async throws
         -> (events: Int, deliveries: Int)
@@ -77,6 +78,39 @@ public struct FolderOwner: Sendable, Equatable {
         self.originalKey = originalKey
         self.generation = generation
         self.status = status
+    }
+}
+
+/// When a processing media is stuck (SPEC §4, refined by issue 27): not by when its row last changed (a video waiting
+/// behind a long queue would be "stuck" and republished, making the queue longer), but by its job:
+/// - its job runs (`JobLedger`) and its heartbeat is older than its type's limit: the process working on it is gone
+///   and the job did not come back to a queue;
+/// - or no job of it runs, its row has not changed for its type's limit, and its type's queues hold no message at
+///   all (`idleQueues`): its job is in no queue, so its message was lost.
+/// A job waiting in a queue is never stuck, however long it waits.
+public struct StuckRule: Sendable, Equatable {
+    /// `MEDIA_STUCK_AFTER` by type.
+    public var after: [FileType: Duration]
+    /// Types whose work queue and retry queues held no message when the Janitor looked.
+    public var idleQueues: Set<FileType>
+
+    public init(after: [FileType: Duration], idleQueues: Set<FileType>) {
+        self.after = after
+        self.idleQueues = idleQueues
+    }
+
+    public func limit(for type: FileType) -> Duration { after[type] ?? .seconds(900) }
+
+    /// The rule in SQL over `media m` (integers and file type names of this enum inlined; nothing of a user's).
+    var sqlCondition: String {
+        let threshold = "(CASE m.file_type WHEN 'video' THEN \(limit(for: .video).milliseconds) WHEN 'image' THEN "
+            + "\(limit(for: .image).milliseconds) ELSE \(limit(for: .audio).milliseconds) END) * interval '1 millisecond'"
+        let job = "SELECT 1 FROM processing_jobs j WHERE j.media_id = m.id AND j.generation = m.generation AND j.running"
+        let silent = "EXISTS (\(job) AND j.heartbeat_at < now() - \(threshold))"
+        let idle = FileType.allCases.filter(idleQueues.contains).map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        guard !idle.isEmpty else { return "m.status = 'processing' AND \(silent)" }
+        let lost = "(m.file_type IN (\(idle)) AND m.updated_at < now() - \(threshold) AND NOT EXISTS (\(job)))"
+        return "m.status = 'processing' AND (\(silent) OR \(lost))"
     }
 }
 

@@ -44,19 +44,12 @@ extension PostgresMediaRepository: OperationsStore {
 
     // MARK: stuck_processing
 
-    public func stuckMedia(stuckAfter: [FileType: Duration], limit: Int) async throws -> [StuckMedia] {
-        let image = (stuckAfter[.image] ?? .seconds(900)).milliseconds
-        let video = (stuckAfter[.video] ?? .seconds(7200)).milliseconds
-        let audio = (stuckAfter[.audio] ?? .seconds(900)).milliseconds
-        let shortest = min(image, video, audio)
+    public func stuckMedia(_ rule: StuckRule, limit: Int) async throws -> [StuckMedia] {
         var republishes: [Int64: Int] = [:]
         for row in try await rows(
             """
-            SELECT id, stuck_republishes FROM media
-            WHERE status = 'processing' AND updated_at < now() - \(shortest) * interval '1 millisecond'
-              AND updated_at < now() - (CASE file_type WHEN 'video' THEN \(video) WHEN 'image' THEN \(image)
-                                         ELSE \(audio) END) * interval '1 millisecond'
-            ORDER BY updated_at LIMIT \(limit)
+            SELECT m.id, m.stuck_republishes FROM media m WHERE \(unescaped: rule.sqlCondition)
+            ORDER BY m.updated_at LIMIT \(limit)
             """)
         {
             let (id, count) = try row.decode((Int64, Int).self)
@@ -69,31 +62,33 @@ extension PostgresMediaRepository: OperationsStore {
         )).map { StuckMedia(media: $0, republishes: republishes[$0.id] ?? 0) }
     }
 
-    public func republishStuck(id: Int64, generation: Int, stuckAfter: Duration, limit: Int) async throws -> Bool {
+    public func republishStuck(id: Int64, generation: Int, rule: StuckRule, limit: Int) async throws -> Bool {
         let logger = self.logger
         return try await client.transaction(logger: logger) { connection in
             guard let media = try await one(
                 """
-                UPDATE media SET stuck_republishes = stuck_republishes + 1, updated_at = now()
-                WHERE id = \(id) AND generation = \(generation) AND status = 'processing'
-                  AND stuck_republishes < \(limit)
-                  AND updated_at < now() - \(stuckAfter.milliseconds) * interval '1 millisecond'
-                RETURNING \(unescaped: Self.columns)
+                UPDATE media m SET stuck_republishes = stuck_republishes + 1, updated_at = now()
+                WHERE m.id = \(id) AND m.generation = \(generation) AND m.stuck_republishes < \(limit)
+                  AND \(unescaped: rule.sqlCondition)
+                RETURNING \(unescaped: Self.qualifiedColumns)
                 """, on: connection)
             else { return false }
+            // The job it had is over: the republished one is queued (not stuck) until a worker starts it.
+            try await connection.query(
+                "UPDATE processing_jobs SET running = false WHERE media_id = \(id) AND generation = \(generation)",
+                logger: logger)
             try await Self.enqueue(.uploaded(media.uploadedEvent()), on: connection, logger: logger)
             return true
         }
     }
 
-    public func failStuck(id: Int64, generation: Int, stuckAfter: Duration, error: MediaError) async throws -> Bool {
+    public func failStuck(id: Int64, generation: Int, rule: StuckRule, error: MediaError) async throws -> Bool {
         let logger = self.logger
         return try await client.transaction(logger: logger) { connection in
             guard let current = try await one(
                 """
-                SELECT \(unescaped: Self.columns) FROM media
-                WHERE id = \(id) AND generation = \(generation) AND status = 'processing'
-                  AND updated_at < now() - \(stuckAfter.milliseconds) * interval '1 millisecond'
+                SELECT \(unescaped: Self.qualifiedColumns) FROM media m
+                WHERE m.id = \(id) AND m.generation = \(generation) AND \(unescaped: rule.sqlCondition)
                 FOR UPDATE
                 """, on: connection)
             else { return false }
@@ -106,6 +101,9 @@ extension PostgresMediaRepository: OperationsStore {
                        updated_at = now()
                 WHERE id = \(id)
                 """, logger: logger)
+            try await connection.query(
+                "UPDATE processing_jobs SET running = false WHERE media_id = \(id) AND generation = \(generation)",
+                logger: logger)
             // Announced like a processor's failure, for whoever follows outcomes (the fold finds the row failed already).
             try await Self.enqueue(try .failed(failed), on: connection, logger: logger)
             return true
@@ -151,11 +149,13 @@ extension PostgresMediaRepository: OperationsStore {
             """
             WITH gone AS (
                 DELETE FROM media_events e WHERE created_at < now() - \(eventAge.milliseconds) * interval '1 millisecond'
-                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.body IS NULL)
+                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
                 RETURNING 1)
             SELECT count(*) FROM gone
             """).first?.decode(Int.self) ?? 0
         _ = try await rows("DELETE FROM event_stream_tickets WHERE expires_at < now()")
+        // Admin sessions that ended or expired a day ago: nothing can revive them, and the list of live ones stays short.
+        _ = try await rows("DELETE FROM admin_sessions WHERE coalesce(ended_at, expires_at) < now() - interval '1 day'")
         return (events, deliveries)
     }
 

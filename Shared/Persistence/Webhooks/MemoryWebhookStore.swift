@@ -5,7 +5,6 @@ import Synchronization
 public final class MemoryWebhookStore: WebhookStore {
     private struct Row {
         var delivery: WebhookDelivery
-        var body: String?
         var failures = 0
         var claimedUntil: Date?
         var claim: UUID?
@@ -93,18 +92,10 @@ public final class MemoryWebhookStore: WebhookStore {
                 let claim = UUID()
                 state.deliveries[i].claim = claim
                 claimed.append(ClaimedDelivery(
-                    id: row.delivery.id, claim: claim, eventId: row.delivery.eventId, eventType: row.delivery.eventType, body: row.body,
+                    id: row.delivery.id, claim: claim, eventId: row.delivery.eventId, eventType: row.delivery.eventType,
                     failures: row.failures, url: webhook.url, secret: webhook.secret))
             }
             return claimed
-        }
-    }
-
-    public func setBody(deliveryId: Int64, body: String) async throws {
-        state.withLock { state in
-            if let i = state.deliveries.firstIndex(where: { $0.delivery.id == deliveryId }), state.deliveries[i].body == nil {
-                state.deliveries[i].body = body
-            }
         }
     }
 

@@ -110,7 +110,7 @@ public struct PostgresWebhookStore: WebhookStore {
 
     public func claimDue(limit: Int, lease: Duration) async throws -> [ClaimedDelivery] {
         var result: [ClaimedDelivery] = []
-        for try await (id, claim, event, type, body, failures, url, secret) in try await client.query(
+        for try await (id, claim, event, type, failures, url, secret) in try await client.query(
             """
             UPDATE webhook_deliveries d
             SET claimed_until = now() + \(lease.components.seconds) * interval '1 second', claim = gen_random_uuid()
@@ -120,19 +120,13 @@ public struct PostgresWebhookStore: WebhookStore {
                 WHERE status = 'pending' AND next_attempt_at <= now()
                   AND (claimed_until IS NULL OR claimed_until < now())
                 ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-            RETURNING d.id, d.claim, d.event_id, d.event_type, d.body, d.attempts, w.url, w.secret
-            """, logger: logger).decode((Int64, UUID, Int64, String, String?, Int, String, String).self)
+            RETURNING d.id, d.claim, d.event_id, d.event_type, d.attempts, w.url, w.secret
+            """, logger: logger).decode((Int64, UUID, Int64, String, Int, String, String).self)
         {
             result.append(ClaimedDelivery(
-                id: id, claim: claim, eventId: event, eventType: type, body: body, failures: failures, url: url,
-                secret: secret))
+                id: id, claim: claim, eventId: event, eventType: type, failures: failures, url: url, secret: secret))
         }
         return result
-    }
-
-    public func setBody(deliveryId: Int64, body: String) async throws {
-        try await client.query(
-            "UPDATE webhook_deliveries SET body = \(body) WHERE id = \(deliveryId) AND body IS NULL", logger: logger)
     }
 
     @discardableResult

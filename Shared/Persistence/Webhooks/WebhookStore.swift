@@ -78,21 +78,16 @@ public struct ClaimedDelivery: Sendable, Equatable {
     public var claim: UUID
     public var eventId: Int64
     public var eventType: String
-    /// The body as first sent; nil before the first attempt (the sender renders it then and stores it, so every retry
-    /// and redelivery posts the same bytes).
-    public var body: String?
     /// Failed attempts since the delivery was made (or redelivered): picks the next wait of the retry schedule.
     public var failures: Int
     public var url: String
     public var secret: String
 
-    public init(id: Int64, claim: UUID, eventId: Int64, eventType: String, body: String?, failures: Int, url: String,
-                secret: String) {
+    public init(id: Int64, claim: UUID, eventId: Int64, eventType: String, failures: Int, url: String, secret: String) {
         self.id = id
         self.claim = claim
         self.eventId = eventId
         self.eventType = eventType
-        self.body = body
         self.failures = failures
         self.url = url
         self.secret = secret
@@ -121,8 +116,6 @@ public protocol WebhookStore: Sendable {
     /// Takes up to `limit` due deliveries for `lease`: no other sender takes them meanwhile, and a sender that dies
     /// holding them lets them go when the lease ends.
     func claimDue(limit: Int, lease: Duration) async throws -> [ClaimedDelivery]
-    /// Stores the body of a delivery's first attempt.
-    func setBody(deliveryId: Int64, body: String) async throws
     /// Records an attempt (while the delivery exists) and, if `claim` still holds, what follows from it, releasing the
     /// claim. Returns whether the claim held.
     @discardableResult

@@ -6,6 +6,11 @@ extension JWTAuthenticator {
     /// The caller of a request: 401 `not_authenticated` without an `Authorization` header, 401
     /// `token_invalid` for any token that does not verify.
     func user(of request: Request) throws(APIError) -> AuthenticatedUser {
+        try credentials(of: request).user
+    }
+
+    /// The caller of a request and when its token expires.
+    func credentials(of request: Request) throws(APIError) -> (user: AuthenticatedUser, expiresAt: Date) {
         guard let header = request.headers[.authorization] else { throw .notAuthenticated() }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
@@ -16,7 +21,7 @@ extension JWTAuthenticator {
         var token = parts[1].drop { $0 == " " || $0 == "\t" }
         while let last = token.last, last == " " || last == "\t" { token.removeLast() }
         do {
-            return try authenticate(token: String(token))
+            return try credentials(token: String(token))
         } catch {
             throw .tokenInvalid(error.reason)
         }

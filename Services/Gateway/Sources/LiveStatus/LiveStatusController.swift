@@ -11,7 +11,8 @@ import Tokens
 /// caller's own `media.progress`, `media.ready`, `media.failed` and `media.deleted`.
 ///
 /// A stream subscribes to the hub first and then replays what the log holds after `Last-Event-ID` (24 hours at most),
-/// so nothing recorded in between is lost; an event both replayed and handed live is written once (ids only grow).
+/// so nothing recorded in between is lost; an event both replayed and handed live is written once (positions only
+/// grow). A stream ends with an `end` event when the token that opened it expires (SPEC §10).
 struct LiveStatusController: Sendable {
     static let resumeWindow = Duration.seconds(24 * 3600)
     static let ticketLifetime = Duration.seconds(60)
@@ -29,24 +30,26 @@ struct LiveStatusController: Sendable {
         ticketRoutes.methodNotAllowed("ticket", allow: [.post])
     }
 
-    /// The caller: a bearer token, or else a ticket (`?ticket=`) that is used up by this.
-    private func caller(of request: Request, context: GatewayRequestContext) async throws -> AuthenticatedUser {
+    /// The caller and when its credentials expire: a bearer token, or else a ticket (`?ticket=`) that is used up by
+    /// this (the stream then ends when the token that asked for the ticket expires).
+    private func caller(of request: Request, context: GatewayRequestContext) async throws -> (user: AuthenticatedUser, expiresAt: Date) {
         if request.headers[.authorization] == nil, let ticket = request.uri.queryParameters["ticket"].map(String.init) {
             guard let holder = try await tickets.redeem(ticket) else {
                 context.logger.info("live status: refused an unknown, used or expired ticket")
                 throw APIError(.unauthorized, code: "ticket_invalid",
                                detail: "The ticket is unknown, used or expired: ask for a new one (tickets are valid once, for 60 s).")
             }
-            return AuthenticatedUser(id: holder.userId, username: holder.username, isStaff: holder.isStaff)
+            return (AuthenticatedUser(id: holder.userId, username: holder.username, isStaff: holder.isStaff), holder.expiresAt)
         }
-        return try authenticator.user(of: request)
+        return try authenticator.credentials(of: request)
     }
 
     @Sendable func issueTicket(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let user = try context.requireUser()
+        let (user, expiresAt) = try authenticator.credentials(of: request)
         let ticket = Self.newTicket()
-        try await tickets.issue(ticket, for: TicketHolder(userId: user.id, username: user.username, isStaff: user.isStaff),
-                                lifetime: Self.ticketLifetime)
+        try await tickets.issue(
+            ticket, for: TicketHolder(userId: user.id, username: user.username, isStaff: user.isStaff, expiresAt: expiresAt),
+            lifetime: Self.ticketLifetime)
         // No URL of the stream in the answer: the ticket goes in `?ticket=` of `GET /api/media/events/`. (A URL here
         // reads, to a client that follows links, like `/api/media/{id}/` with the id "events".)
         struct Issued: Encodable {
@@ -57,71 +60,83 @@ struct LiveStatusController: Sendable {
     }
 
     @Sendable func stream(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let user = try await caller(of: request, context: context)
+        let (user, expiresAt) = try await caller(of: request, context: context)
         let resumeFrom = try Self.lastEventId(request)
-        return open(userId: user.id, resumeFrom: resumeFrom, logger: context.logger)
+        return open(userId: user.id, resumeFrom: resumeFrom, expiresAt: expiresAt, logger: context.logger)
     }
 
-    /// A stream of `userId`'s events (every user's when nil: the admin console), resumed after `resumeFrom`.
-    func open(userId: Int64?, resumeFrom: Int64?, logger: Logger) -> Response {
-        let hub = self.hub, log = self.log, links = self.links
+    /// A stream of `userId`'s events (every user's when nil: the admin console), resumed after `resumeFrom`, ending
+    /// when `expiresAt` passes.
+    func open(userId: Int64?, resumeFrom: Int64?, expiresAt: Date?, logger: Logger) -> Response {
         logger.debug("live status: stream opened", metadata: ["resume_from": "\(resumeFrom ?? 0)"])
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-store"
         headers.set("X-Accel-Buffering", "no")
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            // Subscribed before the replay reads the log: an event recorded in between is handed live (and written
-            // once: ids only grow). Subscribed here, not before the response, so no subscription outlives its body.
-            let subscription = hub.subscribe(userId: userId)
-            defer { hub.unsubscribe(subscription.id) }
-            try await withGracefulShutdownHandler {
-                var sent = resumeFrom ?? 0
-                try await writer.write(ByteBuffer(string: "retry: 2000\n: stream open\n\n"))
-                if let resumeFrom {
-                    // The replay reads up to what the listener has handed on in order; later events come live.
-                    let horizon = hub.horizon
-                    var after = resumeFrom
-                    // An id from the future (a database restored from an older backup) would hide every live event
-                    // until ids caught up with it: the stream goes on from the newest event instead.
-                    let latest = try await Self.reading(logger, resumeFrom) { try await log.latestEventId() }
-                    if resumeFrom > latest {
-                        logger.info("live status: Last-Event-ID is ahead of the log; resuming from its end",
-                                    metadata: ["last_event_id": "\(resumeFrom)", "latest": "\(latest)"])
-                        sent = latest
-                        after = latest
-                    }
-                    while true {
-                        let page = try await Self.reading(logger, resumeFrom) {
-                            if let userId {
-                                try await log.events(userId: userId, after: after, maxAge: Self.resumeWindow, limit: 500)
-                            } else {
-                                try await log.events(after: after, limit: 500)
-                            }
-                        }
-                        for record in page where record.id <= horizon {
-                            try await writer.write(MediaEventPayload.sseFrame(record, links: links))
-                            sent = record.id
-                        }
-                        guard page.count == 500, let last = page.last, last.id <= horizon else { break }
-                        after = last.id
-                    }
-                }
-                for await item in subscription.items {
-                    switch item {
-                    case .event(let record):
-                        guard record.id > sent else { continue }
-                        try await writer.write(MediaEventPayload.sseFrame(record, links: links))
-                        sent = record.id
-                    case .keepAlive:
-                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                    }
-                }
-            } onGracefulShutdown: {
-                hub.unsubscribe(subscription.id)
+            try await serve(userId: userId, resumeFrom: resumeFrom, expiresAt: expiresAt, logger: logger) {
+                try await writer.write($0)
             }
             try await writer.finish(nil)
         })
+    }
+
+    /// Writes one stream: the replay after `resumeFrom`, then live events until the stream ends (its credentials expired,
+    /// it fell too far behind, or the Gateway shuts down).
+    ///
+    /// Subscribed before the replay reads the log: an event recorded in between is handed live, and one both replayed
+    /// and handed live is written once. Positions grow in the order events become visible, so a replay that read up to
+    /// position p has seen every event at or below p that will ever exist, and every later one comes live.
+    func serve(
+        userId: Int64?, resumeFrom: Int64?, expiresAt: Date?, logger: Logger, write: (ByteBuffer) async throws -> Void
+    ) async throws {
+        // Subscribed here, not before the response, so no subscription outlives its body.
+        let subscription = hub.subscribe(userId: userId, expiresAt: expiresAt)
+        defer { hub.unsubscribe(subscription.id) }
+        try await withGracefulShutdownHandler {
+            var sent = resumeFrom ?? 0
+            try await write(ByteBuffer(string: "retry: 2000\n: stream open\n\n"))
+            if let resumeFrom {
+                // A position from the future (a database restored from an older backup) would hide every live event
+                // until positions caught up with it: the stream goes on from the newest event instead.
+                let latest = try await Self.reading(logger, resumeFrom) { try await log.latestPosition() }
+                if resumeFrom > latest {
+                    logger.info("live status: Last-Event-ID is ahead of the log; resuming from its end",
+                                metadata: ["last_event_id": "\(resumeFrom)", "latest": "\(latest)"])
+                    sent = latest
+                }
+                while true {
+                    let after = sent
+                    let page = try await Self.reading(logger, resumeFrom) {
+                        if let userId {
+                            try await log.events(userId: userId, after: after, maxAge: Self.resumeWindow, limit: 500)
+                        } else {
+                            try await log.events(after: after, limit: 500)
+                        }
+                    }
+                    for record in page {
+                        try await write(MediaEventPayload.sseFrame(record, links: links))
+                        sent = record.position
+                    }
+                    guard page.count == 500 else { break }
+                }
+            }
+            for await item in subscription.items {
+                switch item {
+                case .event(let record):
+                    guard record.position > sent else { continue }
+                    try await write(MediaEventPayload.sseFrame(record, links: links))
+                    sent = record.position
+                case .keepAlive:
+                    try await write(ByteBuffer(string: ": keep-alive\n\n"))
+                case .end(let reason):
+                    logger.info("live status: stream ended", metadata: ["reason": "\(reason)"])
+                    try await write(ByteBuffer(string: "event: end\ndata: {\"reason\":\"\(reason)\"}\n\n"))
+                }
+            }
+        } onGracefulShutdown: {
+            hub.unsubscribe(subscription.id)
+        }
     }
 
     /// A read of the log for a replay; a failure ends the stream (its headers are sent: no error answer is possible),

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Metrics
 import Persistence
@@ -8,6 +9,8 @@ enum LiveStatusItem: Sendable {
     case event(MediaEventRecord)
     /// Time for a comment line, so proxies keep an idle stream open.
     case keepAlive
+    /// The stream is over (`token_expired`): an `end` event says why, then the stream closes.
+    case end(reason: String)
 }
 
 /// The open live-status streams of this Gateway, by user. One PostgreSQL listener (`MediaEventListener`) hands it
@@ -20,6 +23,8 @@ final class MediaEventHub: Sendable {
 
     private struct Subscriber {
         let userId: Int64?
+        /// When the credentials that opened the stream expire (nil: never).
+        let expiresAt: Date?
         let continuation: AsyncStream<LiveStatusItem>.Continuation
     }
 
@@ -33,27 +38,20 @@ final class MediaEventHub: Sendable {
     }
 
     private let state = Mutex(State())
-    private let released = Mutex(Int64.max)
-
-    /// The last event id the listener has handed on in order: every event up to it is committed (or given up on), so
-    /// a replay reads the log up to here and leaves the rest to the live path. Unbounded until the listener runs.
-    var horizon: Int64 {
-        get { released.withLock { $0 } }
-        set { released.withLock { $0 = newValue } }
-    }
     private let open = Gauge(label: "mediaflow_live_status_streams")
     private let sent = Counter(label: "mediaflow_live_status_events_total")
 
     init() {}
 
-    /// A stream of `userId`'s events, or of every user's when nil (staff). Call `unsubscribe` with the id when done.
-    func subscribe(userId: Int64?) -> (id: Int, items: AsyncStream<LiveStatusItem>) {
+    /// A stream of `userId`'s events, or of every user's when nil (staff), until `expiresAt`. Call `unsubscribe` with
+    /// the id when done.
+    func subscribe(userId: Int64?, expiresAt: Date? = nil) -> (id: Int, items: AsyncStream<LiveStatusItem>) {
         let (items, continuation) = AsyncStream.makeStream(
             of: LiveStatusItem.self, bufferingPolicy: .bufferingOldest(Self.backlog))
         let (id, count) = state.withLock { state in
             state.nextId += 1
             let id = state.nextId
-            state.subscribers[id] = Subscriber(userId: userId, continuation: continuation)
+            state.subscribers[id] = Subscriber(userId: userId, expiresAt: expiresAt, continuation: continuation)
             if let userId { state.byUser[userId, default: []].insert(id) } else { state.everyone.insert(id) }
             return (id, state.subscribers.count)
         }
@@ -107,6 +105,17 @@ final class MediaEventHub: Sendable {
     func keepAlive() {
         for continuation in state.withLock({ $0.subscribers.values.map(\.continuation) }) {
             continuation.yield(.keepAlive)
+        }
+    }
+
+    /// Ends the streams whose credentials expired by `now`: each is told why, then closed.
+    func endExpired(now: Date) {
+        let expired = state.withLock { state in
+            state.subscribers.values.filter { ($0.expiresAt ?? .distantFuture) <= now }.map(\.continuation)
+        }
+        for continuation in expired {
+            continuation.yield(.end(reason: "token_expired"))
+            continuation.finish()
         }
     }
 

@@ -1,11 +1,15 @@
+import Foundation
 import Logging
+import Metrics
 import Persistence
 import PostgresNIO
 
-/// Feeds `MediaEventHub` from PostgreSQL: listens on `media_events` (each event recorded by any process is announced
-/// as `"<event id> <user id>"`), puts the announcements in id order (`EventSequencer`), and reads the events a stream
-/// here wants, a batch at a time. After a lost connection it first reads what was recorded since the last id it
-/// handed on, so open streams miss nothing. It also writes the keep-alive comments every `keepAliveInterval`.
+/// Feeds `MediaEventHub` from PostgreSQL: listens on `media_events`, where each event recorded by any process is
+/// announced at commit as `"<position> <user id>"`, and reads the events a stream here wants. Positions are given in
+/// the order events become visible (`TriggerFunction.mediaEventPosition`), and PostgreSQL delivers notifications in
+/// commit order, so an event is handed on the moment it is announced: no reordering, no waiting for a gap. After a
+/// lost connection it first reads what was recorded after the last position it handed on, so open streams miss
+/// nothing. It also writes the keep-alive comments and ends streams whose token expired.
 struct MediaEventListener: Sendable {
     let client: PostgresClient
     let log: any MediaEventLog
@@ -13,11 +17,9 @@ struct MediaEventListener: Sendable {
     let keepAliveInterval: Duration
     let logger: Logger
 
-    private enum Input: Sendable {
-        case announced(id: Int64, userId: Int64)
-        /// Time passes: an id held behind a gap may be due.
-        case tick
-    }
+    /// Announced events below the last position handed on that were not handed on: by construction there are none;
+    /// counted and logged so a broken assumption shows instead of silently losing events.
+    private let late = Counter(label: "mediaflow_live_status_late_events_total")
 
     func run() async {
         await withTaskGroup(of: Void.self) { group in
@@ -28,6 +30,13 @@ struct MediaEventListener: Sendable {
                     hub.keepAlive()
                 }
             }
+            group.addTask {
+                // A stream ends when the token that opened it expires (SPEC §10); checked every second.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    hub.endExpired(now: Date())
+                }
+            }
             await group.next()
             group.cancelAll()
         }
@@ -35,48 +44,24 @@ struct MediaEventListener: Sendable {
     }
 
     private func listen() async {
-        var sequencer: EventSequencer?
+        var handed: HandedPositions?
         var delay = Duration.milliseconds(100)
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: PostgresMediaEventLog.channel) { notifications in
                         // Listening from here on; what was recorded before (since the last connection) is read now.
-                        var current = try await catchUp(sequencer)
-                        hub.horizon = current.horizon
-                        logger.info("live status: listening for media events", metadata: ["after": "\(current.horizon)"])
+                        var current = try await catchUp(handed)
+                        defer { handed = current }
+                        logger.info("live status: listening for media events", metadata: ["after": "\(current.last)"])
                         delay = .milliseconds(100)
-                        let (inputs, feed) = AsyncStream.makeStream(of: Input.self)
-                        try await withThrowingTaskGroup(of: Void.self) { group in
-                            group.addTask {
-                                defer { feed.finish() }
-                                for try await notification in notifications {
-                                    let parts = notification.payload.split(separator: " ")
-                                    guard parts.count == 2, let id = Int64(parts[0]), let user = Int64(parts[1]) else {
-                                        logger.warning("unreadable media event notification",
-                                                       metadata: ["payload": "\(notification.payload)"])
-                                        continue
-                                    }
-                                    feed.yield(.announced(id: id, userId: user))
-                                }
+                        for try await notification in notifications {
+                            let parts = notification.payload.split(separator: " ")
+                            guard parts.count == 2, let position = Int64(parts[0]), let user = Int64(parts[1]) else {
+                                logger.warning("unreadable media event notification", metadata: ["payload": "\(notification.payload)"])
+                                continue
                             }
-                            group.addTask {
-                                while !Task.isCancelled {
-                                    try? await Task.sleep(for: .milliseconds(250))
-                                    feed.yield(.tick)
-                                }
-                            }
-                            defer { sequencer = current }
-                            for await input in inputs {
-                                let released: [EventSequencer.Announced] = switch input {
-                                case .announced(let id, let user): current.saw(id, userId: user, at: .now)
-                                case .tick: current.isWaiting ? current.release(at: .now) : []
-                                }
-                                try await handOn(released, sequencer: &current)
-                            }
-                            // The notifications ended: their error (a lost connection) goes up from here.
-                            group.cancelAll()
-                            while try await group.next() != nil {}
+                            try await handOn(position: position, userId: user, handed: &current)
                         }
                     }
                 }
@@ -91,31 +76,59 @@ struct MediaEventListener: Sendable {
         }
     }
 
-    /// Where a new connection starts: the newest event on the first, else everything recorded since the last id
-    /// handed on (read and handed on now).
-    private func catchUp(_ previous: EventSequencer?) async throws -> EventSequencer {
-        guard let previous else { return EventSequencer(horizon: try await log.latestEventId()) }
-        var horizon = previous.horizon
-        var missed = try await log.events(after: horizon, limit: 1_000)
+    /// Where a new connection starts: the newest position on the first, else everything recorded after the last
+    /// position handed on (read and handed on now).
+    private func catchUp(_ previous: HandedPositions?) async throws -> HandedPositions {
+        guard var handed = previous else { return HandedPositions(last: try await log.latestPosition()) }
+        var missed = try await log.events(after: handed.last, limit: 1_000)
         while let last = missed.last {
             hub.dispatch(missed)
-            horizon = last.id
-            missed = missed.count < 1_000 ? [] : try await log.events(after: horizon, limit: 1_000)
+            for record in missed { handed.add(record.position) }
+            missed = missed.count < 1_000 ? [] : try await log.events(after: last.position, limit: 1_000)
         }
-        return EventSequencer(horizon: horizon, hold: previous.hold)
+        return handed
     }
 
-    /// Reads the released events the streams here want (one query for the batch) and hands them on; if the read
-    /// fails, the sequencer goes back before them so the next connection reads them again.
-    private func handOn(_ released: [EventSequencer.Announced], sequencer: inout EventSequencer) async throws {
-        guard let first = released.first else { return }
-        let wanted = released.filter { hub.isWatched(userId: $0.userId) }.map(\.id)
-        do {
-            if !wanted.isEmpty { hub.dispatch(try await log.events(ids: wanted)) }
-        } catch {
-            sequencer.rewind(to: first.id - 1)
-            throw error
+    /// Reads an announced event if a stream here wants its user, and hands it on. The catch-up may have handed it
+    /// already (its notification then arrives after): that is no news.
+    private func handOn(position: Int64, userId: Int64, handed: inout HandedPositions) async throws {
+        if position <= handed.last {
+            // Recorded before this Gateway listened, or handed on by a catch-up: nothing to do.
+            guard position > handed.start, !handed.contains(position) else { return }
+            late.increment()
+            logger.error("live status: an event was announced after later ones were handed on; streams past it skip it",
+                         metadata: ["position": "\(position)", "last_handed": "\(handed.last)"])
         }
-        hub.horizon = max(hub.horizon, sequencer.horizon)
+        if hub.isWatched(userId: userId) {
+            hub.dispatch(try await log.events(positions: [position]))
+        }
+        handed.add(position)
+    }
+}
+
+/// The positions the listener handed on: where it started, the last, and the recent ones (to tell a repeat from a late
+/// event).
+struct HandedPositions {
+    let start: Int64
+    private(set) var last: Int64
+    private var recent: Set<Int64> = []
+    private var order: [Int64] = []
+    static let remembered = 4_096
+
+    init(last: Int64) {
+        start = last
+        self.last = last
+    }
+
+    func contains(_ position: Int64) -> Bool { recent.contains(position) }
+
+    mutating func add(_ position: Int64) {
+        last = max(last, position)
+        guard recent.insert(position).inserted else { return }
+        order.append(position)
+        if order.count > Self.remembered * 2 {
+            for old in order.prefix(order.count - Self.remembered) { recent.remove(old) }
+            order.removeFirst(order.count - Self.remembered)
+        }
     }
 }

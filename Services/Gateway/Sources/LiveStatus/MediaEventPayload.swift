@@ -25,7 +25,7 @@ enum MediaEventPayload {
 
     /// `id`, `event` (the type) and one `data` line of JSON.
     static func sseFrame(_ record: MediaEventRecord, links: MediaLinks) -> ByteBuffer {
-        ByteBuffer(string: "id: \(record.id)\nevent: \(record.type)\ndata: \(String(decoding: data(record, links: links), as: UTF8.self))\n\n")
+        ByteBuffer(string: "id: \(record.position)\nevent: \(record.type)\ndata: \(String(decoding: data(record, links: links), as: UTF8.self))\n\n")
     }
 
     /// `{type, timestamp, data}`.

@@ -1,17 +1,33 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import NIOCore
 
-/// Which webhook URLs may be posted to (SPEC §8): http or https only, and never a private, loopback, link-local or
+/// Which webhook URLs may be posted to (SPEC §8, §10): http or https only, and never a private, loopback, link-local or
 /// otherwise internal address unless `MEDIA_WEBHOOK_ALLOW_PRIVATE` is true (development and tests). Otherwise a
-/// user could have the Gateway post into the network it runs in. Checked at registration and again before each
-/// attempt, since a name may resolve elsewhere later.
+/// user could have the Gateway post into the network it runs in. Checked at registration and at each attempt, by
+/// one lookup whose answer is also where the attempt connects (`PinnedTarget`): a second lookup could be answered
+/// differently by a rebinding name.
 struct WebhookAddressPolicy: Sendable {
     let allowPrivate: Bool
+    let resolver: any WebhookTargetResolver
+
+    init(allowPrivate: Bool, resolver: any WebhookTargetResolver = SystemWebhookTargetResolver()) {
+        self.allowPrivate = allowPrivate
+        self.resolver = resolver
+    }
 
     struct Refusal: Error, CustomStringConvertible {
         let description: String
+    }
+
+    /// Where one attempt connects: the URL's host (for the `Host` header, TLS's server name and its certificate) and
+    /// the checked address the connection goes to.
+    struct PinnedTarget: Sendable {
+        var host: String
+        var address: SocketAddress
+        /// The URL named an address itself: nothing to pin.
+        var isLiteral: Bool
+        /// The address as text, for the HTTP client's DNS override.
+        var addressText: String { address.ipAddress ?? host }
     }
 
     /// The URL if its form is acceptable (scheme, host, no credentials in it).
@@ -25,27 +41,36 @@ struct WebhookAddressPolicy: Sendable {
         return url
     }
 
-    /// Resolves the URL's host and refuses it if any address it has is an internal one (unless allowed).
-    func check(_ url: URL) async throws(Refusal) {
-        guard !allowPrivate else { return }
+    /// Resolves the URL's host once and refuses it if any address it has is an internal one (unless allowed);
+    /// otherwise the address to connect to.
+    func resolve(_ url: URL) async throws(Refusal) -> PinnedTarget {
         guard let host = url.host else { throw Refusal(description: "The url has no host.") }
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        // A resolver that does not answer must not hold an attempt (or a registration) for long.
-        let addresses = await withTaskGroup(of: [[UInt8]]?.self) { group in
-            group.addTask { await Self.resolve(bare) }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(5))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        let port = url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
+        let addresses: [SocketAddress]
+        do {
+            addresses = try await resolver.addresses(of: bare, port: port)
+        } catch is SystemWebhookTargetResolver.TimedOut {
+            throw Refusal(description: "The url's host \(bare) did not resolve within 5 s.")
+        } catch {
+            throw Refusal(description: "The url's host \(bare) does not resolve.")
         }
-        guard let addresses else { throw Refusal(description: "The url's host \(bare) did not resolve within 5 s.") }
-        guard !addresses.isEmpty else { throw Refusal(description: "The url's host \(bare) does not resolve.") }
-        if let blocked = addresses.first(where: Self.isInternal) {
+        // IPv4 first: hosts without an IPv6 route are common, and pinning leaves no second try to another family.
+        let ordered = addresses.filter { Self.bytes($0).count == 4 } + addresses.filter { Self.bytes($0).count != 4 }
+        guard let first = ordered.first else { throw Refusal(description: "The url's host \(bare) does not resolve.") }
+        if !allowPrivate, let blocked = ordered.map(Self.bytes).first(where: Self.isInternal) {
             throw Refusal(description:
                 "The url's host \(bare) is \(Self.text(blocked)), a private, loopback or link-local address: not allowed.")
+        }
+        return PinnedTarget(host: bare, address: first, isLiteral: (try? SocketAddress(ipAddress: bare, port: port)) != nil)
+    }
+
+    /// An address's bytes: 4 (IPv4), 16 (IPv6), none for a Unix socket (which counts as internal).
+    static func bytes(_ address: SocketAddress) -> [UInt8] {
+        switch address {
+        case .v4(let a): withUnsafeBytes(of: a.address.sin_addr) { Array($0) }
+        case .v6(let a): withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }
+        case .unixDomainSocket: []
         }
     }
 
@@ -73,7 +98,8 @@ struct WebhookAddressPolicy: Sendable {
         }
         if address[0..<12].allSatisfy({ $0 == 0 }) { return true }      // IPv4-compatible (deprecated), unspecified
         return (address[0] & 0xfe) == 0xfc                              // unique local
-            || (address[0] == 0xfe && (address[1] & 0xc0) == 0x80)       // link-local
+            || (address[0] == 0xfe && (address[1] & 0x80) == 0x80)       // link-local fe80::/10, site-local fec0::/10
+            || address[0..<4] == [0x20, 0x01, 0x00, 0x00]                // Teredo 2001::/32 (tunnels to any IPv4)
             || address[0] == 0xff                                        // multicast
     }
 
@@ -81,38 +107,5 @@ struct WebhookAddressPolicy: Sendable {
         address.count == 4 ? address.map(String.init).joined(separator: ".")
             : stride(from: 0, to: address.count, by: 2).map { String(format: "%x", Int(address[$0]) << 8 | Int(address[$0 + 1])) }
                 .joined(separator: ":")
-    }
-
-    /// Every address of a name (getaddrinfo, on a thread of its own: it blocks).
-    static func resolve(_ host: String) async -> [[UInt8]] {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                var hints = addrinfo()
-                hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-                var list: UnsafeMutablePointer<addrinfo>?
-                guard getaddrinfo(host, nil, &hints, &list) == 0 else {
-                    continuation.resume(returning: [])
-                    return
-                }
-                defer { freeaddrinfo(list) }
-                var result: [[UInt8]] = []
-                var cursor = list
-                while let entry = cursor {
-                    if let address = entry.pointee.ai_addr {
-                        if entry.pointee.ai_family == AF_INET {
-                            address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { v4 in
-                                result.append(withUnsafeBytes(of: v4.pointee.sin_addr) { Array($0) })
-                            }
-                        } else if entry.pointee.ai_family == AF_INET6 {
-                            address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { v6 in
-                                result.append(withUnsafeBytes(of: v6.pointee.sin6_addr) { Array($0) })
-                            }
-                        }
-                    }
-                    cursor = entry.pointee.ai_next
-                }
-                continuation.resume(returning: result)
-            }
-        }
     }
 }

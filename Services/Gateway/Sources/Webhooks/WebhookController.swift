@@ -47,7 +47,7 @@ struct WebhookController: Sendable {
         let url: URL
         do {
             url = try policy.parse(text)
-            try await policy.check(url)
+            _ = try await policy.resolve(url)
         } catch {
             context.logger.info("webhook refused", metadata: ["url": "\(text)", "reason": "\(error)"])
             throw APIError.badRequest("invalid_url", error.description)

@@ -13,8 +13,9 @@ import ServiceLifecycle
 /// (or to itself, restarted) when the lease ends. Deliveries are rows made with the event they carry, so they are
 /// sent at least once: a receiver should drop a `webhook-id` it has seen.
 ///
-/// The body is rendered at the first attempt (the media as it is then) and stored: every retry and redelivery posts the
-/// same bytes under the same `webhook-id`, signed afresh with the attempt's time.
+/// Each attempt renders the body anew from the event (the media as the event left it), so the signed file URLs in it
+/// are fresh even at the 6 h retry; the `webhook-id` stays, so receivers drop repeats. Each attempt also resolves the
+/// receiver once and connects to the address it checked (`WebhookAddressPolicy.resolve`).
 struct WebhookSender: Service {
     let store: any WebhookStore
     let log: any MediaEventLog
@@ -38,9 +39,6 @@ struct WebhookSender: Service {
     }
 
     func run() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(settings.timeout.components.seconds), read: .seconds(settings.timeout.components.seconds))))
         await cancelWhenGracefulShutdown {
             var delay = Duration.milliseconds(100)
             while !Task.isCancelled {
@@ -55,7 +53,7 @@ struct WebhookSender: Service {
                     }
                     await withTaskGroup(of: Void.self) { group in
                         for delivery in claimed {
-                            group.addTask { await send(delivery, client: client) }
+                            group.addTask { await send(delivery) }
                         }
                     }
                 } catch {
@@ -68,11 +66,11 @@ struct WebhookSender: Service {
                 }
             }
         }
-        try? await client.shutdown()
     }
 
-    /// One attempt: body (rendered once), address check, signed POST, then the attempt and its outcome recorded.
-    func send(_ delivery: ClaimedDelivery, client: HTTPClient) async {
+    /// One attempt: body, one lookup of the receiver checked and pinned, signed POST to that address, then the attempt
+    /// and its outcome recorded.
+    func send(_ delivery: ClaimedDelivery) async {
         var metadata: Logger.Metadata = [
             "delivery_id": "\(delivery.id)", "event_id": "\(delivery.eventId)", "type": "\(delivery.eventType)",
             "url": "\(delivery.url)", "attempt": "\(delivery.failures + 1)",
@@ -84,7 +82,7 @@ struct WebhookSender: Service {
         do {
             let body = try await body(of: delivery)
             let url = try policy.parse(delivery.url)
-            try await policy.check(url)
+            let target = try await policy.resolve(url)
             let id = "msg_\(delivery.id)"
             let timestamp = Int64(Date().timeIntervalSince1970)
             guard let signature = WebhookSignature.sign(secret: delivery.secret, id: id, timestamp: timestamp, body: body) else {
@@ -98,10 +96,9 @@ struct WebhookSender: Service {
             request.headers.add(name: "webhook-timestamp", value: String(timestamp))
             request.headers.add(name: "webhook-signature", value: signature)
             request.body = .bytes(ByteBuffer(string: body))
-            let response = try await client.execute(request, timeout: .seconds(settings.timeout.components.seconds))
-            code = Int(response.status.code)
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            if !(200..<300).contains(response.status.code) { failure = "answered \(response.status.code)" }
+            let status = try await post(request, to: target)
+            code = Int(status.code)
+            if !(200..<300).contains(status.code) { failure = "answered \(status.code)" }
         } catch let refusal as WebhookAddressPolicy.Refusal {
             failure = refusal.description
         } catch let problem as DeliveryProblem {
@@ -156,15 +153,27 @@ struct WebhookSender: Service {
         }
     }
 
-    /// The stored body, or the event rendered now and stored: `{type, timestamp, data}`.
+    /// Posts on a client of this attempt's own whose only name is the checked address: AsyncHTTPClient connects to
+    /// `dnsOverride`'s address without a lookup, while the `Host` header, TLS's server name and the certificate check
+    /// keep the URL's host. No redirect is followed (a 3xx is the answer).
+    private func post(_ request: HTTPClientRequest, to target: WebhookAddressPolicy.PinnedTarget) async throws -> HTTPResponseStatus {
+        let seconds = settings.timeout.components.seconds
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(seconds), read: .seconds(seconds)))
+        if !target.isLiteral { configuration.dnsOverride = [target.host: target.addressText] }
+        return try await HTTPClient.withHTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration) { client in
+            let response = try await client.execute(request, timeout: .seconds(seconds))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            return response.status
+        }
+    }
+
+    /// `{type, timestamp, data}` of the delivery's event, rendered now (file URLs signed from now).
     func body(of delivery: ClaimedDelivery) async throws -> String {
-        if let body = delivery.body { return body }
         guard let record = try await log.events(ids: [delivery.eventId]).first else {
             throw DeliveryProblem(description: "the event \(delivery.eventId) is no longer in the log")
         }
-        let body = MediaEventPayload.webhookBody(record, links: links)
-        try await store.setBody(deliveryId: delivery.id, body: body)
-        return body
+        return MediaEventPayload.webhookBody(record, links: links)
     }
 }
 

@@ -34,6 +34,10 @@ struct AdminConsoleController: Sendable {
         open.post("login", use: login)
         open.get("logout", use: logout)
         open.post("logout", use: logout)
+        open.get("assets/:name") { _, context in
+            guard let name = context.parameters.get("name"), let asset = AdminPages.asset(name) else { throw APIError.notFound() }
+            return asset
+        }
         let staff = open.add(middleware: AdminSessionMiddleware(sessions: sessions, pages: pages))
         staff.get("", use: mediaList)
         staff.get("mediafiles/media", use: mediaList)
@@ -44,8 +48,12 @@ struct AdminConsoleController: Sendable {
         staff.get("janitor", use: janitorPage)
         staff.post("janitor/run", use: runJanitor)
         staff.get("stats", use: statsPage)
+        staff.get("sessions", use: sessionsPage)
+        staff.post("sessions/revoke", use: revokeSession)
         staff.get("events") { request, context in
-            liveStatus.open(userId: nil, resumeFrom: try LiveStatusController.lastEventId(request), logger: context.logger)
+            liveStatus.open(
+                userId: nil, resumeFrom: try LiveStatusController.lastEventId(request),
+                expiresAt: context.adminSession?.expiresAt, logger: context.logger)
         }
     }
 
@@ -53,7 +61,7 @@ struct AdminConsoleController: Sendable {
 
     @Sendable func loginPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let next = StaffMediaFilter.parameters(request)["next"] ?? "/admin/mediafiles/media/"
-        if case .session(let session) = sessions.identify(request), session.user.isStaff, session.viaCookie {
+        if case .session(let session) = try await sessions.identify(request), session.user.isStaff, session.viaCookie {
             return AdminPages.redirect(to: safeReturn(next))
         }
         return pages.login(status: .ok, next: next, error: nil)
@@ -67,9 +75,9 @@ struct AdminConsoleController: Sendable {
         guard let token = form["token"]?.replacingOccurrences(of: "Bearer ", with: "") else {
             return pages.login(status: .unauthorized, next: next, error: "Paste an access token.")
         }
-        let user: AuthenticatedUser
+        let user: AuthenticatedUser, expiresAt: Date
         do {
-            user = try sessions.authenticator.authenticate(token: token)
+            (user, expiresAt) = try sessions.authenticator.credentials(token: token)
         } catch {
             context.logger.info("admin sign-in refused", metadata: ["reason": "\(error.reason)"])
             return pages.login(status: .unauthorized, next: next, error: "The token was refused: \(error.reason).")
@@ -81,12 +89,18 @@ struct AdminConsoleController: Sendable {
                 text: "The token of \(user.username) (user \(user.id)) is not a staff member's. Sign in with a staff token.",
                 session: nil, back: "/admin/login")
         }
+        var response = AdminPages.redirect(to: next)
+        response.setCookie(try await sessions.start(user: user, expiresAt: expiresAt, request: request))
         context.logger.info("admin signed in", metadata: ["user_id": "\(user.id)", "username": "\(user.username)"])
-        return AdminPages.redirect(to: next, headers: [.setCookie: sessions.cookie(for: token)])
+        return response
     }
 
+    /// Ends the session for every Gateway (the cookie, sent again, no longer opens anything), then clears the cookie.
     @Sendable func logout(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        AdminPages.redirect(to: "/admin/login", headers: [.setCookie: sessions.clearingCookie])
+        if try await sessions.end(request) { context.logger.info("admin signed out") }
+        var response = AdminPages.redirect(to: "/admin/login")
+        response.setCookie(sessions.clearingCookie(request))
+        return response
     }
 
     // MARK: media
@@ -173,7 +187,7 @@ struct AdminConsoleController: Sendable {
         }
         let resource = MediaResource(media, links: links)
         var values: [String: Any] = [
-            "nav_media": true, "id": media.id, "filename": media.originalFilename, "status": media.status.rawValue,
+            "nav_media": true, "id": media.id, "media_id": media.id, "filename": media.originalFilename, "status": media.status.rawValue,
             "failed": media.status == .failed, "ready": media.status == .ready, "is_public": media.isPublic,
             "return": "/admin/mediafiles/media/\(media.id)/", "original": links.fileURL(key: media.storageKey, media: media),
         ]
@@ -362,6 +376,33 @@ struct AdminConsoleController: Sendable {
         var notice = "\(task.rawValue)\(dryRun ? " (dry run)" : ""): run \(result.runId), \(counts.isEmpty ? "nothing to do" : counts)"
         if let error = result.error { notice += "; failed: \(error)" }
         return AdminPages.redirect(to: Self.adding(notice: notice, to: "/admin/janitor/"))
+    }
+
+    // MARK: sessions
+
+    @Sendable func sessionsPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let session = try requireSession(context)
+        let live = try await sessions.store.live(limit: 200)
+        var values: [String: Any] = [
+            "nav_sessions": true,
+            "sessions": live.map { s -> [String: Any] in
+                ["id": s.id, "username": s.username, "user_id": s.userId, "created": Self.time(s.createdAt),
+                 "expires": Self.time(s.expiresAt), "mine": s.csrfToken == session.csrfToken && session.viaCookie]
+            },
+        ]
+        if let notice = StaffMediaFilter.parameters(request)["notice"] { values["notice"] = notice }
+        return pages.render("sessions", values, session: session, title: "Sessions")
+    }
+
+    /// Ends a session on every Gateway (staff revoking it, SPEC §7).
+    @Sendable func revokeSession(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let session = try requireSession(context)
+        let form = try requireForm(context)
+        guard let id = form["id"].flatMap({ Int64($0) }) else { throw APIError.badRequest("invalid_request", "Choose a session.") }
+        let revoked = try await sessions.store.revoke(id: id, by: "staff:\(session.user.username)")
+        if revoked { context.logger.notice("admin session revoked", metadata: ["session_id": "\(id)"]) }
+        return AdminPages.redirect(to: Self.adding(
+            notice: revoked ? "Session \(id) revoked." : "Session \(id) had already ended.", to: "/admin/sessions/"))
     }
 
     // MARK: stats

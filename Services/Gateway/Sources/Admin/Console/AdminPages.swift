@@ -4,23 +4,40 @@ import Hummingbird
 import Logging
 import Mustache
 
-/// Renders the admin templates (`AdminTemplates`) into responses with the headers every admin page carries: HTML,
-/// never cached, never framed, and a content policy that allows the page's own inline style and script only.
+/// Renders the admin templates (`Templates/*.mustache`, embedded in the binary at build time by the EmbedFiles plugin)
+/// into responses with the headers every admin page carries: HTML, never cached, never framed, and a content policy
+/// that allows no inline script or style: the stylesheet and the one script are files of their own
+/// (`/admin/assets/admin.css`, `/admin/assets/admin.js`).
 struct AdminPages: Sendable {
     let library: MustacheLibrary
 
     init() {
         var library = MustacheLibrary()
-        for (name, text) in AdminTemplates.all {
+        for (file, text) in EmbeddedFiles.contents where file.hasSuffix(".mustache") {
+            let name = String(file.dropLast(".mustache".count))
             do {
                 try library.register(text, named: name)
             } catch {
-                // The templates are constants of this file's module: a parse error is a programming error caught by
-                // the tests, not a run-time condition.
+                // The templates are files of this module, embedded at build time: a parse error is a programming error
+                // caught by the tests, not a run-time condition.
                 preconditionFailure("admin template \(name) does not parse: \(error)")
             }
         }
         self.library = library
+    }
+
+    /// `/admin/assets/<name>`: the stylesheet and the script, cacheable for a few minutes.
+    static func asset(_ name: String) -> Response? {
+        let type: String
+        switch name {
+        case "admin.css": type = "text/css; charset=utf-8"
+        case "admin.js": type = "text/javascript; charset=utf-8"
+        default: return nil
+        }
+        guard let text = EmbeddedFiles.contents[name] else { return nil }
+        var headers: HTTPFields = [.contentType: type, .cacheControl: "public, max-age=300"]
+        headers.set("X-Content-Type-Options", "nosniff")
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// The page `template` with `values`, plus the layout's values for `session` (user, CSRF token) and `nav`.
@@ -28,6 +45,7 @@ struct AdminPages: Sendable {
                 title: String) -> Response {
         var context = values
         context["title"] = title
+        context["page_name"] = template
         if let session {
             context["user"] = session.user.username
             context["csrf"] = session.csrfToken
@@ -58,7 +76,7 @@ struct AdminPages: Sendable {
         headers.set("X-Content-Type-Options", "nosniff")
         headers.set("Referrer-Policy", "same-origin")
         headers.set("Content-Security-Policy",
-            "default-src 'self'; img-src * data:; media-src *; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+            "default-src 'self'; img-src * data:; media-src *; style-src 'self'; script-src 'self'; connect-src 'self'; "
             + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }

@@ -1,83 +1,107 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Persistence
 import Tokens
 
 /// Who is using the admin pages and how they proved it (SPEC §7): a bearer token in `Authorization` (scripts), or the
-/// session cookie `/admin/login` set from a pasted token (people in a browser). The cookie holds the token itself, so a
-/// session needs no server-side state, works on every Gateway, and ends when the token expires.
+/// session cookie `/admin/login` set from a pasted token (people in a browser). The cookie holds a random secret, never
+/// the token: the session lives in PostgreSQL (`AdminSessionStore`), so logout, the token's expiry or staff revoking it
+/// ends it on every Gateway at once.
 struct AdminSession: Sendable {
     var user: AuthenticatedUser
-    /// The CSRF token of this session's forms: a MAC of the session's token, so it changes with every login and cannot
-    /// be guessed without the Gateway's secret.
+    /// The CSRF token of this session's forms: random, kept with the session.
     var csrfToken: String
     /// Whether the credentials came from the cookie, which a browser attaches by itself: only then can a request be
     /// forged by another site, so only then is the form's CSRF token required.
     var viaCookie: Bool
+    /// When the credentials end (the token's expiry): the console's live-status stream ends then too.
+    var expiresAt: Date
 }
 
-/// Makes and reads admin sessions.
+/// Makes, reads and ends admin sessions.
 struct AdminSessions: Sendable {
     static let cookieName = "mediaflow_admin"
     let authenticator: JWTAuthenticator
-    /// Cookies get `Secure` when the Gateway is reached over https.
-    let secureCookies: Bool
+    let store: any AdminSessionStore
+    /// `Secure` on every cookie (`MEDIA_COOKIE_SECURE=true`, or a public base URL on https); otherwise only on requests
+    /// that came over https (a proxy's `X-Forwarded-Proto`).
+    let alwaysSecure: Bool
 
     enum Identity {
         case anonymous
-        /// A token was presented and refused: why.
+        /// Credentials were presented and refused: why.
         case refused(String, viaCookie: Bool)
         case session(AdminSession)
     }
 
-    func identify(_ request: Request) -> Identity {
+    /// Who the request comes from. The session is looked up on every request: a copy kept here could outlive a logout
+    /// made on another Gateway.
+    func identify(_ request: Request) async throws -> Identity {
         if request.headers[.authorization] != nil {
             do {
-                let user = try authenticator.user(of: request)
-                return .session(AdminSession(user: user, csrfToken: "", viaCookie: false))
+                let (user, expiresAt) = try authenticator.credentials(of: request)
+                return .session(AdminSession(user: user, csrfToken: "", viaCookie: false, expiresAt: expiresAt))
             } catch {
                 return .refused(error.detail, viaCookie: false)
             }
         }
-        guard let token = Self.cookie(Self.cookieName, in: request) else { return .anonymous }
-        do {
-            let user = try authenticator.authenticate(token: token)
-            return .session(AdminSession(user: user, csrfToken: csrfToken(for: token), viaCookie: true))
-        } catch {
-            return .refused(error.reason, viaCookie: true)
+        guard let secret = request.cookies[Self.cookieName]?.value, !secret.isEmpty else { return .anonymous }
+        guard let record = try await store.find(secretHash: Self.hash(secret)) else {
+            return .refused("signed out, expired or revoked", viaCookie: true)
         }
+        return .session(AdminSession(
+            user: AuthenticatedUser(id: record.userId, username: record.username, isStaff: record.isStaff),
+            csrfToken: record.csrfToken, viaCookie: true, expiresAt: record.expiresAt))
     }
 
-    func csrfToken(for token: String) -> String {
-        authenticator.mac("mediaflow-admin-csrf:" + token)
+    /// A session for a staff token that verified, and the cookie that carries it.
+    func start(user: AuthenticatedUser, expiresAt: Date, request: Request) async throws -> Cookie {
+        let secret = Self.randomToken()
+        _ = try await store.create(
+            secretHash: Self.hash(secret), userId: user.id, username: user.username, isStaff: user.isStaff,
+            csrfToken: Self.randomToken(), expiresAt: expiresAt)
+        return cookie(secret, expiresAt: expiresAt, request: request)
     }
 
-    /// The session cookie for a token that verified: HttpOnly, SameSite=Strict, only under /admin, `Secure` under
-    /// https, and gone when the token expires.
-    func cookie(for token: String, now: Date = Date()) -> String {
-        let expiry = authenticator.expiry(of: token) ?? now.addingTimeInterval(3600)
-        let maxAge = max(0, Int(expiry.timeIntervalSince(now)))
-        return "\(Self.cookieName)=\(token); Path=/admin; Max-Age=\(maxAge); Expires=\(HTTPDate.format(expiry)); HttpOnly; SameSite=Strict"
-            + (secureCookies ? "; Secure" : "")
+    /// Ends the request's cookie session, if it has one; true when one was live.
+    func end(_ request: Request) async throws -> Bool {
+        guard let secret = request.cookies[Self.cookieName]?.value, !secret.isEmpty else { return false }
+        return try await store.end(secretHash: Self.hash(secret), by: "logout")
     }
 
-    /// A cookie that removes the session.
-    var clearingCookie: String {
-        "\(Self.cookieName)=; Path=/admin; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Strict"
-            + (secureCookies ? "; Secure" : "")
+    /// The session cookie: HttpOnly, SameSite=Strict, only under /admin, `Secure` under https, gone when the token
+    /// expires.
+    func cookie(_ secret: String, expiresAt: Date, request: Request, now: Date = Date()) -> Cookie {
+        Cookie(name: Self.cookieName, value: secret, expires: expiresAt, maxAge: max(0, Int(expiresAt.timeIntervalSince(now))),
+               path: "/admin", secure: isSecure(request), httpOnly: true, sameSite: .strict)
     }
 
-    static func cookie(_ name: String, in request: Request) -> String? {
-        for header in request.headers[values: .cookie] {
-            for part in header.split(separator: ";") {
-                let kv = part.split(separator: "=", maxSplits: 1)
-                if kv.count == 2, kv[0].trimmingCharacters(in: .whitespaces) == name {
-                    let value = kv[1].trimmingCharacters(in: .whitespaces)
-                    return value.isEmpty ? nil : value
-                }
-            }
-        }
-        return nil
+    /// A cookie that removes the session from the browser.
+    func clearingCookie(_ request: Request) -> Cookie {
+        Cookie(name: Self.cookieName, value: "", expires: Date(timeIntervalSince1970: 0), maxAge: 0, path: "/admin",
+               secure: isSecure(request), httpOnly: true, sameSite: .strict)
+    }
+
+    /// Whether the browser reached us over https: configured so, or so says the proxy in front.
+    func isSecure(_ request: Request) -> Bool {
+        if alwaysSecure || request.uri.scheme?.rawValue.lowercased() == "https" { return true }
+        let forwarded = request.headers[values: HTTPField.Name("X-Forwarded-Proto") ?? .via].first?
+            .split(separator: ",").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        return forwarded == "https"
+    }
+
+    /// What the store keeps of a secret: its SHA-256 (a copy of the table gives no live cookie).
+    static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// 32 random bytes, base64url (a cookie value and a form field: nothing in it needs escaping).
+    static func randomToken() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
     }
 
     /// Equal strings in time that does not depend on where they differ.
@@ -100,7 +124,7 @@ struct AdminSessionMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        switch sessions.identify(request) {
+        switch try await sessions.identify(request) {
         case .anonymous:
             return pages.login(status: .unauthorized, next: request.uri.path, error: nil)
         case .refused(let why, let viaCookie):
@@ -108,7 +132,7 @@ struct AdminSessionMiddleware: RouterMiddleware {
             var response = pages.login(
                 status: .unauthorized, next: request.uri.path,
                 error: viaCookie ? "Your session has ended (\(why)). Paste a token to sign in again." : "The token was refused: \(why).")
-            if viaCookie { response.headers[.setCookie] = sessions.clearingCookie }
+            if viaCookie { response.setCookie(sessions.clearingCookie(request)) }
             return response
         case .session(let session):
             context.user = session.user

@@ -101,7 +101,7 @@ enum SVGCharts {
     }
 
     private static func open(width: Int, height: Int, title: String) -> String {
-        ##"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="\##(escape(title))" viewBox="0 0 \##(width) \##(height)" width="100%" style="max-width:\##(width)px" font-family="system-ui,'DejaVu Sans',sans-serif"><title>\##(escape(title))</title>"##
+        ##"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="\##(escape(title))" viewBox="0 0 \##(width) \##(height)" width="100%" font-family="system-ui,'DejaVu Sans',sans-serif"><title>\##(escape(title))</title>"##
     }
 
     static func format(_ value: Double) -> String {

@@ -2,7 +2,9 @@ import Logging
 import PostgresNIO
 
 /// Versioned schema migrations, applied in order inside one transaction under an advisory lock so that
-/// several services starting at once never race. Each version runs once; add new ones at the end.
+/// several services starting at once never race. Each version runs once; add new ones at the end. Trigger
+/// functions are not versioned here but kept current from their own files (`TriggerFunction`), in the same
+/// transaction, after the versions.
 public enum Migrations {
     static let all: [(version: Int, sql: [PostgresQuery])] = [
         (1, [
@@ -340,6 +342,71 @@ public enum Migrations {
             FOR EACH ROW EXECUTE FUNCTION webhook_fan_out()
             """,
         ]),
+        // From here on, trigger functions are not written in migrations: each is defined once in a file of its own
+        // (`TriggerFunction`), applied after these steps whenever it changed.
+        (11, [
+            // A webhook's body is rendered at each attempt (its signed file URLs fresh even at the 6 h retry): nothing
+            // is stored, and an event is kept while any delivery of it is (a redelivery renders it again).
+            "DROP INDEX webhook_deliveries_unrendered",
+            "ALTER TABLE webhook_deliveries DROP COLUMN body",
+            "CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id)",
+        ]),
+        (12, [
+            // Live status in commit order (issue 27, defect 4): `position`, given at commit by `media_event_position`,
+            // is what streams and `Last-Event-ID` count in; events recorded so far keep their ids as positions.
+            "CREATE SEQUENCE media_events_position",
+            "ALTER TABLE media_events ADD COLUMN position BIGINT",
+            "UPDATE media_events SET position = id",
+            "SELECT setval('media_events_position', (SELECT coalesce(max(id), 0) + 1 FROM media_events), false)",
+            "CREATE UNIQUE INDEX media_events_position_key ON media_events (position)",
+            "CREATE INDEX media_events_user_position ON media_events (user_id, position)",
+            "DROP INDEX media_events_user",
+        ]),
+        (13, [
+            // A live-status stream ends when the token behind it expires (SPEC §10), also when opened with a ticket.
+            "DELETE FROM event_stream_tickets",
+            "ALTER TABLE event_stream_tickets ADD COLUMN holder_expires_at TIMESTAMPTZ NOT NULL",
+        ]),
+        (14, [
+            // Admin console sessions (SPEC §7): the cookie holds a random id whose hash is kept here, so logout, the
+            // token's expiry or staff revoking it ends the session on every Gateway at once.
+            """
+            CREATE TABLE admin_sessions (
+                id BIGSERIAL PRIMARY KEY,
+                secret_hash TEXT NOT NULL UNIQUE,
+                user_id BIGINT NOT NULL,
+                username TEXT NOT NULL,
+                is_staff BOOLEAN NOT NULL,
+                csrf_token TEXT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                expires_at TIMESTAMPTZ NOT NULL,
+                ended_at TIMESTAMPTZ,
+                ended_by TEXT
+            )
+            """,
+            "CREATE INDEX admin_sessions_active ON admin_sessions (expires_at) WHERE ended_at IS NULL",
+        ]),
+        (15, [
+            // Jobs as processors run them (`JobLedger`): started before any work, a heartbeat while running, ended with
+            // any outcome. A start that finds its row still running counts a crash (poison messages); the Janitor's
+            // stuck_processing reads the heartbeat instead of the row's updated_at (a queued job is never stuck).
+            """
+            CREATE TABLE processing_jobs (
+                queue TEXT NOT NULL,
+                event_id UUID NOT NULL,
+                media_id BIGINT NOT NULL,
+                generation INT NOT NULL,
+                worker TEXT NOT NULL,
+                started_at TIMESTAMPTZ NOT NULL,
+                heartbeat_at TIMESTAMPTZ NOT NULL,
+                running BOOLEAN NOT NULL,
+                crashed_starts INT NOT NULL DEFAULT 0,
+                PRIMARY KEY (queue, event_id)
+            )
+            """,
+            "CREATE INDEX processing_jobs_media ON processing_jobs (media_id, generation)",
+            "CREATE INDEX processing_jobs_running ON processing_jobs (heartbeat_at) WHERE running",
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.
@@ -366,6 +433,7 @@ public enum Migrations {
                     "INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
                 logger.info("applied migration", metadata: ["version": "\(migration.version)"])
             }
+            try await TriggerFunction.applyChanged(on: connection, logger: logger)
         }
     }
 }
