@@ -115,7 +115,7 @@ let package = Package(
         .executableTarget(name: "AudioServiceMain", dependencies: ["AudioService"],
                           path: "Services/AudioService/Main", swiftSettings: swiftSettings),
         .target(name: "Janitor", dependencies: [
-            "MediaDomain", "Messaging", "Persistence", "ServiceKit", "Operations",
+            "MediaDomain", "Messaging", "Persistence", "ServiceKit", "Operations", "Storage",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -140,6 +140,9 @@ let package = Package(
         .testTarget(name: "OperationsTests", dependencies: [
             "Operations", "Persistence", "Storage", "Messaging", "MediaDomain", "ServiceKit",
         ], swiftSettings: swiftSettings),
+        .testTarget(name: "JanitorTests", dependencies: [
+            "Janitor", "Operations", "Persistence", "Storage", "Messaging", "MediaDomain", "ServiceKit",
+        ], swiftSettings: swiftSettings),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "MediaDomain"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: [
             "Storage", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
@@ -156,7 +159,8 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Gateway", "Tokens", "Operations", "Persistence", "Messaging", "ServiceKit", "Storage", "MediaDomain", "TestSupport",
+            "Gateway", "Janitor", "Tokens", "Operations", "Persistence", "Messaging", "ServiceKit", "Storage", "MediaDomain",
+            "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "_ConnectionPoolModule", package: "postgres-nio"),

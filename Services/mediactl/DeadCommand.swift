@@ -20,14 +20,18 @@ struct ListDead: AsyncParsableCommand {
     func run() async throws {
         try await mediactl.run {
             let configuration = try MediaCtlConfiguration()
-            let queue = self.queue
-            // Looking needs the broker alone: a database outage does not hide the dead queues.
-            let letters = try await configuration.withBroker { broker in
-                try await DeadLetters.list(broker: broker, queue: queue)
+            let selection = DeadLetterSelection(queue: queue)
+            // The letters as the Janitor recorded them when they were parked.
+            let (groups, count, letters) = try await configuration.withDatabase { client, repository in
+                let deadLetters = DeadLetters(
+                    store: PostgresDeadLetterStore(client: client, logger: configuration.logger), broker: nil,
+                    media: repository, operations: repository, logger: configuration.logger)
+                let groups = try await deadLetters.groups(selection)
+                let (count, letters) = try await deadLetters.list(selection, offset: 0, limit: json ? 10_000 : 0)
+                return (groups, count, letters)
             }
-            let groups = DeadLetters.groups(letters)
             if json {
-                print(DeadLetterJSON.groups(groups, letters: letters))
+                print(DeadLetterJSON.groups(groups, count: count, letters: letters))
                 return
             }
             guard !groups.isEmpty else {
@@ -42,7 +46,7 @@ struct ListDead: AsyncParsableCommand {
                 print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
                     .joined(separator: "  "))
             }
-            print("\(letters.count) dead letter\(letters.count == 1 ? "" : "s")")
+            print("\(count) dead letter\(count == 1 ? "" : "s")")
         }
     }
 }
@@ -76,10 +80,12 @@ struct ReplayDead: AsyncParsableCommand {
             let configuration = try MediaCtlConfiguration()
             let selection = DeadLetterSelection(queue: queue, code: code, eventIds: Set(eventIds), all: all, limit: limit)
             let dryRun = self.dryRun
-            let report = try await configuration.withDatabase { _, repository in
+            let report = try await configuration.withDatabase { client, repository in
                 try await configuration.withBroker { broker in
-                    try await DeadLetters(broker: broker, media: repository, operations: repository, logger: configuration.logger)
-                        .replay(selection, dryRun: dryRun)
+                    try await DeadLetters(
+                        store: PostgresDeadLetterStore(client: client, logger: configuration.logger), broker: broker,
+                        media: repository, operations: repository, logger: configuration.logger
+                    ).replay(selection, dryRun: dryRun)
                 }
             }
             let verb = dryRun ? "would replay" : "replayed"
@@ -93,14 +99,14 @@ struct ReplayDead: AsyncParsableCommand {
 
 /// The JSON of `dead list --json`: the groups in the staff API's shape, and every dead letter.
 enum DeadLetterJSON {
-    static func groups(_ groups: [DeadLetterGroup], letters: [DeadLetter]) -> String {
+    static func groups(_ groups: [DeadLetterGroup], count: Int, letters: [DeadLetter]) -> String {
         var w = JSONWriter()
         w.beginObject()
         w.key("groups")
         w.beginArray()
         for group in groups { group.write(to: &w) }
         w.endArray()
-        w.key("count"); w.int(letters.count)
+        w.key("count"); w.int(count)
         w.key("results")
         w.beginArray()
         for letter in letters { letter.write(to: &w) }

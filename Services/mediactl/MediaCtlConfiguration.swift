@@ -9,11 +9,10 @@ import PostgresNIO
 import ServiceKit
 
 /// What mediactl reads from the environment: the services' own settings (where the database, the broker and the
-/// files are; the token secret; the Janitor's).
+/// files are; the token secret).
 struct MediaCtlConfiguration {
     var jwtSecret: String
     var common: CommonConfiguration
-    var janitor: JanitorSettings
 
     static let developmentSecret = "mediaflow-development-secret-change-me-0123456789"
     /// How long mediactl waits for PostgreSQL or RabbitMQ to answer before it gives up.
@@ -23,13 +22,11 @@ struct MediaCtlConfiguration {
         Environment (the services' own):
           MEDIA_JWT_SECRET         HS256 secret the tokens are signed with (default: the development secret)
         \(CommonConfiguration.help)
-        \(JanitorSettings.help)
         """
 
     init(environment: Environment = Environment()) throws {
         jwtSecret = environment.string("MEDIA_JWT_SECRET") ?? Self.developmentSecret
         common = try CommonConfiguration(environment: environment)
-        janitor = try JanitorSettings(environment: environment)
     }
 
     var logger: Logger {

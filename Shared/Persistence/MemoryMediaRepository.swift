@@ -13,6 +13,7 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
         var outbox: [OutboxRow] = []
         var inbox: Set<String> = []
         var runs: [JanitorRun] = []
+        var janitorEpoch: Int64 = 0
     }
 
     struct OutboxRow {

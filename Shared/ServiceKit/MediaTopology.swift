@@ -14,5 +14,9 @@ public enum MediaTopology {
         return topology.merging(.workQueue(
             name: MediaEvents.statusQueue, exchange: MediaEvents.exchange,
             routingKeys: [MediaEvents.ready, MediaEvents.failed, MediaEvents.progress], retryPolicy: retryPolicy))
+            .merging(BrokerTopology(queues: [.init(name: janitorCommands)]))
     }
+
+    /// Where staff and `mediactl` ask the acting Janitor to run a task (`janitor.run`, through the default exchange).
+    public static let janitorCommands = "janitor.commands"
 }

@@ -22,7 +22,8 @@ struct AdminConsoleBrowserTests {
     func aStaffMemberSignsInFindsPlaysReprocessesReplaysAndRunsTheJanitorInChromium() async throws {
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-admin-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        let stack = try await Stack.start(processors: ["mediaflow-video", "mediaflow-audio"], logDirectory: logs)
+        // The Janitor records the dead letters and runs the task the browser asks for.
+        let stack = try await Stack.start(processors: ["mediaflow-video", "mediaflow-audio", "mediaflow-janitor"], logDirectory: logs)
         defer { stack.stop() }
         let owner: Int64 = 7401
         let tag = "adm\(UInt32.random(in: 100_000...999_999))"

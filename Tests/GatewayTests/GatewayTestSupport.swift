@@ -19,6 +19,7 @@ struct TestGateway {
     let events = MemoryMediaEventLog()
     let tickets = MemoryEventStreamTicketStore()
     let webhooks = MemoryWebhookStore()
+    let deadLetters = MemoryDeadLetterStore()
     /// Admin sessions: pass one store to two test Gateways to have them share sessions as Gateways share the database.
     let adminSessions: MemoryAdminSessionStore
     let configuration: GatewayConfiguration
@@ -56,6 +57,7 @@ struct TestGateway {
         dependencies.tickets = tickets
         dependencies.webhooks = webhooks
         dependencies.adminSessions = adminSessions
+        dependencies.deadLetters = deadLetters
         let router = buildRouter(configuration: configuration, dependencies: dependencies)
         let app = Application(router: router)
         try await app.test(.router, body)

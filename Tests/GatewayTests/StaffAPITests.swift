@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import MediaDomain
 import Messaging
+import Operations
 import Persistence
 import ServiceKit
 import Testing
@@ -88,13 +89,16 @@ struct StaffAPITests {
         try await gateway.broker.declare(MediaTopology.all())
         let media = try await failedMedia(gateway)
         let event = media.uploadedEvent()
-        try await gateway.broker.publish(OutgoingMessage(
-            exchange: "", routingKey: "image-service.dead", body: Array(try EventCoding.encoder().encode(event)),
-            messageId: event.eventId.uuidString.lowercased(), type: MediaEvents.uploaded,
+        // Parked as the Janitor's recorder records what lands in a dead queue.
+        try await gateway.deadLetters.park(DeadLetters.parked(from: IncomingMessage(
+            queue: "image-service.dead", exchange: "", routingKey: "image-service.dead",
+            body: Array(try EventCoding.encoder().encode(event)), messageId: event.eventId.uuidString.lowercased(),
+            type: MediaEvents.uploaded,
             headers: [MessageHeaders.originalExchange: MediaEvents.exchange,
                       MessageHeaders.originalRoutingKey: "media.uploaded.image", MessageHeaders.failureCode: "storage_unavailable",
                       MessageHeaders.failureMessage: "disk", MessageHeaders.attempts: "3",
-                      MessageHeaders.firstFailedAt: "2026-11-29T10:00:00Z", MessageHeaders.replays: "0"]))
+                      MessageHeaders.firstFailedAt: "2026-11-29T10:00:00Z", MessageHeaders.replays: "0"],
+            redelivered: false), queue: "image-service.dead"))
         try await gateway.test { client in
             try await client.execute(uri: "/api/admin/dead-letters/", method: .get, headers: gateway.staff()) { response in
                 #expect(response.status == .ok)
@@ -119,19 +123,33 @@ struct StaffAPITests {
                 #expect(body["replayed"]?.int == 1 && body["skipped"] == [])
             }
         }
-        #expect(await gateway.broker.messages(in: "image-service.dead").isEmpty)
+        #expect(gateway.deadLetters.resolutions.map(\.resolution) == ["replayed"])
         #expect(await gateway.broker.messages(in: "image-service").count == 1)
         #expect(try await gateway.repository.find(id: media.id)?.status == .processing)
     }
 
+    /// The staff API never runs a task itself (issue 27, defect 7): it records the run as requested and sends a
+    /// janitor.run command, which the acting Janitor takes (here the test plays the Janitor's part).
     @Test func janitorTaskRunsAndItsRecord() async throws {
         let gateway = try TestGateway()
+        try await gateway.broker.declare(MediaTopology.all())
+        let janitor = Task {
+            try await gateway.broker.consume(queue: MediaTopology.janitorCommands, prefetch: 1, drain: nil) { delivery in
+                guard let command = JanitorRunCommand(body: delivery.message.body) else { return }
+                if (try? await gateway.repository.claimRequestedRun(id: command.runId, instance: "test-janitor")) == true {
+                    try? await gateway.repository.finishRun(id: command.runId, counts: ["scanned": 0], error: nil)
+                }
+                try? await delivery.ack()
+            }
+        }
+        defer { janitor.cancel() }
         try await gateway.test { client in
             try await client.execute(uri: "/api/admin/janitor/run/", method: .post, headers: gateway.staff(),
                                      body: ByteBuffer(string: #"{"task": "orphan_sweep", "dry_run": true}"#)) { response in
                 #expect(response.status == .ok)
                 let body = try decodeJSON(response.body)
                 #expect(body["task"] == "orphan_sweep" && body["dry_run"] == true && body["trigger"] == "staff:ops")
+                #expect(body["state"] == "finished" && body["instance"] == "test-janitor", "run by the Janitor: \(body)")
                 #expect(body["counts"]?["scanned"]?.int == 0)
                 #expect(body["finished_at"]?.string != nil && body["error"]?.isNull == true)
             }

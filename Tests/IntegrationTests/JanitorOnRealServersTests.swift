@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MediaDomain
+import Janitor
 import Operations
 import Persistence
 import PostgresNIO
@@ -177,6 +178,28 @@ struct JanitorOnRealServersTests {
                   AND (convert_from(body, 'UTF8')::jsonb ->> 'media_id')::bigint = \(queued.id)
                 """).collect().first?.decode(Int.self)
             #expect(after == 2)
+        }
+    }
+
+    /// Issue 27, defect 7, on PostgreSQL: a write fenced by an epoch a successor replaced is refused in its own
+    /// transaction; a successor's takeover waits for a fenced write under way.
+    @Test func theJanitorLeaseFencesEveryWrite() async throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try await TestServers.withDatabase { client, repository in
+            let storage = try LocalDiskStorage(root: root)
+            let media = try await upload(repository, storage, user: Int64.random(in: 1_000_000...9_000_000_000))
+            _ = try await repository.apply(.failed(MediaFailed(
+                mediaId: media.id, generation: 1, error: MediaError(code: "x", message: "x"), attempts: 1)), consumer: "itest")
+            try await age(client, media.id, by: "8 days")
+            let deposed = try await repository.takeJanitorLease(holder: "itest-a")
+            let successor = try await repository.takeJanitorLease(holder: "itest-b")
+            await #expect(throws: JanitorFenceLost.self) {
+                _ = try await repository.deleteFailed(id: media.id, olderThan: .seconds(86_400), fence: deposed)
+            }
+            await #expect(throws: JanitorFenceLost.self) { try await repository.checkFence(deposed) }
+            #expect(try await repository.find(id: media.id) != nil, "refused: the row stays")
+            #expect(try await repository.deleteFailed(id: media.id, olderThan: .seconds(86_400), fence: successor)?.id == media.id)
+            try await repository.checkFence(successor)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import MediaDomain
 import NIOCore
+import Janitor
 import Operations
 import Persistence
 @testable import Storage

@@ -27,6 +27,15 @@ struct DeadLetterReplayTests {
             ])
     }
 
+    /// Runs the recorder over `broker`'s dead queues until `store` holds `count` letters (or 10 s passed).
+    func record(_ broker: InMemoryBroker, into store: MemoryDeadLetterStore, count: Int) async throws {
+        let recorder = Task { try await DeadLetterRecorder(broker: broker, store: store, logger: logger).run() }
+        defer { recorder.cancel() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while store.resolutions.count < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(store.resolutions.count == count, "recorded")
+    }
+
     func failedMedia(_ repository: MemoryMediaRepository) async throws -> Media {
         guard case .created(let media) = try await repository.create(NewMedia(
             userId: 7, username: "u", format: .jpeg, fileSize: 3, originalFilename: "a.jpg",
@@ -52,25 +61,29 @@ struct DeadLetterReplayTests {
                               (deletedEvent, "processing_error")] {
             try await broker.publish(try parked(event, code: code))
         }
-        let deadLetters = DeadLetters(broker: broker, media: repository, operations: repository, logger: logger)
+        let store = MemoryDeadLetterStore()
+        try await record(broker, into: store, count: 3)
+        #expect(await broker.messages(in: "image-service.dead").isEmpty, "recorded, the queue holds them no more")
+        let deadLetters = DeadLetters(store: store, broker: broker, media: repository, operations: repository, logger: logger)
 
-        let listed = try await deadLetters.list()
-        #expect(listed.count == 3)
-        let groups = DeadLetters.groups(listed)
+        let listed = try await deadLetters.list(DeadLetterSelection())
+        #expect(listed.count == 3 && listed.letters.count == 3)
+        let groups = try await deadLetters.groups()
         #expect(groups.map { "\($0.queue) \($0.code) \($0.count)" } ==
                 ["image-service.dead processing_error 1", "image-service.dead storage_unavailable 2"])
         #expect(groups.first?.oldest == Date(timeIntervalSince1970: 1_795_946_400))
-        #expect(await broker.messages(in: "image-service.dead").count == 3, "listing takes nothing away")
+        #expect(try await deadLetters.list(DeadLetterSelection()).count == 3, "listing takes nothing away")
 
         let dry = try await deadLetters.replay(DeadLetterSelection(all: true), dryRun: true)
         #expect(dry.replayed.count == 1 && dry.skipped.count == 2)
-        #expect(await broker.messages(in: "image-service.dead").count == 3, "a dry run settles nothing")
+        #expect(try await deadLetters.list(DeadLetterSelection()).count == 3, "a dry run settles nothing")
         #expect(try await repository.find(id: waiting.id)?.status == .failed)
 
         let report = try await deadLetters.replay(DeadLetterSelection(queue: "image-service", all: true), dryRun: false)
         #expect(report.replayed == [waitingEvent.eventId.uuidString.lowercased()])
         #expect(Set(report.skipped.map(\.reason)) == ["superseded", "media_deleted"])
-        #expect(await broker.messages(in: "image-service.dead").isEmpty, "replayed and skipped copies are gone")
+        #expect(try await deadLetters.list(DeadLetterSelection()).count == 0, "replayed and skipped letters are resolved")
+        #expect(Set(store.resolutions.compactMap(\.resolution)) == ["replayed", "skipped: superseded", "skipped: media_deleted"])
         let back = try #require(await broker.messages(in: "image-service").first)
         #expect(back.routingKey == MediaEvents.uploadedRoutingKey(.image) && back.exchange == MediaEvents.exchange)
         #expect(back.headers[MessageHeaders.attempt] == nil, "a fresh attempt count")
@@ -90,13 +103,15 @@ struct DeadLetterReplayTests {
         let b = try await failedMedia(repository)
         try await broker.publish(try parked(a.uploadedEvent(), code: "storage_unavailable"))
         try await broker.publish(try parked(b.uploadedEvent(), code: "processing_error"))
-        let deadLetters = DeadLetters(broker: broker, media: repository, operations: repository, logger: logger)
+        let store = MemoryDeadLetterStore()
+        try await record(broker, into: store, count: 2)
+        let deadLetters = DeadLetters(store: store, broker: broker, media: repository, operations: repository, logger: logger)
         let report = try await deadLetters.replay(DeadLetterSelection(code: "processing_error"), dryRun: false)
         #expect(report.replayed.count == 1)
-        #expect(await broker.messages(in: "image-service.dead").map { $0.headers[MessageHeaders.failureCode] } == ["storage_unavailable"])
+        #expect(try await deadLetters.list(DeadLetterSelection()).letters.map(\.code) == ["storage_unavailable"])
         #expect(try await repository.find(id: b.id)?.status == .processing)
         #expect(try await repository.find(id: a.id)?.status == .failed)
-        #expect(throws: OperationsError.self) { try DeadLetters.chosenQueues("nope") }
+        #expect(throws: OperationsError.self) { try DeadLetters.normalized(DeadLetterSelection(queue: "nope")) }
         #expect(DeadLetterSelection().isEmpty && !DeadLetterSelection(all: true).isEmpty)
     }
 
@@ -106,12 +121,14 @@ struct DeadLetterReplayTests {
         let repository = MemoryMediaRepository()
         let media = try await failedMedia(repository)
         try await broker.publish(try parked(media.uploadedEvent(), code: "storage_unavailable"))
+        let store = MemoryDeadLetterStore()
+        try await record(broker, into: store, count: 1)
         await broker.failPublishes { $0.routingKey == MediaEvents.uploadedRoutingKey(.image) }
-        let report = try await DeadLetters(broker: broker, media: repository, operations: repository, logger: logger)
-            .replay(DeadLetterSelection(all: true), dryRun: false)
+        let deadLetters = DeadLetters(store: store, broker: broker, media: repository, operations: repository, logger: logger)
+        let report = try await deadLetters.replay(DeadLetterSelection(all: true), dryRun: false)
         #expect(report.replayed.isEmpty)
         #expect(report.skipped.first?.reason.hasPrefix("publish_failed") == true)
-        #expect(await broker.messages(in: "image-service.dead").count == 1, "the dead copy stays for the next replay")
+        #expect(try await deadLetters.list(DeadLetterSelection()).count == 1, "the letter stays for the next replay")
         let after = try #require(try await repository.find(id: media.id))
         #expect(after.status == .failed && after.metadata["error"]?["code"] == "processing_failed", "failed, as it was")
     }

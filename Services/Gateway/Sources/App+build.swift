@@ -20,7 +20,6 @@ public struct GatewayDependencies: Sendable {
     /// Resumable uploads in progress (SPEC §8).
     public var uploads: any ResumableUploadStore
     public var broker: any MessageBroker
-    public var janitor: JanitorSettings
     public var readiness: [ReadinessCheck]
     public var registry: PrometheusCollectorRegistry
     /// Called after a request wrote an outbox row (wakes the relay).
@@ -32,23 +31,25 @@ public struct GatewayDependencies: Sendable {
     var hub = MediaEventHub()
     /// Webhooks and their deliveries (SPEC §8).
     public var webhooks: any WebhookStore = MemoryWebhookStore()
+    /// Dead letters as the Janitor recorded them (SPEC §6).
+    public var deadLetters: any DeadLetterStore = MemoryDeadLetterStore()
     /// The admin console's sessions (SPEC §7).
     public var adminSessions: any AdminSessionStore = MemoryAdminSessionStore()
 
     public init(
         repository: any MediaRepository & OperationsStore, storage: any BlobStorage,
-        broker: any MessageBroker = InMemoryBroker(), janitor: JanitorSettings = JanitorSettings(),
+        broker: any MessageBroker = InMemoryBroker(),
         readiness: [ReadinessCheck] = [], registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         uploads: any ResumableUploadStore = MemoryResumableUploadStore(),
         onOutboxWrite: @escaping @Sendable () -> Void = {}
     ) {
-        self.init(repository: repository, operations: repository, storage: storage, broker: broker, janitor: janitor,
+        self.init(repository: repository, operations: repository, storage: storage, broker: broker,
                   readiness: readiness, registry: registry, uploads: uploads, onOutboxWrite: onOutboxWrite)
     }
 
     public init(
         repository: any MediaRepository, operations: any OperationsStore, storage: any BlobStorage,
-        broker: any MessageBroker, janitor: JanitorSettings, readiness: [ReadinessCheck],
+        broker: any MessageBroker, readiness: [ReadinessCheck],
         registry: PrometheusCollectorRegistry, uploads: any ResumableUploadStore,
         onOutboxWrite: @escaping @Sendable () -> Void
     ) {
@@ -57,7 +58,6 @@ public struct GatewayDependencies: Sendable {
         self.operations = operations
         self.storage = storage
         self.broker = broker
-        self.janitor = janitor
         self.readiness = readiness
         self.registry = registry
         self.onOutboxWrite = onOutboxWrite
@@ -111,14 +111,13 @@ public func buildRouter(
         .add(middleware: StaffOnlyMiddleware())
     // One instance of each operation behind the staff API and the admin pages alike.
     let deadLetters = DeadLetters(
-        broker: dependencies.broker, media: dependencies.repository, operations: dependencies.operations, logger: logger)
+        store: dependencies.deadLetters, broker: dependencies.broker, media: dependencies.repository,
+        operations: dependencies.operations, logger: logger)
     let bulk = MediaBulkActions(
         store: dependencies.operations, storage: dependencies.storage, logger: logger,
         onOutboxWrite: dependencies.onOutboxWrite)
-    let janitor = JanitorTasks(
-        store: dependencies.operations, storage: dependencies.storage, uploads: dependencies.uploads,
-        queues: BrokerWorkQueueProbe(broker: dependencies.broker, logger: logger), settings: dependencies.janitor,
-        instance: "gateway@\(ProcessInfo.processInfo.hostName)", logger: logger)
+    // Staff never run Janitor tasks here: they ask the acting Janitor (a janitor.run command).
+    let janitor = JanitorRequests(store: dependencies.operations, broker: dependencies.broker, logger: logger)
     StaffOperationsController(
         deadLetters: deadLetters, bulk: bulk, janitor: janitor, operations: dependencies.operations, links: links
     ).addRoutes(to: staff)
@@ -167,7 +166,7 @@ public func buildApplication(
     var dependencies = GatewayDependencies(
         repository: CachingMediaRepository(
             base: DeadlineMediaRepository(base: repository, deadline: databaseDeadline), cache: cache),
-        operations: repository, storage: storage, broker: broker, janitor: configuration.janitor,
+        operations: repository, storage: storage, broker: broker,
         readiness: [
             ReadinessCheck(name: "database") {
                 try await withDatabaseDeadline(databaseDeadline) { try await repository.ping() }
@@ -182,6 +181,7 @@ public func buildApplication(
     dependencies.tickets = PostgresEventStreamTicketStore(client: postgres, logger: logger)
     dependencies.webhooks = webhooks
     dependencies.adminSessions = PostgresAdminSessionStore(client: postgres, logger: logger)
+    dependencies.deadLetters = PostgresDeadLetterStore(client: postgres, logger: logger)
     let eventListener = MediaEventListener(
         client: postgres, log: events, hub: dependencies.hub, keepAliveInterval: configuration.liveStatusKeepAlive,
         logger: logger)

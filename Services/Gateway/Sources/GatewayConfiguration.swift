@@ -27,8 +27,6 @@ public struct GatewayConfiguration: Sendable {
     public var filesRedirect: Bool
     /// Where public files are served from when redirecting (`<cdnBaseURL>/<key>`).
     public var cdnBaseURL: String?
-    /// The Janitor's settings, for tasks staff run through the API (`POST /api/admin/janitor/run/`).
-    public var janitor: JanitorSettings
     /// `MEDIA_UPLOAD_EXPIRY`: how long an unfinished resumable upload may wait for its next bytes (SPEC §8).
     public var uploadExpiry: Duration
     /// `MEDIA_SSE_KEEPALIVE`: how often an idle live-status stream gets a comment line (SPEC §8: 15 s).
@@ -65,8 +63,6 @@ public struct GatewayConfiguration: Sendable {
           MEDIA_COOKIE_SECURE      true: the admin session cookie is always Secure (default: under https, also behind a
                                    proxy that sends X-Forwarded-Proto: https)
         \(CommonConfiguration.help)
-        Janitor tasks run by staff through the API use the Janitor's settings:
-        \(JanitorSettings.help)
         """
 
     public init(environment env: Environment = Environment()) throws {
@@ -88,7 +84,6 @@ public struct GatewayConfiguration: Sendable {
         guard databaseConnections >= 1 else { throw ConfigurationError("MEDIA_DATABASE_CONNECTIONS must be at least 1") }
         filesRedirect = try env.bool("MEDIA_FILES_REDIRECT", default: false)
         cdnBaseURL = env.string("MEDIA_CDN_BASE_URL").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
-        janitor = try JanitorSettings(environment: env)
         uploadExpiry = try env.duration("MEDIA_UPLOAD_EXPIRY", default: .seconds(24 * 3600))
         liveStatusKeepAlive = try env.duration("MEDIA_SSE_KEEPALIVE", default: .seconds(15))
         var webhooks = WebhookSettings()

@@ -25,7 +25,7 @@ public func buildJanitor(
         queues: BrokerWorkQueueProbe(broker: broker, logger: logger), settings: configuration.tasks, instance: instance,
         logger: logger)
     let scheduler = JanitorScheduler(
-        client: postgres, tasks: tasks, store: repository, settings: configuration.tasks,
+        client: postgres, tasks: tasks, store: repository, broker: broker, settings: configuration.tasks,
         standbyPoll: configuration.standbyPoll, logger: logger)
     let relay = OutboxRelay(store: repository, broker: broker, logger: logger)
     let gate = StartupGate()
@@ -47,6 +47,9 @@ public func buildJanitor(
             })),
             .init(service: GatedService(gate: gate, name: "outbox-relay", service: relay)),
             .init(service: GatedService(gate: gate, name: "janitor-scheduler", service: scheduler)),
+            // Every Janitor records what lands in the dead queues (acting or standing by: recording twice makes one record).
+            .init(service: GatedService(gate: gate, name: "dead-letter-recorder", service: DeadLetterRecorder(
+                broker: broker, store: PostgresDeadLetterStore(client: postgres, logger: logger), logger: logger))),
             .init(service: ops),
         ],
         gracefulShutdownSignals: [.sigterm, .sigint],

@@ -1,17 +1,25 @@
 import Foundation
 import Logging
+import Messaging
 import MediaDomain
 import Metrics
 import Operations
 import Persistence
 import PostgresNIO
+import ServiceKit
 import ServiceLifecycle
 
-/// Runs the Janitor's tasks on their schedule while this process holds the Janitor lock (a PostgreSQL session
-/// advisory lock on a connection kept for the purpose), so exactly one Janitor acts however many run. The others
-/// stand by, trying for the lock every `standbyPoll`: when the acting one dies its session ends, the lock is free,
-/// and one of them takes over within that time. Each task's next run follows its last recorded run in
-/// `janitor_runs`, whoever made it, so a takeover neither repeats nor skips work.
+/// Runs the Janitor's tasks while this process holds the Janitor lock (a PostgreSQL session advisory lock on a
+/// connection kept for the purpose), so exactly one Janitor acts however many run: on their schedule, and the runs
+/// staff and `mediactl` ask for on `janitor.commands`, which only the acting Janitor consumes. The others stand by,
+/// trying for the lock every `standbyPoll`: when the acting one dies its session ends, the lock is free, and one of
+/// them takes over within that time. Each task's next run follows its last recorded run in `janitor_runs`, whoever
+/// made it, so a takeover neither repeats nor skips work.
+///
+/// The lock alone does not fence: a Janitor whose session was lost may still be running a task on other pooled
+/// connections when its successor starts. So the acting Janitor takes the Janitor lease (the next epoch) when it gets
+/// the lock, and every write of its tasks checks that epoch in its own transaction (`JanitorFence`): once a successor
+/// took the lease, the deposed Janitor's writes are refused.
 public struct JanitorScheduler: Service {
     /// The lock every Janitor contends for (the migrations use 7210331).
     static let lockKey: Int64 = 7_210_332
@@ -19,16 +27,18 @@ public struct JanitorScheduler: Service {
     let client: PostgresClient
     let tasks: JanitorTasks
     let store: any OperationsStore
+    let broker: any MessageBroker
     let settings: JanitorSettings
     let standbyPoll: Duration
     let logger: Logger
     let acting = Gauge(label: "mediaflow_janitor_acting")
 
-    public init(client: PostgresClient, tasks: JanitorTasks, store: any OperationsStore, settings: JanitorSettings,
-                standbyPoll: Duration, logger: Logger) {
+    public init(client: PostgresClient, tasks: JanitorTasks, store: any OperationsStore, broker: any MessageBroker,
+                settings: JanitorSettings, standbyPoll: Duration, logger: Logger) {
         self.client = client
         self.tasks = tasks
         self.store = store
+        self.broker = broker
         self.settings = settings
         self.standbyPoll = standbyPoll
         self.logger = logger
@@ -67,11 +77,18 @@ public struct JanitorScheduler: Service {
             }
             try await Task.sleep(for: standbyPoll)
         }
+        let fence = try await store.takeJanitorLease(holder: tasks.instance)
         acting.record(1)
-        logger.notice("janitor acting")
+        logger.notice("janitor acting", metadata: ["epoch": "\(fence.epoch)"])
         defer { acting.record(0) }
         do {
-            try await work(holding: connection)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await work(holding: connection, fence: fence) }
+                group.addTask { try await serveRequests(fence: fence) }
+                // Either ends only by an error (the session lost, the broker gone for good) or cancellation: both stop.
+                _ = try await group.next()
+                group.cancelAll()
+            }
         } catch {
             // The connection goes back to the pool: it must not keep the lock there, idle, where no Janitor can get
             // it. If giving it up fails, the connection is closed, which gives it up too.
@@ -92,7 +109,7 @@ public struct JanitorScheduler: Service {
     }
 
     /// Runs the tasks when due, for as long as the lock's session lives.
-    private func work(holding connection: PostgresConnection) async throws {
+    private func work(holding connection: PostgresConnection, fence: JanitorFence) async throws {
         var due = try await firstRuns()
         while true {
             try Task.checkCancellation()
@@ -101,7 +118,7 @@ public struct JanitorScheduler: Service {
             let now = ContinuousClock.now
             for task in JanitorTaskName.allCases where (due[task] ?? now) <= now {
                 do {
-                    try await tasks.run(task, dryRun: false, trigger: "schedule")
+                    try await tasks.run(task, dryRun: false, trigger: "schedule", fence: fence)
                 } catch is CancellationError {
                     throw CancellationError()
                 } catch {
@@ -114,12 +131,47 @@ public struct JanitorScheduler: Service {
         }
     }
 
+    /// Runs what staff and `mediactl` ask for (`janitor.run` commands), one at a time, while acting.
+    private func serveRequests(fence: JanitorFence) async throws {
+        try await broker.declareWhenReachable(MediaTopology.all(), logger: logger)
+        try await broker.consume(queue: MediaTopology.janitorCommands, prefetch: 1, drain: nil) { delivery in
+            guard let command = JanitorRunCommand(body: delivery.message.body) else {
+                logger.error("unreadable janitor command dropped", metadata: ["message_id": "\(delivery.message.messageId)"])
+                try? await delivery.ack()
+                return
+            }
+            var logger = self.logger
+            logger[metadataKey: "run_id"] = "\(command.runId)"
+            do {
+                if try await store.claimRequestedRun(id: command.runId, instance: tasks.instance) {
+                    // Its outcome (or failure) is recorded in the run; the asker reads it there.
+                    _ = try? await tasks.run(command.task, dryRun: command.dryRun, trigger: "request", fence: fence,
+                                             requested: command.runId)
+                } else if let run = try await store.janitorRun(id: command.runId), run.state == "running",
+                          run.instance != tasks.instance {
+                    // Redelivered after the Janitor that took it stopped mid-run: what it did is not known; said so.
+                    try await store.finishRun(id: command.runId, counts: [:],
+                                              error: "the Janitor running it (\(run.instance)) stopped; ask again")
+                    logger.warning("janitor run abandoned by a Janitor that stopped", metadata: ["instance": "\(run.instance)"])
+                }
+                try await delivery.ack()
+            } catch {
+                logger.warning("janitor command not handled; it goes back to its queue", metadata: [
+                    "error": "\(DatabaseFailure.describe(error))",
+                ])
+                try? await Task.sleep(for: .seconds(1))
+                try? await delivery.reject(requeue: true)
+            }
+        }
+    }
+
     /// When each task is first due: an interval after its last recorded run (by any Janitor), or now.
     private func firstRuns() async throws -> [JanitorTaskName: ContinuousClock.Instant] {
         var due: [JanitorTaskName: ContinuousClock.Instant] = [:]
         let now = ContinuousClock.now
         for task in JanitorTaskName.allCases {
-            guard let last = try await store.janitorRuns(task: task.rawValue, limit: 10).first(where: { !$0.dryRun }),
+            guard let last = try await store.janitorRuns(task: task.rawValue, limit: 10)
+                .first(where: { !$0.dryRun && $0.state != "requested" }),
                   let every = settings.every[task]
             else {
                 due[task] = now

@@ -20,8 +20,25 @@ extension MemoryMediaRepository: OperationsStore {
         }
     }
 
-    public func deleteFailed(id: Int64, olderThan age: Duration) async throws -> Media? {
+    /// Throws `JanitorFenceLost` unless `fence` is the current epoch (checked under the lock a write takes).
+    private static func check(_ fence: JanitorFence?, _ s: State) throws {
+        if let fence, fence.epoch != s.janitorEpoch { throw JanitorFenceLost(epoch: fence.epoch) }
+    }
+
+    public func takeJanitorLease(holder: String) async throws -> JanitorFence {
         state.withLock { s in
+            s.janitorEpoch += 1
+            return JanitorFence(epoch: s.janitorEpoch)
+        }
+    }
+
+    public func checkFence(_ fence: JanitorFence?) async throws {
+        try state.withLock { s in try Self.check(fence, s) }
+    }
+
+    public func deleteFailed(id: Int64, olderThan age: Duration, fence: JanitorFence?) async throws -> Media? {
+        try state.withLock { s in
+            try Self.check(fence, s)
             guard let media = s.rows[id], media.status == .failed, isOlder(media, than: age) else { return nil }
             s.rows[id] = nil
             return media
@@ -55,8 +72,9 @@ extension MemoryMediaRepository: OperationsStore {
         }
     }
 
-    public func republishStuck(id: Int64, generation: Int, rule: StuckRule, limit: Int) async throws -> Bool {
+    public func republishStuck(id: Int64, generation: Int, rule: StuckRule, limit: Int, fence: JanitorFence?) async throws -> Bool {
         try state.withLock { s in
+            try Self.check(fence, s)
             guard var media = s.rows[id], media.generation == generation, (s.republishes[id] ?? 0) < limit, isStuck(media, rule)
             else { return false }
             media.updatedAt = Date()
@@ -67,8 +85,9 @@ extension MemoryMediaRepository: OperationsStore {
         }
     }
 
-    public func failStuck(id: Int64, generation: Int, rule: StuckRule, error: MediaError) async throws -> Bool {
+    public func failStuck(id: Int64, generation: Int, rule: StuckRule, error: MediaError, fence: JanitorFence?) async throws -> Bool {
         try state.withLock { s in
+            try Self.check(fence, s)
             guard var media = s.rows[id], media.generation == generation, isStuck(media, rule) else { return false }
             let failed = MediaFailed(mediaId: id, generation: generation, error: error,
                                      attempts: Int(media.metadata["attempts"]?.intValue ?? 1))
@@ -87,22 +106,54 @@ extension MemoryMediaRepository: OperationsStore {
         OutboxBacklog(staleUnsent: 0, oldestUnsentAge: nil)  // entries carry no creation time here
     }
 
-    public func pruneDelivered(olderThan age: Duration) async throws -> (outbox: Int, inbox: Int) { (0, 0) }
-    public func pruneLiveStatus(eventsOlderThan eventAge: Duration, deliveriesOlderThan deliveryAge: Duration) async throws
-        -> (events: Int, deliveries: Int) { (0, 0) }
+    public func pruneDelivered(olderThan age: Duration, fence: JanitorFence?) async throws -> (outbox: Int, inbox: Int) {
+        try await checkFence(fence)
+        return (0, 0)
+    }
+
+    public func pruneLiveStatus(eventsOlderThan eventAge: Duration, deliveriesOlderThan deliveryAge: Duration, fence: JanitorFence?)
+        async throws -> (events: Int, deliveries: Int)
+    {
+        try await checkFence(fence)
+        return (0, 0)
+    }
 
     public func startRun(task: String, dryRun: Bool, trigger: String, instance: String) async throws -> Int64 {
         state.withLock { s in
             let id = Int64(s.runs.count + 1)
-            s.runs.append(JanitorRun(id: id, task: task, trigger: trigger, instance: instance, dryRun: dryRun,
-                                     startedAt: Date(), finishedAt: nil, counts: [:], error: nil))
+            s.runs.append(JanitorRun(id: id, state: "running", task: task, trigger: trigger, instance: instance,
+                                     dryRun: dryRun, startedAt: Date(), finishedAt: nil, counts: [:], error: nil))
             return id
         }
+    }
+
+    public func requestRun(task: String, dryRun: Bool, trigger: String) async throws -> Int64 {
+        state.withLock { s in
+            let id = Int64(s.runs.count + 1)
+            s.runs.append(JanitorRun(id: id, state: "requested", task: task, trigger: trigger, instance: "",
+                                     dryRun: dryRun, startedAt: Date(), finishedAt: nil, counts: [:], error: nil))
+            return id
+        }
+    }
+
+    public func claimRequestedRun(id: Int64, instance: String) async throws -> Bool {
+        state.withLock { s in
+            guard let index = s.runs.firstIndex(where: { $0.id == id && $0.state == "requested" }) else { return false }
+            s.runs[index].state = "running"
+            s.runs[index].instance = instance
+            s.runs[index].startedAt = Date()
+            return true
+        }
+    }
+
+    public func janitorRun(id: Int64) async throws -> JanitorRun? {
+        state.withLock { s in s.runs.first { $0.id == id } }
     }
 
     public func finishRun(id: Int64, counts: [String: Int], error: String?) async throws {
         state.withLock { s in
             guard let index = s.runs.firstIndex(where: { $0.id == id }) else { return }
+            s.runs[index].state = "finished"
             s.runs[index].finishedAt = Date()
             s.runs[index].counts = counts.mapValues(Int64.init)
             s.runs[index].error = error

@@ -9,7 +9,7 @@ public protocol OperationsStore: Sendable {
     /// Media failed for longer than `age`, oldest first.
     func failedMedia(olderThan age: Duration, limit: Int) async throws -> [Media]
     /// Deletes the row if it is still failed and older than `age`; returns it (its files go next).
-    func deleteFailed(id: Int64, olderThan age: Duration) async throws -> Media?
+    func deleteFailed(id: Int64, olderThan age: Duration, fence: JanitorFence?) async throws -> Media?
 
     // MARK: orphan_sweep
     /// The media owning each of these storage folders (`media/<folder>/…`), by folder.
@@ -20,25 +20,39 @@ public protocol OperationsStore: Sendable {
     func stuckMedia(_ rule: StuckRule, limit: Int) async throws -> [StuckMedia]
     /// Outboxes the media's job again (same generation, new event id) and counts it, if it is still processing in
     /// `generation`, still stuck under `rule` and republished fewer than `limit` times. Returns whether it did.
-    func republishStuck(id: Int64, generation: Int, rule: StuckRule, limit: Int) async throws -> Bool
+    func republishStuck(id: Int64, generation: Int, rule: StuckRule, limit: Int, fence: JanitorFence?) async throws -> Bool
     /// Marks the media failed with `error` (and outboxes its `media.failed`) if it is still processing in
     /// `generation` and still stuck under `rule`. Returns whether it did.
-    func failStuck(id: Int64, generation: Int, rule: StuckRule, error: MediaError) async throws -> Bool
+    func failStuck(id: Int64, generation: Int, rule: StuckRule, error: MediaError, fence: JanitorFence?) async throws -> Bool
 
     // MARK: outbox_watch
     /// Unsent outbox rows older than `age`, and the age of the oldest unsent row.
     func outboxBacklog(olderThan age: Duration) async throws -> OutboxBacklog
     /// Deletes sent outbox rows and handled-event records older than `age`.
-    func pruneDelivered(olderThan age: Duration) async throws -> (outbox: Int, inbox: Int)
+    func pruneDelivered(olderThan age: Duration, fence: JanitorFence?) async throws -> (outbox: Int, inbox: Int)
     /// Deletes live-status events older than `eventAge` (but none a kept webhook delivery renders at its attempts: a
     /// delivery's body is rendered anew at each attempt and redelivery, so its file URLs are freshly signed),
     /// finished webhook deliveries older than `deliveryAge`, and expired stream tickets (SPEC §8).
-    func pruneLiveStatus(eventsOlderThan eventAge: Duration, deliveriesOlderThan deliveryAge: Duration) async throws
-        -> (events: Int, deliveries: Int)
+    func pruneLiveStatus(eventsOlderThan eventAge: Duration, deliveriesOlderThan deliveryAge: Duration, fence: JanitorFence?)
+        async throws -> (events: Int, deliveries: Int)
+
+    // MARK: the acting Janitor
+    /// Takes the Janitor lease for `holder` (who holds the Janitor lock): the next epoch, the fencing token every write of
+    /// its tasks carries. Waits for writes fenced by the previous epoch that are under way.
+    func takeJanitorLease(holder: String) async throws -> JanitorFence
+    /// Throws `JanitorFenceLost` unless `fence` is still the lease's epoch (nil: not fenced, nothing to check).
+    func checkFence(_ fence: JanitorFence?) async throws
 
     // MARK: janitor_runs
+    /// Records a run the Janitor starts now (state `running`).
     func startRun(task: String, dryRun: Bool, trigger: String, instance: String) async throws -> Int64
+    /// Records a run asked for by staff or `mediactl` (state `requested`): the Janitor takes it from its command queue.
+    func requestRun(task: String, dryRun: Bool, trigger: String) async throws -> Int64
+    /// Marks a requested run `running` in `instance`; false when it is not requested (any more).
+    func claimRequestedRun(id: Int64, instance: String) async throws -> Bool
     func finishRun(id: Int64, counts: [String: Int], error: String?) async throws
+    /// One run, by id.
+    func janitorRun(id: Int64) async throws -> JanitorRun?
     /// The latest runs, newest first (of one task when given).
     func janitorRuns(task: String?, limit: Int) async throws -> [JanitorRun]
 
@@ -85,8 +99,8 @@ public struct FolderOwner: Sendable, Equatable {
 /// behind a long queue would be "stuck" and republished, making the queue longer), but by its job:
 /// - its job runs (`JobLedger`) and its heartbeat is older than its type's limit: the process working on it is gone
 ///   and the job did not come back to a queue;
-/// - or no job of it runs, its row has not changed for its type's limit, and its type's queues hold no message at
-///   all (`idleQueues`): its job is in no queue, so its message was lost.
+/// - or no job of it runs or ended within its type's limit, its row has not changed for that long, and its type's
+///   queues hold no message at all (`idleQueues`): its job is in no queue, so its message was lost.
 /// A job waiting in a queue is never stuck, however long it waits.
 public struct StuckRule: Sendable, Equatable {
     /// `MEDIA_STUCK_AFTER` by type.
@@ -105,11 +119,13 @@ public struct StuckRule: Sendable, Equatable {
     var sqlCondition: String {
         let threshold = "(CASE m.file_type WHEN 'video' THEN \(limit(for: .video).milliseconds) WHEN 'image' THEN "
             + "\(limit(for: .image).milliseconds) ELSE \(limit(for: .audio).milliseconds) END) * interval '1 millisecond'"
-        let job = "SELECT 1 FROM processing_jobs j WHERE j.media_id = m.id AND j.generation = m.generation AND j.running"
-        let silent = "EXISTS (\(job) AND j.heartbeat_at < now() - \(threshold))"
+        let job = "SELECT 1 FROM processing_jobs j WHERE j.media_id = m.id AND j.generation = m.generation"
+        let silent = "EXISTS (\(job) AND j.running AND j.heartbeat_at < now() - \(threshold))"
         let idle = FileType.allCases.filter(idleQueues.contains).map { "'\($0.rawValue)'" }.joined(separator: ", ")
         guard !idle.isEmpty else { return "m.status = 'processing' AND \(silent)" }
-        let lost = "(m.file_type IN (\(idle)) AND m.updated_at < now() - \(threshold) AND NOT EXISTS (\(job)))"
+        // No job runs, and none ended within the limit either: an outcome that is being folded right now is not lost.
+        let lost = "(m.file_type IN (\(idle)) AND m.updated_at < now() - \(threshold) "
+            + "AND NOT EXISTS (\(job) AND (j.running OR j.heartbeat_at > now() - \(threshold))))"
         return "m.status = 'processing' AND (\(silent) OR \(lost))"
     }
 }
@@ -136,9 +152,26 @@ public struct OutboxBacklog: Sendable, Equatable {
     }
 }
 
+/// The acting Janitor's fencing token (issue 27, defect 7): the epoch of the Janitor lease it took when it got the
+/// Janitor lock. Its tasks' writes check it in their own transaction, so a Janitor that lost its session (and its lock)
+/// but still runs cannot write beside its successor: the successor's lease has a newer epoch.
+public struct JanitorFence: Sendable, Equatable {
+    public let epoch: Int64
+    public init(epoch: Int64) { self.epoch = epoch }
+}
+
+/// A write refused because a newer Janitor took the lease.
+public struct JanitorFenceLost: Error, CustomStringConvertible {
+    public let epoch: Int64
+    public init(epoch: Int64) { self.epoch = epoch }
+    public var description: String { "this Janitor (epoch \(epoch)) was deposed: a newer one holds the Janitor lease" }
+}
+
 /// One run of a Janitor task, as `janitor_runs` records it.
 public struct JanitorRun: Sendable, Equatable {
     public var id: Int64
+    /// `requested` (asked for, not started), `running` or `finished`.
+    public var state: String
     public var task: String
     public var trigger: String
     public var instance: String
@@ -148,9 +181,10 @@ public struct JanitorRun: Sendable, Equatable {
     public var counts: [String: Int64]
     public var error: String?
 
-    public init(id: Int64, task: String, trigger: String, instance: String, dryRun: Bool, startedAt: Date,
-                finishedAt: Date?, counts: [String: Int64], error: String?) {
+    public init(id: Int64, state: String = "finished", task: String, trigger: String, instance: String, dryRun: Bool,
+                startedAt: Date, finishedAt: Date?, counts: [String: Int64], error: String?) {
         self.id = id
+        self.state = state
         self.task = task
         self.trigger = trigger
         self.instance = instance

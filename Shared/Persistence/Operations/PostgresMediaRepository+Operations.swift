@@ -15,13 +15,51 @@ extension PostgresMediaRepository: OperationsStore {
             """))
     }
 
-    public func deleteFailed(id: Int64, olderThan age: Duration) async throws -> Media? {
-        try fetchAll(try await rows(
-            """
-            DELETE FROM media WHERE id = \(id) AND status = 'failed'
-              AND updated_at < now() - \(age.milliseconds) * interval '1 millisecond'
-            RETURNING \(unescaped: Self.columns)
-            """)).first
+    public func deleteFailed(id: Int64, olderThan age: Duration, fence: JanitorFence?) async throws -> Media? {
+        try await fenced(fence) { connection in
+            try await one(
+                """
+                DELETE FROM media WHERE id = \(id) AND status = 'failed'
+                  AND updated_at < now() - \(age.milliseconds) * interval '1 millisecond'
+                RETURNING \(unescaped: Self.columns)
+                """, on: connection)
+        }
+    }
+
+    /// `body` in a transaction that first checks `fence` (holding the lease row in share mode, so a successor's takeover
+    /// waits for this transaction and every write after it is refused).
+    func fenced<T: Sendable>(_ fence: JanitorFence?, _ body: (GuardedConnection) async throws -> T) async throws -> T {
+        let logger = self.logger
+        do {
+            return try await client.transaction(logger: logger) { connection in
+                try await Self.checkFence(fence, on: connection, logger: logger)
+                return try await body(connection)
+            }
+        } catch let failure as TransactionFailure where failure.underlying is JanitorFenceLost {
+            throw failure.underlying  // said as it is: the caller tells a deposed Janitor from a database fault
+        }
+    }
+
+    static func checkFence(_ fence: JanitorFence?, on connection: GuardedConnection, logger: Logger) async throws {
+        guard let fence else { return }
+        let held = try await connection.query(
+            "SELECT 1 FROM janitor_lease WHERE id = 1 AND epoch = \(fence.epoch) FOR SHARE", logger: logger).collect()
+        if held.isEmpty { throw JanitorFenceLost(epoch: fence.epoch) }
+    }
+
+    // MARK: the acting Janitor
+
+    public func takeJanitorLease(holder: String) async throws -> JanitorFence {
+        guard let epoch = try await rows(
+            "UPDATE janitor_lease SET epoch = epoch + 1, holder = \(holder), taken_at = now() WHERE id = 1 RETURNING epoch"
+        ).first?.decode(Int64.self)
+        else { throw PersistenceError.corruptRow("janitor_lease has no row") }
+        return JanitorFence(epoch: epoch)
+    }
+
+    public func checkFence(_ fence: JanitorFence?) async throws {
+        guard fence != nil else { return }
+        try await fenced(fence) { _ in }
     }
 
     // MARK: orphan_sweep
@@ -62,9 +100,9 @@ extension PostgresMediaRepository: OperationsStore {
         )).map { StuckMedia(media: $0, republishes: republishes[$0.id] ?? 0) }
     }
 
-    public func republishStuck(id: Int64, generation: Int, rule: StuckRule, limit: Int) async throws -> Bool {
+    public func republishStuck(id: Int64, generation: Int, rule: StuckRule, limit: Int, fence: JanitorFence?) async throws -> Bool {
         let logger = self.logger
-        return try await client.transaction(logger: logger) { connection in
+        return try await fenced(fence) { connection in
             guard let media = try await one(
                 """
                 UPDATE media m SET stuck_republishes = stuck_republishes + 1, updated_at = now()
@@ -82,9 +120,9 @@ extension PostgresMediaRepository: OperationsStore {
         }
     }
 
-    public func failStuck(id: Int64, generation: Int, rule: StuckRule, error: MediaError) async throws -> Bool {
+    public func failStuck(id: Int64, generation: Int, rule: StuckRule, error: MediaError, fence: JanitorFence?) async throws -> Bool {
         let logger = self.logger
-        return try await client.transaction(logger: logger) { connection in
+        return try await fenced(fence) { connection in
             guard let current = try await one(
                 """
                 SELECT \(unescaped: Self.qualifiedColumns) FROM media m
@@ -124,39 +162,56 @@ extension PostgresMediaRepository: OperationsStore {
         return OutboxBacklog(staleUnsent: stale, oldestUnsentAge: oldest.map { .milliseconds(Int64($0 * 1000)) })
     }
 
-    public func pruneDelivered(olderThan age: Duration) async throws -> (outbox: Int, inbox: Int) {
+    public func pruneDelivered(olderThan age: Duration, fence: JanitorFence?) async throws -> (outbox: Int, inbox: Int) {
         let ms = age.milliseconds
-        let outbox = try await rows(
-            "WITH gone AS (DELETE FROM outbox WHERE sent_at < now() - \(ms) * interval '1 millisecond' RETURNING 1) SELECT count(*) FROM gone"
-        ).first?.decode(Int.self) ?? 0
-        let inbox = try await rows(
-            "WITH gone AS (DELETE FROM processed_events WHERE processed_at < now() - \(ms) * interval '1 millisecond' RETURNING 1) SELECT count(*) FROM gone"
-        ).first?.decode(Int.self) ?? 0
-        return (outbox, inbox)
+        let logger = self.logger
+        return try await fenced(fence) { connection in
+            func count(_ query: PostgresQuery) async throws -> Int {
+                try await connection.query(query, logger: logger).collect().first?.decode(Int.self) ?? 0
+            }
+            let outbox = try await count(
+                "WITH gone AS (DELETE FROM outbox WHERE sent_at < now() - \(ms) * interval '1 millisecond' RETURNING 1) SELECT count(*) FROM gone")
+            let inbox = try await count(
+                "WITH gone AS (DELETE FROM processed_events WHERE processed_at < now() - \(ms) * interval '1 millisecond' RETURNING 1) SELECT count(*) FROM gone")
+            // The job ledger's ended jobs and the dead letters already replayed or skipped, kept as long as the inbox.
+            try await connection.query(
+                "DELETE FROM processing_jobs WHERE NOT running AND heartbeat_at < now() - \(ms) * interval '1 millisecond'",
+                logger: logger)
+            try await connection.query(
+                "DELETE FROM dead_letters WHERE resolved_at < now() - \(ms) * interval '1 millisecond'", logger: logger)
+            return (outbox, inbox)
+        }
     }
 
-    public func pruneLiveStatus(eventsOlderThan eventAge: Duration, deliveriesOlderThan deliveryAge: Duration) async throws
-        -> (events: Int, deliveries: Int)
+    public func pruneLiveStatus(eventsOlderThan eventAge: Duration, deliveriesOlderThan deliveryAge: Duration, fence: JanitorFence?)
+        async throws -> (events: Int, deliveries: Int)
     {
-        let deliveries = try await rows(
-            """
-            WITH gone AS (
-                DELETE FROM webhook_deliveries WHERE status <> 'pending'
-                  AND updated_at < now() - \(deliveryAge.milliseconds) * interval '1 millisecond' RETURNING 1)
-            SELECT count(*) FROM gone
-            """).first?.decode(Int.self) ?? 0
-        let events = try await rows(
-            """
-            WITH gone AS (
-                DELETE FROM media_events e WHERE created_at < now() - \(eventAge.milliseconds) * interval '1 millisecond'
-                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
-                RETURNING 1)
-            SELECT count(*) FROM gone
-            """).first?.decode(Int.self) ?? 0
-        _ = try await rows("DELETE FROM event_stream_tickets WHERE expires_at < now()")
-        // Admin sessions that ended or expired a day ago: nothing can revive them, and the list of live ones stays short.
-        _ = try await rows("DELETE FROM admin_sessions WHERE coalesce(ended_at, expires_at) < now() - interval '1 day'")
-        return (events, deliveries)
+        let logger = self.logger
+        return try await fenced(fence) { connection in
+            func count(_ query: PostgresQuery) async throws -> Int {
+                try await connection.query(query, logger: logger).collect().first?.decode(Int.self) ?? 0
+            }
+            let deliveries = try await count(
+                """
+                WITH gone AS (
+                    DELETE FROM webhook_deliveries WHERE status <> 'pending'
+                      AND updated_at < now() - \(deliveryAge.milliseconds) * interval '1 millisecond' RETURNING 1)
+                SELECT count(*) FROM gone
+                """)
+            let events = try await count(
+                """
+                WITH gone AS (
+                    DELETE FROM media_events e WHERE created_at < now() - \(eventAge.milliseconds) * interval '1 millisecond'
+                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
+                    RETURNING 1)
+                SELECT count(*) FROM gone
+                """)
+            try await connection.query("DELETE FROM event_stream_tickets WHERE expires_at < now()", logger: logger)
+            // Admin sessions that ended or expired a day ago: nothing can revive them, and the list of live ones stays short.
+            try await connection.query(
+                "DELETE FROM admin_sessions WHERE coalesce(ended_at, expires_at) < now() - interval '1 day'", logger: logger)
+            return (events, deliveries)
+        }
     }
 
     // MARK: janitor_runs
@@ -164,36 +219,64 @@ extension PostgresMediaRepository: OperationsStore {
     public func startRun(task: String, dryRun: Bool, trigger: String, instance: String) async throws -> Int64 {
         guard let id = try await rows(
             """
-            INSERT INTO janitor_runs (task, trigger, instance, dry_run) VALUES (\(task), \(trigger), \(instance), \(dryRun))
-            RETURNING id
+            INSERT INTO janitor_runs (task, trigger, instance, dry_run, state)
+            VALUES (\(task), \(trigger), \(instance), \(dryRun), 'running') RETURNING id
             """).first?.decode(Int64.self)
         else { throw PersistenceError.corruptRow("INSERT INTO janitor_runs returned no id") }
         return id
     }
 
+    public func requestRun(task: String, dryRun: Bool, trigger: String) async throws -> Int64 {
+        guard let id = try await rows(
+            """
+            INSERT INTO janitor_runs (task, trigger, instance, dry_run, state)
+            VALUES (\(task), \(trigger), '', \(dryRun), 'requested') RETURNING id
+            """).first?.decode(Int64.self)
+        else { throw PersistenceError.corruptRow("INSERT INTO janitor_runs returned no id") }
+        return id
+    }
+
+    public func claimRequestedRun(id: Int64, instance: String) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE janitor_runs SET state = 'running', instance = \(instance), started_at = now()
+            WHERE id = \(id) AND state = 'requested' RETURNING id
+            """).isEmpty
+    }
+
     public func finishRun(id: Int64, counts: [String: Int], error: String?) async throws {
         _ = try await rows(
             """
-            UPDATE janitor_runs SET finished_at = now(), counts = \(try Self.json(counts))::jsonb, error = \(error)
+            UPDATE janitor_runs SET state = 'finished', finished_at = now(), counts = \(try Self.json(counts))::jsonb,
+                   error = \(error)
             WHERE id = \(id)
             """)
     }
 
+    public func janitorRun(id: Int64) async throws -> JanitorRun? {
+        try await runs("SELECT \(unescaped: Self.runColumns) FROM janitor_runs WHERE id = \(id)").first
+    }
+
     public func janitorRuns(task: String?, limit: Int) async throws -> [JanitorRun] {
-        try await rows(
+        try await runs(
             """
-            SELECT id, task, trigger, instance, dry_run, started_at, finished_at, counts::text, error FROM janitor_runs
+            SELECT \(unescaped: Self.runColumns) FROM janitor_runs
             WHERE \(task)::text IS NULL OR task = \(task)
             ORDER BY started_at DESC, id DESC LIMIT \(limit)
-            """
-        ).map { row in
-            let (id, task, trigger, instance, dryRun, started, finished, countsText, error) =
-                try row.decode((Int64, String, String, String, Bool, Date, Date?, String, String?).self)
+            """)
+    }
+
+    private static let runColumns = "id, state, task, trigger, instance, dry_run, started_at, finished_at, counts::text, error"
+
+    private func runs(_ query: PostgresQuery) async throws -> [JanitorRun] {
+        try await rows(query).map { row in
+            let (id, state, task, trigger, instance, dryRun, started, finished, countsText, error) =
+                try row.decode((Int64, String, String, String, String, Bool, Date, Date?, String, String?).self)
             var counts: [String: Int64] = [:]
             if case .object(let values) = try JSONParser.parse(countsText) {
                 for (key, value) in values { counts[key] = value.intValue ?? 0 }
             }
-            return JanitorRun(id: id, task: task, trigger: trigger, instance: instance, dryRun: dryRun,
+            return JanitorRun(id: id, state: state, task: task, trigger: trigger, instance: instance, dryRun: dryRun,
                               startedAt: started, finishedAt: finished, counts: counts, error: error)
         }
     }

@@ -407,6 +407,51 @@ public enum Migrations {
             "CREATE INDEX processing_jobs_media ON processing_jobs (media_id, generation)",
             "CREATE INDEX processing_jobs_running ON processing_jobs (heartbeat_at) WHERE running",
         ]),
+        (16, [
+            // Dead letters as parked (issue 27, defect 6): recorded from the dead queues by the Janitor, then listed,
+            // grouped and replayed from here; a replay claims letters with a lease. Resolved ones are kept 14 days.
+            """
+            CREATE TABLE dead_letters (
+                id BIGSERIAL PRIMARY KEY,
+                queue TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                replays INT NOT NULL,
+                type TEXT NOT NULL,
+                code TEXT NOT NULL,
+                message TEXT NOT NULL,
+                attempts INT NOT NULL,
+                first_failed_at TIMESTAMPTZ,
+                media_id BIGINT,
+                generation INT,
+                exchange TEXT NOT NULL,
+                routing_key TEXT NOT NULL,
+                headers JSONB NOT NULL,
+                body BYTEA NOT NULL,
+                parked_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                claimed_until TIMESTAMPTZ,
+                resolution TEXT,
+                resolved_at TIMESTAMPTZ,
+                UNIQUE (queue, event_id, replays)
+            )
+            """,
+            "CREATE INDEX dead_letters_unresolved ON dead_letters (queue, code, id) WHERE resolution IS NULL",
+            "CREATE INDEX dead_letters_resolved ON dead_letters (resolved_at) WHERE resolution IS NOT NULL",
+        ]),
+        (17, [
+            // The Janitor lease (issue 27, defect 7): the acting Janitor takes the next epoch; its tasks' writes check it.
+            """
+            CREATE TABLE janitor_lease (
+                id INT PRIMARY KEY CHECK (id = 1),
+                epoch BIGINT NOT NULL,
+                holder TEXT,
+                taken_at TIMESTAMPTZ
+            )
+            """,
+            "INSERT INTO janitor_lease (id, epoch) VALUES (1, 0)",
+            // Runs asked for by staff and mediactl, carried out by the acting Janitor: requested → running → finished.
+            "ALTER TABLE janitor_runs ADD COLUMN state TEXT NOT NULL DEFAULT 'finished'",
+            "UPDATE janitor_runs SET state = 'running' WHERE finished_at IS NULL",
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.

@@ -13,7 +13,7 @@ import Storage
 struct StaffOperationsController: Sendable {
     let deadLetters: DeadLetters
     let bulk: MediaBulkActions
-    let janitor: JanitorTasks
+    let janitor: JanitorRequests
     let operations: any OperationsStore
     let links: MediaLinks
 
@@ -69,13 +69,15 @@ struct StaffOperationsController: Sendable {
         if let code, code.count > 100 { throw APIError.badRequest("invalid_filter", "code is at most 100 characters.") }
         let page = try MediaController.positiveInt(params["page"].map(String.init), name: "page", default: 1)
         let pageSize = min(try MediaController.positiveInt(params["page_size"].map(String.init), name: "page_size", default: 20), 100)
-        let letters: [DeadLetter]
+        let selection = DeadLetterSelection(queue: queue, code: code)
+        let groups: [DeadLetterGroup], count: Int, letters: [DeadLetter]
         do {
-            letters = try await deadLetters.list(queue: queue).filter { code == nil || $0.code == code }
+            groups = try await deadLetters.groups(selection)
+            (count, letters) = try await deadLetters.list(selection, offset: (page - 1) * pageSize, limit: pageSize)
         } catch let error as OperationsError {
             throw APIError.badRequest("invalid_filter", error.description)
         }
-        let lastPage = max(1, (letters.count + pageSize - 1) / pageSize)
+        let lastPage = max(1, (count + pageSize - 1) / pageSize)
         guard page <= lastPage else { throw APIError(.notFound, code: "invalid_page", detail: "Invalid page.") }
         var filters: [(String, String)] = []
         if let queue { filters.append(("queue", queue)) }
@@ -85,14 +87,14 @@ struct StaffOperationsController: Sendable {
         w.beginObject()
         w.key("groups")
         w.beginArray()
-        for group in DeadLetters.groups(letters) { group.write(to: &w) }
+        for group in groups { group.write(to: &w) }
         w.endArray()
-        w.key("count"); w.int(letters.count)
+        w.key("count"); w.int(count)
         w.key("next"); w.string(page < lastPage ? links.apiURL("/api/admin/dead-letters/", query: [("page", String(page + 1))] + filters) : nil)
         w.key("previous"); w.string(page > 1 ? links.apiURL("/api/admin/dead-letters/", query: [("page", String(page - 1))] + filters) : nil)
         w.key("results")
         w.beginArray()
-        for letter in letters.dropFirst((page - 1) * pageSize).prefix(pageSize) { letter.write(to: &w) }
+        for letter in letters { letter.write(to: &w) }
         w.endArray()
         w.endObject()
         return jsonResponse(w)
@@ -210,7 +212,8 @@ struct StaffOperationsController: Sendable {
         return jsonResponse(w)
     }
 
-    /// `{task, dry_run?}` → the run, once it is done.
+    /// `{task, dry_run?}` → asks the acting Janitor to run the task: 200 with the run once it finished (within 30 s), else
+    /// 202 with the run as it stands (`requested`, or `running`); `GET /api/admin/janitor/runs/` shows it later.
     @Sendable func runJanitorTask(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let body = try await JSONRequestBody(request, example: #"{"task": "orphan_sweep", "dry_run": true}"#)
         guard let name = try body.string("task", required: true), let task = JanitorTaskName(rawValue: name) else {
@@ -218,27 +221,23 @@ struct StaffOperationsController: Sendable {
                 "invalid_request", "The field 'task' must be one of \(JanitorTaskName.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         let dryRun = try body.bool("dry_run", required: false) ?? false
-        let result: JanitorRunResult
+        let runId: Int64
         do {
-            result = try await janitor.run(task, dryRun: dryRun, trigger: "staff:\(try context.requireUser().username)")
-        } catch let error where !DatabaseFailure.isUnavailable(error) {
-            throw APIError(.internalServerError, code: "janitor_task_failed", detail: "The task failed: \(DatabaseFailure.describe(error))")
+            runId = try await janitor.request(task, dryRun: dryRun, trigger: "staff:\(try context.requireUser().username)")
+        } catch is MessagingError {
+            throw APIError(.serviceUnavailable, code: "broker_unavailable",
+                           detail: "The Janitor cannot be asked now: the message broker is unreachable.")
         }
-        let run = try await operations.janitorRuns(task: task.rawValue, limit: 20).first { $0.id == result.runId }
+        guard let run = try await janitor.wait(for: runId, timeout: .seconds(30)) else { throw APIError.notFound() }
         var w = JSONWriter()
-        if let run {
-            Self.write(run, to: &w)
-        } else {
-            w.beginObject()
-            w.key("id"); w.int(result.runId)
-            w.endObject()
-        }
-        return jsonResponse(w)
+        Self.write(run, to: &w)
+        return jsonResponse(w, status: run.state == "finished" ? .ok : .accepted)
     }
 
     static func write(_ run: JanitorRun, to w: inout JSONWriter) {
         w.beginObject()
         w.key("id"); w.int(run.id)
+        w.key("state"); w.string(run.state)
         w.key("task"); w.string(run.task)
         w.key("trigger"); w.string(run.trigger)
         w.key("instance"); w.string(run.instance)

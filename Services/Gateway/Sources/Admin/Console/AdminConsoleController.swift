@@ -18,7 +18,7 @@ struct AdminConsoleController: Sendable {
     let links: MediaLinks
     let bulk: MediaBulkActions
     let deadLetters: DeadLetters
-    let janitor: JanitorTasks
+    let janitor: JanitorRequests
     let sessions: AdminSessions
     let pages: AdminPages
     /// Every user's live status for the pages' script (SPEC §8's stream, for staff, with the session cookie).
@@ -282,16 +282,17 @@ struct AdminConsoleController: Sendable {
         let session = try requireSession(context)
         let params = StaffMediaFilter.parameters(request)
         let page = try MediaController.positiveInt(params["page"], name: "page", default: 1)
-        let letters = try await deadLetters.list()
         let perPage = 50
-        let pages = max(1, (letters.count + perPage - 1) / perPage)
+        let groups = try await deadLetters.groups()
+        let (count, letters) = try await deadLetters.list(DeadLetterSelection(), offset: (page - 1) * perPage, limit: perPage)
+        let pages = max(1, (count + perPage - 1) / perPage)
         var values: [String: Any] = [
             "nav_dead": true, "csrf": session.csrfToken,
-            "groups": DeadLetters.groups(letters).map { g -> [String: Any] in
+            "groups": groups.map { g -> [String: Any] in
                 ["queue": g.queue, "code": g.code, "count": g.count,
                  "oldest": g.oldest.map(Self.time) ?? "", "newest": g.newest.map(Self.time) ?? ""]
             },
-            "letters": letters.dropFirst((page - 1) * perPage).prefix(perPage).map { l -> [String: Any] in
+            "letters": letters.map { l -> [String: Any] in
                 var row: [String: Any] = [
                     "queue": l.queue, "event_id": l.eventId, "event_short": String(l.eventId.prefix(8)) + "…",
                     "code": l.code, "message": l.message,
@@ -301,7 +302,7 @@ struct AdminConsoleController: Sendable {
                 if let id = l.mediaId { row["media_id"] = id }
                 return row
             },
-            "has_letters": letters.count > (page - 1) * perPage, "page": page, "pages": pages,
+            "has_letters": !letters.isEmpty, "page": page, "pages": pages,
         ]
         if page > 1 { values["previous"] = "/admin/dead-letters/?page=\(page - 1)" }
         if page < pages { values["next"] = "/admin/dead-letters/?page=\(page + 1)" }
@@ -358,7 +359,7 @@ struct AdminConsoleController: Sendable {
             "id": run.id, "task": run.task, "started": Self.time(run.startedAt), "trigger": run.trigger,
             "instance": run.instance, "dry_run": run.dryRun,
             "counts": run.counts.isEmpty ? "nothing to do" : run.counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "),
-            "took": run.finishedAt.map { "\(Int(($0.timeIntervalSince(run.startedAt) * 1000).rounded())) ms" } ?? "running",
+            "took": run.finishedAt.map { "\(Int(($0.timeIntervalSince(run.startedAt) * 1000).rounded())) ms" } ?? run.state,
         ]
         if let error = run.error { row["error"] = error }
         return row
@@ -371,10 +372,17 @@ struct AdminConsoleController: Sendable {
             throw APIError.badRequest("invalid_request", "Choose a task: \(JanitorTaskName.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         let dryRun = form["dry_run"] != nil
-        let result = try await janitor.run(task, dryRun: dryRun, trigger: "staff:\(session.user.username)")
-        let counts = result.report.counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-        var notice = "\(task.rawValue)\(dryRun ? " (dry run)" : ""): run \(result.runId), \(counts.isEmpty ? "nothing to do" : counts)"
-        if let error = result.error { notice += "; failed: \(error)" }
+        let runId = try await janitor.request(task, dryRun: dryRun, trigger: "staff:\(session.user.username)")
+        // A short wait: most tasks finish at once, and the notice can say what they did.
+        let run = try await janitor.wait(for: runId, timeout: .seconds(5))
+        var notice = "\(task.rawValue)\(dryRun ? " (dry run)" : ""): run \(runId)"
+        if let run, run.state == "finished" {
+            let counts = run.counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+            notice += ", \(counts.isEmpty ? "nothing to do" : counts)"
+            if let error = run.error { notice += "; failed: \(error)" }
+        } else {
+            notice += " asked of the Janitor (\(run?.state ?? "requested")); its result will show below"
+        }
         return AdminPages.redirect(to: Self.adding(notice: notice, to: "/admin/janitor/"))
     }
 

@@ -9,6 +9,7 @@ struct StuckProcessing {
     let store: any OperationsStore
     let queues: any WorkQueueProbe
     let settings: JanitorSettings
+    let fence: JanitorFence?
     let logger: Logger
 
     func run(dryRun: Bool) async throws -> JanitorReport {
@@ -25,7 +26,7 @@ struct StuckProcessing {
                 if dryRun {
                     report.add("republished")
                 } else if try await store.republishStuck(
-                    id: media.id, generation: media.generation, rule: rule, limit: settings.stuckRepublishLimit)
+                    id: media.id, generation: media.generation, rule: rule, limit: settings.stuckRepublishLimit, fence: fence)
                 {
                     report.add("republished")
                     logger.warning("stuck media republished", metadata: ["republish": "\(stuck.republishes + 1)"])
@@ -36,7 +37,7 @@ struct StuckProcessing {
                     message: "No processing result after \(stuck.republishes + 1) attempts, \(DurationText.format(limit)) each.")
                 if dryRun {
                     report.add("failed")
-                } else if try await store.failStuck(id: media.id, generation: media.generation, rule: rule, error: error) {
+                } else if try await store.failStuck(id: media.id, generation: media.generation, rule: rule, error: error, fence: fence) {
                     report.add("failed")
                     logger.error("stuck media failed with processing_timeout")
                 }

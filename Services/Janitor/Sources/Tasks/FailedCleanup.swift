@@ -10,6 +10,8 @@ struct FailedCleanup {
     let store: any OperationsStore
     let storage: any BlobStorage
     let settings: JanitorSettings
+    /// The acting Janitor's fencing token (nil for a run outside the scheduler, such as a unit test's).
+    let fence: JanitorFence?
     let logger: Logger
     static let batch = 200
 
@@ -27,7 +29,7 @@ struct FailedCleanup {
             var removedAny = false
             for candidate in batch {
                 // Still failed and still old at this moment: a reprocess since the listing keeps it.
-                guard let media = try await store.deleteFailed(id: candidate.id, olderThan: settings.failedRetention) else {
+                guard let media = try await store.deleteFailed(id: candidate.id, olderThan: settings.failedRetention, fence: fence) else {
                     continue
                 }
                 removedAny = true

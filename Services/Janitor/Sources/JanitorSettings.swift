@@ -1,23 +1,6 @@
 import MediaDomain
+import Operations
 import ServiceKit
-
-/// The Janitor's tasks (SPEC §4), by the names operators type and `janitor_runs` records.
-public enum JanitorTaskName: String, Sendable, CaseIterable, Hashable {
-    case failedCleanup = "failed_cleanup"
-    case orphanSweep = "orphan_sweep"
-    case stuckProcessing = "stuck_processing"
-    case outboxWatch = "outbox_watch"
-
-    /// The variable that sets how often the task runs.
-    var everyVariable: String {
-        switch self {
-        case .failedCleanup: "MEDIA_JANITOR_FAILED_CLEANUP_EVERY"
-        case .orphanSweep: "MEDIA_JANITOR_ORPHAN_SWEEP_EVERY"
-        case .stuckProcessing: "MEDIA_JANITOR_STUCK_PROCESSING_EVERY"
-        case .outboxWatch: "MEDIA_JANITOR_OUTBOX_WATCH_EVERY"
-        }
-    }
-}
 
 /// What the Janitor keeps, for how long, and how often each task runs; read once from the environment.
 public struct JanitorSettings: Sendable, Equatable {
@@ -90,5 +73,17 @@ public struct JanitorSettings: Sendable, Equatable {
             result[type] = duration
         }
         return result
+    }
+}
+
+extension JanitorTaskName {
+    /// The variable that sets how often the task runs.
+    var everyVariable: String {
+        switch self {
+        case .failedCleanup: "MEDIA_JANITOR_FAILED_CLEANUP_EVERY"
+        case .orphanSweep: "MEDIA_JANITOR_ORPHAN_SWEEP_EVERY"
+        case .stuckProcessing: "MEDIA_JANITOR_STUCK_PROCESSING_EVERY"
+        case .outboxWatch: "MEDIA_JANITOR_OUTBOX_WATCH_EVERY"
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Operations
 import Logging
 import MediaDomain
 import Metrics
@@ -30,8 +31,9 @@ public struct JanitorRunResult: Sendable {
 }
 
 /// The four tasks of SPEC §4 over one store and one storage, each run recorded in `janitor_runs` and counted in
-/// `/metrics`. The Janitor's scheduler, `mediactl janitor run` and the staff API all run tasks through this; every
-/// change a task makes is guarded in the store, so a scheduled run and a manual one may overlap harmlessly.
+/// `/metrics`. Only the acting Janitor runs them (its schedule, and the runs staff and `mediactl` ask it for), each
+/// write fenced by its lease (`JanitorFence`); every change is also guarded in the store by what was true when it was
+/// decided, so two runs overlapping never undo each other.
 public struct JanitorTasks: Sendable {
     let store: any OperationsStore
     let storage: any BlobStorage
@@ -56,15 +58,21 @@ public struct JanitorTasks: Sendable {
         self.logger = logger
     }
 
-    /// Runs `task` now and records the run; a failure is recorded (and counted) too, then rethrown.
+    /// Runs `task` now and records the run (as `requested`, when given: a run staff or `mediactl` asked for); a failure
+    /// is recorded (and counted) too, then rethrown. Every write is fenced by `fence` (nil: unfenced, in unit tests).
     @discardableResult
-    public func run(_ task: JanitorTaskName, dryRun: Bool, trigger: String) async throws -> JanitorRunResult {
+    public func run(_ task: JanitorTaskName, dryRun: Bool, trigger: String, fence: JanitorFence? = nil,
+                    requested: Int64? = nil) async throws -> JanitorRunResult {
         var logger = self.logger
         logger[metadataKey: "task"] = "\(task.rawValue)"
         logger[metadataKey: "dry_run"] = "\(dryRun)"
         let runId: Int64
         do {
-            runId = try await store.startRun(task: task.rawValue, dryRun: dryRun, trigger: trigger, instance: instance)
+            if let requested {
+                runId = requested
+            } else {
+                runId = try await store.startRun(task: task.rawValue, dryRun: dryRun, trigger: trigger, instance: instance)
+            }
         } catch {
             Counter(label: "mediaflow_janitor_runs_total", dimensions: [("task", task.rawValue), ("outcome", "error")]).increment()
             logger.error("janitor task not started: its run cannot be recorded", metadata: [
@@ -74,7 +82,7 @@ public struct JanitorTasks: Sendable {
         }
         let started = ContinuousClock.now
         do {
-            let report = try await perform(task, dryRun: dryRun, logger: logger)
+            let report = try await perform(task, dryRun: dryRun, fence: fence, logger: logger)
             try await store.finishRun(id: runId, counts: report.counts, error: nil)
             Counter(label: "mediaflow_janitor_runs_total", dimensions: [("task", task.rawValue), ("outcome", "ok")]).increment()
             if !dryRun {
@@ -103,12 +111,19 @@ public struct JanitorTasks: Sendable {
         }
     }
 
-    func perform(_ task: JanitorTaskName, dryRun: Bool, logger: Logger) async throws -> JanitorReport {
+    func perform(_ task: JanitorTaskName, dryRun: Bool, fence: JanitorFence?, logger: Logger) async throws -> JanitorReport {
         switch task {
-        case .failedCleanup: try await FailedCleanup(store: store, storage: storage, settings: settings, logger: logger).run(dryRun: dryRun)
-        case .orphanSweep: try await OrphanSweep(store: store, storage: storage, uploads: uploads, settings: settings, logger: logger).run(dryRun: dryRun)
-        case .stuckProcessing: try await StuckProcessing(store: store, queues: queues, settings: settings, logger: logger).run(dryRun: dryRun)
-        case .outboxWatch: try await OutboxWatch(store: store, settings: settings, logger: logger).run(dryRun: dryRun)
+        case .failedCleanup:
+            try await FailedCleanup(store: store, storage: storage, settings: settings, fence: fence, logger: logger)
+                .run(dryRun: dryRun)
+        case .orphanSweep:
+            try await OrphanSweep(store: store, storage: storage, uploads: uploads, settings: settings, fence: fence, logger: logger)
+                .run(dryRun: dryRun)
+        case .stuckProcessing:
+            try await StuckProcessing(store: store, queues: queues, settings: settings, fence: fence, logger: logger)
+                .run(dryRun: dryRun)
+        case .outboxWatch:
+            try await OutboxWatch(store: store, settings: settings, fence: fence, logger: logger).run(dryRun: dryRun)
         }
     }
 }

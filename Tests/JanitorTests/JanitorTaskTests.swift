@@ -6,7 +6,8 @@ import ServiceKit
 import Storage
 import Testing
 
-@testable import Operations
+import Operations
+@testable import Janitor
 
 /// The Janitor's decisions on the in-memory store and storage (the same tasks run on PostgreSQL and disk in the
 /// integration and end-to-end suites).
@@ -84,6 +85,30 @@ struct JanitorTaskTests {
         #expect(try await storage.info(key: young.storageKey) != nil)
         let runs = try await repository.janitorRuns(task: "failed_cleanup", limit: 10)
         #expect(runs.count == 2 && runs[0].counts["deleted_media"] == 1 && runs[0].dryRun == false && runs[1].dryRun == true)
+    }
+
+    /// Issue 27, defect 7: once a successor took the Janitor lease, a deposed Janitor's writes are refused.
+    @Test func aDeposedJanitorsWritesAreRefused() async throws {
+        let repository = MemoryMediaRepository()
+        let storage = MemoryStorage()
+        let media = try await created(repository, storage: storage)
+        _ = try await repository.apply(.failed(MediaFailed(
+            mediaId: media.id, generation: 1, error: MediaError(code: "decode_failed", message: "x"), attempts: 1)), consumer: "t")
+        repository.age(id: media.id, by: 8 * 86_400)
+        let tasks = JanitorTasks(store: repository, storage: storage, settings: settings(), instance: "t", logger: logger)
+        let deposed = try await repository.takeJanitorLease(holder: "a")
+        let successor = try await repository.takeJanitorLease(holder: "b")
+        #expect(successor.epoch == deposed.epoch + 1)
+        await #expect(throws: JanitorFenceLost.self) {
+            try await tasks.run(.failedCleanup, dryRun: false, trigger: "test", fence: deposed)
+        }
+        #expect(try await repository.find(id: media.id) != nil, "the deposed Janitor deleted nothing")
+        #expect(try await storage.info(key: media.storageKey) != nil)
+        let run = try await tasks.run(.failedCleanup, dryRun: false, trigger: "test", fence: successor)
+        #expect(run.report.counts["deleted_media"] == 1)
+        #expect(try await repository.find(id: media.id) == nil)
+        let recorded = try await repository.janitorRuns(task: "failed_cleanup", limit: 10)
+        #expect(recorded.last?.error?.contains("deposed") == true, "the refused run is recorded with why: \(recorded)")
     }
 
     @Test func orphanSweepRemovesOnlyOldUnownedFilesAndKeepsTheGenerationBeingMade() async throws {

@@ -9,6 +9,7 @@ import Persistence
 struct OutboxWatch {
     let store: any OperationsStore
     let settings: JanitorSettings
+    let fence: JanitorFence?
     let logger: Logger
 
     func run(dryRun: Bool) async throws -> JanitorReport {
@@ -23,12 +24,12 @@ struct OutboxWatch {
             ])
         }
         if !dryRun {
-            let pruned = try await store.pruneDelivered(olderThan: settings.deliveredRetention)
+            let pruned = try await store.pruneDelivered(olderThan: settings.deliveredRetention, fence: fence)
             report.counts["pruned_outbox"] = pruned.outbox
             report.counts["pruned_inbox"] = pruned.inbox
             // Live status resumes within 24 hours (SPEC §8): events are kept an hour longer than that.
             let live = try await store.pruneLiveStatus(
-                eventsOlderThan: .seconds(25 * 3600), deliveriesOlderThan: settings.deliveredRetention)
+                eventsOlderThan: .seconds(25 * 3600), deliveriesOlderThan: settings.deliveredRetention, fence: fence)
             report.counts["pruned_events"] = live.events
             report.counts["pruned_deliveries"] = live.deliveries
         }

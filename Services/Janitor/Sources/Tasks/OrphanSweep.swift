@@ -17,6 +17,9 @@ struct OrphanSweep {
     let storage: any BlobStorage
     let uploads: (any ResumableUploadStore)?
     let settings: JanitorSettings
+    /// Checked before each page of deletions: storage has no transaction to carry the fence, so a deposed Janitor
+    /// stops within a page (and what it might still remove is an orphan all the same).
+    let fence: JanitorFence?
     let logger: Logger
     static let page = 1000
 
@@ -26,6 +29,7 @@ struct OrphanSweep {
         try await storage.listPages(prefix: "media/", pageSize: Self.page) { page in
             let folders = Set(page.compactMap { StorageKeys.mediaFolderName(of: $0.key) })
             let owners = try await store.owners(ofFolders: Array(folders))
+            if !dryRun { try await store.checkFence(fence) }
             for blob in page {
                 report.add("scanned")
                 if let folder = StorageKeys.mediaFolderName(of: blob.key), let owner = owners[folder],
@@ -50,6 +54,7 @@ struct OrphanSweep {
                 }
             }
         }
+        if !dryRun { try await store.checkFence(fence) }
         report.counts["removed_abandoned_writes"] = try await storage.sweepAbandonedWrites(olderThan: cutoff, dryRun: dryRun)
         if let uploads { try await sweepUploads(uploads, cutoff: cutoff, now: now, dryRun: dryRun, report: &report) }
         return report

@@ -1,0 +1,7 @@
+/// The Janitor's tasks (SPEC §4), by the names operators type and `janitor_runs` records.
+public enum JanitorTaskName: String, Sendable, CaseIterable, Hashable {
+    case failedCleanup = "failed_cleanup"
+    case orphanSweep = "orphan_sweep"
+    case stuckProcessing = "stuck_processing"
+    case outboxWatch = "outbox_watch"
+}
