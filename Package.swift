@@ -162,6 +162,8 @@ let package = Package(
             "Gateway", "Janitor", "Tokens", "Operations", "Persistence", "Messaging", "ServiceKit", "Storage", "MediaDomain",
             "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
         ], swiftSettings: swiftSettings),

@@ -77,7 +77,8 @@ public struct CommonConfiguration: Sendable {
           MEDIA_AMQP_QUEUE_TYPE    classic (default) or quorum: every queue replicated over the cluster
           MEDIA_STORAGE            local:<dir> (default local:.local/dev/storage), or an S3-compatible bucket:
                                    s3://<bucket>?endpoint=<url>&region=<region>&path_style=<true|false>
-          MEDIA_S3_ACCESS_KEY, MEDIA_S3_SECRET_KEY   the bucket's credentials (else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
+          MEDIA_S3_ACCESS_KEY, MEDIA_S3_SECRET_KEY, MEDIA_S3_SESSION_TOKEN   the bucket's credentials (else
+                                   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN for temporary ones)
           MEDIA_MAX_IMAGE_BYTES    upload limit for images (default 10485760)
           MEDIA_MAX_VIDEO_BYTES    upload limit for videos (default 104857600)
           MEDIA_MAX_AUDIO_BYTES    upload limit for audio (default 20971520)
@@ -119,7 +120,8 @@ public struct CommonConfiguration: Sendable {
 }
 
 /// `MEDIA_STORAGE`: `local:<dir>` or `s3://<bucket>?endpoint=<url>&region=<r>&path_style=<bool>` (SPEC §9), with the
-/// S3 credentials from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` or `MEDIA_S3_ACCESS_KEY` / `MEDIA_S3_SECRET_KEY`.
+/// S3 credentials from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN` for temporary ones) or
+/// `MEDIA_S3_ACCESS_KEY` / `MEDIA_S3_SECRET_KEY` (and `MEDIA_S3_SESSION_TOKEN`).
 public enum StorageConfiguration: Sendable, Equatable {
     case local(directory: String)
     case s3(S3Location)
@@ -132,8 +134,11 @@ public enum StorageConfiguration: Sendable, Equatable {
         } else if value.hasPrefix("s3://") {
             let accessKey = env.string("MEDIA_S3_ACCESS_KEY") ?? env.string("AWS_ACCESS_KEY_ID") ?? ""
             let secretKey = env.string("MEDIA_S3_SECRET_KEY") ?? env.string("AWS_SECRET_ACCESS_KEY") ?? ""
+            // The token goes with the key it came with: MEDIA_S3_* keys never take AWS_SESSION_TOKEN.
+            let sessionToken = env.string("MEDIA_S3_ACCESS_KEY") != nil
+                ? env.string("MEDIA_S3_SESSION_TOKEN") : env.string("AWS_SESSION_TOKEN")
             do {
-                self = .s3(try S3Location(url: value, accessKey: accessKey, secretKey: secretKey))
+                self = .s3(try S3Location(url: value, accessKey: accessKey, secretKey: secretKey, sessionToken: sessionToken))
             } catch {
                 throw ConfigurationError(error.message)
             }

@@ -51,6 +51,30 @@ struct SigV4SignerTests {
         #expect(signature(headers) == "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7")
     }
 
+    /// Temporary credentials (defect 10): the session token is a signed header, and a query parameter of presigned URLs.
+    @Test func aSessionTokenIsSignedAndPresigned() throws {
+        let temporary = SigV4Signer(accessKey: "ASIAEXAMPLE", secretKey: "secret", sessionToken: "tok/en+=", region: "us-east-1")
+        let headers = temporary.sign(method: "GET", path: "/b/k", query: [], headers: ["host": host],
+                                     payloadHash: SigV4Signer.emptyPayloadHash, date: date)
+        #expect(headers["x-amz-security-token"] == "tok/en+=")
+        #expect(headers["authorization"]?.contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token,") == true)
+        let plain = signer.sign(method: "GET", path: "/b/k", query: [], headers: ["host": host],
+                                payloadHash: SigV4Signer.emptyPayloadHash, date: date)
+        #expect(plain["x-amz-security-token"] == nil && plain["authorization"]?.contains("security-token") == false)
+        let url = temporary.presignedURL(base: "https://\(host)", host: host, path: "/k", expires: 60, date: date)
+        #expect(url.contains("&X-Amz-Security-Token=tok%2Fen%2B%3D&"), "\(url)")
+        let location = try S3Location(url: "s3://bucket?endpoint=http://127.0.0.1:9", accessKey: "a", secretKey: "b",
+                                      sessionToken: "t")
+        #expect(location.sessionToken == "t")
+    }
+
+    /// The query written the way the store checks it: SigV4's %2F, or a "/" left as it is (a store that decodes it).
+    @Test func theQueryIsWrittenInEitherStyle() {
+        let query = [("prefix", "media/a b/"), ("list-type", "2")]
+        #expect(SigV4Signer.canonicalQuery(query) == "list-type=2&prefix=media%2Fa%20b%2F")
+        #expect(SigV4Signer.canonicalQuery(query, style: .literalSlash) == "list-type=2&prefix=media/a%20b/")
+    }
+
     @Test func presignedGet() {
         let url = signer.presignedURL(
             base: "https://\(host)", host: host, path: "/test.txt", expires: 86400, date: date)

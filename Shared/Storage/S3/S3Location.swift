@@ -11,18 +11,23 @@ public struct S3Location: Sendable, Equatable {
     public var pathStyle: Bool
     public var accessKey: String
     public var secretKey: String
+    /// Temporary credentials' token (`AWS_SESSION_TOKEN`, or `MEDIA_S3_SESSION_TOKEN`): how most deployments run (an
+    /// instance role, an assumed role).
+    public var sessionToken: String?
 
-    public init(bucket: String, endpoint: URL, region: String, pathStyle: Bool, accessKey: String, secretKey: String) {
+    public init(bucket: String, endpoint: URL, region: String, pathStyle: Bool, accessKey: String, secretKey: String,
+                sessionToken: String? = nil) {
         self.bucket = bucket
         self.endpoint = endpoint
         self.region = region
         self.pathStyle = pathStyle
         self.accessKey = accessKey
         self.secretKey = secretKey
+        self.sessionToken = sessionToken
     }
 
     /// Parses `s3://bucket?endpoint=…&region=…&path_style=…`; a missing endpoint means AWS in that region.
-    public init(url: String, accessKey: String, secretKey: String) throws(StorageError) {
+    public init(url: String, accessKey: String, secretKey: String, sessionToken: String? = nil) throws(StorageError) {
         guard let components = URLComponents(string: url), components.scheme == "s3",
               let bucket = components.host, bucket.count >= 3
         else { throw .invalidConfiguration("MEDIA_STORAGE must be s3://<bucket>?endpoint=<url>&region=<r>&path_style=<bool> (bucket names have 3 or more characters)") }
@@ -52,7 +57,7 @@ public struct S3Location: Sendable, Equatable {
             throw .invalidConfiguration("S3 storage needs AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or MEDIA_S3_ACCESS_KEY / MEDIA_S3_SECRET_KEY)")
         }
         self.init(bucket: bucket, endpoint: endpointURL, region: region, pathStyle: pathStyle ?? (endpoint != nil),
-                  accessKey: accessKey, secretKey: secretKey)
+                  accessKey: accessKey, secretKey: secretKey, sessionToken: sessionToken.flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// The `Host` header of the bucket's requests.

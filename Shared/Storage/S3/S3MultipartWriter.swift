@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import NIOCore
@@ -79,7 +80,8 @@ actor S3MultipartWriter: BlobWriter {
         let (storage, key, logger) = (self.storage, self.key, storage.logger)
         inFlight.append(Task {
             defer { full.remove(logger: logger) }
-            return (number, try await storage.uploadPart(key: key, uploadId: id, number: number, path: full.path, size: S3Storage.partSize))
+            return (number, try await storage.uploadPart(
+                key: key, uploadId: id, number: number, path: full.path, size: S3Storage.partSize, md5: full.contentMD5))
         })
     }
 
@@ -106,7 +108,8 @@ actor S3MultipartWriter: BlobWriter {
                     defer { last.remove(logger: storage.logger) }
                     partsStarted += 1
                     let number = partsStarted
-                    parts.append((number, try await storage.uploadPart(key: key, uploadId: uploadId, number: number, path: last.path, size: spooled)))
+                    parts.append((number, try await storage.uploadPart(
+                        key: key, uploadId: uploadId, number: number, path: last.path, size: spooled, md5: last.contentMD5)))
                 }
                 try await waitForParts(leaving: 0)
                 try await storage.completeMultipart(key: key, uploadId: uploadId, parts: parts.sorted { $0.number < $1.number })
@@ -116,7 +119,7 @@ actor S3MultipartWriter: BlobWriter {
                 if let last { file = last } else { file = try await SpoolFile.create(Self.spoolPath(), threadPool: storage.threadPool) }
                 defer { file.remove(logger: storage.logger) }
                 try await file.close()
-                try await storage.putObject(key: key, path: file.path, size: spooled)
+                try await storage.putObject(key: key, path: file.path, size: spooled, md5: file.contentMD5)
             }
             spool = nil
             closed = true
@@ -155,12 +158,19 @@ actor S3MultipartWriter: BlobWriter {
     }
 }
 
-/// A local file written in order on NIO's thread pool (a part spool, a download), removed when done.
+/// A local file written in order on NIO's thread pool (a part spool, a download), removed when done. The MD5 of what
+/// was written is kept as it goes (`contentMD5`): S3 refuses a part or object whose bytes do not match it, so a part
+/// corrupted on its way is never stored.
 final class SpoolFile: Sendable {
     let path: String
     private let fd: Int32
     private let threadPool: NIOThreadPool
-    private let state = Mutex((offset: Int64(0), closed: false))
+    private let state = Mutex((offset: Int64(0), closed: false, md5: Insecure.MD5()))
+
+    /// `Content-MD5` of the bytes appended so far (base64 of the digest).
+    var contentMD5: String {
+        Data(state.withLock { $0.md5 }.finalize()).base64EncodedString()
+    }
 
     private init(path: String, fd: Int32, threadPool: NIOThreadPool) {
         self.path = path
@@ -194,7 +204,10 @@ final class SpoolFile: Sendable {
                 return done
             }
         }
-        state.withLock { $0.offset += Int64(written) }
+        state.withLock { state in
+            state.offset += Int64(written)
+            buffer.withUnsafeReadableBytes { state.md5.update(bufferPointer: $0) }
+        }
     }
 
     func close() async throws {
@@ -270,4 +283,11 @@ struct FileChunks: AsyncSequence, Sendable {
     }
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(path: path, threadPool: threadPool) }
+
+    /// `Content-MD5` of the whole file (base64 of the digest), read a chunk at a time.
+    func contentMD5() async throws -> String {
+        var md5 = Insecure.MD5()
+        for try await chunk in self { chunk.withUnsafeReadableBytes { md5.update(bufferPointer: $0) } }
+        return Data(md5.finalize()).base64EncodedString()
+    }
 }

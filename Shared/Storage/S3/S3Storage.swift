@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// `BlobStorage` on any S3-compatible object store (SPEC §9), over async-http-client with SigV4.
 ///
@@ -17,6 +18,8 @@ public struct S3Storage: BlobStorage {
     let client: HTTPClient
     let threadPool: NIOThreadPool
     let logger: Logger
+    /// How the store wants query strings written, once a request with a `/` in its query showed it.
+    let queryStyle = QueryStyleMemo()
     /// The `Content-Type` an object is stored with, by key (nil: none). The store serves it itself behind a
     /// redirect or a CDN, where `binary/octet-stream` would make a browser download a video instead of playing it.
     let contentType: @Sendable (String) -> String?
@@ -34,7 +37,8 @@ public struct S3Storage: BlobStorage {
                 contentType: @escaping @Sendable (String) -> String? = { _ in nil }) {
         self.location = location
         self.contentType = contentType
-        signer = SigV4Signer(accessKey: location.accessKey, secretKey: location.secretKey, region: location.region)
+        signer = SigV4Signer(accessKey: location.accessKey, secretKey: location.secretKey, sessionToken: location.sessionToken,
+                             region: location.region)
         self.client = client
         self.threadPool = threadPool
         self.logger = logger
@@ -43,17 +47,59 @@ public struct S3Storage: BlobStorage {
     // MARK: Requests
 
     /// Sends one signed request. `body` with `payloadHash` (the body's SHA-256, or `UNSIGNED-PAYLOAD` for a stream).
+    ///
+    /// A query with a `/` in it (a prefix, an upload id, a continuation token) is written as the store checks it:
+    /// SigV4's `%2F` first; if the store refuses that signature, once more with `/` as it is, and the store is
+    /// remembered to want that (`QueryStyle`). A request whose body is a stream cannot be sent twice: the store's
+    /// style is learned first with a listing.
     func send(
         _ method: HTTPMethod, key: String?, query: [(String, String)] = [], headers extra: [String: String] = [:],
         body: HTTPClientRequest.Body? = nil, payloadHash: String = SigV4Signer.emptyPayloadHash,
-        timeout: TimeAmount = Self.timeout
+        replayable: Bool = true, timeout: TimeAmount = Self.timeout
+    ) async throws -> HTTPClientResponse {
+        let hasSlash = query.contains { $0.0.contains("/") || $0.1.contains("/") }
+        guard hasSlash, queryStyle.known == nil else {
+            return try await sendOnce(method, key: key, query: query, headers: extra, body: body, payloadHash: payloadHash,
+                                      style: queryStyle.known ?? .standard, timeout: timeout)
+        }
+        guard replayable else {
+            try await learnQueryStyle()
+            return try await sendOnce(method, key: key, query: query, headers: extra, body: body, payloadHash: payloadHash,
+                                      style: queryStyle.known ?? .standard, timeout: timeout)
+        }
+        let first = try await sendOnce(method, key: key, query: query, headers: extra, body: body, payloadHash: payloadHash,
+                                       style: .standard, timeout: timeout)
+        guard first.status == .forbidden else {
+            queryStyle.learn(.standard, logger: logger)
+            return first
+        }
+        let answer = try await Self.bodyBytes(first)
+        guard S3XML(answer).fields["Code"] == "SignatureDoesNotMatch" else {
+            return HTTPClientResponse(status: first.status, headers: first.headers, body: .bytes(ByteBuffer(bytes: answer)))
+        }
+        let second = try await sendOnce(method, key: key, query: query, headers: extra, body: body, payloadHash: payloadHash,
+                                        style: .literalSlash, timeout: timeout)
+        if second.status != .forbidden { queryStyle.learn(.literalSlash, logger: logger) }
+        return second
+    }
+
+    /// Lists one key under `media/` (a query with a `/`, nothing else): the store's query style is known afterwards.
+    private func learnQueryStyle() async throws {
+        let response = try await send(.GET, key: nil, query: [("list-type", "2"), ("max-keys", "1"), ("prefix", Self.ownedPrefix)])
+        try await check(response, "ListObjectsV2", key: Self.ownedPrefix)
+    }
+
+    private func sendOnce(
+        _ method: HTTPMethod, key: String?, query: [(String, String)], headers extra: [String: String],
+        body: HTTPClientRequest.Body?, payloadHash: String, style: SigV4Signer.QueryStyle, timeout: TimeAmount
     ) async throws -> HTTPClientResponse {
         if let key { try StorageKey.validate(key) }
         let path = location.path(key)
         var headers = extra
         headers["host"] = location.host
-        let signed = signer.sign(method: method.rawValue, path: path, query: query, headers: headers, payloadHash: payloadHash)
-        let queryString = SigV4Signer.canonicalQuery(query)
+        let signed = signer.sign(method: method.rawValue, path: path, query: query, headers: headers, payloadHash: payloadHash,
+                                 queryStyle: style)
+        let queryString = SigV4Signer.canonicalQuery(query, style: style)
         var request = HTTPClientRequest(
             url: location.base + SigV4Signer.encodePath(path) + (queryString.isEmpty ? "" : "?\(queryString)"))
         request.method = method
@@ -187,11 +233,8 @@ public struct S3Storage: BlobStorage {
         guard let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue else {
             throw StorageError.ioFailed("store \(key): the size of \(path) cannot be read")
         }
-        let response = try await send(
-            .PUT, key: key, headers: objectHeaders(key: key, ["content-length": String(size)]),
-            body: .stream(FileChunks(path: path, threadPool: threadPool), length: .known(Int64(size))),
-            payloadHash: SigV4Signer.unsignedPayload)
-        try await check(response, "PUT", key: key)
+        try await putObject(key: key, path: path, size: size,
+                            md5: try await FileChunks(path: path, threadPool: threadPool).contentMD5())
     }
 
     /// Aborts the multipart uploads with no activity since `cutoff`: begun before it, and no part stored after it. (The
@@ -284,12 +327,13 @@ public struct S3Storage: BlobStorage {
         return id
     }
 
-    func uploadPart(key: String, uploadId: String, number: Int, path: String, size: Int) async throws -> String {
+    /// One part, with its `Content-MD5`: the store refuses it (`BadDigest`) if the bytes it got differ.
+    func uploadPart(key: String, uploadId: String, number: Int, path: String, size: Int, md5: String) async throws -> String {
         let response = try await send(
             .PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadId)],
-            headers: ["content-length": String(size)],
+            headers: ["content-length": String(size), "content-md5": md5],
             body: .stream(FileChunks(path: path, threadPool: threadPool), length: .known(Int64(size))),
-            payloadHash: SigV4Signer.unsignedPayload)
+            payloadHash: SigV4Signer.unsignedPayload, replayable: false)
         try await check(response, "UploadPart \(number)", key: key)
         guard let etag = response.headers.first(name: "etag") else {
             throw StorageError.ioFailed("S3 UploadPart \(number) \(key): no ETag in the answer")
@@ -341,9 +385,9 @@ public struct S3Storage: BlobStorage {
         return headers
     }
 
-    func putObject(key: String, path: String, size: Int) async throws {
+    func putObject(key: String, path: String, size: Int, md5: String) async throws {
         let response = try await send(
-            .PUT, key: key, headers: objectHeaders(key: key, ["content-length": String(size)]),
+            .PUT, key: key, headers: objectHeaders(key: key, ["content-length": String(size), "content-md5": md5]),
             body: .stream(FileChunks(path: path, threadPool: threadPool), length: .known(Int64(size))),
             payloadHash: SigV4Signer.unsignedPayload)
         try await check(response, "PUT", key: key)
@@ -366,5 +410,22 @@ public struct S3Storage: BlobStorage {
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         return formatter.date(from: text)
+    }
+}
+
+/// The query style a store showed, remembered for the storage's life (shared by its copies).
+final class QueryStyleMemo: Sendable {
+    private let style = Mutex<SigV4Signer.QueryStyle?>(nil)
+
+    var known: SigV4Signer.QueryStyle? { style.withLock { $0 } }
+
+    func learn(_ learned: SigV4Signer.QueryStyle, logger: Logger) {
+        let first = style.withLock { style -> Bool in
+            defer { style = learned }
+            return style == nil
+        }
+        if first, learned == .literalSlash {
+            logger.notice("the object store checks signatures against query strings with '/' unencoded (not SigV4's %2F); signing so from now on")
+        }
     }
 }

@@ -7,14 +7,26 @@ import Foundation
 public struct SigV4Signer: Sendable {
     public let accessKey: String
     let secretKey: String
+    /// Temporary credentials' session token (`AWS_SESSION_TOKEN`): sent as `x-amz-security-token` (signed), or as
+    /// `X-Amz-Security-Token` in a presigned URL.
+    let sessionToken: String?
     public let region: String
     public let service: String
 
-    public init(accessKey: String, secretKey: String, region: String, service: String = "s3") {
+    public init(accessKey: String, secretKey: String, sessionToken: String? = nil, region: String, service: String = "s3") {
         self.accessKey = accessKey
         self.secretKey = secretKey
+        self.sessionToken = sessionToken
         self.region = region
         self.service = service
+    }
+
+    /// How a query string is written, in the URL and in the canonical request alike. SigV4 encodes `/` in a value
+    /// as `%2F` (`standard`); some S3-compatible servers check the signature against the query with `/` decoded
+    /// (moto 5.2.1 behind werkzeug's IRI URL, seen here), and refuse every standard signature with a `/` in a value.
+    public enum QueryStyle: Sendable, Equatable {
+        case standard
+        case literalSlash
     }
 
     /// The SHA-256 of an empty body, as S3 wants it for GET, HEAD and DELETE.
@@ -29,23 +41,26 @@ public struct SigV4Signer: Sendable {
     /// `headers` every other header that is sent and should be signed (`host` is required).
     public func sign(
         method: String, path: String, query: [(String, String)], headers: [String: String], payloadHash: String,
-        date: Date = Date()
+        date: Date = Date(), queryStyle: QueryStyle = .standard
     ) -> [String: String] {
         let (amzDate, day) = Self.timestamps(date)
         var signed = Dictionary(uniqueKeysWithValues: headers.map { ($0.key.lowercased(), Self.trim($0.value)) })
         signed["x-amz-date"] = amzDate
         signed["x-amz-content-sha256"] = payloadHash
+        if let sessionToken { signed["x-amz-security-token"] = sessionToken }
         let names = signed.keys.sorted()
         let canonical = [
-            method, Self.encodePath(path), Self.canonicalQuery(query),
+            method, Self.encodePath(path), Self.canonicalQuery(query, style: queryStyle),
             names.map { "\($0):\(signed[$0] ?? "")\n" }.joined(), names.joined(separator: ";"), payloadHash,
         ].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let signature = signature(canonical: canonical, amzDate: amzDate, scope: scope, day: day)
-        return [
+        var added = [
             "x-amz-date": amzDate, "x-amz-content-sha256": payloadHash,
             "authorization": "AWS4-HMAC-SHA256 Credential=\(accessKey)/\(scope),SignedHeaders=\(names.joined(separator: ";")),Signature=\(signature)",
         ]
+        if let sessionToken { added["x-amz-security-token"] = sessionToken }
+        return added
     }
 
     /// A presigned URL (query-string authentication) for `method` on `path`, valid `expires` seconds from `date`.
@@ -55,10 +70,11 @@ public struct SigV4Signer: Sendable {
     ) -> String {
         let (amzDate, day) = Self.timestamps(date)
         let scope = "\(day)/\(region)/\(service)/aws4_request"
-        let query: [(String, String)] = [
+        var query: [(String, String)] = [
             ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", "\(accessKey)/\(scope)"),
             ("X-Amz-Date", amzDate), ("X-Amz-Expires", String(expires)), ("X-Amz-SignedHeaders", "host"),
         ]
+        if let sessionToken { query.append(("X-Amz-Security-Token", sessionToken)) }
         let canonical = [
             method, Self.encodePath(path), Self.canonicalQuery(query), "host:\(host)\n", "host", Self.unsignedPayload,
         ].joined(separator: "\n")
@@ -98,9 +114,11 @@ public struct SigV4Signer: Sendable {
     /// The path as sent and as signed (S3 encodes each segment once, keeping the slashes).
     public static func encodePath(_ path: String) -> String { encode(path.isEmpty ? "/" : path, keepSlash: true) }
 
-    /// `a=1&b=2` with keys and values encoded, sorted by key (then value).
-    public static func canonicalQuery(_ query: [(String, String)]) -> String {
-        query.map { (encode($0.0), encode($0.1)) }.sorted { $0 < $1 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+    /// `a=1&b=2` with keys and values encoded, sorted by key (then value); the URL sends exactly this.
+    public static func canonicalQuery(_ query: [(String, String)], style: QueryStyle = .standard) -> String {
+        let keepSlash = style == .literalSlash
+        return query.map { (encode($0.0, keepSlash: keepSlash), encode($0.1, keepSlash: keepSlash)) }.sorted { $0 < $1 }
+            .map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
 
     static func trim(_ value: String) -> String {
