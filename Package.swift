@@ -89,6 +89,7 @@ let package = Package(
         .target(name: "Gateway", dependencies: [
             "MediaDomain", "Messaging", "Storage", "Persistence", "ServiceKit", "Operations", "Tokens",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "PostgresNIO", package: "postgres-nio"),

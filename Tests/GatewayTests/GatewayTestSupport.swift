@@ -51,6 +51,16 @@ struct TestGateway {
          .contentType: "application/json"]
     }
 
+    func router() -> Router<GatewayRequestContext> {
+        var dependencies = GatewayDependencies(repository: repository, storage: storage, broker: broker, uploads: uploads)
+        dependencies.events = events
+        dependencies.tickets = tickets
+        dependencies.webhooks = webhooks
+        dependencies.adminSessions = adminSessions
+        dependencies.deadLetters = deadLetters
+        return buildRouter(configuration: configuration, dependencies: dependencies)
+    }
+
     func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         var dependencies = GatewayDependencies(repository: repository, storage: storage, broker: broker, uploads: uploads)
         dependencies.events = events

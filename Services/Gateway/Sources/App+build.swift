@@ -194,7 +194,7 @@ public func buildApplication(
         settings: configuration.webhooks, logger: logger)
     var app = Application(
         router: buildRouter(configuration: configuration, dependencies: dependencies),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
+        server: .guarded(limits: configuration.connections, logger: logger, additionalChannelHandlers: { [ExpectContinueHandler()] }),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "mediaflow-gateway"),
         services: [

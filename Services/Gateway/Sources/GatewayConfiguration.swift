@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MediaDomain
+import NIOCore
 import Operations
 import ServiceKit
 
@@ -36,6 +37,8 @@ public struct GatewayConfiguration: Sendable {
     /// `MEDIA_COOKIE_SECURE`: the admin session cookie is `Secure` on every answer (it is already whenever the request
     /// came over https, directly or per `X-Forwarded-Proto`, or the public base URL is https).
     public var cookieSecure: Bool
+    /// `MEDIA_HEADER_TIMEOUT`, `MEDIA_BODY_IDLE_TIMEOUT`, `MEDIA_IDLE_TIMEOUT`, `MEDIA_MAX_CONNECTIONS` (SPEC §10).
+    public var connections: ConnectionLimits
     public var common: CommonConfiguration
 
     public static let developmentSecret = "mediaflow-development-secret-change-me-0123456789"
@@ -60,6 +63,10 @@ public struct GatewayConfiguration: Sendable {
                                    development and tests only)
           MEDIA_WEBHOOK_RETRY_SCHEDULE  waits before each retry of a failed webhook delivery (default 5s,1m,10m,1h,6h)
           MEDIA_WEBHOOK_TIMEOUT    how long a webhook receiver has to answer (default 10s)
+          MEDIA_HEADER_TIMEOUT     a request's headers must be complete this long after its first byte (default 10s)
+          MEDIA_BODY_IDLE_TIMEOUT  a request body that sends no byte for this long is cut (default 30s)
+          MEDIA_IDLE_TIMEOUT       an idle keep-alive connection is closed after this long (default 60s)
+          MEDIA_MAX_CONNECTIONS    connections held at once; beyond, 503 overloaded (default 10000)
           MEDIA_COOKIE_SECURE      true: the admin session cookie is always Secure (default: under https, also behind a
                                    proxy that sends X-Forwarded-Proto: https)
         \(CommonConfiguration.help)
@@ -98,6 +105,18 @@ public struct GatewayConfiguration: Sendable {
         }
         self.webhooks = webhooks
         cookieSecure = try env.bool("MEDIA_COOKIE_SECURE", default: false) || publicBaseURL.lowercased().hasPrefix("https:")
+        var connections = ConnectionLimits()
+        func timeAmount(_ key: String, _ fallback: TimeAmount) throws -> TimeAmount {
+            let duration = try env.duration(key, default: .nanoseconds(fallback.nanoseconds))
+            guard duration > .zero else { throw ConfigurationError("\(key) must be above 0") }
+            return .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        }
+        connections.headerTimeout = try timeAmount("MEDIA_HEADER_TIMEOUT", connections.headerTimeout)
+        connections.bodyIdleTimeout = try timeAmount("MEDIA_BODY_IDLE_TIMEOUT", connections.bodyIdleTimeout)
+        connections.idleTimeout = try timeAmount("MEDIA_IDLE_TIMEOUT", connections.idleTimeout)
+        connections.maxConnections = try env.int("MEDIA_MAX_CONNECTIONS", default: connections.maxConnections)
+        guard connections.maxConnections >= 1 else { throw ConfigurationError("MEDIA_MAX_CONNECTIONS must be at least 1") }
+        self.connections = connections
         common = try CommonConfiguration(environment: env)
     }
 }

@@ -33,6 +33,10 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 "error": "\(DatabaseFailure.describe(error))",
             ])
             return APIError.serviceUnavailable("database_unavailable", "The database is unavailable; try again shortly.")
+        case is RequestBodyTimeout:
+            // The connection is closed under this answer: it is only ever logged.
+            logger.info("request cut: its body paused too long", metadata: ["error": "\(error)"])
+            return APIError(.requestTimeout, code: "body_timeout", detail: "The request body paused too long.")
         case let error as HTTPParserError:
             // The request itself broke off (the client closed the connection mid-body) or was malformed: nothing of
             // ours failed, and whatever it was writing has been dropped on the way out.
