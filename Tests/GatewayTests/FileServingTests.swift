@@ -223,11 +223,13 @@ struct FileReadFailureTests {
     @Test func aFileShorterThanItsContentLengthFailsTheResponseInsteadOfEndingItEarly() async throws {
         let gateway = try TestGateway()
         let storage = ShrinkingStorage()
-        let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: .jpeg)
+        let original = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: .jpeg)
+        // A rendition: an original is first read for its location metadata, which would fail before any byte is sent.
+        let key = StorageKeys.rendition(original: original, generation: 1, name: "large", ext: "jpg")
         try await storage.put(key: key, bytes: Samples.jpeg)
         guard case .created = try await gateway.repository.create(NewMedia(
             userId: 1, username: "u", format: .jpeg, fileSize: Int64(Samples.jpeg.count), originalFilename: "a.jpg",
-            storageKey: key, isPublic: true))
+            storageKey: original, isPublic: true))
         else { throw CancellationError() }
         let router = buildRouter(
             configuration: gateway.configuration,

@@ -91,7 +91,7 @@ public func buildRouter(
         to: router.group("api/uploads").add(middleware: TusVersionMiddleware())
             .add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
     FileController(
-        repository: dependencies.repository, storage: dependencies.storage, signer: signer,
+        repository: dependencies.repository, storage: dependencies.storage, signer: signer, authenticator: authenticator,
         redirect: configuration.filesRedirect, cdnBaseURL: configuration.cdnBaseURL
     ).addRoutes(to: router)
     // The stream authenticates itself (a bearer token or a one-use ticket); the ticket needs the bearer token.

@@ -3,14 +3,23 @@ import Hummingbird
 import MediaDomain
 import Persistence
 import Storage
+import Synchronization
+import Tokens
 
 /// `GET /media/<key>`: stored files with Content-Type, ETag, Range and caching (SPEC §1.4).
 /// Public media's files are open to anyone; private media's need a valid signature. Anything else,
 /// including a key that tries to leave the storage root, is 404.
+///
+/// An image's or video's original is served without its location (SPEC §10) to anyone but its owner (a request with
+/// the owner's bearer token gets the file as uploaded): same-length patches blank EXIF/XMP GPS and QuickTime location
+/// atoms as the bytes stream (`LocationScrubber`), so ranges and lengths are those of the stored file. The patches of
+/// each original are found once (a ranged read of its metadata) and kept.
 struct FileController: Sendable {
     let repository: any MediaRepository
     let storage: any BlobStorage
     let signer: URLSigner
+    let authenticator: JWTAuthenticator
+    let locations = LocationPatchCache()
     /// `MEDIA_FILES_REDIRECT`: send clients to the object store instead of streaming (SPEC §9).
     var redirect = false
     var cdnBaseURL: String?
@@ -33,7 +42,11 @@ struct FileController: Sendable {
                 throw APIError.notFound()
             }
         }
-        if redirect {
+        let isOriginal = key == media.storageKey
+        // The location stays for the owner only; everyone else gets it blanked.
+        let isOwner = (try? authenticator.user(of: request))?.id == media.userId
+        let patches = isOriginal && !isOwner ? try await locationPatches(key: key, media: media) : []
+        if redirect, patches.isEmpty {
             let signedUntil = request.uri.queryParameters["exp"].flatMap { Int(String($0)) }
             if let (target, expires) = redirectTarget(key: key, media: media, signedUntil: signedUntil) {
                 return Response(status: .found, headers: [
@@ -44,12 +57,15 @@ struct FileController: Sendable {
         }
         guard let info = try await storage.info(key: key) else { throw APIError.notFound() }
 
-        let etag = "\"\(String(info.size, radix: 16))-\(String(Int64(info.modified.timeIntervalSince1970 * 1000), radix: 16))\""
+        // The copy without location is another representation: another ETag.
+        let etag = "\"\(String(info.size, radix: 16))-\(String(Int64(info.modified.timeIntervalSince1970 * 1000), radix: 16))"
+            + (patches.isEmpty ? "" : "-nl") + "\""
         var headers: HTTPFields = [
             .contentType: MediaFormat.contentType(ofKey: key),
             .eTag: etag,
             .acceptRanges: "bytes",
         ]
+        if isOriginal { headers[.vary] = "Authorization" }
         // Rendition keys change whenever they are remade, so they can be cached for good; the original keeps
         // its key for the life of the media.
         let isRendition = key != media.storageKey
@@ -84,8 +100,16 @@ struct FileController: Sendable {
         let logger = context.logger
         let body = ResponseBody(contentLength: Int(length)) { writer in
             do {
+                var offset = readRange.lowerBound
                 try await storage.read(key: key, range: readRange, chunkSize: 256 * 1024) { chunk in
-                    try await writer.write(chunk)
+                    let chunkOffset = offset
+                    offset += Int64(chunk.readableBytes)
+                    guard patches.contains(where: {
+                        $0.offset < chunkOffset + Int64(chunk.readableBytes) && $0.offset + Int64($0.bytes.count) > chunkOffset
+                    }) else { return try await writer.write(chunk) }
+                    var bytes = Array(chunk.readableBytesView)
+                    LocationScrubber.apply(patches, to: &bytes, at: chunkOffset)
+                    try await writer.write(ByteBuffer(bytes: bytes))
                 }
             } catch let error as StorageError {
                 // The status line is already sent: all that is left is to cut the connection short.
@@ -97,6 +121,24 @@ struct FileController: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: status, headers: headers, body: body)
+    }
+
+    /// The patches that blank the location of `media`'s original (none for audio and formats without any), found once.
+    func locationPatches(key: String, media: Media) async throws -> [LocationScrubber.Patch] {
+        guard media.fileType != .audio else { return [] }
+        if let known = locations.patches(for: key) { return known }
+        guard let info = try await storage.info(key: key) else { return [] }
+        let storage = self.storage
+        let patches = try await LocationScrubber.patches(format: media.format, size: info.size) { offset, length in
+            guard length > 0, offset < info.size else { return [] }
+            var bytes: [UInt8] = []
+            try await storage.read(key: key, range: offset..<min(info.size, offset + Int64(length)), chunkSize: 1 << 20) {
+                bytes += $0.readableBytesView
+            }
+            return bytes
+        }
+        locations.remember(patches, for: key)
+        return patches
     }
 
     /// Where a redirect sends the client and for how many seconds that answer holds: the CDN for public media when
@@ -133,5 +175,21 @@ struct FileController: Sendable {
     static func ifRangeMatches(_ request: Request, etag: String) -> Bool {
         guard let ifRange = request.headers[.ifRange] else { return true }
         return ifRange == etag
+    }
+}
+
+/// The location patches of originals already looked at, by key (an original never changes under its key). Bounded:
+/// when full it starts over, and a miss costs one ranged read of a file's metadata.
+final class LocationPatchCache: Sendable {
+    private let entries = Mutex<[String: [LocationScrubber.Patch]]>([:])
+    static let capacity = 4096
+
+    func patches(for key: String) -> [LocationScrubber.Patch]? { entries.withLock { $0[key] } }
+
+    func remember(_ patches: [LocationScrubber.Patch], for key: String) {
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = patches
+        }
     }
 }
