@@ -22,7 +22,7 @@ struct TestGateway {
     let deadLetters = MemoryDeadLetterStore()
     /// Admin sessions: pass one store to two test Gateways to have them share sessions as Gateways share the database.
     let adminSessions: MemoryAdminSessionStore
-    let configuration: GatewayConfiguration
+    var configuration: GatewayConfiguration
     let authenticator: JWTAuthenticator
 
     init(environment: [String: String] = [:], storage: MemoryStorage = MemoryStorage(),

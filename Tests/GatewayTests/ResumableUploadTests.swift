@@ -4,6 +4,7 @@ import HTTPTypes
 import HummingbirdTesting
 import MediaDomain
 import Persistence
+import Storage
 import Testing
 
 @testable import Gateway
@@ -147,5 +148,75 @@ struct ResumableUploadTests {
         let parsed = try ResumableUploadController.metadata("filename aGVsbG8uanBn, is_public ZmFsc2U=,empty")
         #expect(parsed == ["filename": "hello.jpg", "is_public": "false", "empty": ""])
         #expect(throws: APIError.self) { try ResumableUploadController.metadata("filename not*base64") }
+    }
+}
+
+/// Storage whose reads of an upload's segments are slow (the segments of a big upload being copied into its original
+/// on S3): long enough for a short lease to lapse several times over.
+struct SlowSegmentStorage: BlobStorage {
+    let base = MemoryStorage()
+    let delay: Duration
+    func makeWriter(key: String) async throws -> any BlobWriter { try await base.makeWriter(key: key) }
+    func info(key: String) async throws -> BlobInfo? { try await base.info(key: key) }
+    func read(key: String, range: Range<Int64>?, chunkSize: Int, _ body: (ByteBuffer) async throws -> Void) async throws {
+        if key.hasPrefix("uploads/") { try await Task.sleep(for: delay) }
+        try await base.read(key: key, range: range, chunkSize: chunkSize, body)
+    }
+    func delete(key: String) async throws { try await base.delete(key: key) }
+    func deletePrefix(_ prefix: String) async throws { try await base.deletePrefix(prefix) }
+    func list(prefix: String) async throws -> [String] { try await base.list(prefix: prefix) }
+    func listPages(prefix: String, pageSize: Int, _ body: ([BlobListing]) async throws -> Void) async throws {
+        try await base.listPages(prefix: prefix, pageSize: pageSize, body)
+    }
+    func presignedURL(key: String, expires: Int) -> String? { nil }
+    func sweepAbandonedWrites(olderThan cutoff: Date, dryRun: Bool) async throws -> Int { 0 }
+    func withLocalFile<T: Sendable>(key: String, _ body: (String) async throws -> T) async throws -> T {
+        try await base.withLocalFile(key: key, body)
+    }
+    func store(key: String, contentsOf path: String) async throws { try await base.store(key: key, contentsOf: path) }
+}
+
+/// Issue 27, defect 10: the claim holds while the last byte's upload becomes its media, however long that takes; a
+/// final PATCH sent again meanwhile is told the upload is busy instead of taking it over and dropping the segment
+/// being copied.
+@Suite("Resumable uploads: completing under a held claim")
+struct ResumableCompletionTests {
+    @Test func aRetriedFinalPatchWhileTheUploadCompletesIsBusyAndTheMediaIsWhole() async throws {
+        var configured = try TestGateway()
+        configured.configuration.uploadLease = .milliseconds(300)
+        let gateway = configured
+        let storage = SlowSegmentStorage(delay: .seconds(1))
+        var dependencies = GatewayDependencies(repository: gateway.repository, storage: storage, uploads: gateway.uploads)
+        dependencies.events = gateway.events
+        let router = buildRouter(configuration: gateway.configuration, dependencies: dependencies)
+        let bytes = Samples.jpeg + (0..<5000).map { UInt8($0 % 251) }
+        var creationHeaders = gateway.auth()
+        creationHeaders[HTTPField.Name("Tus-Resumable")!] = "1.0.0"
+        creationHeaders[HTTPField.Name("Upload-Length")!] = String(bytes.count)
+        creationHeaders[HTTPField.Name("Upload-Metadata")!] = "filename \(Data("slow.jpg".utf8).base64EncodedString())"
+        var patchHeaders = gateway.auth()
+        patchHeaders[HTTPField.Name("Tus-Resumable")!] = "1.0.0"
+        patchHeaders[HTTPField.Name("Upload-Offset")!] = "0"
+        patchHeaders[.contentType] = "application/offset+octet-stream"
+        let (creation, patch) = (creationHeaders, patchHeaders)
+        try await Application(router: router).test(.router) { client in
+            let location = try await client.execute(uri: "/api/uploads/", method: .post, headers: creation) { response in
+                (response.headers[.location] ?? "").replacingOccurrences(of: "http://media.test", with: "")
+            }
+            async let first = client.execute(uri: location, method: .patch, headers: patch, body: ByteBuffer(bytes: bytes)) {
+                ($0.status, $0.headers[HTTPField.Name("Media-Id")!])
+            }
+            // Well inside the first PATCH's completion (its segment read takes 1 s), past two leases of 300 ms.
+            try await Task.sleep(for: .milliseconds(700))
+            let retried = try await client.execute(uri: location, method: .patch, headers: patch, body: ByteBuffer(bytes: bytes)) {
+                ($0.status, String(buffer: $0.body))
+            }
+            #expect(retried.0 == .conflict && retried.1.contains("upload_busy"), "\(retried)")
+            let (status, mediaId) = try await first
+            #expect(status == .noContent, "the first PATCH completed")
+            let id = try #require(mediaId.flatMap { Int64($0) })
+            let media = try #require(try await gateway.repository.find(id: id))
+            #expect(try await storage.base.get(key: media.storageKey) == bytes, "the original is whole")
+        }
     }
 }

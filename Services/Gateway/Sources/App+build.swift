@@ -85,7 +85,7 @@ public func buildRouter(
         .addRoutes(to: router.group("api/media").add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
     ResumableUploadController(
         uploads: dependencies.uploads, storage: dependencies.storage, handler: upload,
-        baseURL: configuration.publicBaseURL, expiry: configuration.uploadExpiry
+        baseURL: configuration.publicBaseURL, expiry: configuration.uploadExpiry, lease: configuration.uploadLease
     ).addRoutes(
         discovery: router.group("api/uploads"),
         to: router.group("api/uploads").add(middleware: TusVersionMiddleware())

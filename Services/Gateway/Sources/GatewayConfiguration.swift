@@ -30,6 +30,8 @@ public struct GatewayConfiguration: Sendable {
     public var cdnBaseURL: String?
     /// `MEDIA_UPLOAD_EXPIRY`: how long an unfinished resumable upload may wait for its next bytes (SPEC §8).
     public var uploadExpiry: Duration
+    /// How long a PATCH holds its upload between renewals (not configurable from outside: tests shorten it).
+    public var uploadLease: Duration = .seconds(15)
     /// `MEDIA_SSE_KEEPALIVE`: how often an idle live-status stream gets a comment line (SPEC §8: 15 s).
     public var liveStatusKeepAlive: Duration
     /// `MEDIA_WEBHOOK_*`: retry schedule, receiver timeout, private receivers (SPEC §8).

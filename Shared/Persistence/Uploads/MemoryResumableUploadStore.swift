@@ -59,14 +59,15 @@ public final class MemoryResumableUploadStore: ResumableUploadStore {
         }
     }
 
-    public func completeUpload(id: UUID, mediaId: Int64) async throws {
+    public func completeUpload(id: UUID, mediaId: Int64, holder: UUID) async throws -> Bool {
         entries.withLock { entries in
-            guard var entry = entries[id] else { return }
+            guard var entry = entries[id], entry.holder == holder else { return false }
             entry.upload.mediaId = mediaId
             entry.upload.offset = entry.upload.length
             entry.holder = nil
             entry.claimedUntil = nil
             entries[id] = entry
+            return true
         }
     }
 

@@ -76,10 +76,12 @@ public struct PostgresResumableUploadStore: ResumableUploadStore {
             """).isEmpty
     }
 
-    public func completeUpload(id: UUID, mediaId: Int64) async throws {
-        try await client.query(
-            "UPDATE uploads SET media_id = \(mediaId), received = length, claimed_by = NULL, claimed_until = NULL WHERE id = \(id)",
-            logger: logger)
+    public func completeUpload(id: UUID, mediaId: Int64, holder: UUID) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE uploads SET media_id = \(mediaId), received = length, claimed_by = NULL, claimed_until = NULL
+            WHERE id = \(id) AND claimed_by = \(holder) RETURNING \(unescaped: Self.columns)
+            """).isEmpty
     }
 
     public func deleteUpload(id: UUID) async throws {

@@ -56,8 +56,10 @@ public protocol ResumableUploadStore: Sendable {
     /// Records stored bytes: the offset moves from `from` to `to` (and the format is set once known), only while
     /// `holder` holds the claim and the offset is still `from`. Returns whether it did.
     func advanceUpload(id: UUID, holder: UUID, from: Int64, to: Int64, format: MediaFormat?) async throws -> Bool
-    /// Marks the upload complete: every byte counted, and it became `mediaId`.
-    func completeUpload(id: UUID, mediaId: Int64) async throws
+    /// Marks the upload complete (every byte counted, and it became `mediaId`) if `holder` still holds its claim.
+    /// Returns whether it did.
+    @discardableResult
+    func completeUpload(id: UUID, mediaId: Int64, holder: UUID) async throws -> Bool
     func deleteUpload(id: UUID) async throws
     /// Uploads whose expiry passed before `date`, oldest first (the Janitor removes them: unfinished ones with their
     /// bytes, finished ones are only the record that HEAD answered from).

@@ -23,12 +23,12 @@ struct ResumableUploadController: Sendable {
     let handler: UploadHandler
     let baseURL: String
     let expiry: Duration
+    /// How long a PATCH holds its upload without renewing (renewed every third of it while bytes arrive, and all the
+    /// while the last byte's upload becomes its media): a Gateway that died mid-PATCH blocks the upload this long.
+    var lease = Duration.seconds(15)
 
     static let version = "1.0.0"
     static let extensions = "creation,creation-with-upload,termination,expiration"
-    /// How long a PATCH holds its upload without renewing (renewed every third of it while bytes arrive): a Gateway
-    /// that died mid-PATCH blocks the upload for at most this long.
-    static let lease = Duration.seconds(15)
     static let segmentSize: Int64 = 8 << 20
     static let offsetContentType = "application/offset+octet-stream"
 
@@ -165,25 +165,29 @@ struct ResumableUploadController: Sendable {
         _ request: Request, upload: ResumableUpload, at offset: Int64, user: AuthenticatedUser, context: Context
     ) async throws -> (Int64, Int64?) {
         let holder = UUID()
-        guard let claimed = try await uploads.claimUpload(id: upload.id, holder: holder, lease: Self.lease) else {
+        let lease = self.lease
+        guard let claimed = try await uploads.claimUpload(id: upload.id, holder: holder, lease: lease) else {
             throw APIError(.conflict, code: "upload_busy",
                            detail: "Another request is sending bytes of this upload; wait for it, then HEAD and go on.")
         }
-        // The lease is renewed only while bytes keep arriving: a connection that went silent without closing (a phone
-        // out of coverage) lets it lapse, and the client's resumed PATCH takes the upload over.
+        // The lease is renewed while bytes keep arriving: a connection that went silent without closing (a phone out of
+        // coverage) lets it lapse, and the client's resumed PATCH takes the upload over. While the last byte's upload
+        // becomes its media (segments copied into the original: a while on S3) no byte arrives, and the lease is
+        // renewed all the same: a client that retries its final PATCH meanwhile is told the upload is busy, instead of
+        // taking it over and dropping the segment being copied.
         let id = upload.id
         let progress = ByteProgress()
         let logger = context.logger
         let renewal = Task { [uploads] in
             var seen = progress.bytes
             while !Task.isCancelled {
-                try? await Task.sleep(for: Self.lease / 3)
+                try? await Task.sleep(for: lease / 3)
                 guard !Task.isCancelled else { return }
                 let now = progress.bytes
-                guard now != seen else { continue }
+                guard now != seen || progress.isCompleting else { continue }
                 seen = now
                 do {
-                    _ = try await uploads.renewClaim(id: id, holder: holder, lease: Self.lease)
+                    _ = try await uploads.renewClaim(id: id, holder: holder, lease: lease)
                 } catch {
                     logger.warning("resumable upload's lease not renewed", metadata: ["upload_id": "\(id)", "error": "\(error)"])
                 }
@@ -203,7 +207,7 @@ struct ResumableUploadController: Sendable {
                 try await uploads.releaseClaim(id: id, holder: holder)
             } catch {
                 logger.warning("resumable upload's claim not released; it lapses within the lease", metadata: [
-                    "upload_id": "\(id)", "lease": "\(Self.lease)", "error": "\(error)",
+                    "upload_id": "\(id)", "lease": "\(lease)", "error": "\(error)",
                 ])
             }
         }.value
@@ -275,7 +279,8 @@ struct ResumableUploadController: Sendable {
         }
         let offset = try await segments.finish()
         guard offset == upload.length else { return (offset, nil) }
-        return (offset, try await complete(upload, user: user, context: context))
+        progress.isCompleting = true
+        return (offset, try await complete(upload, holder: holder, user: user, context: context))
     }
 
     /// What is stored of an upload whose type is not known yet (fewer bytes than a judgement needs).
@@ -288,7 +293,7 @@ struct ResumableUploadController: Sendable {
     }
 
     /// The last byte arrived: the segments become the original, the original a media.
-    private func complete(_ upload: ResumableUpload, user: AuthenticatedUser, context: Context) async throws -> Int64 {
+    private func complete(_ upload: ResumableUpload, holder: UUID, user: AuthenticatedUser, context: Context) async throws -> Int64 {
         guard let format = upload.format else {
             throw APIError.badRequest("empty_file", "The upload ended before its type could be told.")
         }
@@ -302,6 +307,11 @@ struct ResumableUploadController: Sendable {
                 throw APIError(.internalServerError, code: "upload_incomplete",
                                detail: "The stored bytes of this upload do not add up to its length; start it again.")
             }
+            // Still ours? Had the claim been taken over, the segments read may not be the ones that were counted.
+            guard try await uploads.renewClaim(id: upload.id, holder: holder, lease: lease) else {
+                throw APIError(.conflict, code: "upload_busy",
+                               detail: "Another request took this upload over while it was being completed; HEAD and go on.")
+            }
             try await writer.commit()
         } catch {
             await writer.abort()
@@ -313,7 +323,11 @@ struct ResumableUploadController: Sendable {
             StoredUpload(key: key, format: format, size: upload.length, filename: upload.filename), user: user,
             isPublic: upload.isPublic, idempotencyKey: upload.idempotencyKey ?? "tus:\(upload.id.uuidString.lowercased())",
             trace: context.trace, logger: context.logger)
-        try await uploads.completeUpload(id: upload.id, mediaId: outcome.media.id)
+        if try await !uploads.completeUpload(id: upload.id, mediaId: outcome.media.id, holder: holder) {
+            // The media stands; a PATCH that took the upload over finds it by the upload's idempotency key.
+            context.logger.warning("resumable upload's claim lost as it completed; its media is found again by its key",
+                                   metadata: ["upload_id": "\(upload.id)", "media_id": "\(outcome.media.id)"])
+        }
         do {
             try await storage.deletePrefix(Self.prefix(upload.id))
         } catch {
@@ -530,9 +544,14 @@ struct SegmentWriter {
     }
 }
 
-/// Bytes a PATCH received so far, read by its lease renewal.
+/// Bytes a PATCH received so far, and whether it is completing the upload: what its lease renewal reads.
 final class ByteProgress: Sendable {
     private let count = Atomic<Int>(0)
+    private let completing = Atomic<Bool>(false)
     var bytes: Int { count.load(ordering: .relaxed) }
     func add(_ n: Int) { count.add(n, ordering: .relaxed) }
+    var isCompleting: Bool {
+        get { completing.load(ordering: .relaxed) }
+        set { completing.store(newValue, ordering: .relaxed) }
+    }
 }
