@@ -1,6 +1,7 @@
 import Foundation
 import MediaDomain
 import Persistence
+import Synchronization
 import Testing
 
 @Suite("Read cache: what may be stored and when it goes")
@@ -108,4 +109,49 @@ struct MediaReadCacheTests {
         #expect(try await repository.apply(.ready(ready), consumer: "t") == .applied)
         #expect(try await repository.stats(userId: 7).byStatus[.ready] == 1, "the fold dropped the owner's stats")
     }
+
+    /// Issue 27, defect 10 (the first list page's p99): 32 clients asking for a page nobody has cached cost one read
+    /// of the database, not 32; and one who asks after a change gets a read of its own, never the older one.
+    @Test func aMissIsLoadedOnceForEveryoneWhoAsksAtTheSameMoment() async throws {
+        let base = SlowCountingRepository()
+        let cache = MediaReadCache()
+        cache.enable()
+        let repository = CachingMediaRepository(base: base, cache: cache)
+        let query = MediaQuery(userId: 7, fileType: nil, status: nil, offset: 0, limit: 20)
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<32 { group.addTask { try await repository.list(query).count } }
+            for try await count in group { #expect(count == 0) }
+        }
+        #expect(base.lists.withLock { $0 } == 1, "one read of the database for 32 askers")
+        // A change while a load runs: who asks after it reads again.
+        cache.invalidateAll()
+        async let first = repository.list(query)
+        try await Task.sleep(for: .milliseconds(20))
+        cache.invalidate(mediaId: 1, userId: 7)
+        async let second = repository.list(query)
+        _ = try await (first, second)
+        #expect(base.lists.withLock { $0 } == 3, "the asker after the change did not join the older read")
+    }
+}
+
+/// A repository whose list takes 100 ms and counts its calls.
+final class SlowCountingRepository: MediaRepository {
+    let lists = Mutex(0)
+    let base = MemoryMediaRepository()
+    func create(_ new: NewMedia) async throws -> CreateMediaResult { try await base.create(new) }
+    func find(id: Int64) async throws -> Media? { try await base.find(id: id) }
+    func find(userId: Int64, idempotencyKey: String) async throws -> Media? { try await base.find(userId: userId, idempotencyKey: idempotencyKey) }
+    func find(storagePrefix prefix: String) async throws -> Media? { try await base.find(storagePrefix: prefix) }
+    func list(_ query: MediaQuery) async throws -> (count: Int, items: [Media]) {
+        lists.withLock { $0 += 1 }
+        try await Task.sleep(for: .milliseconds(100))
+        return try await base.list(query)
+    }
+    func stats(userId: Int64) async throws -> MediaStats { try await base.stats(userId: userId) }
+    func setPublic(id: Int64, userId: Int64, isPublic: Bool) async throws -> Media? {
+        try await base.setPublic(id: id, userId: userId, isPublic: isPublic)
+    }
+    func delete(id: Int64, userId: Int64) async throws -> Media? { try await base.delete(id: id, userId: userId) }
+    func reprocess(id: Int64, userId: Int64) async throws -> ReprocessResult { try await base.reprocess(id: id, userId: userId) }
+    func apply(_ outcome: MediaOutcome, consumer: String) async throws -> FoldResult { try await base.apply(outcome, consumer: consumer) }
 }

@@ -20,20 +20,35 @@ public struct CachingMediaRepository: MediaRepository {
         return media
     }
 
+    /// A miss is loaded once however many ask at the same moment (`SingleFlight`): askers join a load under way if
+    /// nothing of the user changed since it began, so none gets an answer older than its own question.
     public func list(_ query: MediaQuery) async throws -> (count: Int, items: [Media]) {
         if let hit = cache.page(query) { return hit }
+        let (cache, base) = (self.cache, self.base)
         let ticket = cache.ticket()
-        let page = try await base.list(query)
-        cache.store(page, for: query, ticket: ticket)
-        return page
+        let page = try await cache.pages.value(
+            for: query, sequence: ticket.sequence,
+            joinable: { sequence in cache.isFresh(.init(sequence: sequence, enabled: ticket.enabled), userId: query.userId) },
+            load: {
+                let page = try await base.list(query)
+                cache.store(page, for: query, ticket: ticket)
+                return ListPage(count: page.count, items: page.items)
+            })
+        return (page.count, page.items)
     }
 
     public func stats(userId: Int64) async throws -> MediaStats {
         if let hit = cache.stats(userId: userId) { return hit }
+        let (cache, base) = (self.cache, self.base)
         let ticket = cache.ticket()
-        let stats = try await base.stats(userId: userId)
-        cache.store(stats, userId: userId, ticket: ticket)
-        return stats
+        return try await cache.stats.value(
+            for: userId, sequence: ticket.sequence,
+            joinable: { sequence in cache.isFresh(.init(sequence: sequence, enabled: ticket.enabled), userId: userId) },
+            load: {
+                let stats = try await base.stats(userId: userId)
+                cache.store(stats, userId: userId, ticket: ticket)
+                return stats
+            })
     }
 
     // Reads that stay uncached: rare, or needing the database's own answer.

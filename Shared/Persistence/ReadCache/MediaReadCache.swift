@@ -44,6 +44,9 @@ public final class MediaReadCache: Sendable {
     private let state = Mutex(State())
     let lifetime: Duration
     let capacity: Int
+    /// Loads of a user's list pages and stats under way (`shared`).
+    let pages = SingleFlight<MediaQuery, ListPage>()
+    let stats = SingleFlight<Int64, MediaStats>()
 
     public init(lifetime: Duration = .seconds(30), capacity: Int = 50_000) {
         self.lifetime = lifetime
@@ -170,6 +173,11 @@ public final class MediaReadCache: Sendable {
         if s.users.count >= capacity / 10 { s.users.removeAll(keepingCapacity: true) }
     }
 
+    /// Whether a read that took `ticket` still answers for `userId` now: nothing of the user changed since.
+    func isFresh(_ ticket: Ticket, userId: Int64) -> Bool {
+        state.withLock { Self.fresh(ticket, $0, mediaId: nil, userId: userId) }
+    }
+
     /// Whether nothing a read depends on changed since its ticket: the media (a detail read) or any media of the
     /// user (stats and list pages).
     private static func fresh(_ ticket: Ticket, _ s: State, mediaId: Int64?, userId: Int64?) -> Bool {
@@ -178,4 +186,10 @@ public final class MediaReadCache: Sendable {
         if let userId, let changed = s.userChanged[userId], changed > ticket.sequence { return false }
         return true
     }
+}
+
+/// A list page as the cache and its loads hand it around.
+struct ListPage: Sendable {
+    var count: Int
+    var items: [Media]
 }
