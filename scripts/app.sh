@@ -6,7 +6,9 @@
 #   scripts/app.sh down   stops what `up` started, then the servers
 #   scripts/app.sh status what `up` started: each instance's pid, port and log
 #
-# Only the executables that exist in .build/release are started (MEDIA_BIN_DIR overrides the folder).
+# Only the executables that exist in .build/release are started (MEDIA_BIN_DIR overrides the folder). Every instance
+# runs under scripts/supervise.sh: one that dies is started again (after 1 s, then 2, 4, ... up to 30 s while it keeps
+# dying young), and the restart is logged.
 # MEDIA_REPLICAS=video=3,image=2,gateway=2 starts that many instances of a service (default one each). Replica N > 1 of
 # a service is named <service>.N (its pid file and log say so); Gateways listen on consecutive ports from
 # MEDIA_HTTP_PORT, and replica N of a worker serves health and metrics on its ops port + 10 × (N - 1).
@@ -14,6 +16,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SERVICES_SH=$ROOT/scripts/services.sh
+SUPERVISE=$ROOT/scripts/supervise.sh
 BIN=${MEDIA_BIN_DIR:-$ROOT/.build/release}
 RUN=$ROOT/.local/dev/run
 LOGS=$ROOT/.local/dev/logs
@@ -150,13 +153,23 @@ NAMES=()
 SVCS=()
 STOPPING=
 
+# Stops a supervised instance: its supervisor stops restarting and passes SIGTERM on; past the timeout both are killed.
+stop_supervised() {
+  local supervisor=$1 pidfile=$2 timeout=$3
+  terminate "$supervisor" "$timeout"
+  if [[ -s $pidfile ]] && running "$(<"$pidfile")"; then kill -KILL "$(<"$pidfile")" 2>/dev/null || true; fi
+}
+
 stop_foreground() {
   [[ -n $STOPPING ]] && return 0
   STOPPING=1
   local i
   echo
   log "stopping services"
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do terminate "${PIDS[i]}" "$(stop_timeout "${SVCS[i]}")"; done
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    stop_supervised "${PIDS[i]}" "$RUN/fg-${NAMES[i]}.pid" "$(stop_timeout "${SVCS[i]}")"
+    rm -f "$RUN/fg-${NAMES[i]}.pid"
+  done
   "$SERVICES_SH" dev stop || true
 }
 
@@ -170,11 +183,13 @@ cmd_run() {
   "$SERVICES_SH" dev start
   eval "$("$SERVICES_SH" dev env)"
   trap 'stop_foreground; exit 130' INT TERM
+  mkdir -p "$RUN"
   local svc i name status=0
   while read -r svc i; do
     name=$(instance_name "${svc#mediaflow-}" "$i")
     # setsid: Ctrl-C reaches only this script, which stops the services with SIGTERM in reverse order.
-    env "$(instance_env "$svc" "$i")" setsid "$BIN/$svc" </dev/null > >(prefix "$name") 2>&1 &
+    env "$(instance_env "$svc" "$i")" setsid "$SUPERVISE" "$name" "$RUN/fg-$name.pid" -- "$BIN/$svc" \
+      </dev/null > >(prefix "$name") 2>&1 &
     PIDS+=($!)
     NAMES+=("$name")
     SVCS+=("$svc")
@@ -185,9 +200,9 @@ cmd_run() {
     banner
   fi
   echo "  Ctrl-C stops everything."
-  # Runs until Ctrl-C or until one service exits.
+  # Runs until Ctrl-C: a service that dies is started again by its supervisor (said in its output).
   wait -n "${PIDS[@]}" || status=$?
-  log "a service exited (status $status); stopping the others"
+  log "a supervisor exited (status $status); stopping the others"
   stop_foreground
   exit "$status"
 }
@@ -200,17 +215,20 @@ cmd_up() {
   "$SERVICES_SH" dev start
   eval "$("$SERVICES_SH" dev env)"
   mkdir -p "$RUN" "$LOGS"
-  local svc i name port gateway_pid=
+  local svc i n name port gateway_pid=
   while read -r svc i; do
     name=$(instance_name "$svc" "$i")
-    if pid_alive "$RUN/$name.pid" "$BIN/$svc"; then
+    if pid_alive "$RUN/$name.supervisor.pid" "$SUPERVISE"; then
       log "$name already running (pid $(<"$RUN/$name.pid"))"
     else
       port=$(instance_port "$svc" "$i")
       port_open "$port" "$(probe_host "$svc")" && die "port $port ($name) is in use by another process"
-      env "$(instance_env "$svc" "$i")" setsid "$BIN/$svc" </dev/null >>"$LOGS/$name.log" 2>&1 &
-      echo $! >"$RUN/$name.pid"
-      log "$name started (pid $!, port $port, log $LOGS/$name.log)"
+      rm -f "$RUN/$name.pid"
+      env "$(instance_env "$svc" "$i")" setsid "$SUPERVISE" "$name" "$RUN/$name.pid" -- "$BIN/$svc" \
+        </dev/null >>"$LOGS/$name.log" 2>&1 &
+      echo $! >"$RUN/$name.supervisor.pid"
+      for ((n = 0; n < 50; n++)); do [[ -s $RUN/$name.pid ]] && break; sleep 0.1; done
+      log "$name started (pid $(cat "$RUN/$name.pid" 2>/dev/null), port $port, log $LOGS/$name.log; restarted if it dies)"
     fi
     [[ $name == mediaflow-gateway ]] && gateway_pid=$(<"$RUN/$name.pid")
   done < <(instances)
@@ -222,11 +240,13 @@ cmd_up() {
   echo "  make down stops everything."
 }
 
-# The pid files of every instance `up` started (whatever MEDIA_REPLICAS says now), replicas before the first.
+# The pid files of every instance `up` started (whatever MEDIA_REPLICAS says now), replicas before the first; each
+# has a supervisor's pid file beside it (<name>.supervisor.pid).
 instance_pid_files() {
   local svc
   for svc in "$@"; do
-    find "$RUN" -maxdepth 1 -name "$svc.*.pid" -printf '%f\n' 2>/dev/null | sort -t. -k2,2nr | sed "s|^|$RUN/|"
+    find "$RUN" -maxdepth 1 -name "$svc.*.pid" ! -name '*.supervisor.pid' -printf '%f\n' 2>/dev/null \
+      | sort -t. -k2,2nr | sed "s|^|$RUN/|"
     [[ -e $RUN/$svc.pid ]] && echo "$RUN/$svc.pid"
   done
   return 0
@@ -240,15 +260,20 @@ cmd_down() {
     local pids=() names=()
     for file in $(instance_pid_files "$svc"); do
       name=$(basename "$file" .pid)
-      if pid_alive "$file" "$BIN/$svc"; then
+      # The supervisor first (it passes SIGTERM on and restarts nothing), else the service itself.
+      if pid_alive "$RUN/$name.supervisor.pid" "$SUPERVISE"; then
+        kill -TERM "$(<"$RUN/$name.supervisor.pid")" 2>/dev/null || true
+        pids+=("$(<"$RUN/$name.supervisor.pid")")
+        names+=("$name")
+      elif pid_alive "$file" "$BIN/$svc"; then
         kill -TERM "$(<"$file")" 2>/dev/null || true
         pids+=("$(<"$file")")
         names+=("$name")
       fi
-      rm -f "$file"
     done
     for ((j = 0; j < ${#pids[@]}; j++)); do
-      terminate "${pids[j]}" "$(stop_timeout "$svc")"
+      stop_supervised "${pids[j]}" "$RUN/${names[j]}.pid" "$(stop_timeout "$svc")"
+      rm -f "$RUN/${names[j]}.pid" "$RUN/${names[j]}.supervisor.pid"
       log "${names[j]} stopped"
     done
   done
