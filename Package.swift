@@ -146,11 +146,11 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "MediaDomain"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: [
-            "Storage", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
+            "Storage", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "MediaDomain"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ImageServiceTests", dependencies: [
-            "ImageService", "ServiceKit", "Messaging", "Persistence", "Storage", "MediaDomain", "Imaging",
+            "ImageService", "ServiceKit", "Messaging", "Persistence", "Storage", "MediaDomain", "Imaging", "TestSupport",
         ], swiftSettings: swiftSettings),
         .testTarget(name: "VideoServiceTests", dependencies: ["VideoService", "AV", "ServiceKit", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AudioServiceTests", dependencies: ["AudioService", "AV", "ServiceKit", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),

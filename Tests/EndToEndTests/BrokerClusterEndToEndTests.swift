@@ -115,11 +115,8 @@ final class Burst: Sendable {
 
 /// A shell command from a `defer` (which cannot await): best effort, for putting servers back.
 func runShellBlockingForCleanup(_ command: String) -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
     do {
-        try process.run()
+        let process = try ChildProcess("/bin/sh", ["-c", command])
         process.waitUntilExit()
         return process.terminationStatus
     } catch {

@@ -21,9 +21,9 @@ struct JobSafetyEndToEndTests {
     }
 
     /// Waits for `process` to end; true when it ended by SIGABRT.
-    func diedOfAbort(_ process: Process, within timeout: Duration) async -> Bool {
+    func diedOfAbort(_ process: ChildProcess, within timeout: Duration) async -> Bool {
         _ = await eventually(timeout: timeout, interval: .milliseconds(100)) { !process.isRunning }
-        return !process.isRunning && process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGABRT
+        return !process.isRunning && process.endedBySignal && process.terminationStatus == SIGABRT
     }
 
     @Test(.timeLimit(.minutes(3)))

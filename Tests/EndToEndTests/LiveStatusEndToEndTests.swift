@@ -85,18 +85,13 @@ struct LiveStatusEndToEndTests {
         ])
         defer { stack.stop() }
         let receiverScript = Self.root.appendingPathComponent("Tests/Webhooks/webhook_receiver.py").path
-        var receivers: [Process] = []
+        var receivers: [ChildProcess] = []
         // SIGKILL: nothing of a receiver is worth a clean stop, and it must not outlive the test.
-        defer { for r in receivers { kill(r.processIdentifier, SIGKILL) } }
+        defer { for r in receivers { r.send(SIGKILL); r.waitUntilExit() } }
         func receiver(port: Int, name: String, failFirst: Int) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", receiverScript, String(port), "\(directory)/\(name).secret", "\(directory)/\(name).log",
-                                 String(failFirst)]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            receivers.append(process)
+            receivers.append(try ChildProcess("/usr/bin/env", [
+                "python3", receiverScript, String(port), "\(directory)/\(name).secret", "\(directory)/\(name).log", String(failFirst),
+            ], output: .discard))
         }
         func received(_ name: String) -> [[String: JSONValue]] {
             guard let text = try? String(contentsOfFile: "\(directory)/\(name).log", encoding: .utf8) else { return [] }

@@ -53,7 +53,7 @@ struct OperationsEndToEndTests {
         let b = try stack.launch("mediaflow-janitor", extra: settings.merging(["MEDIA_OPS_PORT": String(portB)]) { $1 })
         #expect(await eventually(timeout: .seconds(30)) { await metric("mediaflow_janitor_acting", port: portB) == 0 },
                 "the second one answers and stands by")
-        func runs(by process: Process) async throws -> Int {
+        func runs(by process: ChildProcess) async throws -> Int {
             Int(try await stack.sql("SELECT count(*) FROM janitor_runs WHERE instance LIKE '%:\(process.processIdentifier)'")) ?? -1
         }
         let before = try await runs(by: a)
@@ -74,7 +74,7 @@ struct OperationsEndToEndTests {
     }
 
     /// A Janitor of `stack` that acts (its own schedule a day apart, so only what the test asks runs), or nil.
-    func actingJanitor(_ stack: Stack, extra: [String: String] = [:], log: String? = nil) async throws -> (Process, Int) {
+    func actingJanitor(_ stack: Stack, extra: [String: String] = [:], log: String? = nil) async throws -> (ChildProcess, Int) {
         let port = freePort()
         var settings = ["MEDIA_OPS_PORT": String(port), "MEDIA_JANITOR_STANDBY_POLL": "1s"]
         for task in ["FAILED_CLEANUP", "ORPHAN_SWEEP", "STUCK_PROCESSING", "OUTBOX_WATCH"] { settings["MEDIA_JANITOR_\(task)_EVERY"] = "24h" }

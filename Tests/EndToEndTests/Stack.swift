@@ -27,7 +27,7 @@ final class Stack: Sendable {
     /// The bucket, when the stack stores on S3.
     let bucket: S3Storage?
     let secret = "end-to-end-secret-end-to-end-secret"
-    private let processes = Mutex<[(name: String, process: Process)]>([])
+    private let processes = Mutex<[(name: String, process: ChildProcess)]>([])
     /// What every process of the stack is started with (servers, storage, port, secret).
     let environment: [String: String]
     private let binDir: String
@@ -90,32 +90,23 @@ final class Stack: Sendable {
     /// Starts one executable of the bin folder (stopped with the others by `stop()`). With `log`, its stdout and
     /// stderr are appended to that file and it logs at info level (unless `extra` says otherwise).
     @discardableResult
-    func launch(_ name: String, extra: [String: String], log: String? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(binDir)/\(name)")
+    func launch(_ name: String, extra: [String: String], log: String? = nil) throws -> ChildProcess {
         var env = environment
-        if let log {
-            if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
-            guard let handle = FileHandle(forWritingAtPath: log) else { throw StackError("cannot write \(log)") }
-            handle.seekToEndOfFile()
-            process.standardOutput = handle
-            process.standardError = handle
-            env["MEDIA_LOG_LEVEL"] = "info"
-        }
-        process.environment = env.merging(extra) { $1 }
-        try process.run()
+        if log != nil { env["MEDIA_LOG_LEVEL"] = "info" }
+        let process = try ChildProcess("\(binDir)/\(name)", [], environment: env.merging(extra) { $1 },
+                                       output: log.map { .file($0) } ?? .inherit)
         processes.withLock { $0.append((name, process)) }
         return process
     }
 
     /// The processes launched as `name` (still running or not), oldest first.
-    func processes(named name: String) -> [Process] {
+    func processes(named name: String) -> [ChildProcess] {
         processes.withLock { $0.filter { $0.name == name }.map(\.process) }
     }
 
     /// SIGTERM to every process, SIGKILL to any still alive after 5 s; removes the storage folder.
     func stop() {
-        let all = processes.withLock { p -> [Process] in
+        let all = processes.withLock { p -> [ChildProcess] in
             defer { p = [] }
             return p.map(\.process)
         }
@@ -143,18 +134,10 @@ final class Stack: Sendable {
     /// Runs a tool of the bin folder (mediactl) with this stack's environment; returns its exit status, its output
     /// (stdout and stderr) and how long it took.
     func tool(_ name: String, _ arguments: [String], extra: [String: String] = [:]) throws -> (status: Int32, output: String, elapsed: Duration) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(binDir)/\(name)")
-        process.arguments = arguments
-        process.environment = environment.merging(extra) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
         let started = ContinuousClock.now
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self), started.duration(to: .now))
+        let (status, output) = try runCapturing("\(binDir)/\(name)", arguments, environment: environment.merging(extra) { $1 },
+                                                inheritEnvironment: false)
+        return (status, output, started.duration(to: .now))
     }
 
     /// One value from the test database (`psql -Atc`), for checks a client cannot make.

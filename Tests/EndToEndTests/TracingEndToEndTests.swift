@@ -56,17 +56,12 @@ struct TracingEndToEndTests {
     @Test func spansAreExportedOverOTLPAsOneTreeFromRequestToFold() async throws {
         let received = FileManager.default.temporaryDirectory.appendingPathComponent("otlp-\(UUID().uuidString).jsonl").path
         defer { try? FileManager.default.removeItem(atPath: received) }
-        let receiver = Process()
-        receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Tracing/otlp_receiver.py").path
-        receiver.arguments = ["python3", script, received]
-        let portPipe = Pipe()
-        receiver.standardOutput = portPipe
-        receiver.standardError = FileHandle.nullDevice
-        try receiver.run()
-        defer { kill(receiver.processIdentifier, SIGKILL) }
-        let portLine = String(decoding: portPipe.fileHandleForReading.availableData, as: UTF8.self)
+        let portPipe = ChildProcess.pipe()
+        let receiver = try ChildProcess("/usr/bin/env", ["python3", script, received], output: .descriptor(portPipe.write), error: .discard)
+        defer { receiver.send(SIGKILL); receiver.waitUntilExit() }
+        let portLine = String(decoding: portPipe.read.availableData, as: UTF8.self)
         let port = try #require(Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)), "the receiver's port: \(portLine)")
 
         let stack = try await Stack.start(processors: ["mediaflow-image"], overrides: [

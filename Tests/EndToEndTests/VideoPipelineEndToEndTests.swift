@@ -13,17 +13,10 @@ import Glibc
        .enabled(if: Stack.available, "needs MEDIA_TEST_BIN_DIR and the test servers (make test)"))
 struct VideoPipelineEndToEndTests {
     /// A VideoService of our own (not in the Stack's list) so it can be killed; stderr goes to `log`.
-    func launchVideoService(_ stack: Stack, log: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(Stack.env["MEDIA_TEST_BIN_DIR"] ?? "")/mediaflow-video")
-        process.environment = stack.environment.merging([
+    func launchVideoService(_ stack: Stack, log: String) throws -> ChildProcess {
+        try ChildProcess("\(Stack.env["MEDIA_TEST_BIN_DIR"] ?? "")/mediaflow-video", [], environment: stack.environment.merging([
             "MEDIA_OPS_PORT": String(freePort()), "MEDIA_LOG_LEVEL": "info", "MEDIA_VIDEO_WORKERS": "1",
-        ]) { $1 }
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: log)
-        process.standardOutput = FileHandle(forWritingAtPath: log)
-        try process.run()
-        return process
+        ]) { $1 }, output: .file(log))
     }
 
     func lines(_ log: String, containing text: String) -> [Substring] {

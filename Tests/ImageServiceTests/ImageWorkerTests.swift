@@ -7,6 +7,7 @@ import Persistence
 import ServiceKit
 import Storage
 import Testing
+import TestSupport
 
 /// The shared processing worker driving the real libvips processor, with the in-memory broker, storage
 /// and inbox: what ImageService does with one `media.uploaded`, end to end inside the process.
@@ -32,10 +33,7 @@ struct ImageWorkerTests {
     func storeOriginal(_ lavfi: String, ext: String = "jpg", format: MediaFormat = .jpeg) async throws -> MediaUploaded {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("iw-\(UUID().uuidString).\(ext)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        process.arguments = ["-loglevel", "error", "-y", "-f", "lavfi", "-i", lavfi, "-frames:v", "1", path]
-        try process.run()
+        let process = try ChildProcess("/usr/bin/ffmpeg", ["-loglevel", "error", "-y", "-f", "lavfi", "-i", lavfi, "-frames:v", "1", path])
         process.waitUntilExit()
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)

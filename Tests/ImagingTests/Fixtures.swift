@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Test inputs, generated once per test process into a temporary directory with Python/Pillow and ffmpeg.
 /// Needs `ffmpeg` and Pillow (`python3 -m pip install pillow`).
@@ -51,14 +52,9 @@ enum Fixtures {
 
     /// Runs a tool found on PATH and fails with its stderr.
     static func run(_ tool: String, _ arguments: [String], hint: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = ChildProcess.pipe()
+        let process = try ChildProcess("/usr/bin/env", [tool] + arguments, output: .discard, error: .descriptor(stderr.write))
+        let message = String(decoding: stderr.read.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw Failure(description: "\(tool) failed (\(hint)): \(message)")

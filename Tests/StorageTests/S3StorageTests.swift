@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 @testable import Storage
 import Testing
+import TestSupport
 
 
 /// The S3 server `make test` starts (moto, with signature checks on), as its environment names it.
@@ -22,9 +23,7 @@ enum TestS3 {
     /// environment; returns its exit status.
     static func boto3(_ script: String) throws -> Int32 {
         let location = try location()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", """
+        let arguments = ["python3", "-c", """
             import os, sys, boto3
             s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1",
                               aws_access_key_id=os.environ["MEDIA_LOCAL_S3_ACCESS_KEY"],
@@ -35,8 +34,7 @@ enum TestS3 {
         var environment = env
         environment["S3_ENDPOINT"] = location.endpoint.absoluteString
         environment["S3_BUCKET"] = location.bucket
-        process.environment = environment
-        try process.run()
+        let process = try ChildProcess("/usr/bin/env", arguments, environment: environment)
         process.waitUntilExit()
         return process.terminationStatus
     }
