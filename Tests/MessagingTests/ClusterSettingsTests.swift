@@ -17,7 +17,7 @@ struct ClusterSettingsTests {
         }
     }
 
-    @Test func quorumMakesEveryQueueQuorumAndItsDeadLetteringAtLeastOnce() {
+    @Test func quorumMakesEveryQueueQuorumAndItsDeadLetteringAtLeastOnce() throws {
         let topology = BrokerTopology.workQueue(
             name: "image-service", exchange: "mediaflow", routingKeys: ["media.uploaded.image"],
             retryDelays: [.seconds(1), .seconds(5)])
@@ -27,11 +27,16 @@ struct ClusterSettingsTests {
         for queue in quorum.queues {
             #expect(queue.arguments["x-queue-type"] == .string("quorum"), "\(queue.name)")
             let deadLetters = queue.arguments["x-dead-letter-exchange"] != nil
-            #expect(deadLetters == queue.name.contains(".retry."), "\(queue.name)")
+            #expect(deadLetters == !queue.name.hasSuffix(".dead"), "\(queue.name)")
             if deadLetters {
                 #expect(queue.arguments["x-dead-letter-strategy"] == .string("at-least-once"))
                 #expect(queue.arguments["x-overflow"] == .string("reject-publish"))
             }
         }
+        // The work queue itself: a message delivered too often goes to its dead queue (the broker's crash rule).
+        let work = try #require(quorum.queues.first { $0.name == "image-service" })
+        #expect(work.arguments["x-delivery-limit"] == .int(QueueType.deliveryLimit))
+        #expect(work.arguments["x-dead-letter-routing-key"] == .string("image-service.dead"))
+        #expect(quorum.queues.filter { $0.arguments["x-delivery-limit"] != nil }.map(\.name) == ["image-service"])
     }
 }

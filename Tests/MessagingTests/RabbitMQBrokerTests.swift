@@ -45,6 +45,36 @@ struct RabbitMQBrokerTests {
         await cleanUp(broker, topology)
     }
 
+    /// Issue 27, defect 0b, the broker's half: on quorum queues a message handed out `QueueType.deliveryLimit` times
+    /// without an acknowledgement (each consumer died with it) is parked in the work queue's dead queue, with the
+    /// broker's reason, instead of going round forever.
+    @Test func aQuorumWorkQueueParksAMessageDeliveredTooOften() async throws {
+        let broker = try RabbitMQBroker(url: amqpURL ?? "", queueType: .quorum, logger: logger)
+        let name = uniqueName("test.limit")
+        let topology = BrokerTopology.workQueue(name: name, exchange: uniqueName("test.ex"), routingKeys: ["k"], retryDelays: [.seconds(1)])
+        try await broker.declare(topology)
+        try await broker.publish(message(exchange: "", routingKey: name, id: "poison"))
+        let deliveries = Recorder<String>()
+        let consumer = Task {
+            // Each delivery goes back unacknowledged, as when the process handling it dies.
+            try await broker.consume(queue: name, prefetch: 1) { delivery in
+                deliveries.append(delivery.message.messageId)
+                try? await delivery.reject(requeue: true)
+            }
+        }
+        let dead = BrokerTopology.deadLetterQueueName(name)
+        #expect(await eventually(timeout: .seconds(30)) { (try? await broker.messageCount(queue: dead)) == 1 })
+        consumer.cancel()
+        try? await consumer.value
+        #expect((Int(QueueType.deliveryLimit)...Int(QueueType.deliveryLimit) + 1).contains(deliveries.count), "\(deliveries.count)")
+        #expect(try await broker.messageCount(queue: name) == 0)
+        let parked = try await broker.withMessages(queue: dead, limit: 1) { $0.map(\.message) }
+        #expect(parked.first?.messageId == "poison")
+        #expect(parked.first?.headers["x-first-death-reason"] == "delivery_limit")
+        #expect(parked.first?.headers["x-first-death-queue"] == name)
+        await cleanUp(broker, topology)
+    }
+
     @Test func drainingConsumerTakesNothingNewAndLetsTheHandlerInHandFinish() async throws {
         let broker = try makeBroker()
         let name = uniqueName("test.drain")
