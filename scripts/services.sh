@@ -2,7 +2,7 @@
 # Project-local PostgreSQL, RabbitMQ and (for tests, or dev with MEDIA_LOCAL_S3=1) an S3 server for one instance
 # (dev or test). No Docker, no system services.
 #
-#   scripts/services.sh <dev|test|hosts> <command>
+#   scripts/services.sh <dev|test|test2|hosts> <command>
 #
 # `hosts` is the servers' host of the cross-host test (scripts/netns-hosts.sh): it runs inside a network namespace,
 # listens on every address there and trusts its own subnets; MEDIA_SERVICES_ADDRESS names it in `env`.
@@ -25,7 +25,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 RMQ_BIN=/usr/lib/rabbitmq/bin   # not /usr/sbin/rabbitmqctl: that wrapper switches to the rabbitmq user and its HOME
 
 usage() {
-  echo "usage: $0 <dev|test|hosts> <deps|start|stop|status|env|pg-start|pg-stop|rabbitmq-start|rabbitmq-stop|s3-start|s3-stop|clean|rabbitmqctl ...>" >&2
+  echo "usage: $0 <dev|test|test2|hosts> <deps|start|stop|status|env|pg-start|pg-stop|rabbitmq-start|rabbitmq-stop|s3-start|s3-stop|clean|rabbitmqctl ...>" >&2
   exit 2
 }
 [[ $# -ge 2 ]] || usage
@@ -36,6 +36,8 @@ LISTEN=127.0.0.1 ADDRESS=127.0.0.1
 case $INSTANCE in
   dev)  PG_PORT=54329 AMQP_PORT=56729 DIST_PORT=25729 EPMD_PORT=43729 S3_PORT=59329 ;;
   test) PG_PORT=54339 AMQP_PORT=56739 DIST_PORT=25739 EPMD_PORT=43739 S3_PORT=59339 ;;
+  # The test command's second stream (the suites that stop servers), on servers of its own (scripts/test.sh).
+  test2) PG_PORT=54369 AMQP_PORT=56769 DIST_PORT=25769 EPMD_PORT=43769 S3_PORT=59369 ;;
   hosts)
     PG_PORT=54359 AMQP_PORT=56759 DIST_PORT=25759 EPMD_PORT=43759 S3_PORT=59359
     LISTEN=0.0.0.0 ADDRESS=${MEDIA_SERVICES_ADDRESS:-127.0.0.1}
@@ -354,13 +356,13 @@ cmd_env() {
   if ((WANT_S3)) && [[ -s $S3_DIR/credentials ]]; then
     read -r access secret <"$S3_DIR/credentials"
     printf 'export MEDIA_LOCAL_S3_URL=%q MEDIA_LOCAL_S3_ACCESS_KEY=%q MEDIA_LOCAL_S3_SECRET_KEY=%q\n' "$(s3_url)" "$access" "$secret"
-    if [[ $INSTANCE != test ]]; then names+=(MEDIA_S3_ACCESS_KEY MEDIA_S3_SECRET_KEY); fi
+    if [[ $INSTANCE != test* ]]; then names+=(MEDIA_S3_ACCESS_KEY MEDIA_S3_SECRET_KEY); fi
   fi
   for name in "${names[@]}"; do
     case $name in
       MEDIA_DATABASE_URL) value=postgres://mediaflow:mediaflow@$ADDRESS:$PG_PORT/mediaflow ;;
       MEDIA_AMQP_URL) value=amqp://mediaflow:mediaflow@$ADDRESS:$AMQP_PORT/ ;;
-      MEDIA_STORAGE) if [[ -n $access && $INSTANCE != test ]]; then value=$(s3_url); else value=local:$STORAGE; fi ;;
+      MEDIA_STORAGE) if [[ -n $access && $INSTANCE != test* ]]; then value=$(s3_url); else value=local:$STORAGE; fi ;;
       MEDIA_S3_ACCESS_KEY) value=$access ;;
       MEDIA_S3_SECRET_KEY) value=$secret ;;
     esac

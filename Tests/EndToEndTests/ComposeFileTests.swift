@@ -3,11 +3,13 @@ import MediaDomain
 import Testing
 import TestSupport
 
-/// `compose/compose.yaml` and `compose/Dockerfile` checked without a Docker engine (there is none here): the file
-/// parses (PyYAML, anchors and merge keys resolved as Compose resolves them), every executable it runs is a product of
-/// Package.swift that the Dockerfile builds, every environment variable it gives a Mediaflow service is one that
-/// service's `--help` names, and every Mediaflow service has a health check on `/healthz`.
-@Suite("compose/: the file parses and names only what the product has",
+/// `compose/compose.yaml` and `compose/Dockerfile` checked without a Docker engine (there is none here, so nothing is
+/// built or run): the file parses (PyYAML, anchors and merge keys resolved as Compose resolves them), every executable
+/// it runs is a product of Package.swift that the Dockerfile builds, every environment variable it gives a Mediaflow
+/// service is one that service's `--help` names, every Mediaflow service has a health check on `/healthz`; the
+/// Dockerfile's build context holds every folder Package.swift names (none is dropped by `.dockerignore`), and its run
+/// image installs the Debian package of every system library the binaries link (read from the binaries themselves).
+@Suite("compose/ without Docker: the files parse, name only what the product has, and the image has what it links",
        .enabled(if: ProcessInfo.processInfo.environment["MEDIA_TEST_BIN_DIR"] != nil, "needs make test's build"))
 struct ComposeFileTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -83,6 +85,94 @@ struct ComposeFileTests {
         #expect(text.contains("FROM debian:bookworm-slim"), "it runs on Debian slim")
         for library in ["libvips42", "libavformat59", "libavcodec59", "libswscale6", "libswresample4", "librabbitmq4"] {
             #expect(text.contains(library), "the run image has \(library)")
+        }
+    }
+
+    /// The packages `apt-get install` puts in the run stage (the last `FROM`).
+    func runImagePackages(_ dockerfile: String) -> Set<String> {
+        guard let stage = dockerfile.components(separatedBy: "\nFROM ").last else { return [] }
+        let install = stage.components(separatedBy: "apt-get install").dropFirst().first ?? ""
+        let words = install.components(separatedBy: "&&").first ?? ""
+        return Set(words.split(whereSeparator: { $0 == " " || $0 == "\\" || $0 == "\n" }).map(String.init)
+            .filter { !$0.hasPrefix("-") && !$0.isEmpty })
+    }
+
+    /// Debian's package owning `library` (a soname) as this machine resolves it, nil for the Swift toolchain's own.
+    func owningPackage(_ library: String) throws -> String? {
+        let cache = try runCapturing("/sbin/ldconfig", ["-p"]).output
+        guard let line = cache.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(library + " ") }),
+              let path = line.components(separatedBy: " => ").last
+        else { return nil }   // not a system library: the toolchain's, linked statically into the image's binaries
+        for candidate in [path, "/usr" + path, path.replacingOccurrences(of: "/usr/lib/", with: "/lib/")] {
+            let owner = try runCapturing("/usr/bin/dpkg", ["-S", candidate])
+            if owner.status == 0, let package = owner.output.split(separator: ":").first { return String(package) }
+        }
+        return nil
+    }
+
+    /// Every system library a product links directly (its ELF `NEEDED` entries) comes from a package the run image
+    /// installs, or from one of their dependencies, or from the Debian base image.
+    @Test func theRunImageInstallsThePackageOfEveryLibraryTheBinariesLink() throws {
+        let bin = try #require(ProcessInfo.processInfo.environment["MEDIA_TEST_BIN_DIR"])
+        let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("compose/Dockerfile"), encoding: .utf8)
+        let installed = runImagePackages(dockerfile)
+        #expect(installed.contains("libvips42"), "the run stage's package list was read: \(installed.sorted())")
+        var provided = installed.union(["libc6", "libgcc-s1", "libstdc++6", "zlib1g"])   // in debian:bookworm-slim
+        for package in installed {
+            let depends = try runCapturing("/usr/bin/dpkg-query", ["-W", "-f=${Depends}", package]).output
+            for clause in depends.split(separator: ",") {
+                for alternative in clause.split(separator: "|") {
+                    if let name = alternative.split(separator: " ").first { provided.insert(String(name)) }
+                }
+            }
+        }
+        for product in try products().sorted() {
+            let elf = try runCapturing("/usr/bin/readelf", ["-d", "\(bin)/\(product)"])
+            try #require(elf.status == 0, "\(product) is built")
+            let needed = elf.output.split(separator: "\n").filter { $0.contains("(NEEDED)") }.compactMap { line in
+                line.split(separator: "[").last?.split(separator: "]").first.map(String.init)
+            }
+            #expect(needed.contains("libc.so.6"), "\(product)'s NEEDED entries were read")
+            for library in needed {
+                guard let package = try owningPackage(library) else { continue }
+                #expect(provided.contains(package), "\(product) links \(library) from \(package), which the run image does not install")
+            }
+        }
+    }
+
+    /// `COPY . .` sends the build context: every folder Package.swift names must be in it (not dropped by
+    /// `.dockerignore`), and every other `COPY` source must exist.
+    @Test func theBuildContextHoldsEverythingThePackageNames() throws {
+        let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("compose/Dockerfile"), encoding: .utf8)
+        let ignored = (try? String(contentsOf: Self.root.appendingPathComponent(".dockerignore"), encoding: .utf8))?
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") } ?? []
+        func isIgnored(_ path: String) -> Bool {
+            ignored.contains { pattern in
+                let prefix = pattern.hasSuffix("*") ? String(pattern.dropLast()) : pattern
+                return pattern.hasSuffix("*") ? path.hasPrefix(prefix) : (path == pattern || path.hasPrefix(pattern + "/"))
+            }
+        }
+        var sources: [String] = []
+        for line in dockerfile.split(separator: "\n") where line.hasPrefix("COPY ") && !line.contains("--from") {
+            let words = line.split(separator: " ").dropFirst().filter { !$0.hasPrefix("--") }
+            sources += words.dropLast().map(String.init)
+        }
+        #expect(!sources.isEmpty, "the Dockerfile copies the source in")
+        for source in sources {
+            let path = source == "." ? "" : source
+            #expect(FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(path).path), "COPY \(source) exists")
+            #expect(!isIgnored(path) || path.isEmpty, "COPY \(source) is not dropped by .dockerignore")
+        }
+        guard sources.contains(".") else { return }
+        let manifest = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
+        let regex = try NSRegularExpression(pattern: #"path: "([^"]+)""#)
+        let paths = regex.matches(in: manifest, range: NSRange(manifest.startIndex..., in: manifest)).compactMap {
+            Range($0.range(at: 1), in: manifest).map { String(manifest[$0]) }
+        }
+        #expect(paths.count > 10, "Package.swift's target folders were read")
+        for path in paths {
+            #expect(FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(path).path), "\(path) exists")
+            #expect(!isIgnored(path), "\(path) is in the build context (.dockerignore does not drop it)")
         }
     }
 }

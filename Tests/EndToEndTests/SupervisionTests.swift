@@ -20,11 +20,16 @@ struct SupervisionTests {
             trap 'echo stopped > \(dir)/stopped; exit 0' TERM
             while :; do sleep 0.1; done
             """
-        // Started through Python with the signal mask cleared and SIGCHLD at its default: a process started by the test
-        // runner inherits a mask that keeps `wait` in a shell from ever returning (a shell starts it in real use).
         let process = try ChildProcess(Self.root.appendingPathComponent("scripts/supervise.sh").path, [
             "demo", "\(dir)/pid", "--", "/bin/bash", "-c", service,
         ], output: .file("\(dir)/log"))
+        // Whatever happens below, neither outlives the test (a supervisor left behind restarts its service forever).
+        defer {
+            if let text = try? String(contentsOfFile: "\(dir)/pid", encoding: .utf8),
+               let service = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) { kill(service, SIGKILL) }
+            if process.isRunning { process.send(SIGKILL) }
+            process.waitUntilExit()
+        }
         let started = ContinuousClock.now
         let running = await eventually(timeout: .seconds(20), interval: .milliseconds(100)) {
             (try? String(contentsOfFile: "\(dir)/starts", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == "4"
