@@ -4,13 +4,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .NOTPARALLEL:
-.PHONY: help deps build run up down test bench status clean-local
+.PHONY: help deps build run up down test bench fuzz status clean-local
 
 help:
 	@echo "make run          start everything in the foreground (API on http://127.0.0.1:8080); Ctrl-C stops it"
 	@echo "make test         run the whole test suite on its own PostgreSQL/RabbitMQ instance"
 	@echo "make up / down    start / stop everything in the background"
 	@echo "make bench        measure every TARGETS.md row over HTTP (reuses or starts the stack)"
+	@echo "make fuzz         libFuzzer on the parsers of untrusted bytes (FUZZ_SECONDS per target, default 60)"
 	@echo "make deps         install missing system packages (apt)"
 	@echo "make build        swift build -c release"
 	@echo "make status       what is running"
@@ -36,6 +37,9 @@ test: deps
 
 bench: deps build
 	scripts/bench.sh $(BENCH_ARGS)
+
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_ARGS)
 
 status:
 	@scripts/app.sh status

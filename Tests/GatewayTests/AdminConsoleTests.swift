@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import MediaDomain
 import Persistence
+import ServiceCore
 import ServiceKit
 import Storage
 import Testing

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import MediaDomain
 import Messaging
 import Persistence
+import ServiceCore
 import ServiceKit
 import Storage
 import Synchronization

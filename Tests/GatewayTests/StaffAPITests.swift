@@ -6,6 +6,7 @@ import MediaDomain
 import Messaging
 import Operations
 import Persistence
+import ServiceCore
 import ServiceKit
 import Testing
 import Tokens

@@ -1,3 +1,4 @@
+import ServiceCore
 import ServiceKit
 import Storage
 import Testing

@@ -4,6 +4,7 @@ import Imaging
 import MediaDomain
 import Messaging
 import Persistence
+import ServiceCore
 import ServiceKit
 import Storage
 import Testing

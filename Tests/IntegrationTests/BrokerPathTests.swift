@@ -7,6 +7,7 @@ import MediaDomain
 import Messaging
 import Persistence
 import PostgresNIO
+import ServiceCore
 import ServiceKit
 import Storage
 import Synchronization

@@ -4,6 +4,7 @@ import MediaDomain
 import Messaging
 import Persistence
 import PostgresNIO
+import ServiceCore
 import ServiceKit
 import Synchronization
 import Testing

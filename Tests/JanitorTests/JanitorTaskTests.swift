@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MediaDomain
 import Persistence
+import ServiceCore
 import ServiceKit
 import Storage
 import Testing

@@ -3,6 +3,7 @@ import Logging
 import MediaDomain
 import Messaging
 import Persistence
+import ServiceCore
 import ServiceKit
 import Storage
 import Testing

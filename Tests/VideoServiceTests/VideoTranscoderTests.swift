@@ -184,7 +184,7 @@ struct VideoTranscoderTests {
         let dir = try VideoFixtures.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = "\(dir)/garbage.mp4"
-        _ = FileManager.default.createFile(atPath: path, contents: Data((0..<200_000).map { _ in UInt8.random(in: 0...255) }))
+        _ = FileManager.default.createFile(atPath: path, contents: VideoFixtures.noise(count: 200_000))
         await #expect {
             _ = try await VideoFixtures.transcode(path, in: dir)
         } throws: { error in

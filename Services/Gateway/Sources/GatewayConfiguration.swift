@@ -3,6 +3,7 @@ import Logging
 import MediaDomain
 import NIOCore
 import Operations
+import ServiceCore
 import ServiceKit
 
 /// Everything the Gateway reads from its environment, once, at start-up (SPEC §5).

@@ -259,7 +259,8 @@ public enum LocationScrubber {
             } else if length == 0 {
                 length = size - at
             }
-            guard length >= headerLength, at + length <= size else { break }
+            // `length <= size - at`, not `at + length <= size`: a 64-bit size near Int64.max would overflow the sum.
+            guard length >= headerLength, length <= size - at else { break }
             let type = Array(header[4..<8])
             if type == Array("moov".utf8), length <= Int64(maxMovieBoxBytes) {
                 let moov = try await read(at, Int(length))

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import MediaDomain
 import Persistence
+import ServiceCore
 import ServiceKit
 import Storage
 import Tokens
@@ -59,18 +60,14 @@ struct MediaController: Sendable {
             }
             status = parsed
         }
-        let page = try Self.positiveInt(params["page"].map(String.init), name: "page", default: 1)
-        let pageSize = min(try Self.positiveInt(params["page_size"].map(String.init), name: "page_size", default: 20), 100)
+        let paging = try Pagination(page: params["page"].map(String.init), pageSize: params["page_size"].map(String.init))
         let (count, items) = try await repository.list(MediaQuery(
-            userId: user.id, fileType: type, status: status, offset: (page - 1) * pageSize, limit: pageSize))
-        let lastPage = max(1, (count + pageSize - 1) / pageSize)
-        guard page <= lastPage else { throw APIError(.notFound, code: "invalid_page", detail: "Invalid page.") }
+            userId: user.id, fileType: type, status: status, offset: paging.offset, limit: paging.size))
+        try paging.requireExists(count: count)
         var filters: [(String, String)] = []
         if let type { filters.append(("type", type.rawValue)) }
         if let status { filters.append(("status", status.rawValue)) }
-        if params["page_size"] != nil { filters.append(("page_size", String(pageSize))) }
-        let next = page < lastPage ? links.apiURL("/api/media/", query: [("page", String(page + 1))] + filters) : nil
-        let previous = page > 1 ? links.apiURL("/api/media/", query: [("page", String(page - 1))] + filters) : nil
+        let (next, previous) = paging.neighbours(count: count) { links.apiURL("/api/media/", query: paging.query($0, filters: filters)) }
         return json(Page(
             count: count, next: next, previous: previous, results: items.map { MediaResource($0, links: links) }))
     }
@@ -134,14 +131,6 @@ struct MediaController: Sendable {
         guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else { throw APIError.notFound() }
         return id
     }
-
-    static func positiveInt(_ text: String?, name: String, default fallback: Int) throws -> Int {
-        guard let text, !text.isEmpty else { return fallback }
-        guard let value = Int(text), value >= 1, value <= 1_000_000 else {
-            throw APIError.badRequest("invalid_parameter", "\(name) must be a positive integer.")
-        }
-        return value
-    }
 }
 
 /// One page of the list (SPEC §1.3), DRF's shape.
@@ -153,13 +142,9 @@ struct Page {
 
     func write(to w: inout JSONWriter) {
         w.beginObject()
-        w.key("count"); w.int(count)
-        w.key("next"); w.string(next)
-        w.key("previous"); w.string(previous)
-        w.key("results")
-        w.beginArray()
-        for media in results { media.write(to: &w) }
-        w.endArray()
+        Pagination.write(to: &w, count: count, next: next, previous: previous) { w in
+            for media in results { media.write(to: &w) }
+        }
         w.endObject()
     }
 }

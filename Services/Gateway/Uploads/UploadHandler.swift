@@ -4,6 +4,7 @@ import Logging
 import MediaDomain
 import Metrics
 import Persistence
+import ServiceCore
 import ServiceKit
 import Storage
 import Tokens

@@ -37,27 +37,16 @@ struct StaffOperationsController: Sendable {
     @Sendable func listMedia(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let params = StaffMediaFilter.parameters(request)
         var filter = try StaffMediaFilter(params, dialect: .api)
-        let page = try MediaController.positiveInt(params["page"], name: "page", default: 1)
-        let pageSize = min(try MediaController.positiveInt(params["page_size"], name: "page_size", default: 20), 100)
-        filter.query.offset = (page - 1) * pageSize
-        filter.query.limit = pageSize
+        let paging = try Pagination(page: params["page"], pageSize: params["page_size"])
+        filter.query.offset = paging.offset
+        filter.query.limit = paging.size
         let (count, items) = try await operations.staffMedia(filter.query)
-        let lastPage = max(1, (count + pageSize - 1) / pageSize)
-        guard page <= lastPage else { throw APIError(.notFound, code: "invalid_page", detail: "Invalid page.") }
-        var filters = filter.echoed
-        if params["page_size"] != nil { filters.append(("page_size", String(pageSize))) }
-        let next = page < lastPage ? links.apiURL("/api/admin/media/", query: [("page", String(page + 1))] + filters) : nil
-        let previous = page > 1 ? links.apiURL("/api/admin/media/", query: [("page", String(page - 1))] + filters) : nil
+        try paging.requireExists(count: count)
+        let (next, previous) = paging.neighbours(count: count) {
+            links.apiURL("/api/admin/media/", query: paging.query($0, filters: filter.echoed))
+        }
         var w = JSONWriter()
-        w.beginObject()
-        w.key("count"); w.int(count)
-        w.key("next"); w.string(next)
-        w.key("previous"); w.string(previous)
-        w.key("results")
-        w.beginArray()
-        for media in items { MediaResource(media, links: links).write(to: &w) }
-        w.endArray()
-        w.endObject()
+        Page(count: count, next: next, previous: previous, results: items.map { MediaResource($0, links: links) }).write(to: &w)
         return jsonResponse(w)
     }
 
@@ -67,35 +56,31 @@ struct StaffOperationsController: Sendable {
         let queue = params["queue"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let code = params["code"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         if let code, code.count > 100 { throw APIError.badRequest("invalid_filter", "code is at most 100 characters.") }
-        let page = try MediaController.positiveInt(params["page"].map(String.init), name: "page", default: 1)
-        let pageSize = min(try MediaController.positiveInt(params["page_size"].map(String.init), name: "page_size", default: 20), 100)
+        let paging = try Pagination(page: params["page"].map(String.init), pageSize: params["page_size"].map(String.init))
         let selection = DeadLetterSelection(queue: queue, code: code)
         let groups: [DeadLetterGroup], count: Int, letters: [DeadLetter]
         do {
             groups = try await deadLetters.groups(selection)
-            (count, letters) = try await deadLetters.list(selection, offset: (page - 1) * pageSize, limit: pageSize)
+            (count, letters) = try await deadLetters.list(selection, offset: paging.offset, limit: paging.size)
         } catch let error as OperationsError {
             throw APIError.badRequest("invalid_filter", error.description)
         }
-        let lastPage = max(1, (count + pageSize - 1) / pageSize)
-        guard page <= lastPage else { throw APIError(.notFound, code: "invalid_page", detail: "Invalid page.") }
+        try paging.requireExists(count: count)
         var filters: [(String, String)] = []
         if let queue { filters.append(("queue", queue)) }
         if let code { filters.append(("code", code)) }
-        if params["page_size"] != nil { filters.append(("page_size", String(pageSize))) }
+        let (next, previous) = paging.neighbours(count: count) {
+            links.apiURL("/api/admin/dead-letters/", query: paging.query($0, filters: filters))
+        }
         var w = JSONWriter()
         w.beginObject()
         w.key("groups")
         w.beginArray()
         for group in groups { group.write(to: &w) }
         w.endArray()
-        w.key("count"); w.int(count)
-        w.key("next"); w.string(page < lastPage ? links.apiURL("/api/admin/dead-letters/", query: [("page", String(page + 1))] + filters) : nil)
-        w.key("previous"); w.string(page > 1 ? links.apiURL("/api/admin/dead-letters/", query: [("page", String(page - 1))] + filters) : nil)
-        w.key("results")
-        w.beginArray()
-        for letter in letters { letter.write(to: &w) }
-        w.endArray()
+        Pagination.write(to: &w, count: count, next: next, previous: previous) { w in
+            for letter in letters { letter.write(to: &w) }
+        }
         w.endObject()
         return jsonResponse(w)
     }
@@ -200,7 +185,7 @@ struct StaffOperationsController: Sendable {
         if let task, JanitorTaskName(rawValue: task) == nil {
             throw APIError.badRequest("invalid_filter", "Unknown task '\(task)'.")
         }
-        let limit = min(try MediaController.positiveInt(params["limit"].map(String.init), name: "limit", default: 50), 500)
+        let limit = min(try Pagination.positiveInt(params["limit"].map(String.init), name: "limit", default: 50), 500)
         let runs = try await operations.janitorRuns(task: task, limit: limit)
         var w = JSONWriter()
         w.beginObject()

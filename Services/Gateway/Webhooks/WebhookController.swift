@@ -90,24 +90,18 @@ struct WebhookController: Sendable {
     @Sendable func deliveries(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let webhook = try await owned(context)
         let params = request.uri.queryParameters
-        let page = try MediaController.positiveInt(params["page"].map(String.init), name: "page", default: 1)
-        let pageSize = min(try MediaController.positiveInt(params["page_size"].map(String.init), name: "page_size", default: 20), 100)
-        let (count, items) = try await store.deliveries(webhookId: webhook.id, offset: (page - 1) * pageSize, limit: pageSize)
-        let lastPage = max(1, (count + pageSize - 1) / pageSize)
-        guard page <= lastPage else { throw APIError(.notFound, code: "invalid_page", detail: "Invalid page.") }
+        let paging = try Pagination(page: params["page"].map(String.init), pageSize: params["page_size"].map(String.init))
+        let (count, items) = try await store.deliveries(webhookId: webhook.id, offset: paging.offset, limit: paging.size)
+        try paging.requireExists(count: count)
         let path = "/api/webhooks/\(webhook.id)/deliveries/"
-        let size: [(String, String)] = params["page_size"] != nil ? [("page_size", String(pageSize))] : []
+        let (next, previous) = paging.neighbours(count: count) { links.apiURL(path, query: paging.query($0, filters: [])) }
         struct Deliveries: Encodable {
             let count: Int
             let next: String?
             let previous: String?
             let results: [DeliveryResource]
         }
-        return try json(Deliveries(
-            count: count,
-            next: page < lastPage ? links.apiURL(path, query: [("page", String(page + 1))] + size) : nil,
-            previous: page > 1 ? links.apiURL(path, query: [("page", String(page - 1))] + size) : nil,
-            results: items.map(DeliveryResource.init)))
+        return try json(Deliveries(count: count, next: next, previous: previous, results: items.map(DeliveryResource.init)))
     }
 
     @Sendable func redeliver(_ request: Request, context: GatewayRequestContext) async throws -> Response {

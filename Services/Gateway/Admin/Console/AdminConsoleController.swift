@@ -109,15 +109,16 @@ struct AdminConsoleController: Sendable {
         let session = try requireSession(context)
         let params = StaffMediaFilter.parameters(request)
         var filter = try StaffMediaFilter(params, dialect: .page)
-        let page = try MediaController.positiveInt(params["page"], name: "page", default: 1)
-        filter.query.offset = (page - 1) * Self.pageSize
-        filter.query.limit = Self.pageSize
+        let paging = try Pagination(page: params["page"], size: Self.pageSize)
+        let page = paging.page
+        filter.query.offset = paging.offset
+        filter.query.limit = paging.size
         let started = ContinuousClock.now
         let (count, items) = try await operations.staffMedia(filter.query)
         let elapsed = started.duration(to: .now)
-        let pages = max(1, (count + Self.pageSize - 1) / Self.pageSize)
+        let pages = paging.pages(of: count)
         func link(_ page: Int) -> String {
-            "/admin/mediafiles/media/" + Self.query(filter.echoed + (page > 1 ? [("page", String(page))] : []))
+            "/admin/mediafiles/media/" + Self.query(paging.query(page, filters: filter.echoed, pageOne: false))
         }
         var values: [String: Any] = [
             "nav_media": true,
@@ -130,8 +131,7 @@ struct AdminConsoleController: Sendable {
             "page": page, "pages": pages,
             "return": link(page),
         ]
-        if page > 1 { values["previous"] = link(page - 1) }
-        if page < pages { values["next"] = link(page + 1) }
+        (values["next"], values["previous"]) = paging.neighbours(count: count, link: link)
         if items.contains(where: { $0.status == .processing || $0.status == .uploading }) { values["live"] = true }
         if let notice = params["notice"] { values["notice"] = notice }
         var response = self.pages.render("list", values, session: session, title: "Media")
@@ -281,11 +281,11 @@ struct AdminConsoleController: Sendable {
     @Sendable func deadLetterPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let session = try requireSession(context)
         let params = StaffMediaFilter.parameters(request)
-        let page = try MediaController.positiveInt(params["page"], name: "page", default: 1)
-        let perPage = 50
+        let paging = try Pagination(page: params["page"], size: 50)
+        let page = paging.page
         let groups = try await deadLetters.groups()
-        let (count, letters) = try await deadLetters.list(DeadLetterSelection(), offset: (page - 1) * perPage, limit: perPage)
-        let pages = max(1, (count + perPage - 1) / perPage)
+        let (count, letters) = try await deadLetters.list(DeadLetterSelection(), offset: paging.offset, limit: paging.size)
+        let pages = paging.pages(of: count)
         var values: [String: Any] = [
             "nav_dead": true, "csrf": session.csrfToken,
             "groups": groups.map { g -> [String: Any] in
@@ -304,8 +304,7 @@ struct AdminConsoleController: Sendable {
             },
             "has_letters": !letters.isEmpty, "page": page, "pages": pages,
         ]
-        if page > 1 { values["previous"] = "/admin/dead-letters/?page=\(page - 1)" }
-        if page < pages { values["next"] = "/admin/dead-letters/?page=\(page + 1)" }
+        (values["next"], values["previous"]) = paging.neighbours(count: count) { "/admin/dead-letters/?page=\($0)" }
         if let notice = params["notice"] { values["notice"] = notice }
         return self.pages.render("dead_letters", values, session: session, title: "Dead letters")
     }
