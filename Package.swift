@@ -17,7 +17,9 @@ let package = Package(
         .executable(name: "mediactl", targets: ["mediactl"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // Without the default ConfigurationSupport trait: settings are read once into typed structs (ServiceCore's
+        // Environment), and swift-configuration would add its build to every fresh clone's test run for nothing.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -46,7 +48,7 @@ let package = Package(
         // MARK: Shared
         .target(name: "MediaDomain", path: "Shared/MediaDomain", swiftSettings: swiftSettings),
         .target(name: "Messaging", dependencies: [
-            "CRabbitMQ",
+            "CRabbitMQ", "MediaDomain",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/Messaging", swiftSettings: swiftSettings),
         .target(name: "Storage", dependencies: [
@@ -63,8 +65,16 @@ let package = Package(
             .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/Persistence", swiftSettings: swiftSettings),
-        .target(name: "ServiceKit", dependencies: [
+        // What every process of the system shares, a command-line tool included: settings read once into typed
+        // structs, the broker's topology, a media's files, failpoints. No HTTP server, no tracing exporter.
+        .target(name: "ServiceCore", dependencies: [
             "MediaDomain", "Messaging", "Storage", "Persistence",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/ServiceCore", swiftSettings: swiftSettings),
+        // What a long-running service runs on: the processing worker, the outbox relay, the ops endpoints, tracing.
+        .target(name: "ServiceKit", dependencies: [
+            "MediaDomain", "Messaging", "Storage", "Persistence", "ServiceCore",
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -74,7 +84,8 @@ let package = Package(
             .product(name: "OTel", package: "swift-otel"),
         ], path: "Shared/ServiceKit", swiftSettings: swiftSettings),
         .target(name: "Operations", dependencies: [
-            "MediaDomain", "Messaging", "Persistence", "Storage", "ServiceKit",
+            "MediaDomain", "Messaging", "Persistence", "Storage", "ServiceCore",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Shared/Operations", swiftSettings: swiftSettings),
@@ -86,37 +97,84 @@ let package = Package(
                 swiftSettings: swiftSettings),
 
         // MARK: Services
-        .target(name: "Gateway", dependencies: [
-            "MediaDomain", "Messaging", "Storage", "Persistence", "ServiceKit", "Operations", "Tokens",
+        // The Gateway: a thin assembly (configuration, router, the status fold, the API's schema) over one target per
+        // feature, each naming what it needs; GatewayKit is what they share (request context, errors, auth, the media
+        // resource and its links, pagination).
+        .target(name: "GatewayKit", dependencies: [
+            "MediaDomain", "Persistence", "Storage", "Tokens", "ServiceKit",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
+        ], path: "Services/Gateway/Kit", swiftSettings: swiftSettings),
+        .target(name: "GatewayUploads", dependencies: [
+            "GatewayKit", "MediaDomain", "Persistence", "Storage", "Tokens", "ServiceCore", "ServiceKit",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Services/Gateway/Uploads", swiftSettings: swiftSettings),
+        .target(name: "GatewayAPI", dependencies: [
+            "GatewayKit", "GatewayUploads", "MediaDomain", "Persistence", "Storage", "Tokens", "ServiceCore", "ServiceKit",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Services/Gateway/API", swiftSettings: swiftSettings),
+        .target(name: "GatewayLiveStatus", dependencies: [
+            "GatewayKit", "MediaDomain", "Persistence", "Tokens",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Services/Gateway/LiveStatus", swiftSettings: swiftSettings),
+        .target(name: "GatewayWebhooks", dependencies: [
+            "GatewayKit", "MediaDomain", "Persistence",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Services/Gateway/Webhooks", swiftSettings: swiftSettings),
+        .target(name: "GatewayAdmin", dependencies: [
+            "GatewayKit", "GatewayLiveStatus", "MediaDomain", "Messaging", "Operations", "Persistence", "Storage", "Tokens",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Mustache", package: "swift-mustache"),
+        ], path: "Services/Gateway/Admin", exclude: ["Console/Templates"], swiftSettings: swiftSettings,
+           plugins: ["EmbedFiles"]),
+        .target(name: "GatewayFairUse", dependencies: [
+            "GatewayKit",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "Mustache", package: "swift-mustache"),
-        ], path: "Services/Gateway/Sources", exclude: ["Admin/Console/Templates"], swiftSettings: swiftSettings,
-           plugins: ["EmbedFiles"]),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], path: "Services/Gateway/FairUse", swiftSettings: swiftSettings),
+        .target(name: "Gateway", dependencies: [
+            "GatewayKit", "GatewayAPI", "GatewayUploads", "GatewayLiveStatus", "GatewayWebhooks", "GatewayAdmin", "GatewayFairUse",
+            "MediaDomain", "Messaging", "Storage", "Persistence", "ServiceCore", "ServiceKit", "Operations", "Tokens",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
+        ], path: "Services/Gateway/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "GatewayMain", dependencies: ["Gateway", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
                           path: "Services/Gateway/Main", swiftSettings: swiftSettings),
-        .target(name: "ImageService", dependencies: ["MediaDomain", "Imaging", "ServiceKit"],
+        .target(name: "ImageService", dependencies: ["MediaDomain", "Imaging", "ServiceCore", "ServiceKit"],
                 path: "Services/ImageService/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "ImageServiceMain", dependencies: ["ImageService"],
                           path: "Services/ImageService/Main", swiftSettings: swiftSettings),
-        .target(name: "VideoService", dependencies: ["MediaDomain", "AV", "ServiceKit"],
+        .target(name: "VideoService", dependencies: ["MediaDomain", "AV", "ServiceCore", "ServiceKit"],
                 path: "Services/VideoService/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "VideoServiceMain", dependencies: ["VideoService"],
                           path: "Services/VideoService/Main", swiftSettings: swiftSettings),
-        .target(name: "AudioService", dependencies: ["MediaDomain", "AV", "ServiceKit"],
+        .target(name: "AudioService", dependencies: ["MediaDomain", "AV", "ServiceCore", "ServiceKit"],
                 path: "Services/AudioService/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "AudioServiceMain", dependencies: ["AudioService"],
                           path: "Services/AudioService/Main", swiftSettings: swiftSettings),
         .target(name: "Janitor", dependencies: [
-            "MediaDomain", "Messaging", "Persistence", "ServiceKit", "Operations", "Storage",
+            "MediaDomain", "Messaging", "Persistence", "ServiceCore", "ServiceKit", "Operations", "Storage",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -125,7 +183,7 @@ let package = Package(
         .executableTarget(name: "JanitorMain", dependencies: ["Janitor"],
                           path: "Services/Janitor/Main", swiftSettings: swiftSettings),
         .executableTarget(name: "mediactl", dependencies: [
-            "Operations", "Persistence", "Messaging", "ServiceKit", "MediaDomain", "Tokens",
+            "Operations", "Persistence", "Messaging", "ServiceCore", "MediaDomain", "Tokens",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ], path: "Services/mediactl", swiftSettings: swiftSettings),
@@ -139,10 +197,10 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "OperationsTests", dependencies: [
-            "Operations", "Persistence", "Storage", "Messaging", "MediaDomain", "ServiceKit",
+            "Operations", "Persistence", "Storage", "Messaging", "MediaDomain", "ServiceCore", "ServiceKit",
         ], swiftSettings: swiftSettings),
         .testTarget(name: "JanitorTests", dependencies: [
-            "Janitor", "Operations", "Persistence", "Storage", "Messaging", "MediaDomain", "ServiceKit",
+            "Janitor", "Operations", "Persistence", "Storage", "Messaging", "MediaDomain", "ServiceCore", "ServiceKit",
         ], swiftSettings: swiftSettings),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "MediaDomain"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: [
@@ -150,17 +208,20 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ImageServiceTests", dependencies: [
-            "ImageService", "ServiceKit", "Messaging", "Persistence", "Storage", "MediaDomain", "Imaging", "TestSupport",
+            "ImageService", "ServiceCore", "ServiceKit", "Messaging", "Persistence", "Storage", "MediaDomain", "Imaging", "TestSupport",
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "VideoServiceTests", dependencies: ["VideoService", "AV", "ServiceKit", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "VideoServiceTests", dependencies: ["VideoService", "AV", "ServiceCore", "ServiceKit", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AudioServiceTests", dependencies: ["AudioService", "AV", "ServiceKit", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayTests", dependencies: [
-            "Gateway", "Tokens", "Operations",
+            "Gateway", "GatewayKit", "GatewayAPI", "GatewayUploads", "GatewayLiveStatus", "GatewayWebhooks", "GatewayAdmin",
+            "GatewayFairUse", "Tokens", "Operations", "ServiceCore", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Gateway", "Janitor", "Tokens", "Operations", "Persistence", "Messaging", "ServiceKit", "Storage", "MediaDomain",
+            "Gateway", "GatewayKit", "GatewayAPI", "GatewayUploads", "GatewayLiveStatus", "GatewayWebhooks", "GatewayAdmin",
+            "GatewayFairUse", "Janitor", "Tokens", "Operations", "Persistence", "Messaging", "ServiceCore", "ServiceKit", "Storage",
+            "MediaDomain",
             "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

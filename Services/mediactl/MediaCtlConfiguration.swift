@@ -6,7 +6,7 @@ import Messaging
 import Operations
 import Persistence
 import PostgresNIO
-import ServiceKit
+import ServiceCore
 
 /// What mediactl reads from the environment: the services' own settings (where the database, the broker and the
 /// files are; the token secret).

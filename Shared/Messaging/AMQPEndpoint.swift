@@ -71,27 +71,6 @@ struct AMQPNodes: Sendable, Equatable {
     var redacted: String { endpoints.map(\.redacted).joined(separator: ",") }
 }
 
-/// Growing delay between reconnect attempts.
-struct Backoff: Sendable {
-    let initial: Duration
-    let cap: Duration
-    private var current: Duration
-
-    init(initial: Duration = .milliseconds(100), cap: Duration = .seconds(5)) {
-        self.initial = initial
-        self.cap = cap
-        self.current = initial
-    }
-
-    mutating func next() -> Duration {
-        let delay = current
-        current = min(current * 2, cap)
-        return delay
-    }
-
-    mutating func reset() { current = initial }
-}
-
 extension Duration {
     var seconds: Double {
         let (s, attoseconds) = components

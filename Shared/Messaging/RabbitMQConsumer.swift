@@ -1,4 +1,5 @@
 import Logging
+import MediaDomain
 
 /// One `consume` call: its own connection on its own thread, manual acks, prefetch via basic.qos.
 ///

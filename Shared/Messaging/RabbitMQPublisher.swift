@@ -1,4 +1,5 @@
 import Logging
+import MediaDomain
 
 /// The publisher connection: one thread, one connection, channel 1 in confirm mode, channel 2 for declares.
 ///

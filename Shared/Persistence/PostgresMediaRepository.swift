@@ -298,14 +298,13 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
     // MARK: OutboxStore
 
     public func claimOutbox(limit: Int, lease: Duration) async throws -> [OutboxEntry] {
-        let leaseMs = lease.milliseconds
-        // One statement: the row locks of SKIP LOCKED last only while it runs, then the lease keeps others off.
+        // One statement (`Lease`): the row locks of SKIP LOCKED last only while it runs, then the lease keeps others off.
         return try await rows(
             """
-            UPDATE outbox SET claimed_until = now() + \(leaseMs) * interval '1 millisecond', attempts = attempts + 1
+            UPDATE outbox SET claimed_until = \(unescaped: Lease.until(lease)), attempts = attempts + 1
             WHERE id IN (
                 SELECT id FROM outbox
-                WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                WHERE sent_at IS NULL AND \(unescaped: Lease.isFree)
                 ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING id, event_id, exchange, routing_key, event_type, body, traceparent
             """
@@ -320,13 +319,13 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
 
     public func markSent(_ ids: [Int64]) async throws {
         guard !ids.isEmpty else { return }
-        _ = try await rows("UPDATE outbox SET sent_at = now(), claimed_until = NULL, last_error = NULL WHERE id = ANY(\(ids))")
+        _ = try await rows("UPDATE outbox SET sent_at = now(), \(unescaped: Lease.released), last_error = NULL WHERE id = ANY(\(ids))")
     }
 
     public func releaseClaims(_ ids: [Int64], error: String) async throws {
         guard !ids.isEmpty else { return }
         _ = try await rows(
-            "UPDATE outbox SET claimed_until = NULL, last_error = \(error) WHERE id = ANY(\(ids)) AND sent_at IS NULL")
+            "UPDATE outbox SET \(unescaped: Lease.released), last_error = \(error) WHERE id = ANY(\(ids)) AND sent_at IS NULL")
     }
 
     public func pendingCount() async throws -> Int {

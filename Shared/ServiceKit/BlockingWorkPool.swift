@@ -1,59 +1,27 @@
-import Foundation
+import NIOPosix
 import Synchronization
 
-/// A few dedicated threads for blocking C work (libvips, libav). Swift's cooperative pool has only as many
-/// threads as cores (2 here): a decode there would stall every HTTP response and heartbeat of the process.
+/// Threads for blocking C work (libvips, libav): Swift's cooperative pool has only as many threads as cores (2 here),
+/// and a decode there would stall every HTTP response and heartbeat of the process.
+///
+/// One mechanism for blocking work in the whole product (issue 27, the house): NIO's `NIOThreadPool`. File I/O of the
+/// storage runs on the shared `NIOThreadPool.singleton`; processing runs on a pool of its own (this one), sized to the
+/// service's concurrency, so a long transcode never holds up a file read. (The threads that own a rabbitmq-c
+/// connection are no work pool: each lives as long as its connection, see Messaging's `ConnectionThread`.)
 public final class BlockingWorkPool: Sendable {
-    private struct State {
-        var queue: [@Sendable () -> Void] = []
-        var stopped = false
-    }
-
-    private let state = Mutex(State())
-    private let condition = NSCondition()
+    private let pool: NIOThreadPool
     public let threadCount: Int
 
+    /// `name` is for the reader of this code and of logs; NIO names its threads itself.
     public init(threads: Int, name: String) {
         threadCount = max(1, threads)
-        for i in 0..<threadCount {
-            let thread = Thread { [self] in self.loop() }
-            thread.name = "\(name)-\(i)"
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
-    }
-
-    private func loop() {
-        while true {
-            condition.lock()
-            var job: (@Sendable () -> Void)?
-            while job == nil {
-                let (next, stopped) = state.withLock { s -> ((@Sendable () -> Void)?, Bool) in
-                    s.queue.isEmpty ? (nil, s.stopped) : (s.queue.removeFirst(), false)
-                }
-                if let next { job = next } else if stopped { condition.unlock(); return } else { condition.wait() }
-            }
-            condition.unlock()
-            job?()
-        }
+        pool = NIOThreadPool(numberOfThreads: threadCount)
+        pool.start()
     }
 
     /// Runs `work` on one of the pool's threads and returns its result.
     public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let accepted = state.withLock { s -> Bool in
-                guard !s.stopped else { return false }
-                s.queue.append { continuation.resume(with: Result { try work() }) }
-                return true
-            }
-            guard accepted else {
-                continuation.resume(throwing: ConfigurationError("blocking work pool is shut down"))
-                return
-            }
-            condition.lock()
-            condition.signal()
-            condition.unlock()
-        }
+        try await pool.runIfActive(work)
     }
 
     /// Runs `work` on one of the pool's threads; `isCancelled` turns true once the calling task is cancelled
@@ -71,10 +39,7 @@ public final class BlockingWorkPool: Sendable {
 
     /// Lets the threads finish queued work and exit.
     public func shutdown() {
-        state.withLock { $0.stopped = true }
-        condition.lock()
-        condition.broadcast()
-        condition.unlock()
+        pool.shutdownGracefully { _ in }
     }
 }
 

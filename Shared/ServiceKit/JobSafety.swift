@@ -1,3 +1,5 @@
+import ServiceCore
+
 /// How a processor guards its jobs (issue 27): how often a running job's heartbeat is recorded, and how many starts a
 /// process may die in before the job is a poison message. Read once from the environment by every processor.
 public struct JobSafety: Sendable, Equatable {

@@ -2,6 +2,7 @@ import Logging
 import Metrics
 import OTel
 import Prometheus
+import ServiceCore
 import ServiceLifecycle
 import Tracing
 

@@ -4,6 +4,7 @@ import MediaDomain
 import Messaging
 import Metrics
 import Persistence
+import ServiceCore
 import ServiceLifecycle
 import Storage
 import Synchronization

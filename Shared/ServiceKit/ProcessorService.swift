@@ -2,6 +2,7 @@ import Logging
 import Messaging
 import Persistence
 import Prometheus
+import ServiceCore
 import ServiceLifecycle
 
 /// Where a processor's ops endpoints listen and how it runs its jobs.

@@ -217,7 +217,7 @@ def main():
         driver.get(f"{BASE}/admin/mediafiles/media/?q={TAG}&status=failed")
         check(set(rows(driver)) == set(FAILED), f"the failed filter shows the failed media: {rows(driver)}")
         for media_id in two:
-            driver.find_element(By.CSS_SELECTOR, f"input[name=ids][value='{media_id}']").click()
+            driver.find_element(By.CSS_SELECTOR, f"input[name='ids[]'][value='{media_id}']").click()
         Select(driver.find_element(By.ID, "action")).select_by_value("reprocess")
         shot(driver, "08-bulk-selected")
         driver.find_element(By.ID, "apply").click()

@@ -10,7 +10,7 @@ import TestSupport
 struct HelpTextTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let shared = ["Shared/ServiceKit/Environment.swift"]
+    static let shared = ["Shared/ServiceCore/Environment.swift"]
 
     /// Each executable and the source folders (besides `shared`) whose settings it reads.
     static let executables: [(String, [String])] = [

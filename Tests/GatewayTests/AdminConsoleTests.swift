@@ -1,5 +1,12 @@
 import Foundation
 @testable import Gateway
+import GatewayAPI
+import GatewayAdmin
+import GatewayFairUse
+import GatewayKit
+import GatewayLiveStatus
+import GatewayUploads
+import GatewayWebhooks
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -285,7 +292,7 @@ struct AdminConsoleTests {
             // The real token with its last character changed (to another one: a token may end in "A").
             let tampered = String(session.csrf.dropLast()) + (session.csrf.hasSuffix("A") ? "B" : "A")
             for csrf in [nil, "forged", tampered] {
-                var fields = [("action", "delete"), ("ids", String(victim.id))]
+                var fields = [("action", "delete"), ("ids[]", String(victim.id))]
                 if let csrf { fields.append(("csrf_token", csrf)) }
                 try await client.execute(uri: "/admin/mediafiles/media/", method: .post, headers: headers, body: form(fields)) { response in
                     #expect(response.status == .forbidden, "csrf \(csrf ?? "missing")")
@@ -295,7 +302,7 @@ struct AdminConsoleTests {
             #expect(try await gateway.repository.find(id: victim.id) != nil, "nothing was deleted")
             try await client.execute(
                 uri: "/admin/mediafiles/media/", method: .post, headers: headers,
-                body: form([("action", "make_private"), ("ids", String(victim.id)), ("csrf_token", session.csrf),
+                body: form([("action", "make_private"), ("ids[]", String(victim.id)), ("csrf_token", session.csrf),
                             ("return", "/admin/mediafiles/media/?q=keep")])
             ) { response in
                 #expect(response.status == .seeOther)
@@ -307,11 +314,37 @@ struct AdminConsoleTests {
             var bearer = gateway.staff()
             bearer[.contentType] = "application/x-www-form-urlencoded"
             try await client.execute(uri: "/admin/mediafiles/media/", method: .post, headers: bearer,
-                                     body: form([("action", "make_public"), ("ids", String(victim.id)), ("return", "https://evil.test/")])) { response in
+                                     body: form([("action", "make_public"), ("ids[]", String(victim.id)), ("return", "https://evil.test/")])) { response in
                 #expect(response.status == .seeOther)
                 #expect(response.headers[.location]?.hasPrefix("/admin/mediafiles/media/?notice=") == true, "never redirected off the console")
             }
             #expect(try await gateway.repository.find(id: victim.id)?.isPublic == true)
+        }
+    }
+
+    /// Forms are read by Hummingbird's `URLEncodedFormDecoder` (issue 27, the house): the list's ticked checkboxes come
+    /// as `ids[]` (percent-encoded as a browser sends them) and all of them are acted on; a query naming a filter twice
+    /// is a clear 400, not the first value silently.
+    @Test func aBulkFormActsOnEveryTickedRow() async throws {
+        let gateway = try TestGateway()
+        let first = try await media(gateway, user: 5, name: "one.jpg")
+        let second = try await media(gateway, user: 5, name: "two.jpg")
+        let untouched = try await media(gateway, user: 5, name: "three.jpg")
+        try await gateway.test { client in
+            var headers = gateway.staff()
+            headers[.contentType] = "application/x-www-form-urlencoded"
+            let body = "action=make_private&ids%5B%5D=\(first.id)&ids%5B%5D=\(second.id)&return=%2Fadmin%2Fmediafiles%2Fmedia%2F"
+            try await client.execute(uri: "/admin/mediafiles/media/", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location]?.contains("2%20done") == true, "\(response.headers[.location] ?? "")")
+            }
+            #expect(try await gateway.repository.find(id: first.id)?.isPublic == false)
+            #expect(try await gateway.repository.find(id: second.id)?.isPublic == false)
+            #expect(try await gateway.repository.find(id: untouched.id)?.isPublic == true)
+            try await client.execute(uri: "/admin/mediafiles/media/?status=ready&status=failed", method: .get, headers: gateway.staff()) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("invalid_parameter"))
+            }
         }
     }
 

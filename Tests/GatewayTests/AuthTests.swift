@@ -2,6 +2,13 @@ import Crypto
 import Foundation
 import Hummingbird
 import Gateway
+import GatewayAPI
+import GatewayAdmin
+import GatewayFairUse
+import GatewayKit
+import GatewayLiveStatus
+import GatewayUploads
+import GatewayWebhooks
 import HummingbirdTesting
 import Testing
 import Tokens

@@ -6,6 +6,13 @@ import Synchronization
 import Testing
 
 @testable import Gateway
+import GatewayAPI
+import GatewayAdmin
+import GatewayFairUse
+import GatewayKit
+import GatewayLiveStatus
+import GatewayUploads
+import GatewayWebhooks
 
 #if canImport(Glibc)
 import Glibc

@@ -7,6 +7,13 @@ import Persistence
 import Testing
 
 @testable import Gateway
+import GatewayAPI
+import GatewayAdmin
+import GatewayFairUse
+import GatewayKit
+import GatewayLiveStatus
+import GatewayUploads
+import GatewayWebhooks
 
 /// What the black-box suite written from SPEC found, and its cousins: every body, header and method the API
 /// parses is either taken as SPEC says or refused with a 4xx and a code, never silently half-understood.

@@ -3,6 +3,13 @@ import Persistence
 import Testing
 
 @testable import Gateway
+import GatewayAPI
+import GatewayAdmin
+import GatewayFairUse
+import GatewayKit
+import GatewayLiveStatus
+import GatewayUploads
+import GatewayWebhooks
 
 /// `withDatabaseDeadline`: what a database call that waits too long turns into (FaultToleranceEndToEndTests has
 /// the real PostgreSQL outage).

@@ -6,6 +6,13 @@ import Hummingbird
 import HummingbirdTesting
 import MediaDomain
 import Gateway
+import GatewayAPI
+import GatewayAdmin
+import GatewayFairUse
+import GatewayKit
+import GatewayLiveStatus
+import GatewayUploads
+import GatewayWebhooks
 import NIOCore
 import Persistence
 import Storage

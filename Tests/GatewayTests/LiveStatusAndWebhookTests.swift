@@ -9,6 +9,13 @@ import Synchronization
 import Testing
 
 @testable import Gateway
+import GatewayAPI
+import GatewayAdmin
+import GatewayFairUse
+import GatewayKit
+import GatewayLiveStatus
+import GatewayUploads
+import GatewayWebhooks
 
 /// Live status and webhooks in memory (SPEC §8): what the end-to-end tests do not go through — every refusal of a
 /// registration, the signature against Standard Webhooks' own example, which addresses are internal, tickets used

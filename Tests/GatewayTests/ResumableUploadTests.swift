@@ -8,6 +8,13 @@ import Storage
 import Testing
 
 @testable import Gateway
+import GatewayAPI
+import GatewayAdmin
+import GatewayFairUse
+import GatewayKit
+import GatewayLiveStatus
+import GatewayUploads
+import GatewayWebhooks
 
 /// tus on the in-memory store and storage: what the end-to-end test cannot easily make happen (a PATCH while
 /// another holds the upload, a first PATCH too short to judge, creation-with-upload, idempotency).

@@ -160,6 +160,28 @@ struct UploadTests {
         }
     }
 
+    /// A retry is answered with the first upload's media only when its own form is valid: before, the replay was
+    /// answered before the body was read, so `is_public=null` or a form without a file got 200 (schemathesis ST201).
+    @Test func aRetryWithAnInvalidFormIsRefusedLikeAFirstUpload() async throws {
+        let gateway = try TestGateway()
+        try await gateway.test { client in
+            let key = [("Idempotency-Key", "retry-b41c")]
+            let first = try await upload(gateway, client, filename: "a.jpg", bytes: Samples.jpeg, extraHeaders: key)
+            #expect(first.status == .created)
+            let nullFlag = try await upload(gateway, client, filename: "a.jpg", bytes: Samples.jpeg,
+                                            fields: [("is_public", "null")], extraHeaders: key)
+            #expect(nullFlag.status == .badRequest && nullFlag.body["code"] == "invalid_field")
+            let twoFiles = try await upload(gateway, client, filename: "a.jpg", bytes: Samples.jpeg,
+                                            fields: [("file", "not a file")], extraHeaders: key)
+            #expect(twoFiles.status == .badRequest && twoFiles.body["code"] == "too_many_files")
+            let valid = try await upload(gateway, client, filename: "a.jpg", bytes: Samples.jpeg,
+                                         fields: [("is_public", "true")], extraHeaders: key)
+            #expect(valid.status == .ok && valid.body["id"] == first.body["id"])
+            #expect(gateway.storage.keys.count == 1)
+            #expect(gateway.repository.outboxEntries.count == 1)
+        }
+    }
+
     @Test func sniffsEveryFormat() {
         #expect(ContentSniffer.sniff(Samples.jpeg) == .jpeg)
         #expect(ContentSniffer.sniff(Samples.png) == .png)

@@ -1,5 +1,12 @@
 import Foundation
 import Gateway
+import GatewayAPI
+import GatewayAdmin
+import GatewayFairUse
+import GatewayKit
+import GatewayLiveStatus
+import GatewayUploads
+import GatewayWebhooks
 import Hummingbird
 import HummingbirdTesting
 import Logging

@@ -9,6 +9,13 @@ import Testing
 import Tokens
 
 @testable import Gateway
+import GatewayAPI
+import GatewayAdmin
+import GatewayFairUse
+import GatewayKit
+import GatewayLiveStatus
+import GatewayUploads
+import GatewayWebhooks
 
 /// Live status on the real PostgreSQL when transactions commit out of order (issue 27, defect 4): the event of a
 /// transaction that began first but commits 4 s after a later one (longer than the 3 s the old sequencer waited for a

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceCore
 import ServiceKit
 
 /// AudioService's settings, read once from the environment.

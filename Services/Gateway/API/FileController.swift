@@ -1,4 +1,5 @@
 import Foundation
+import GatewayKit
 import Hummingbird
 import MediaDomain
 import Persistence
@@ -14,23 +15,35 @@ import Tokens
 /// the owner's bearer token gets the file as uploaded): same-length patches blank EXIF/XMP GPS and QuickTime location
 /// atoms as the bytes stream (`LocationScrubber`), so ranges and lengths are those of the stored file. The patches of
 /// each original are found once (a ranged read of its metadata) and kept.
-struct FileController: Sendable {
-    let repository: any MediaRepository
-    let storage: any BlobStorage
-    let signer: URLSigner
-    let authenticator: JWTAuthenticator
-    let locations = LocationPatchCache()
+package struct FileController: Sendable {
+    package let repository: any MediaRepository
+    package let storage: any BlobStorage
+    package let signer: URLSigner
+    package let authenticator: JWTAuthenticator
+    package let locations = LocationPatchCache()
     /// `MEDIA_FILES_REDIRECT`: send clients to the object store instead of streaming (SPEC §9).
-    var redirect = false
-    var cdnBaseURL: String?
+    package var redirect = false
+    package var cdnBaseURL: String?
 
-    func addRoutes(to router: Router<GatewayRequestContext>) {
+    package init(
+        repository: any MediaRepository, storage: any BlobStorage, signer: URLSigner, authenticator: JWTAuthenticator,
+        redirect: Bool = false, cdnBaseURL: String? = nil
+    ) {
+        self.repository = repository
+        self.storage = storage
+        self.signer = signer
+        self.authenticator = authenticator
+        self.redirect = redirect
+        self.cdnBaseURL = cdnBaseURL
+    }
+
+    package func addRoutes(to router: Router<GatewayRequestContext>) {
         router.get("/media/**", use: serve)
         router.head("/media/**", use: serve)
         router.methodNotAllowed("/media/**", allow: [.get, .head])
     }
 
-    @Sendable func serve(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func serve(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let key = context.parameters.getCatchAll().joined(separator: "/")
         guard StorageKey.isValid(key), let folder = StorageKeys.mediaFolder(of: key) else { throw APIError.notFound() }
         guard let media = try await repository.find(storagePrefix: folder) else {
@@ -124,7 +137,7 @@ struct FileController: Sendable {
     }
 
     /// The patches that blank the location of `media`'s original (none for audio and formats without any), found once.
-    func locationPatches(key: String, media: Media) async throws -> [LocationScrubber.Patch] {
+    package func locationPatches(key: String, media: Media) async throws -> [LocationScrubber.Patch] {
         guard media.fileType != .audio else { return [] }
         if let known = locations.patches(for: key) { return known }
         guard let info = try await storage.info(key: key) else { return [] }
@@ -145,7 +158,7 @@ struct FileController: Sendable {
     /// one is configured, else a presigned URL (nil when the store has none: the file is streamed). A private file's
     /// presigned URL ends when the signed URL it was asked with does (`signedUntil`, its checked `exp`), so trading
     /// a signed URL for a presigned one never extends access; a public file's lasts `MEDIA_SIGNED_URL_TTL`.
-    func redirectTarget(key: String, media: Media, signedUntil: Int?, now: Date = Date()) -> (String, Int)? {
+    package func redirectTarget(key: String, media: Media, signedUntil: Int?, now: Date = Date()) -> (String, Int)? {
         if media.isPublic, let cdnBaseURL { return ("\(cdnBaseURL)/\(key)", 300) }
         let lifetime = media.isPublic ? signer.lifetime : (signedUntil ?? 0) - Int(now.timeIntervalSince1970)
         guard lifetime > 0 else { return nil }
@@ -155,7 +168,7 @@ struct FileController: Sendable {
     }
 
     /// A single `bytes=` range (first-last, first-, -suffix) clamped to the file; nil when unsatisfiable.
-    static func parseRange(_ header: String, size: Int64) -> Range<Int64>? {
+    package static func parseRange(_ header: String, size: Int64) -> Range<Int64>? {
         guard header.hasPrefix("bytes="), size > 0 else { return nil }
         let spec = header.dropFirst("bytes=".count)
         guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return nil }
@@ -172,7 +185,7 @@ struct FileController: Sendable {
     }
 
     /// `If-Range`: serve the range only if the client's copy is still current.
-    static func ifRangeMatches(_ request: Request, etag: String) -> Bool {
+    package static func ifRangeMatches(_ request: Request, etag: String) -> Bool {
         guard let ifRange = request.headers[.ifRange] else { return true }
         return ifRange == etag
     }
@@ -180,13 +193,15 @@ struct FileController: Sendable {
 
 /// The location patches of originals already looked at, by key (an original never changes under its key). Bounded:
 /// when full it starts over, and a miss costs one ranged read of a file's metadata.
-final class LocationPatchCache: Sendable {
+package final class LocationPatchCache: Sendable {
     private let entries = Mutex<[String: [LocationScrubber.Patch]]>([:])
-    static let capacity = 4096
+    package static let capacity = 4096
 
-    func patches(for key: String) -> [LocationScrubber.Patch]? { entries.withLock { $0[key] } }
+    package init() {}
 
-    func remember(_ patches: [LocationScrubber.Patch], for key: String) {
+    package func patches(for key: String) -> [LocationScrubber.Patch]? { entries.withLock { $0[key] } }
+
+    package func remember(_ patches: [LocationScrubber.Patch], for key: String) {
         entries.withLock { entries in
             if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = patches

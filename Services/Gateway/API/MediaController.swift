@@ -1,4 +1,6 @@
 import Foundation
+import GatewayKit
+import GatewayUploads
 import Hummingbird
 import Logging
 import MediaDomain
@@ -10,13 +12,20 @@ import Tokens
 
 /// The `/api/media/` routes of SPEC §1. They sit behind `AuthenticationMiddleware` (the caller is in the context);
 /// another user's private media is answered exactly like missing media (404), never 403.
-struct MediaController: Sendable {
-    let repository: any MediaRepository
-    let storage: any BlobStorage
-    let links: MediaLinks
-    let upload: UploadHandler
+package struct MediaController: Sendable {
+    package let repository: any MediaRepository
+    package let storage: any BlobStorage
+    package let links: MediaLinks
+    package let upload: UploadHandler
 
-    func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
+    package init(repository: any MediaRepository, storage: any BlobStorage, links: MediaLinks, upload: UploadHandler) {
+        self.repository = repository
+        self.storage = storage
+        self.links = links
+        self.upload = upload
+    }
+
+    package func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
         group.post("upload", use: uploadMedia)
         group.get("stats", use: stats)
         group.get(use: list)
@@ -31,18 +40,18 @@ struct MediaController: Sendable {
         group.methodNotAllowed(":id/reprocess", allow: [.post])
     }
 
-    @Sendable func uploadMedia(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func uploadMedia(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let outcome = try await upload.handle(request, user: try context.requireUser(), trace: context.trace, logger: context.logger)
         return json(MediaResource(outcome.media, links: links), status: outcome.created ? .created : .ok)
     }
 
-    @Sendable func detail(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func detail(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let media = try await visibleMedia(request, context: context, user: user)
         return json(MediaResource(media, links: links))
     }
 
-    @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let params = request.uri.queryParameters
         var type: FileType?
@@ -72,15 +81,15 @@ struct MediaController: Sendable {
             count: count, next: next, previous: previous, results: items.map { MediaResource($0, links: links) }))
     }
 
-    @Sendable func stats(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func stats(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let stats = try await repository.stats(userId: user.id)
         return try json(StatsResource(stats))
     }
 
-    @Sendable func update(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func update(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let id = try Self.mediaId(context)
+        let id = try RouteParameters.id(context)
         guard let existing = try await repository.find(id: id), existing.userId == user.id else {
             throw APIError.notFound()
         }
@@ -91,9 +100,9 @@ struct MediaController: Sendable {
         return json(MediaResource(media, links: links))
     }
 
-    @Sendable func delete(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func delete(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let id = try Self.mediaId(context)
+        let id = try RouteParameters.id(context)
         guard let media = try await repository.delete(id: id, userId: user.id) else { throw APIError.notFound() }
         // The row is gone, so no URL reaches these files even if removing them fails.
         await storage.removeMediaFiles(original: media.storageKey, why: "media \(id) deleted", logger: context.logger)
@@ -101,9 +110,9 @@ struct MediaController: Sendable {
         return Response(status: .noContent)
     }
 
-    @Sendable func reprocess(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func reprocess(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let id = try Self.mediaId(context)
+        let id = try RouteParameters.id(context)
         switch try await repository.reprocess(id: id, userId: user.id) {
         case .notFound:
             throw APIError.notFound()
@@ -120,42 +129,22 @@ struct MediaController: Sendable {
     }
 
     private func visibleMedia(_ request: Request, context: GatewayRequestContext, user: AuthenticatedUser) async throws -> Media {
-        let id = try Self.mediaId(context)
+        let id = try RouteParameters.id(context)
         guard let media = try await repository.find(id: id), media.isVisible(to: user.id) else {
             throw APIError.notFound()
         }
         return media
     }
 
-    static func mediaId(_ context: GatewayRequestContext) throws -> Int64 {
-        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else { throw APIError.notFound() }
-        return id
-    }
 }
 
-/// One page of the list (SPEC §1.3), DRF's shape.
-struct Page {
-    var count: Int
-    var next: String?
-    var previous: String?
-    var results: [MediaResource]
+package struct StatsResource: Encodable {
+    package var total: Int64
+    package var by_type: [String: Int64]
+    package var by_status: [String: Int64]
+    package var total_size: Int64
 
-    func write(to w: inout JSONWriter) {
-        w.beginObject()
-        Pagination.write(to: &w, count: count, next: next, previous: previous) { w in
-            for media in results { media.write(to: &w) }
-        }
-        w.endObject()
-    }
-}
-
-struct StatsResource: Encodable {
-    var total: Int64
-    var by_type: [String: Int64]
-    var by_status: [String: Int64]
-    var total_size: Int64
-
-    init(_ stats: MediaStats) {
+    package init(_ stats: MediaStats) {
         total = stats.total
         by_type = Dictionary(uniqueKeysWithValues: stats.byType.map { ($0.key.rawValue, $0.value) })
         by_status = Dictionary(uniqueKeysWithValues: stats.byStatus.map { ($0.key.rawValue, $0.value) })
@@ -163,40 +152,12 @@ struct StatsResource: Encodable {
     }
 }
 
-/// A media answer (detail, upload, PATCH, reprocess).
-func json(_ resource: MediaResource, status: HTTPResponse.Status = .ok) -> Response {
-    var writer = JSONWriter()
-    resource.write(to: &writer)
-    return jsonResponse(writer, status: status)
-}
-
-/// A page of the list.
-func json(_ page: Page, status: HTTPResponse.Status = .ok) -> Response {
-    var writer = JSONWriter(capacity: 1024 * (page.results.count + 1))
-    page.write(to: &writer)
-    return jsonResponse(writer, status: status)
-}
-
-private func jsonResponse(_ writer: JSONWriter, status: HTTPResponse.Status) -> Response {
-    Response(status: status, headers: [.contentType: "application/json"],
-             body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
-}
-
-/// A JSON response of any other value.
-func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
-    let data = try encoder.encode(value)
-    return Response(
-        status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-}
-
 /// The body of `PATCH /api/media/{id}/`: a JSON object whose `is_public` is a boolean (other members are ignored,
 /// as DRF's serializer ignores unknown fields).
-struct MediaPatch {
-    let isPublic: Bool
+package struct MediaPatch {
+    package let isPublic: Bool
 
-    init(_ request: Request) async throws {
+    package init(_ request: Request) async throws {
         let body = try await JSONRequestBody(request, example: #"{"is_public": false}"#)
         guard let flag = try body.bool("is_public", required: true) else {
             throw APIError.badRequest("invalid_request", "The field 'is_public' is required.")

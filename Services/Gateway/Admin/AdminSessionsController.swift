@@ -1,4 +1,5 @@
 import Foundation
+import GatewayKit
 import Hummingbird
 import MediaDomain
 import Persistence
@@ -6,10 +7,14 @@ import Persistence
 /// Staff's view of the admin console's sessions (SPEC §7): `GET /api/admin/sessions/` lists the live ones, `DELETE
 /// /api/admin/sessions/{id}/` revokes one, which ends it on every Gateway at once (its cookie then opens the login
 /// page). Behind `AuthenticationMiddleware` and `StaffOnlyMiddleware`.
-struct AdminSessionsController: Sendable {
-    let store: any AdminSessionStore
+package struct AdminSessionsController: Sendable {
+    package let store: any AdminSessionStore
 
-    func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
+    package init(store: any AdminSessionStore) {
+        self.store = store
+    }
+
+    package func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
         group.get("sessions", use: list)
         group.methodNotAllowed("sessions", allow: [.get, .head])
         group.delete("sessions/:id", use: revoke)
@@ -17,7 +22,7 @@ struct AdminSessionsController: Sendable {
     }
 
     /// `{results: [{id, user_id, username, created_at, expires_at}]}`, newest first.
-    @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         var w = JSONWriter()
         w.beginObject()
         w.key("results")
@@ -33,11 +38,11 @@ struct AdminSessionsController: Sendable {
         }
         w.endArray()
         w.endObject()
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: w.bytes)))
+        return jsonResponse(w)
     }
 
-    @Sendable func revoke(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let id = try MediaController.mediaId(context)
+    @Sendable package func revoke(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let id = try RouteParameters.id(context)
         guard try await store.revoke(id: id, by: "staff:\(try context.requireUser().username)") else {
             throw APIError(.notFound, code: "not_found", detail: "No live admin session \(id).")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayKit
 import Hummingbird
 import MediaDomain
 import Persistence
@@ -6,20 +7,20 @@ import Persistence
 /// The filters of every user's media (SPEC §7), read from a query string with one set of rules for the staff API
 /// (`user`, `created_after`, `created_before`: ISO 8601 times or dates) and the list page (`owner`, `created_from`,
 /// `created_to`: the page's date fields, `created_to` taking the whole day). Bad values are 400 `invalid_filter`.
-struct StaffMediaFilter {
-    var query = StaffMediaQuery()
+package struct StaffMediaFilter {
+    package var query = StaffMediaQuery()
     /// The filters as given, to carry into paging links.
-    var echoed: [(String, String)] = []
+    package var echoed: [(String, String)] = []
 
-    enum Dialect {
+    package enum Dialect {
         case api, page
 
-        var owner: String { self == .api ? "user" : "owner" }
-        var after: String { self == .api ? "created_after" : "created_from" }
-        var before: String { self == .api ? "created_before" : "created_to" }
+        package var owner: String { self == .api ? "user" : "owner" }
+        package var after: String { self == .api ? "created_after" : "created_from" }
+        package var before: String { self == .api ? "created_before" : "created_to" }
     }
 
-    init(_ params: [String: String], dialect: Dialect) throws(APIError) {
+    package init(_ params: [String: String], dialect: Dialect) throws(APIError) {
         func value(_ name: String) -> String? {
             guard let v = params[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
             echoed.append((name, v))
@@ -61,7 +62,7 @@ struct StaffMediaFilter {
 
     /// An RFC 3339 time (any fraction, any offset), or a date (`YYYY-MM-DD`, UTC) meaning its start, or with `endOfDay`
     /// the start of the next day.
-    static func time(_ text: String, name: String, endOfDay: Bool) throws(APIError) -> Date {
+    package static func time(_ text: String, name: String, endOfDay: Bool) throws(APIError) -> Date {
         guard let parsed = parseRFC3339(text) else {
             throw APIError.badRequest("invalid_filter", "\(name) must be a date (2026-11-30) or an ISO 8601 time.")
         }
@@ -69,7 +70,7 @@ struct StaffMediaFilter {
     }
 
     /// `2026-11-30`, or `2026-11-30T12:00:00Z`, `…T12:00:00.123456+05:30` (`t`, `z` and a space as separator too).
-    static func parseRFC3339(_ text: String) -> (date: Date, dateOnly: Bool)? {
+    package static func parseRFC3339(_ text: String) -> (date: Date, dateOnly: Bool)? {
         let b = Array(text.utf8)
         func number(_ from: Int, _ count: Int) -> Int? {
             guard from + count <= b.count else { return nil }
@@ -124,13 +125,15 @@ struct StaffMediaFilter {
 }
 
 extension StaffMediaFilter {
-    /// The query string's parameters as a dictionary (the first of a repeated name), decoded as a form would send
-    /// them (`+` is a space: a GET form's search box sends "two words" as `two+words`).
-    static func parameters(_ request: Request) -> [String: String] {
-        var params: [String: String] = [:]
-        for (key, value) in FormFields(urlEncoded: request.uri.query ?? "").pairs where params[key] == nil {
-            params[key] = value
+    /// The query string's parameters as a dictionary, decoded as a form would send them (`+` is a space: a GET form's
+    /// search box sends "two words" as `two+words`) by Hummingbird's `URLEncodedFormDecoder`; a name given twice, or
+    /// as a list or map, is a 400.
+    package static func parameters(_ request: Request) throws -> [String: String] {
+        guard let query = request.uri.query, !query.isEmpty else { return [:] }
+        do {
+            return try URLEncodedFormDecoder().decode([String: String].self, from: query)
+        } catch {
+            throw APIError.badRequest("invalid_parameter", "The query string could not be read: \(error).")
         }
-        return params
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayKit
 import Hummingbird
 import Logging
 import MediaDomain
@@ -10,14 +11,22 @@ import Storage
 /// The staff API of SPEC §6 and §7 that operations need: dead letters and their replay, bulk actions on any user's
 /// media, and the Janitor's runs. Behind `AuthenticationMiddleware` and `StaffOnlyMiddleware`; each route calls the
 /// one implementation in `Operations` that `mediactl` calls too.
-struct StaffOperationsController: Sendable {
-    let deadLetters: DeadLetters
-    let bulk: MediaBulkActions
-    let janitor: JanitorRequests
-    let operations: any OperationsStore
-    let links: MediaLinks
+package struct StaffOperationsController: Sendable {
+    package let deadLetters: DeadLetters
+    package let bulk: MediaBulkActions
+    package let janitor: JanitorRequests
+    package let operations: any OperationsStore
+    package let links: MediaLinks
 
-    func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
+    package init(deadLetters: DeadLetters, bulk: MediaBulkActions, janitor: JanitorRequests, operations: any OperationsStore, links: MediaLinks) {
+        self.deadLetters = deadLetters
+        self.bulk = bulk
+        self.janitor = janitor
+        self.operations = operations
+        self.links = links
+    }
+
+    package func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
         group.get("media", use: listMedia)
         group.methodNotAllowed("media", allow: [.get, .head])
         group.get("dead-letters", use: listDeadLetters)
@@ -34,8 +43,8 @@ struct StaffOperationsController: Sendable {
 
     /// Every user's media, newest first, paged like SPEC §1.3, with §7's filters: `type`, `status`, `user`, `q` (file
     /// or owner name), `created_after`, `created_before`.
-    @Sendable func listMedia(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let params = StaffMediaFilter.parameters(request)
+    @Sendable package func listMedia(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let params = try StaffMediaFilter.parameters(request)
         var filter = try StaffMediaFilter(params, dialect: .api)
         let paging = try Pagination(page: params["page"], pageSize: params["page_size"])
         filter.query.offset = paging.offset
@@ -51,7 +60,7 @@ struct StaffOperationsController: Sendable {
     }
 
     /// `{groups, count, next, previous, results}`: the groups of every dead letter chosen, and one page of them.
-    @Sendable func listDeadLetters(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func listDeadLetters(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let params = request.uri.queryParameters
         let queue = params["queue"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let code = params["code"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
@@ -86,18 +95,9 @@ struct StaffOperationsController: Sendable {
     }
 
     /// `{queue?, code?, event_ids?, all?, limit?, dry_run?}` → `{replayed, replayed_event_ids, skipped: [{event_id, reason}], dry_run}`.
-    @Sendable func replayDeadLetters(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func replayDeadLetters(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let body = try await JSONRequestBody(request, example: #"{"queue": "image-service", "code": "storage_unavailable"}"#)
-        var eventIds: Set<String> = []
-        if let value = body.fields["event_ids"] {
-            let items: [JSONValue]
-            if case .array(let array) = value { items = array } else { items = [] }
-            let ids = items.compactMap(\.stringValue)
-            guard case .array = value, !ids.isEmpty, ids.count == items.count else {
-                throw APIError.badRequest("invalid_request", "The field 'event_ids' must be a non-empty array of strings.")
-            }
-            eventIds = Set(ids)
-        }
+        let eventIds = Set(try body.strings("event_ids", required: false) ?? [])
         var limit: Int?
         if let value = body.fields["limit"] {
             guard case .int(let n) = value, (1...1_000_000).contains(n) else {
@@ -140,7 +140,7 @@ struct StaffOperationsController: Sendable {
     }
 
     /// `{action, ids}` → `{done: [...], skipped: [{id, reason}]}`.
-    @Sendable func bulkAction(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func bulkAction(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let body = try await JSONRequestBody(request, example: #"{"action": "reprocess", "ids": [1, 2]}"#)
         guard let name = try body.string("action", required: true), let action = BulkAction(rawValue: name) else {
             throw APIError.badRequest(
@@ -179,7 +179,7 @@ struct StaffOperationsController: Sendable {
     }
 
     /// `?task=&limit=` → `{results: [run...]}`, newest first.
-    @Sendable func janitorRuns(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func janitorRuns(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let params = request.uri.queryParameters
         let task = params["task"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         if let task, JanitorTaskName(rawValue: task) == nil {
@@ -197,9 +197,11 @@ struct StaffOperationsController: Sendable {
         return jsonResponse(w)
     }
 
-    /// `{task, dry_run?}` → asks the acting Janitor to run the task: 200 with the run once it finished (within 30 s), else
-    /// 202 with the run as it stands (`requested`, or `running`); `GET /api/admin/janitor/runs/` shows it later.
-    @Sendable func runJanitorTask(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    /// `{task, dry_run?}` → asks the acting Janitor to run the task: 200 with the run once it finished (within
+    /// `janitorAnswerWait`), else 202 with the run as it stands (`requested`, or `running`); `GET
+    /// /api/admin/janitor/runs/` shows it later. The wait is short because a request held longer is one a client or
+    /// proxy gives up on (before, 30 s with no Janitor running outlasted schemathesis's 10 s read timeout).
+    @Sendable package func runJanitorTask(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let body = try await JSONRequestBody(request, example: #"{"task": "orphan_sweep", "dry_run": true}"#)
         guard let name = try body.string("task", required: true), let task = JanitorTaskName(rawValue: name) else {
             throw APIError.badRequest(
@@ -213,13 +215,16 @@ struct StaffOperationsController: Sendable {
             throw APIError(.serviceUnavailable, code: "broker_unavailable",
                            detail: "The Janitor cannot be asked now: the message broker is unreachable.")
         }
-        guard let run = try await janitor.wait(for: runId, timeout: .seconds(30)) else { throw APIError.notFound() }
+        guard let run = try await janitor.wait(for: runId, timeout: Self.janitorAnswerWait) else { throw APIError.notFound() }
         var w = JSONWriter()
         Self.write(run, to: &w)
         return jsonResponse(w, status: run.state == "finished" ? .ok : .accepted)
     }
 
-    static func write(_ run: JanitorRun, to w: inout JSONWriter) {
+    /// How long `POST /api/admin/janitor/run/` waits for the run to finish before answering 202.
+    package static let janitorAnswerWait: Duration = .seconds(3)
+
+    package static func write(_ run: JanitorRun, to w: inout JSONWriter) {
         w.beginObject()
         w.key("id"); w.int(run.id)
         w.key("state"); w.string(run.state)
@@ -233,10 +238,5 @@ struct StaffOperationsController: Sendable {
         w.object(run.counts.mapValues { JSONValue.int($0) })
         w.key("error"); w.string(run.error)
         w.endObject()
-    }
-
-    private func jsonResponse(_ writer: JSONWriter, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
 }

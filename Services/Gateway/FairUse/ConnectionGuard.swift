@@ -1,3 +1,4 @@
+import GatewayKit
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -9,15 +10,15 @@ import NIOHTTPTypes
 import Synchronization
 
 /// Counts the Gateway's open connections across its event loops: a connection is admitted or refused when it opens.
-final class ConnectionLimiter: Sendable {
-    let max: Int
+package final class ConnectionLimiter: Sendable {
+    package let max: Int
     private let open = Atomic<Int>(0)
     private let gauge = Gauge(label: "mediaflow_http_connections")
 
-    init(max: Int) { self.max = max }
+    package init(max: Int) { self.max = max }
 
     /// Admits the channel (its slot is released when it closes), or refuses it.
-    func admit(_ channel: any Channel) -> Bool {
+    package func admit(_ channel: any Channel) -> Bool {
         let count = open.wrappingAdd(1, ordering: .relaxed).newValue
         guard count <= max else {
             open.wrappingSubtract(1, ordering: .relaxed)
@@ -32,15 +33,15 @@ final class ConnectionLimiter: Sendable {
 }
 
 /// An answer written straight to the socket, before (or instead of) the HTTP codec: `{"detail", "code"}`, then close.
-enum RawAnswer {
-    static func json(_ status: HTTPResponse.Status, code: String, detail: String) -> ByteBuffer {
+package enum RawAnswer {
+    package static func json(_ status: HTTPResponse.Status, code: String, detail: String) -> ByteBuffer {
         let body = #"{"detail":"\#(detail)","code":"\#(code)"}"#
         return ByteBuffer(string:
             "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\ncontent-type: application/json\r\n"
             + "content-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n\(body)")
     }
 
-    static func closed(_ reason: String) {
+    package static func closed(_ reason: String) {
         Counter(label: "mediaflow_http_connections_closed_total", dimensions: [("reason", reason)]).increment()
     }
 }
@@ -55,13 +56,13 @@ enum RawAnswer {
 /// - with no request under way, `idleTimeout` after the last answer closes the connection. Nothing runs a clock while
 ///   a response is being written (a live-status stream, a long download).
 /// `RequestPhaseHandler`, behind the HTTP codec, tells it where each request is.
-final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+package final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias InboundOut = ByteBuffer
+    package typealias OutboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
-    enum Phase {
+    package enum Phase {
         /// Between requests (or before the first).
         case idle(since: NIODeadline)
         /// A request's first byte arrived; its header section has not ended.
@@ -74,8 +75,8 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         case refused
     }
 
-    let limits: ConnectionLimits
-    let logger: Logger
+    package let limits: ConnectionLimits
+    package let logger: Logger
     private(set) var phase: Phase = .idle(since: .now())
     /// Requests whose response has not ended yet.
     private(set) var inFlight = 0
@@ -85,29 +86,29 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var timer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
 
-    init(limits: ConnectionLimits, logger: Logger) {
+    package init(limits: ConnectionLimits, logger: Logger) {
         self.limits = limits
         self.logger = logger
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         rearm()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
         self.context = nil
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
         context.fireChannelInactive()
     }
 
-    func read(context: ChannelHandlerContext) {
+    package func read(context: ChannelHandlerContext) {
         if !readPending {
             readPending = true
             lastByte = .now()  // the pause is counted from when the Gateway asks for more
@@ -116,13 +117,13 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         rearm()
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
+    package func channelReadComplete(context: ChannelHandlerContext) {
         // Set again by the next read(); stays false while the Gateway holds reads back (backpressure).
         readPending = false
         context.fireChannelReadComplete()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         lastByte = .now()
         if case .refused = phase { return }
@@ -151,7 +152,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     /// 431 `header_too_large`, then close.
-    func refuseHeaderTooLarge(_ context: ChannelHandlerContext) {
+    package func refuseHeaderTooLarge(_ context: ChannelHandlerContext) {
         logger.info("connection refused: header section too large", metadata: ["limit_bytes": "\(limits.maxHeaderBytes)"])
         RawAnswer.closed("header_too_large")
         refuse(context, RawAnswer.json(
@@ -172,19 +173,19 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     // MARK: told by RequestPhaseHandler
 
-    func headReceived() {
+    package func headReceived() {
         phase = .body
         inFlight += 1
         lastByte = .now()
         rearm()
     }
 
-    func requestEnded() {
+    package func requestEnded() {
         phase = .idle(since: .now())
         rearm()
     }
 
-    func responseEnded() {
+    package func responseEnded() {
         inFlight = max(0, inFlight - 1)
         if inFlight == 0, case .idle = phase { phase = .idle(since: .now()) }
         rearm()
@@ -236,26 +237,31 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
 
 /// Behind the HTTP codec: tells `ConnectionGuardHandler` where each request is (head, end, its response's end), and
 /// answers the decoder's own header limit with 431 instead of Hummingbird's 400.
-final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+package final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    package init(connection: ConnectionGuardHandler? = nil, connectionContext: ChannelHandlerContext? = nil) {
+        self.connection = connection
+        self.connectionContext = connectionContext
+    }
+
+    package typealias InboundIn = HTTPRequestPart
+    package typealias InboundOut = HTTPRequestPart
+    package typealias OutboundIn = HTTPResponsePart
+    package typealias OutboundOut = HTTPResponsePart
 
     private var connection: ConnectionGuardHandler?
     private var connectionContext: ChannelHandlerContext?
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         connection = try? context.pipeline.syncOperations.handler(type: ConnectionGuardHandler.self)
         connectionContext = try? context.pipeline.syncOperations.context(handlerType: ConnectionGuardHandler.self)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         connection = nil
         connectionContext = nil
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head: connection?.headReceived()
         case .body: break
@@ -264,12 +270,12 @@ final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) { connection?.responseEnded() }
         context.write(data, promise: promise)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if case .headerOverflow? = error as? HTTPParserError, let connection, let connectionContext, connection.inFlight == 0 {
             connection.refuseHeaderTooLarge(connectionContext)
             return
@@ -280,21 +286,21 @@ final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
 /// The only handler of a connection beyond `maxConnections`: 503 `overloaded` once the client speaks, then close; a
 /// client that says nothing is closed after the header timeout. Nothing reaches the HTTP decoder.
-final class OverloadedHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+package final class OverloadedHandler: ChannelInboundHandler, RemovableChannelHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
-    let limits: ConnectionLimits
+    package let limits: ConnectionLimits
     private var answered = false
 
-    init(limits: ConnectionLimits) { self.limits = limits }
+    package init(limits: ConnectionLimits) { self.limits = limits }
 
-    func channelActive(context: ChannelHandlerContext) {
+    package func channelActive(context: ChannelHandlerContext) {
         context.eventLoop.assumeIsolated().scheduleTask(in: limits.headerTimeout) { context.close(promise: nil) }
         context.fireChannelActive()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !answered else { return }
         answered = true
         RawAnswer.closed("overloaded")
@@ -309,15 +315,22 @@ final class OverloadedHandler: ChannelInboundHandler, RemovableChannelHandler {
 
 /// Hummingbird's HTTP/1 channel with `ConnectionGuardHandler` (or, over the limit, `OverloadedHandler`) in front of
 /// NIO's HTTP codec. Refusing goes through the pipeline: a child channel whose set-up fails is dropped silently.
-struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
-    typealias Value = HTTP1Channel.Value
-    let base: HTTP1Channel
-    let limits: ConnectionLimits
-    let limiter: ConnectionLimiter
-    let logger: Logger
-    var responder: Responder { base.responder }
+package struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
+    package init(base: HTTP1Channel, limits: ConnectionLimits, limiter: ConnectionLimiter, logger: Logger) {
+        self.base = base
+        self.limits = limits
+        self.limiter = limiter
+        self.logger = logger
+    }
 
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+    package typealias Value = HTTP1Channel.Value
+    package let base: HTTP1Channel
+    package let limits: ConnectionLimits
+    package let limiter: ConnectionLimiter
+    package let logger: Logger
+    package var responder: Responder { base.responder }
+
+    package func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         do {
             if limiter.admit(channel) {
                 try channel.pipeline.syncOperations.addHandler(ConnectionGuardHandler(limits: limits, logger: self.logger))
@@ -332,14 +345,14 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
         return base.setup(channel: channel, logger: logger)
     }
 
-    func handle(value: Value, logger: Logger) async {
+    package func handle(value: Value, logger: Logger) async {
         await base.handle(value: value, logger: logger)
     }
 }
 
 extension HTTPServerBuilder {
     /// HTTP/1 with the Gateway's connection limits (SPEC §10) and `additionalChannelHandlers` behind the codec.
-    static func guarded(
+    package static func guarded(
         limits: ConnectionLimits, logger: Logger,
         additionalChannelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
     ) -> HTTPServerBuilder {

@@ -1,3 +1,4 @@
+import GatewayKit
 import NIOCore
 
 /// What a connection may cost the Gateway (SPEC §10): how long a client may take with its headers, how long an upload
@@ -20,10 +21,4 @@ public struct ConnectionLimits: Sendable, Equatable {
     public var lingerAfterRefusal: TimeAmount = .seconds(2)
 
     public init() {}
-}
-
-/// Thrown into a request's body when its client stopped sending: the upload reading it fails and removes what it
-/// stored (a body that merely ended would read as a short upload).
-struct RequestBodyTimeout: Error, CustomStringConvertible {
-    var description: String { "the client sent no byte of the body for too long" }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GatewayKit
 import Hummingbird
 import Logging
 import MediaDomain
@@ -13,17 +14,25 @@ import Tokens
 /// A stream subscribes to the hub first and then replays what the log holds after `Last-Event-ID` (24 hours at most),
 /// so nothing recorded in between is lost; an event both replayed and handed live is written once (positions only
 /// grow). A stream ends with an `end` event when the token that opened it expires (SPEC §10).
-struct LiveStatusController: Sendable {
-    static let resumeWindow = Duration.seconds(24 * 3600)
-    static let ticketLifetime = Duration.seconds(60)
+package struct LiveStatusController: Sendable {
+    package static let resumeWindow = Duration.seconds(24 * 3600)
+    package static let ticketLifetime = Duration.seconds(60)
 
-    let hub: MediaEventHub
-    let log: any MediaEventLog
-    let tickets: any EventStreamTicketStore
-    let authenticator: JWTAuthenticator
-    let links: MediaLinks
+    package let hub: MediaEventHub
+    package let log: any MediaEventLog
+    package let tickets: any EventStreamTicketStore
+    package let authenticator: JWTAuthenticator
+    package let links: MediaLinks
 
-    func addRoutes(streams: RouterGroup<GatewayRequestContext>, tickets ticketRoutes: RouterGroup<GatewayRequestContext>) {
+    package init(hub: MediaEventHub, log: any MediaEventLog, tickets: any EventStreamTicketStore, authenticator: JWTAuthenticator, links: MediaLinks) {
+        self.hub = hub
+        self.log = log
+        self.tickets = tickets
+        self.authenticator = authenticator
+        self.links = links
+    }
+
+    package func addRoutes(streams: RouterGroup<GatewayRequestContext>, tickets ticketRoutes: RouterGroup<GatewayRequestContext>) {
         streams.get(use: stream)
         streams.methodNotAllowed("", allow: [.get, .head])
         ticketRoutes.post("ticket", use: issueTicket)
@@ -44,7 +53,7 @@ struct LiveStatusController: Sendable {
         return try authenticator.credentials(of: request)
     }
 
-    @Sendable func issueTicket(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func issueTicket(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (user, expiresAt) = try authenticator.credentials(of: request)
         let ticket = Self.newTicket()
         try await tickets.issue(
@@ -59,7 +68,7 @@ struct LiveStatusController: Sendable {
         return try json(Issued(ticket: ticket, expires_in: Self.ticketLifetime.components.seconds), status: .created)
     }
 
-    @Sendable func stream(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func stream(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (user, expiresAt) = try await caller(of: request, context: context)
         let resumeFrom = try Self.lastEventId(request)
         return open(userId: user.id, resumeFrom: resumeFrom, expiresAt: expiresAt, logger: context.logger)
@@ -67,7 +76,7 @@ struct LiveStatusController: Sendable {
 
     /// A stream of `userId`'s events (every user's when nil: the admin console), resumed after `resumeFrom`, ending
     /// when `expiresAt` passes.
-    func open(userId: Int64?, resumeFrom: Int64?, expiresAt: Date?, logger: Logger) -> Response {
+    package func open(userId: Int64?, resumeFrom: Int64?, expiresAt: Date?, logger: Logger) -> Response {
         logger.debug("live status: stream opened", metadata: ["resume_from": "\(resumeFrom ?? 0)"])
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
@@ -87,7 +96,7 @@ struct LiveStatusController: Sendable {
     /// Subscribed before the replay reads the log: an event recorded in between is handed live, and one both replayed
     /// and handed live is written once. Positions grow in the order events become visible, so a replay that read up to
     /// position p has seen every event at or below p that will ever exist, and every later one comes live.
-    func serve(
+    package func serve(
         userId: Int64?, resumeFrom: Int64?, expiresAt: Date?, logger: Logger, write: (ByteBuffer) async throws -> Void
     ) async throws {
         // Subscribed here, not before the response, so no subscription outlives its body.
@@ -141,7 +150,7 @@ struct LiveStatusController: Sendable {
 
     /// A read of the log for a replay; a failure ends the stream (its headers are sent: no error answer is possible),
     /// with a log line, and the client reconnects with its `Last-Event-ID`.
-    static func reading<T>(_ logger: Logger, _ resumeFrom: Int64, _ read: () async throws -> T) async throws -> T {
+    package static func reading<T>(_ logger: Logger, _ resumeFrom: Int64, _ read: () async throws -> T) async throws -> T {
         do {
             return try await read()
         } catch {
@@ -153,7 +162,7 @@ struct LiveStatusController: Sendable {
 
     /// `Last-Event-ID` (the header EventSource sends on reconnecting), or `?last_event_id=` for clients that cannot
     /// set headers on the first connection.
-    static func lastEventId(_ request: Request) throws -> Int64? {
+    package static func lastEventId(_ request: Request) throws -> Int64? {
         let text = request.headers.value(named: "Last-Event-ID")
             ?? request.uri.queryParameters["last_event_id"].map(String.init)
         guard let text, !text.isEmpty else { return nil }
@@ -164,7 +173,7 @@ struct LiveStatusController: Sendable {
     }
 
     /// 32 random bytes in hex (a ticket travels in a query string: nothing in it needs escaping).
-    static func newTicket() -> String {
+    package static func newTicket() -> String {
         SymmetricKey(size: .bits256).withUnsafeBytes { bytes in bytes.map { String(format: "%02x", $0) }.joined() }
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
+import GatewayKit
 import Logging
 import Metrics
 import Persistence
 import Synchronization
 
 /// What an open live-status stream is handed.
-enum LiveStatusItem: Sendable {
+package enum LiveStatusItem: Sendable {
     case event(MediaEventRecord)
     /// Time for a comment line, so proxies keep an idle stream open.
     case keepAlive
@@ -16,10 +17,10 @@ enum LiveStatusItem: Sendable {
 /// The open live-status streams of this Gateway, by user. One PostgreSQL listener (`MediaEventListener`) hands it
 /// the events every process records; it passes each to the streams of its user (and of staff watching everyone).
 /// A stream costs an `AsyncStream` and a dictionary entry here, nothing more: no task, timer or connection of its own.
-final class MediaEventHub: Sendable {
+package final class MediaEventHub: Sendable {
     /// Events a stream may fall behind by before it is closed: its client then resumes from its `Last-Event-ID`
     /// (nothing is lost), instead of this process holding an ever longer queue for a reader that does not read.
-    static let backlog = 1_000
+    package static let backlog = 1_000
 
     private struct Subscriber {
         let userId: Int64?
@@ -28,7 +29,7 @@ final class MediaEventHub: Sendable {
         let continuation: AsyncStream<LiveStatusItem>.Continuation
     }
 
-    let logger = Logger(label: "mediaflow.gateway.live-status")
+    package let logger = Logger(label: "mediaflow.gateway.live-status")
 
     private struct State {
         var nextId = 0
@@ -41,11 +42,11 @@ final class MediaEventHub: Sendable {
     private let open = Gauge(label: "mediaflow_live_status_streams")
     private let sent = Counter(label: "mediaflow_live_status_events_total")
 
-    init() {}
+    package init() {}
 
     /// A stream of `userId`'s events, or of every user's when nil (staff), until `expiresAt`. Call `unsubscribe` with
     /// the id when done.
-    func subscribe(userId: Int64?, expiresAt: Date? = nil) -> (id: Int, items: AsyncStream<LiveStatusItem>) {
+    package func subscribe(userId: Int64?, expiresAt: Date? = nil) -> (id: Int, items: AsyncStream<LiveStatusItem>) {
         let (items, continuation) = AsyncStream.makeStream(
             of: LiveStatusItem.self, bufferingPolicy: .bufferingOldest(Self.backlog))
         let (id, count) = state.withLock { state in
@@ -59,7 +60,7 @@ final class MediaEventHub: Sendable {
         return (id, items)
     }
 
-    func unsubscribe(_ id: Int) {
+    package func unsubscribe(_ id: Int) {
         let (removed, count) = state.withLock { state -> (Subscriber?, Int) in
             guard let subscriber = state.subscribers.removeValue(forKey: id) else { return (nil, state.subscribers.count) }
             if let userId = subscriber.userId {
@@ -75,14 +76,14 @@ final class MediaEventHub: Sendable {
     }
 
     /// Whether any stream here wants `userId`'s events (the listener reads an event only then).
-    func isWatched(userId: Int64) -> Bool {
+    package func isWatched(userId: Int64) -> Bool {
         state.withLock { !$0.everyone.isEmpty || $0.byUser[userId] != nil }
     }
 
-    var streamCount: Int { state.withLock { $0.subscribers.count } }
+    package var streamCount: Int { state.withLock { $0.subscribers.count } }
 
     /// Hands each event to the streams of its user and to everyone's; a stream too far behind is closed.
-    func dispatch(_ records: [MediaEventRecord]) {
+    package func dispatch(_ records: [MediaEventRecord]) {
         for record in records {
             let targets = state.withLock { state in
                 (state.byUser[record.userId] ?? []).union(state.everyone).compactMap { id in
@@ -102,14 +103,14 @@ final class MediaEventHub: Sendable {
     }
 
     /// Asks every stream to write a keep-alive comment.
-    func keepAlive() {
+    package func keepAlive() {
         for continuation in state.withLock({ $0.subscribers.values.map(\.continuation) }) {
             continuation.yield(.keepAlive)
         }
     }
 
     /// Ends the streams whose credentials expired by `now`: each is told why, then closed.
-    func endExpired(now: Date) {
+    package func endExpired(now: Date) {
         let expired = state.withLock { state in
             state.subscribers.values.filter { ($0.expiresAt ?? .distantFuture) <= now }.map(\.continuation)
         }
@@ -120,7 +121,7 @@ final class MediaEventHub: Sendable {
     }
 
     /// Ends every stream (the Gateway is shutting down: clients reconnect elsewhere with their `Last-Event-ID`).
-    func finishAll() {
+    package func finishAll() {
         for continuation in state.withLock({ $0.subscribers.values.map(\.continuation) }) { continuation.finish() }
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
+import GatewayKit
 import Logging
+import MediaDomain
 import Metrics
 import Persistence
 import PostgresNIO
@@ -10,18 +12,26 @@ import PostgresNIO
 /// commit order, so an event is handed on the moment it is announced: no reordering, no waiting for a gap. After a
 /// lost connection it first reads what was recorded after the last position it handed on, so open streams miss
 /// nothing. It also writes the keep-alive comments and ends streams whose token expired.
-struct MediaEventListener: Sendable {
-    let client: PostgresClient
-    let log: any MediaEventLog
-    let hub: MediaEventHub
-    let keepAliveInterval: Duration
-    let logger: Logger
+package struct MediaEventListener: Sendable {
+    package let client: PostgresClient
+    package let log: any MediaEventLog
+    package let hub: MediaEventHub
+    package let keepAliveInterval: Duration
+    package let logger: Logger
 
     /// Announced events below the last position handed on that were not handed on: by construction there are none;
     /// counted and logged so a broken assumption shows instead of silently losing events.
     private let late = Counter(label: "mediaflow_live_status_late_events_total")
 
-    func run() async {
+    package init(client: PostgresClient, log: any MediaEventLog, hub: MediaEventHub, keepAliveInterval: Duration, logger: Logger) {
+        self.client = client
+        self.log = log
+        self.hub = hub
+        self.keepAliveInterval = keepAliveInterval
+        self.logger = logger
+    }
+
+    package func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await listen() }
             group.addTask {
@@ -45,8 +55,9 @@ struct MediaEventListener: Sendable {
 
     private func listen() async {
         var handed: HandedPositions?
-        var delay = Duration.milliseconds(100)
+        var backoff = Backoff()
         while !Task.isCancelled {
+            var problem = "the notifications ended"
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: PostgresMediaEventLog.channel) { notifications in
@@ -54,7 +65,7 @@ struct MediaEventListener: Sendable {
                         var current = try await catchUp(handed)
                         defer { handed = current }
                         logger.info("live status: listening for media events", metadata: ["after": "\(current.last)"])
-                        delay = .milliseconds(100)
+                        backoff.reset()
                         for try await notification in notifications {
                             let parts = notification.payload.split(separator: " ")
                             guard parts.count == 2, let position = Int64(parts[0]), let user = Int64(parts[1]) else {
@@ -67,12 +78,13 @@ struct MediaEventListener: Sendable {
                 }
             } catch {
                 if Task.isCancelled { break }
-                logger.warning("live status: media event notifications lost; reconnecting", metadata: [
-                    "error": "\(DatabaseFailure.describe(error))", "retry_in": "\(delay)",
-                ])
+                problem = DatabaseFailure.describe(error)
             }
+            let delay = backoff.next()
+            logger.warning("live status: media event notifications lost; reconnecting", metadata: [
+                "error": "\(problem)", "retry_in": "\(delay)",
+            ])
             try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(5))
         }
     }
 
@@ -108,21 +120,21 @@ struct MediaEventListener: Sendable {
 
 /// The positions the listener handed on: where it started, the last, and the recent ones (to tell a repeat from a late
 /// event).
-struct HandedPositions {
-    let start: Int64
-    private(set) var last: Int64
+package struct HandedPositions {
+    package let start: Int64
+    package private(set) var last: Int64
     private var recent: Set<Int64> = []
     private var order: [Int64] = []
-    static let remembered = 4_096
+    package static let remembered = 4_096
 
-    init(last: Int64) {
+    package init(last: Int64) {
         start = last
         self.last = last
     }
 
-    func contains(_ position: Int64) -> Bool { recent.contains(position) }
+    package func contains(_ position: Int64) -> Bool { recent.contains(position) }
 
-    mutating func add(_ position: Int64) {
+    package mutating func add(_ position: Int64) {
         last = max(last, position)
         guard recent.insert(position).inserted else { return }
         order.append(position)

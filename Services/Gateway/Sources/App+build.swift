@@ -1,4 +1,11 @@
 import Foundation
+import GatewayAPI
+import GatewayAdmin
+import GatewayFairUse
+import GatewayKit
+import GatewayLiveStatus
+import GatewayUploads
+import GatewayWebhooks
 import Hummingbird
 import Logging
 import MediaDomain

@@ -1,4 +1,7 @@
 import Foundation
+import GatewayFairUse
+import GatewayKit
+import GatewayWebhooks
 import Logging
 import MediaDomain
 import NIOCore

@@ -1,3 +1,4 @@
+import GatewayKit
 import Hummingbird
 import MediaDomain
 
@@ -205,12 +206,29 @@ struct OpenAPIDocument: Sendable {
             "properties": {"task": {"type": "string", "enum": ["failed_cleanup", "orphan_sweep", "stuck_processing", "outbox_watch"]},
               "dry_run": {"type": "boolean"}}}, "example": {"task": "orphan_sweep", "dry_run": true}}}},
           "responses": {
-            "200": {"description": "The run.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JanitorRun"}}}},
+            "200": {"description": "The run, finished (a failed task is a finished run whose error says why).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JanitorRun"}}}},
+            "202": {"description": "The run as it stands (requested or running) when it did not finish within 3 s; GET /api/admin/janitor/runs/ shows it later.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JanitorRun"}}}},
             "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
             "403": {"$ref": "#/components/responses/Forbidden"}, "413": {"$ref": "#/components/responses/TooLarge"},
             "415": {"$ref": "#/components/responses/NotJSON"},
-            "500": {"description": "janitor_task_failed: the task failed (the run records why).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/api/admin/sessions/": {"get": {
+          "operationId": "listAdminSessions", "summary": "Staff: the admin console's live sessions, newest first (SPEC §7).",
+          "responses": {
+            "200": {"description": "Sessions.", "content": {"application/json": {"schema": {"type": "object", "required": ["results"],
+              "properties": {"results": {"type": "array", "items": {"type": "object", "required": ["id", "user_id", "username", "created_at", "expires_at"],
+                "properties": {"id": {"type": "integer"}, "user_id": {"type": "integer"}, "username": {"type": "string"},
+                  "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"}}}}}}}}},
+            "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"},
+            "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/api/admin/sessions/{id}/": {
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
+          "delete": {
+            "operationId": "revokeAdminSession", "summary": "Staff: ends an admin console session on every Gateway at once.",
+            "responses": {
+              "204": {"description": "Revoked."},
+              "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"},
+              "404": {"$ref": "#/components/responses/NotFound"}, "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/api/media/events/ticket/": {"post": {
           "operationId": "issueEventTicket", "summary": "A one-use ticket, valid 60 s, for GET /api/media/events/?ticket= (SPEC §8).",
           "description": "GET /api/media/events/ itself is a Server-Sent Events stream (text/event-stream) that does not end, so it is described in the README rather than here: a client generated from this document would wait for its end forever.",

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayKit
 import Logging
 import MediaDomain
 import Messaging

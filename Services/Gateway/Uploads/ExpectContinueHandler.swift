@@ -1,3 +1,4 @@
+import GatewayKit
 import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
@@ -8,12 +9,14 @@ import NIOHTTPTypes
 /// server answers or a timeout (curl: one second) passes. Hummingbird does not answer it, so every large
 /// upload paid that second: 100 MB went at ~80 MB/s. Handlers still refuse early (401, 413) as before; a
 /// client that got 100 and then a final error stops sending when the connection closes.
-final class ExpectContinueHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundOut = HTTPResponsePart
+package final class ExpectContinueHandler: ChannelInboundHandler, RemovableChannelHandler {
+    package init() {}
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package typealias InboundIn = HTTPRequestPart
+    package typealias InboundOut = HTTPRequestPart
+    package typealias OutboundOut = HTTPResponsePart
+
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head(var head) = unwrapInboundIn(data),
            let expect = head.headerFields[.expect], expect.lowercased() == "100-continue"
         {

@@ -1,17 +1,18 @@
 import Foundation
+import GatewayKit
 import NIOCore
 
 /// A streaming `multipart/form-data` parser: it pulls the request body chunk by chunk and yields part
 /// headers and body slices as they arrive, holding at most one chunk plus a boundary's length in memory.
 /// This is what lets a 100 MB upload pass through the Gateway with a flat memory profile.
-struct MultipartReader<Body: AsyncSequence & Sendable> where Body.Element == ByteBuffer {
-    enum Event: Equatable {
+package struct MultipartReader<Body: AsyncSequence & Sendable> where Body.Element == ByteBuffer {
+    package enum Event: Equatable {
         case partStart(PartHeaders)
         case bodyChunk(ByteBuffer)
         case partEnd
     }
 
-    enum State { case preamble, afterDelimiter, headers, body, done }
+    package enum State { case preamble, afterDelimiter, headers, body, done }
 
     private var iterator: Body.AsyncIterator
     private var buffer: ByteBuffer
@@ -21,14 +22,14 @@ struct MultipartReader<Body: AsyncSequence & Sendable> where Body.Element == Byt
     private let delimiter: [UInt8]
     private static var maxHeaderBytes: Int { 16 * 1024 }
 
-    init(body: Body, boundary: String) {
+    package init(body: Body, boundary: String) {
         iterator = body.makeAsyncIterator()
         delimiter = Array("\r\n--\(boundary)".utf8)
         buffer = ByteBuffer(bytes: [0x0D, 0x0A])
     }
 
     /// The `boundary` parameter of a `multipart/form-data` content type, or nil.
-    static func boundary(contentType: String) -> String? {
+    package static func boundary(contentType: String) -> String? {
         let parts = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
         guard let first = parts.first, first.lowercased() == "multipart/form-data" else { return nil }
         for part in parts.dropFirst() {
@@ -43,7 +44,7 @@ struct MultipartReader<Body: AsyncSequence & Sendable> where Body.Element == Byt
     }
 
     /// The next event, or nil after the closing delimiter.
-    mutating func next() async throws -> Event? {
+    package mutating func next() async throws -> Event? {
         while true {
             switch state {
             case .done:
@@ -136,12 +137,12 @@ struct MultipartReader<Body: AsyncSequence & Sendable> where Body.Element == Byt
 }
 
 /// The headers of one part, with its Content-Disposition parsed.
-struct PartHeaders: Equatable {
-    var name: String?
-    var filename: String?
-    var contentType: String?
+package struct PartHeaders: Equatable {
+    package var name: String?
+    package var filename: String?
+    package var contentType: String?
 
-    init(raw: String) {
+    package init(raw: String) {
         for line in raw.split(separator: "\r\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let key = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
@@ -169,7 +170,7 @@ struct PartHeaders: Equatable {
     }
 
     /// `form-data; name="file"; filename="a b.jpg"` → [name: file, filename: a b.jpg].
-    static func parameters(_ value: String) -> [(key: String, value: String)] {
+    package static func parameters(_ value: String) -> [(key: String, value: String)] {
         var result: [(String, String)] = []
         var rest = Substring(value)
         // Skip the disposition type.
@@ -198,7 +199,7 @@ struct PartHeaders: Equatable {
     }
 }
 
-struct MultipartError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+package struct MultipartError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayKit
 import Hummingbird
 import Logging
 import MediaDomain
@@ -15,24 +16,36 @@ import Tokens
 /// PostgreSQL after each segment is stored, so a Gateway that dies loses at most the segment it was writing, and any
 /// Gateway continues from the offset HEAD reports. A connection cut mid-PATCH keeps what arrived. The last byte joins
 /// the segments into the original and registers it exactly as `POST /api/media/upload/` does (`UploadHandler.register`).
-struct ResumableUploadController: Sendable {
-    typealias Context = GatewayRequestContext
+package struct ResumableUploadController: Sendable {
+    package typealias Context = GatewayRequestContext
 
-    let uploads: any ResumableUploadStore
-    let storage: any BlobStorage
-    let handler: UploadHandler
-    let baseURL: String
-    let expiry: Duration
+    package let uploads: any ResumableUploadStore
+    package let storage: any BlobStorage
+    package let handler: UploadHandler
+    package let baseURL: String
+    package let expiry: Duration
     /// How long a PATCH holds its upload without renewing (renewed every third of it while bytes arrive, and all the
     /// while the last byte's upload becomes its media): a Gateway that died mid-PATCH blocks the upload this long.
-    var lease = Duration.seconds(15)
+    package var lease = Duration.seconds(15)
 
-    static let version = "1.0.0"
-    static let extensions = "creation,creation-with-upload,termination,expiration"
-    static let segmentSize: Int64 = 8 << 20
-    static let offsetContentType = "application/offset+octet-stream"
+    package init(
+        uploads: any ResumableUploadStore, storage: any BlobStorage, handler: UploadHandler, baseURL: String,
+        expiry: Duration, lease: Duration = .seconds(15)
+    ) {
+        self.uploads = uploads
+        self.storage = storage
+        self.handler = handler
+        self.baseURL = baseURL
+        self.expiry = expiry
+        self.lease = lease
+    }
 
-    func addRoutes(discovery: RouterGroup<Context>, to group: RouterGroup<Context>) {
+    package static let version = "1.0.0"
+    package static let extensions = "creation,creation-with-upload,termination,expiration"
+    package static let segmentSize: Int64 = 8 << 20
+    package static let offsetContentType = "application/offset+octet-stream"
+
+    package func addRoutes(discovery: RouterGroup<Context>, to group: RouterGroup<Context>) {
         discovery.on("", method: .options, use: options)
         group.post("", use: create)
         group.on(":id", method: .head, use: head)
@@ -43,7 +56,7 @@ struct ResumableUploadController: Sendable {
     // MARK: routes
 
     /// Discovery: what this server speaks (no credentials needed).
-    @Sendable func options(_ request: Request, context: Context) async throws -> Response {
+    @Sendable package func options(_ request: Request, context: Context) async throws -> Response {
         var headers = HTTPFields()
         headers.set("Tus-Resumable", Self.version)
         headers.set("Tus-Version", Self.version)
@@ -53,7 +66,7 @@ struct ResumableUploadController: Sendable {
     }
 
     /// Creation (and creation-with-upload): the length and the name decide the limit before a byte is stored.
-    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+    @Sendable package func create(_ request: Request, context: Context) async throws -> Response {
         let user = try context.requireUser()
         if request.headers.value(named: "Upload-Defer-Length") != nil {
             throw APIError.badRequest("invalid_upload_length", "Upload-Defer-Length is not supported: send Upload-Length.")
@@ -107,7 +120,7 @@ struct ResumableUploadController: Sendable {
         return Response(status: .created, headers: headers)
     }
 
-    @Sendable func head(_ request: Request, context: Context) async throws -> Response {
+    @Sendable package func head(_ request: Request, context: Context) async throws -> Response {
         let upload = try await owned(context.parameters.get("id"), user: try context.requireUser(), logger: context.logger)
         var headers = Self.headers(for: upload)
         headers.set("Upload-Offset", String(upload.offset))
@@ -118,7 +131,7 @@ struct ResumableUploadController: Sendable {
         return Response(status: .ok, headers: headers)
     }
 
-    @Sendable func patch(_ request: Request, context: Context) async throws -> Response {
+    @Sendable package func patch(_ request: Request, context: Context) async throws -> Response {
         let user = try context.requireUser()
         guard request.headers[.contentType] == Self.offsetContentType else {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
@@ -147,7 +160,7 @@ struct ResumableUploadController: Sendable {
     }
 
     /// Termination: the upload and its stored bytes go (a media it already became stays).
-    @Sendable func terminate(_ request: Request, context: Context) async throws -> Response {
+    @Sendable package func terminate(_ request: Request, context: Context) async throws -> Response {
         let upload = try await owned(context.parameters.get("id"), user: try context.requireUser(), logger: context.logger,
                                      expired: .allowed)
         try await remove(upload.id, why: "terminated by the client", logger: context.logger)
@@ -391,7 +404,7 @@ struct ResumableUploadController: Sendable {
 
     // MARK: support
 
-    enum Expired { case refused, allowed }
+    package enum Expired { case refused, allowed }
 
     /// The caller's upload: 404 for none or another user's (never telling which), 410 once it expired.
     private func owned(_ id: String?, user: AuthenticatedUser, logger: Logger, expired: Expired = .refused) async throws -> ResumableUpload {
@@ -406,7 +419,7 @@ struct ResumableUploadController: Sendable {
     }
 
     /// Removes an upload's stored bytes, then its row.
-    func remove(_ id: UUID, why: String, logger: Logger) async throws {
+    package func remove(_ id: UUID, why: String, logger: Logger) async throws {
         try await storage.deletePrefix(Self.prefix(id))
         try await uploads.deleteUpload(id: id)
         logger.info("resumable upload removed", metadata: ["upload_id": "\(id)", "why": "\(why)"])
@@ -414,7 +427,7 @@ struct ResumableUploadController: Sendable {
 
     /// `remove` where the request's answer does not depend on it: a failure is logged, and the Janitor's orphan
     /// sweep removes what is left once the upload expires.
-    func removeQuietly(_ id: UUID, why: String, logger: Logger) async {
+    package func removeQuietly(_ id: UUID, why: String, logger: Logger) async {
         do {
             try await remove(id, why: why, logger: logger)
         } catch {
@@ -424,7 +437,7 @@ struct ResumableUploadController: Sendable {
         }
     }
 
-    static func prefix(_ id: UUID) -> String { "uploads/\(id.uuidString.lowercased())/" }
+    package static func prefix(_ id: UUID) -> String { "uploads/\(id.uuidString.lowercased())/" }
 
     private static func headers(for upload: ResumableUpload) -> HTTPFields {
         var headers = HTTPFields()
@@ -439,7 +452,7 @@ struct ResumableUploadController: Sendable {
     }
 
     /// `Upload-Metadata`: comma-separated `key base64(value)` pairs (a key alone has an empty value).
-    static func metadata(_ header: String) throws -> [String: String] {
+    package static func metadata(_ header: String) throws -> [String: String] {
         var result: [String: String] = [:]
         for pair in header.split(separator: ",") {
             let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 1)
@@ -459,14 +472,14 @@ struct ResumableUploadController: Sendable {
 
 /// Writes a PATCH's bytes as segments: a new segment every `segmentSize` bytes, each stored, then counted in the
 /// upload's offset (in that order: the offset never counts bytes that are not stored).
-struct SegmentWriter {
-    let upload: ResumableUpload
-    let holder: UUID
-    let storage: any BlobStorage
-    let store: any ResumableUploadStore
-    let logger: Logger
+package struct SegmentWriter {
+    package let upload: ResumableUpload
+    package let holder: UUID
+    package let storage: any BlobStorage
+    package let store: any ResumableUploadStore
+    package let logger: Logger
     /// Set once the first bytes told it; saved with the next offset.
-    var format: MediaFormat?
+    package var format: MediaFormat?
     /// Bytes stored and counted.
     private(set) var committed: Int64
     private var writer: (any BlobWriter)?
@@ -474,7 +487,7 @@ struct SegmentWriter {
     private var pending: Int64 = 0
     private var segment = 0
 
-    init(upload: ResumableUpload, holder: UUID, storage: any BlobStorage, store: any ResumableUploadStore, logger: Logger) {
+    package init(upload: ResumableUpload, holder: UUID, storage: any BlobStorage, store: any ResumableUploadStore, logger: Logger) {
         self.upload = upload
         self.holder = holder
         self.storage = storage
@@ -484,9 +497,9 @@ struct SegmentWriter {
         self.committed = upload.offset
     }
 
-    var offset: Int64 { committed + pending }
+    package var offset: Int64 { committed + pending }
 
-    mutating func write(_ chunk: ByteBuffer) async throws {
+    package mutating func write(_ chunk: ByteBuffer) async throws {
         if writer == nil {
             // `<offset, 15 digits>-<request>-<n>`: sorted by offset, and never the name of another request's segment.
             segment += 1
@@ -501,7 +514,7 @@ struct SegmentWriter {
     }
 
     /// Stores the segment in hand and moves the offset past it; returns the offset.
-    mutating func finish() async throws -> Int64 {
+    package mutating func finish() async throws -> Int64 {
         guard let writer else { return committed }
         self.writer = nil
         guard pending > 0 else {
@@ -537,7 +550,7 @@ struct SegmentWriter {
         return committed
     }
 
-    mutating func abort() async {
+    package mutating func abort() async {
         await writer?.abort()
         writer = nil
         pending = 0
@@ -545,12 +558,14 @@ struct SegmentWriter {
 }
 
 /// Bytes a PATCH received so far, and whether it is completing the upload: what its lease renewal reads.
-final class ByteProgress: Sendable {
+package final class ByteProgress: Sendable {
     private let count = Atomic<Int>(0)
     private let completing = Atomic<Bool>(false)
-    var bytes: Int { count.load(ordering: .relaxed) }
-    func add(_ n: Int) { count.add(n, ordering: .relaxed) }
-    var isCompleting: Bool {
+
+    package init() {}
+    package var bytes: Int { count.load(ordering: .relaxed) }
+    package func add(_ n: Int) { count.add(n, ordering: .relaxed) }
+    package var isCompleting: Bool {
         get { completing.load(ordering: .relaxed) }
         set { completing.store(newValue, ordering: .relaxed) }
     }

@@ -1,11 +1,14 @@
+import GatewayKit
 import Hummingbird
 
 /// tus's version handshake (SPEC §8): every request but discovery says `Tus-Resumable: 1.0.0`, else 412 with the
 /// versions this server speaks; every answer, refusals too, says `Tus-Resumable`.
-struct TusVersionMiddleware: RouterMiddleware {
-    typealias Context = GatewayRequestContext
+package struct TusVersionMiddleware: RouterMiddleware {
+    package init() {}
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package typealias Context = GatewayRequestContext
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.headers.value(named: "Tus-Resumable") == ResumableUploadController.version else {
             var headers = HTTPFields()
             headers.set("Tus-Resumable", ResumableUploadController.version)

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayKit
 import Hummingbird
 import Logging
 import MediaDomain
@@ -14,24 +15,39 @@ import Tokens
 /// The first bytes decide the format (magic bytes) and so the limit; bytes go to a storage writer that makes
 /// nothing visible until commit; crossing the limit answers 413 at once and aborts the writer. Only after the
 /// whole body arrived and passed is the row (with its outbox event) written, in one transaction.
-struct UploadHandler: Sendable {
-    let repository: any MediaRepository
-    let storage: any BlobStorage
-    let limits: MediaLimits
-    let onCreated: @Sendable () -> Void
-    let uploadedBytes = Counter(label: "mediaflow_upload_bytes_total")
-    let uploads = Counter(label: "mediaflow_uploads_total")
+package struct UploadHandler: Sendable {
+    package let repository: any MediaRepository
+    package let storage: any BlobStorage
+    package let limits: MediaLimits
+    package let onCreated: @Sendable () -> Void
+    package let uploadedBytes = Counter(label: "mediaflow_upload_bytes_total")
+    package let uploads = Counter(label: "mediaflow_uploads_total")
 
-    struct Outcome {
-        var media: Media
-        var created: Bool
+    package init(repository: any MediaRepository, storage: any BlobStorage, limits: MediaLimits, onCreated: @escaping @Sendable () -> Void) {
+        self.repository = repository
+        self.storage = storage
+        self.limits = limits
+        self.onCreated = onCreated
+    }
+
+    package struct Outcome {
+        package var media: Media
+        package var created: Bool
+
+        package init(media: Media, created: Bool) {
+            self.media = media
+            self.created = created
+        }
     }
 
     /// - Parameter trace: the request's trace; its `media.uploaded` event carries it on (SPEC §3).
-    func handle(_ request: Request, user: AuthenticatedUser, trace: TraceParent? = nil, logger: Logger) async throws -> Outcome {
+    package func handle(_ request: Request, user: AuthenticatedUser, trace: TraceParent? = nil, logger: Logger) async throws -> Outcome {
         let idempotencyKey = try Self.idempotencyKey(request)
-        if let key = idempotencyKey, let existing = try await repository.find(userId: user.id, idempotencyKey: key) {
-            return Outcome(media: existing, created: false)
+        // A retry of an upload that already made its media (SPEC §1.4) is answered with that media, but only once its
+        // own form proved as valid as the first one had to be: the file's bytes are read past, never stored.
+        var replayOf: Media?
+        if let key = idempotencyKey {
+            replayOf = try await repository.find(userId: user.id, idempotencyKey: key)
         }
         guard let contentType = request.headers[.contentType],
               let boundary = MultipartReader<RequestBody>.boundary(contentType: contentType)
@@ -43,6 +59,7 @@ struct UploadHandler: Sendable {
         var upload: StoredUpload?
         var isPublic = true
         var fileParts = 0
+        var filePartNamed = false
         do {
             while let event = try await reader.next() {
                 guard case .partStart(let headers) = event else { continue }
@@ -52,6 +69,8 @@ struct UploadHandler: Sendable {
                         throw APIError.badRequest("too_many_files", "Send exactly one file per upload.")
                     }
                     guard headers.name == "file" else { try await skipPart(&reader); continue }
+                    filePartNamed = true
+                    guard replayOf == nil else { try await skipPart(&reader); continue }
                     upload = try await receiveFile(&reader, filename: headers.filename ?? "", logger: logger)
                 } else if headers.name == "is_public" {
                     isPublic = try Self.parseBool(try await readField(&reader))
@@ -66,6 +85,9 @@ struct UploadHandler: Sendable {
             await upload?.discard(storage, logger: logger)
             throw error
         }
+        if let replayOf, filePartNamed {
+            return Outcome(media: replayOf, created: false)
+        }
         guard let upload else {
             throw APIError.badRequest("file_missing", "No file was submitted in a part named 'file'.")
         }
@@ -77,7 +99,7 @@ struct UploadHandler: Sendable {
     /// Turns an original that reached storage into a media: the row and its outbox event in one transaction (or the
     /// media an earlier upload with the same idempotency key made, and then this original is discarded). Plain and
     /// resumable uploads both end here, so a media is the same whichever way it came.
-    func register(
+    package func register(
         _ upload: StoredUpload, user: AuthenticatedUser, isPublic: Bool, idempotencyKey: String?, trace: TraceParent?,
         logger: Logger
     ) async throws -> Outcome {
@@ -165,7 +187,7 @@ struct UploadHandler: Sendable {
     }
 
     /// The type a (cleaned) file name announces by its extension; 415 when it is no supported one.
-    static func announcedType(of filename: String) throws -> FileType {
+    package static func announcedType(of filename: String) throws -> FileType {
         guard let announced = SupportedExtensions.fileType(forFilename: filename) else {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
                            detail: "The file extension of '\(filename)' is not a supported one.")
@@ -175,7 +197,7 @@ struct UploadHandler: Sendable {
 
     /// The first bytes against the name (SPEC §1.1): the content decides the format; the extension must announce the
     /// same type.
-    static func judge(head: [UInt8], filename: String) throws -> MediaFormat {
+    package static func judge(head: [UInt8], filename: String) throws -> MediaFormat {
         guard let format = ContentSniffer.sniff(head) else {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
                            detail: "The file's content is not a supported image, video or audio format.")
@@ -188,7 +210,7 @@ struct UploadHandler: Sendable {
         return format
     }
 
-    func tooLarge(_ type: FileType) -> APIError {
+    package func tooLarge(_ type: FileType) -> APIError {
         APIError(.contentTooLarge, code: "file_too_large",
                  detail: "File size exceeds maximum allowed size (\(limits.describeLimit(for: type)))")
     }
@@ -217,7 +239,7 @@ struct UploadHandler: Sendable {
 
     /// `is_public`: `true` or `false` (any case), as SPEC §1.1 and the schema say; anything else is refused rather than
     /// guessed at.
-    static func parseBool(_ text: String) throws -> Bool {
+    package static func parseBool(_ text: String) throws -> Bool {
         switch text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() {
         case "true": return true
         case "false": return false
@@ -225,7 +247,7 @@ struct UploadHandler: Sendable {
         }
     }
 
-    static func idempotencyKey(_ request: Request) throws -> String? {
+    package static func idempotencyKey(_ request: Request) throws -> String? {
         guard let key = request.headers.first(where: { $0.name.canonicalName == "idempotency-key" })?.value else {
             return nil
         }
@@ -233,7 +255,7 @@ struct UploadHandler: Sendable {
     }
 
     /// An idempotency key (the header, or a resumable upload's `idempotency_key` metadata): 1 to 255 printable ASCII.
-    static func validIdempotencyKey(_ key: String) throws -> String {
+    package static func validIdempotencyKey(_ key: String) throws -> String {
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) || $0 == 0x20 }) else {
             throw APIError.badRequest(
                 "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters.")
@@ -244,7 +266,7 @@ struct UploadHandler: Sendable {
     /// The client's name, kept as metadata only: its last path component, without control characters, at most
     /// `maxLength` characters. A longer name loses the end of its stem, never its extension: the
     /// extension is what the upload is judged by, and what a person recognises the file by.
-    static func cleanFilename(_ name: String, maxLength: Int = 255) -> String {
+    package static func cleanFilename(_ name: String, maxLength: Int = 255) -> String {
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
         let cleaned = String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
         guard cleaned.count > maxLength else { return cleaned }
@@ -257,15 +279,22 @@ struct UploadHandler: Sendable {
 }
 
 /// An original that reached storage; discarded again if the upload fails afterwards.
-struct StoredUpload {
-    var key: String
-    var format: MediaFormat
-    var size: Int64
-    var filename: String
+package struct StoredUpload {
+    package var key: String
+    package var format: MediaFormat
+    package var size: Int64
+    package var filename: String
+
+    package init(key: String, format: MediaFormat, size: Int64, filename: String) {
+        self.key = key
+        self.format = format
+        self.size = size
+        self.filename = filename
+    }
 
     /// Removes the original and its folder (one prefix delete covers both). A failure leaves an orphan no row
     /// points at: logged with its folder, and the Janitor's orphan sweep removes it.
-    func discard(_ storage: any BlobStorage, logger: Logger) async {
+    package func discard(_ storage: any BlobStorage, logger: Logger) async {
         await storage.removeMediaFiles(original: key, why: "upload refused", logger: logger)
     }
 }

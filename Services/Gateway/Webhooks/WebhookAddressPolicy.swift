@@ -1,4 +1,5 @@
 import Foundation
+import GatewayKit
 import NIOCore
 
 /// Which webhook URLs may be posted to (SPEC §8, §10): http or https only, and never a private, loopback, link-local or
@@ -6,32 +7,32 @@ import NIOCore
 /// user could have the Gateway post into the network it runs in. Checked at registration and at each attempt, by
 /// one lookup whose answer is also where the attempt connects (`PinnedTarget`): a second lookup could be answered
 /// differently by a rebinding name.
-struct WebhookAddressPolicy: Sendable {
-    let allowPrivate: Bool
-    let resolver: any WebhookTargetResolver
+package struct WebhookAddressPolicy: Sendable {
+    package let allowPrivate: Bool
+    package let resolver: any WebhookTargetResolver
 
-    init(allowPrivate: Bool, resolver: any WebhookTargetResolver = SystemWebhookTargetResolver()) {
+    package init(allowPrivate: Bool, resolver: any WebhookTargetResolver = SystemWebhookTargetResolver()) {
         self.allowPrivate = allowPrivate
         self.resolver = resolver
     }
 
-    struct Refusal: Error, CustomStringConvertible {
-        let description: String
+    package struct Refusal: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// Where one attempt connects: the URL's host (for the `Host` header, TLS's server name and its certificate) and
     /// the checked address the connection goes to.
-    struct PinnedTarget: Sendable {
-        var host: String
-        var address: SocketAddress
+    package struct PinnedTarget: Sendable {
+        package var host: String
+        package var address: SocketAddress
         /// The URL named an address itself: nothing to pin.
-        var isLiteral: Bool
+        package var isLiteral: Bool
         /// The address as text, for the HTTP client's DNS override.
-        var addressText: String { address.ipAddress ?? host }
+        package var addressText: String { address.ipAddress ?? host }
     }
 
     /// The URL if its form is acceptable (scheme, host, no credentials in it).
-    func parse(_ text: String) throws(Refusal) -> URL {
+    package func parse(_ text: String) throws(Refusal) -> URL {
         guard text.count <= 2048, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
               scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
         else { throw Refusal(description: "The url must be an absolute http or https URL.") }
@@ -43,7 +44,7 @@ struct WebhookAddressPolicy: Sendable {
 
     /// Resolves the URL's host once and refuses it if any address it has is an internal one (unless allowed);
     /// otherwise the address to connect to.
-    func resolve(_ url: URL) async throws(Refusal) -> PinnedTarget {
+    package func resolve(_ url: URL) async throws(Refusal) -> PinnedTarget {
         guard let host = url.host else { throw Refusal(description: "The url has no host.") }
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         let port = url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
@@ -66,7 +67,7 @@ struct WebhookAddressPolicy: Sendable {
     }
 
     /// An address's bytes: 4 (IPv4), 16 (IPv6), none for a Unix socket (which counts as internal).
-    static func bytes(_ address: SocketAddress) -> [UInt8] {
+    package static func bytes(_ address: SocketAddress) -> [UInt8] {
         switch address {
         case .v4(let a): withUnsafeBytes(of: a.address.sin_addr) { Array($0) }
         case .v6(let a): withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }
@@ -75,7 +76,7 @@ struct WebhookAddressPolicy: Sendable {
     }
 
     /// An address's bytes: 4 (IPv4) or 16 (IPv6).
-    static func isInternal(_ address: [UInt8]) -> Bool {
+    package static func isInternal(_ address: [UInt8]) -> Bool {
         if address.count == 4 {
             let (a, b) = (address[0], address[1])
             return a == 0 || a == 10 || a == 127 || a >= 224            // this network, private, loopback, multicast/reserved
@@ -103,7 +104,7 @@ struct WebhookAddressPolicy: Sendable {
             || address[0] == 0xff                                        // multicast
     }
 
-    static func text(_ address: [UInt8]) -> String {
+    package static func text(_ address: [UInt8]) -> String {
         address.count == 4 ? address.map(String.init).joined(separator: ".")
             : stride(from: 0, to: address.count, by: 2).map { String(format: "%x", Int(address[$0]) << 8 | Int(address[$0 + 1])) }
                 .joined(separator: ":")

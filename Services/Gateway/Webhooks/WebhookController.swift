@@ -1,16 +1,23 @@
 import Foundation
+import GatewayKit
 import Hummingbird
 import MediaDomain
 import Persistence
 
 /// `/api/webhooks/` (SPEC §8): a user registers URLs to be told of their media's events, sees each delivery with
 /// every attempt, and asks for one again. Another user's webhook answers 404.
-struct WebhookController: Sendable {
-    let store: any WebhookStore
-    let policy: WebhookAddressPolicy
-    let links: MediaLinks
+package struct WebhookController: Sendable {
+    package let store: any WebhookStore
+    package let policy: WebhookAddressPolicy
+    package let links: MediaLinks
 
-    func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
+    package init(store: any WebhookStore, policy: WebhookAddressPolicy, links: MediaLinks) {
+        self.store = store
+        self.policy = policy
+        self.links = links
+    }
+
+    package func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
         group.post(use: create)
         group.get(use: list)
         group.get(":id", use: detail)
@@ -23,9 +30,9 @@ struct WebhookController: Sendable {
         group.methodNotAllowed(":id/deliveries/:delivery/redeliver", allow: [.post])
     }
 
-    static let example = #"{"url": "https://example.com/hooks/media", "events": ["media.ready", "media.failed"]}"#
+    package static let example = #"{"url": "https://example.com/hooks/media", "events": ["media.ready", "media.failed"]}"#
 
-    @Sendable func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let body = try await JSONRequestBody(request, example: Self.example)
         guard case .string(let text)? = body.fields["url"] else {
@@ -58,7 +65,7 @@ struct WebhookController: Sendable {
         return try json(WebhookResource(webhook, withSecret: true), status: .created)
     }
 
-    @Sendable func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func list(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let hooks = try await store.webhooks(userId: try context.requireUser().id)
         struct List: Encodable {
             let count: Int
@@ -75,11 +82,11 @@ struct WebhookController: Sendable {
         return webhook
     }
 
-    @Sendable func detail(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func detail(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         try json(WebhookResource(try await owned(context), withSecret: false))
     }
 
-    @Sendable func delete(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func delete(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let user = try context.requireUser()
         guard let id = context.parameters.get("id", as: Int64.self), try await store.deleteWebhook(id: id, userId: user.id)
         else { throw APIError.notFound() }
@@ -87,7 +94,7 @@ struct WebhookController: Sendable {
         return Response(status: .noContent)
     }
 
-    @Sendable func deliveries(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func deliveries(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let webhook = try await owned(context)
         let params = request.uri.queryParameters
         let paging = try Pagination(page: params["page"].map(String.init), pageSize: params["page_size"].map(String.init))
@@ -104,7 +111,7 @@ struct WebhookController: Sendable {
         return try json(Deliveries(count: count, next: next, previous: previous, results: items.map(DeliveryResource.init)))
     }
 
-    @Sendable func redeliver(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func redeliver(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let webhook = try await owned(context)
         guard let id = context.parameters.get("delivery", as: Int64.self),
               let delivery = try await store.redeliver(deliveryId: id, webhookId: webhook.id)
@@ -115,14 +122,14 @@ struct WebhookController: Sendable {
 }
 
 /// A webhook as the API shows it; the secret only in the answer to its registration.
-struct WebhookResource: Encodable {
-    let id: Int64
-    let url: String
-    let events: [String]
-    let secret: String?
-    let created_at: String
+package struct WebhookResource: Encodable {
+    package let id: Int64
+    package let url: String
+    package let events: [String]
+    package let secret: String?
+    package let created_at: String
 
-    init(_ webhook: Webhook, withSecret: Bool) {
+    package init(_ webhook: Webhook, withSecret: Bool) {
         id = webhook.id
         url = webhook.url
         events = webhook.events
@@ -130,9 +137,9 @@ struct WebhookResource: Encodable {
         created_at = ISO8601.string(from: webhook.createdAt)
     }
 
-    enum CodingKeys: String, CodingKey { case id, url, events, secret, created_at }
+    package enum CodingKeys: String, CodingKey { case id, url, events, secret, created_at }
 
-    func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
         try c.encode(url, forKey: .url)
@@ -143,18 +150,26 @@ struct WebhookResource: Encodable {
 }
 
 /// A delivery with each attempt (SPEC §8: status, response code, time).
-struct DeliveryResource: Encodable {
-    struct Attempt: Encodable {
-        let status: String
-        let response_code: Int?
-        let error: String?
-        let time: String
-        let duration_ms: Int
+package struct DeliveryResource: Encodable {
+    package struct Attempt: Encodable {
+        package let status: String
+        package let response_code: Int?
+        package let error: String?
+        package let time: String
+        package let duration_ms: Int
 
-        enum CodingKeys: String, CodingKey { case status, response_code, error, time, duration_ms }
+        package init(status: String, response_code: Int?, error: String?, time: String, duration_ms: Int) {
+            self.status = status
+            self.response_code = response_code
+            self.error = error
+            self.time = time
+            self.duration_ms = duration_ms
+        }
+
+        package enum CodingKeys: String, CodingKey { case status, response_code, error, time, duration_ms }
 
         /// Absent values are written as null: every attempt has the same keys.
-        func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(status, forKey: .status)
             try c.encode(response_code, forKey: .response_code)
@@ -164,15 +179,15 @@ struct DeliveryResource: Encodable {
         }
     }
 
-    let id: Int64
-    let event_id: Int64
-    let type: String
-    let status: String
-    let next_attempt_at: String?
-    let created_at: String
-    let attempts: [Attempt]
+    package let id: Int64
+    package let event_id: Int64
+    package let type: String
+    package let status: String
+    package let next_attempt_at: String?
+    package let created_at: String
+    package let attempts: [Attempt]
 
-    init(_ delivery: WebhookDelivery) {
+    package init(_ delivery: WebhookDelivery) {
         id = delivery.id
         event_id = delivery.eventId
         type = delivery.eventType
@@ -185,9 +200,9 @@ struct DeliveryResource: Encodable {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case id, event_id, type, status, next_attempt_at, created_at, attempts }
+    package enum CodingKeys: String, CodingKey { case id, event_id, type, status, next_attempt_at, created_at, attempts }
 
-    func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
         try c.encode(event_id, forKey: .event_id)

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GatewayKit
 import Logging
 import MediaDomain
 import Metrics
@@ -16,19 +17,19 @@ import ServiceLifecycle
 /// Each attempt renders the body anew from the event (the media as the event left it), so the signed file URLs in it
 /// are fresh even at the 6 h retry; the `webhook-id` stays, so receivers drop repeats. Each attempt also resolves the
 /// receiver once and connects to the address it checked (`WebhookAddressPolicy.resolve`).
-struct WebhookSender: Service {
-    let store: any WebhookStore
-    let log: any MediaEventLog
-    let links: MediaLinks
-    let policy: WebhookAddressPolicy
-    let settings: WebhookSettings
-    let logger: Logger
+package struct WebhookSender: Service {
+    package let store: any WebhookStore
+    package let log: any MediaEventLog
+    package let links: MediaLinks
+    package let policy: WebhookAddressPolicy
+    package let settings: WebhookSettings
+    package let logger: Logger
 
     private func attemptsCounter(_ outcome: String) -> Counter {
         Counter(label: "mediaflow_webhook_attempts_total", dimensions: [("outcome", outcome)])
     }
 
-    init(store: any WebhookStore, log: any MediaEventLog, links: MediaLinks, policy: WebhookAddressPolicy,
+    package init(store: any WebhookStore, log: any MediaEventLog, links: MediaLinks, policy: WebhookAddressPolicy,
          settings: WebhookSettings, logger: Logger) {
         self.store = store
         self.log = log
@@ -38,7 +39,7 @@ struct WebhookSender: Service {
         self.logger = logger
     }
 
-    func run() async throws {
+    package func run() async throws {
         await cancelWhenGracefulShutdown {
             var delay = Duration.milliseconds(100)
             while !Task.isCancelled {
@@ -70,7 +71,7 @@ struct WebhookSender: Service {
 
     /// One attempt: body, one lookup of the receiver checked and pinned, signed POST to that address, then the attempt
     /// and its outcome recorded.
-    func send(_ delivery: ClaimedDelivery) async {
+    package func send(_ delivery: ClaimedDelivery) async {
         var metadata: Logger.Metadata = [
             "delivery_id": "\(delivery.id)", "event_id": "\(delivery.eventId)", "type": "\(delivery.eventType)",
             "url": "\(delivery.url)", "attempt": "\(delivery.failures + 1)",
@@ -169,7 +170,7 @@ struct WebhookSender: Service {
     }
 
     /// `{type, timestamp, data}` of the delivery's event, rendered now (file URLs signed from now).
-    func body(of delivery: ClaimedDelivery) async throws -> String {
+    package func body(of delivery: ClaimedDelivery) async throws -> String {
         guard let record = try await log.events(ids: [delivery.eventId]).first else {
             throw DeliveryProblem(description: "the event \(delivery.eventId) is no longer in the log")
         }
@@ -178,8 +179,8 @@ struct WebhookSender: Service {
 }
 
 /// Why an attempt could not be made (not the receiver's answer, not the address policy).
-struct DeliveryProblem: Error, CustomStringConvertible {
-    let description: String
+package struct DeliveryProblem: Error, CustomStringConvertible {
+    package let description: String
 }
 
 /// What `MEDIA_WEBHOOK_*` set (SPEC §8's defaults).
@@ -203,5 +204,5 @@ public struct WebhookSettings: Sendable {
 }
 
 extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    package var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

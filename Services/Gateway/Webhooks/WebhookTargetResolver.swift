@@ -1,3 +1,4 @@
+import GatewayKit
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -5,18 +6,22 @@ import Synchronization
 /// Turns a webhook receiver's host name into addresses, once per attempt (SPEC §10): the sender checks what this
 /// answered and connects to exactly that, so a name that answers differently a moment later (DNS rebinding) cannot
 /// move the connection into the Gateway's own network. A seam so tests answer with names of their own.
-protocol WebhookTargetResolver: Sendable {
+package protocol WebhookTargetResolver: Sendable {
     /// Every address of `host` (an IP literal answers itself), IPv4 first.
     func addresses(of host: String, port: Int) async throws -> [SocketAddress]
 }
 
 /// The system's resolver (getaddrinfo, as every other program on the machine sees names), run by NIO on Dispatch's
 /// threads: never on Swift's cooperative pool, and bounded by `timeout` even when getaddrinfo itself is not.
-struct SystemWebhookTargetResolver: WebhookTargetResolver {
-    struct TimedOut: Error {}
-    var timeout: TimeAmount = .seconds(5)
+package struct SystemWebhookTargetResolver: WebhookTargetResolver {
+    package init(timeout: TimeAmount = .seconds(5)) {
+        self.timeout = timeout
+    }
 
-    func addresses(of host: String, port: Int) async throws -> [SocketAddress] {
+    package struct TimedOut: Error {}
+    package var timeout: TimeAmount = .seconds(5)
+
+    package func addresses(of host: String, port: Int) async throws -> [SocketAddress] {
         if let literal = try? SocketAddress(ipAddress: host, port: port) { return [literal] }
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let resolver = NIORandomizedDNSResolver(loop: loop)
@@ -33,18 +38,18 @@ struct SystemWebhookTargetResolver: WebhookTargetResolver {
 
 /// Names answered from a table, for tests: each answer may change from one lookup to the next (a rebinding name),
 /// and lookups are counted.
-final class FixedWebhookTargetResolver: WebhookTargetResolver {
-    struct Unknown: Error {}
+package final class FixedWebhookTargetResolver: WebhookTargetResolver {
+    package struct Unknown: Error {}
     /// Per name, the answers of successive lookups; the last one repeats.
     private let answers: [String: [[String]]]
     private let counts = Mutex<[String: Int]>([:])
 
-    init(_ answers: [String: [[String]]]) { self.answers = answers }
+    package init(_ answers: [String: [[String]]]) { self.answers = answers }
 
     /// How often `host` was looked up.
-    func lookups(of host: String) -> Int { counts.withLock { $0[host] ?? 0 } }
+    package func lookups(of host: String) -> Int { counts.withLock { $0[host] ?? 0 } }
 
-    func addresses(of host: String, port: Int) async throws -> [SocketAddress] {
+    package func addresses(of host: String, port: Int) async throws -> [SocketAddress] {
         if let literal = try? SocketAddress(ipAddress: host, port: port) { return [literal] }
         let n = counts.withLock { counts -> Int in
             counts[host, default: 0] += 1

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceCore
 import ServiceKit
 
 /// ImageService's settings, read once from the environment.

@@ -1,5 +1,6 @@
 import Foundation
 import Operations
+import ServiceCore
 import ServiceKit
 
 /// The Janitor's settings, read once from the environment.

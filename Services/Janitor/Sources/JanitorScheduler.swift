@@ -6,6 +6,7 @@ import Metrics
 import Operations
 import Persistence
 import PostgresNIO
+import ServiceCore
 import ServiceKit
 import ServiceLifecycle
 

@@ -1,5 +1,6 @@
 import MediaDomain
 import Operations
+import ServiceCore
 import ServiceKit
 
 /// What the Janitor keeps, for how long, and how often each task runs; read once from the environment.

@@ -1,3 +1,4 @@
+import ServiceCore
 import ServiceKit
 
 /// VideoService's settings, read once from the environment.

@@ -4,7 +4,7 @@ import MediaDomain
 import Messaging
 import Metrics
 import Persistence
-import ServiceKit
+import ServiceCore
 
 /// What a replay did (or, dry, would do).
 public struct ReplayReport: Sendable, Equatable {
@@ -164,16 +164,34 @@ public struct DeadLetters: Sendable {
             mediaId = body["media_id"]?.intValue
             generation = body["generation"]?.intValue.map { Int($0) }
         }
+        // Parked by the broker itself (a quorum work queue's delivery limit): it names the work queue the letter left,
+        // and replaying means putting it back there.
+        let brokerReason = h["x-first-death-reason"]
+        let brokerQueue = brokerReason == nil ? nil : h["x-first-death-queue"]
         let letter = DeadLetter(
             queue: queue, eventId: message.messageId, type: message.type.isEmpty ? message.routingKey : message.type,
-            code: h[MessageHeaders.failureCode] ?? "unknown",
-            message: h[MessageHeaders.failureMessage] ?? h["x-dead-reason"] ?? "",
+            code: h[MessageHeaders.failureCode] ?? brokerReason ?? "unknown",
+            message: h[MessageHeaders.failureMessage] ?? h["x-dead-reason"]
+                ?? brokerReason.map { Self.brokerExplanation($0, queue: brokerQueue ?? queue) } ?? "",
             attempts: Int(h[MessageHeaders.attempts] ?? h[MessageHeaders.attempt] ?? "") ?? 1,
             firstFailedAt: h[MessageHeaders.firstFailedAt].flatMap { try? Date($0, strategy: .iso8601) },
             replays: Int(h[MessageHeaders.replays] ?? "0") ?? 0, mediaId: mediaId, generation: generation)
+        if let brokerQueue, h[MessageHeaders.originalRoutingKey] == nil {
+            return ParkedLetter(letter: letter, exchange: "", routingKey: brokerQueue, headers: h, body: message.body)
+        }
         return ParkedLetter(
             letter: letter, exchange: h[MessageHeaders.originalExchange] ?? message.exchange,
             routingKey: h[MessageHeaders.originalRoutingKey] ?? message.routingKey, headers: h, body: message.body)
+    }
+
+    /// What a person reading the dead letters is told about a letter the broker parked.
+    static func brokerExplanation(_ reason: String, queue: String) -> String {
+        switch reason {
+        case "delivery_limit":
+            "the broker parked it after \(QueueType.deliveryLimit) deliveries from \(queue) were never acknowledged "
+                + "(the consumers holding it died or lost their connection each time)"
+        default: "the broker dead-lettered it from \(queue) (\(reason))"
+        }
     }
 
     /// `selection` with its queue named as a dead queue (`image-service` → `image-service.dead`), checked.

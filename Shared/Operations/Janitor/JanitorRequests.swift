@@ -3,7 +3,7 @@ import Logging
 import MediaDomain
 import Messaging
 import Persistence
-import ServiceKit
+import ServiceCore
 
 /// A `janitor.run` command: run `task` (a dry run or not) as the run `runId` that the asker recorded.
 public struct JanitorRunCommand: Sendable, Equatable {

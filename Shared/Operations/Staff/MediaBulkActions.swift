@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import MediaDomain
 import Persistence
-import ServiceKit
+import ServiceCore
 import Storage
 
 /// What staff may do to many media at once (SPEC §7 bulk actions, `mediactl reprocess --status failed`).

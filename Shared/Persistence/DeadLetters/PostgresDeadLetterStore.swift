@@ -72,11 +72,11 @@ public struct PostgresDeadLetterStore: DeadLetterStore {
         // The excluded ids go in as a literal array of integers (nothing of a user's).
         let excluded = excluding.isEmpty ? "" : " AND id NOT IN (\(excluding.sorted().map(String.init).joined(separator: ",")))"
         let inner = Self.merged(
-            "SELECT id FROM dead_letters WHERE (claimed_until IS NULL OR claimed_until < now())\(excluded) AND ",
+            "SELECT id FROM dead_letters WHERE \(Lease.isFree)\(excluded) AND ",
             Self.condition(selection), " ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED")
         var query = PostgresQuery(unsafeSQL: "", binds: inner.binds)
         query.sql = """
-            UPDATE dead_letters SET claimed_until = now() + \(lease.components.seconds) * interval '1 second'
+            UPDATE dead_letters SET claimed_until = \(Lease.until(lease))
             WHERE id IN (\(inner.sql))
             RETURNING \(Self.letterColumns), exchange, routing_key, headers::text, body
             """
@@ -93,12 +93,12 @@ public struct PostgresDeadLetterStore: DeadLetterStore {
     public func resolve(id: Int64, as resolution: String) async throws {
         _ = try await client.guardedRows(
             """
-            UPDATE dead_letters SET resolution = \(resolution), resolved_at = now(), claimed_until = NULL WHERE id = \(id)
+            UPDATE dead_letters SET resolution = \(resolution), resolved_at = now(), \(unescaped: Lease.released) WHERE id = \(id)
             """, logger: logger)
     }
 
     public func release(id: Int64) async throws {
-        _ = try await client.guardedRows("UPDATE dead_letters SET claimed_until = NULL WHERE id = \(id)", logger: logger)
+        _ = try await client.guardedRows("UPDATE dead_letters SET \(unescaped: Lease.released) WHERE id = \(id)", logger: logger)
     }
 
     /// `prefix` + `condition` + `suffix` as one query, the condition's binds kept (the prefix and suffix bind nothing).

@@ -1,4 +1,5 @@
 import Logging
+import MediaDomain
 import PostgresNIO
 
 /// Keeps `MediaReadCache` honest across processes: listens on PostgreSQL's `media_changed` channel (a trigger
@@ -19,14 +20,15 @@ public struct MediaChangeListener: Sendable {
 
     /// Listens until cancelled, reconnecting with backoff.
     public func run() async {
-        var delay = Duration.milliseconds(100)
+        var backoff = Backoff()
         while !Task.isCancelled {
+            var problem = "the notifications ended"
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: Self.channel) { notifications in
                         cache.enable()
                         logger.info("read cache on: listening for media changes")
-                        delay = .milliseconds(100)
+                        backoff.reset()
                         for try await notification in notifications {
                             apply(notification.payload)
                         }
@@ -34,13 +36,14 @@ public struct MediaChangeListener: Sendable {
                 }
             } catch {
                 if Task.isCancelled { break }
-                logger.warning("read cache off: media change notifications lost; reading from the database", metadata: [
-                    "error": "\(DatabaseFailure.describe(error))", "retry_in": "\(delay)",
-                ])
+                problem = DatabaseFailure.describe(error)
             }
             cache.disable()
+            let delay = backoff.next()
+            logger.warning("read cache off: media change notifications lost; reading from the database", metadata: [
+                "error": "\(problem)", "retry_in": "\(delay)",
+            ])
             try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(5))
         }
         cache.disable()
     }

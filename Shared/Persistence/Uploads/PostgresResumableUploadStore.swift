@@ -47,8 +47,8 @@ public struct PostgresResumableUploadStore: ResumableUploadStore {
     public func claimUpload(id: UUID, holder: UUID, lease: Duration) async throws -> ResumableUpload? {
         try await rows(
             """
-            UPDATE uploads SET claimed_by = \(holder), claimed_until = now() + \(lease.milliseconds) * interval '1 millisecond'
-            WHERE id = \(id) AND (claimed_until IS NULL OR claimed_until < now() OR claimed_by = \(holder))
+            UPDATE uploads SET claimed_by = \(holder), claimed_until = \(unescaped: Lease.until(lease))
+            WHERE id = \(id) AND (\(unescaped: Lease.isFree) OR claimed_by = \(holder))
             RETURNING \(unescaped: Self.columns)
             """).first
     }
@@ -56,14 +56,14 @@ public struct PostgresResumableUploadStore: ResumableUploadStore {
     public func renewClaim(id: UUID, holder: UUID, lease: Duration) async throws -> Bool {
         try await !rows(
             """
-            UPDATE uploads SET claimed_until = now() + \(lease.milliseconds) * interval '1 millisecond'
+            UPDATE uploads SET claimed_until = \(unescaped: Lease.until(lease))
             WHERE id = \(id) AND claimed_by = \(holder) RETURNING \(unescaped: Self.columns)
             """).isEmpty
     }
 
     public func releaseClaim(id: UUID, holder: UUID) async throws {
         try await client.query(
-            "UPDATE uploads SET claimed_by = NULL, claimed_until = NULL WHERE id = \(id) AND claimed_by = \(holder)",
+            "UPDATE uploads SET claimed_by = NULL, \(unescaped: Lease.released) WHERE id = \(id) AND claimed_by = \(holder)",
             logger: logger)
     }
 
@@ -79,7 +79,7 @@ public struct PostgresResumableUploadStore: ResumableUploadStore {
     public func completeUpload(id: UUID, mediaId: Int64, holder: UUID) async throws -> Bool {
         try await !rows(
             """
-            UPDATE uploads SET media_id = \(mediaId), received = length, claimed_by = NULL, claimed_until = NULL
+            UPDATE uploads SET media_id = \(mediaId), received = length, claimed_by = NULL, \(unescaped: Lease.released)
             WHERE id = \(id) AND claimed_by = \(holder) RETURNING \(unescaped: Self.columns)
             """).isEmpty
     }

@@ -100,7 +100,7 @@ public struct PostgresWebhookStore: WebhookStore {
         let rows = try await deliveries(
             """
             UPDATE webhook_deliveries
-            SET status = 'pending', attempts = 0, next_attempt_at = now(), claimed_until = NULL, claim = NULL,
+            SET status = 'pending', attempts = 0, next_attempt_at = now(), \(unescaped: Lease.released), claim = NULL,
                 updated_at = now()
             WHERE id = \(deliveryId) AND webhook_id = \(webhookId)
             RETURNING \(unescaped: Self.deliveryColumns)
@@ -113,12 +113,12 @@ public struct PostgresWebhookStore: WebhookStore {
         for try await (id, claim, event, type, failures, url, secret) in try await client.query(
             """
             UPDATE webhook_deliveries d
-            SET claimed_until = now() + \(lease.components.seconds) * interval '1 second', claim = gen_random_uuid()
+            SET claimed_until = \(unescaped: Lease.until(lease)), claim = gen_random_uuid()
             FROM webhooks w
             WHERE w.id = d.webhook_id AND d.id IN (
                 SELECT id FROM webhook_deliveries
                 WHERE status = 'pending' AND next_attempt_at <= now()
-                  AND (claimed_until IS NULL OR claimed_until < now())
+                  AND \(unescaped: Lease.isFree)
                 ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING d.id, d.claim, d.event_id, d.event_type, d.attempts, w.url, w.secret
             """, logger: logger).decode((Int64, UUID, Int64, String, Int, String, String).self)
@@ -148,7 +148,7 @@ public struct PostgresWebhookStore: WebhookStore {
             let updated = try await connection.query(
                 """
                 UPDATE webhook_deliveries
-                SET status = \(status.rawValue), attempts = attempts + \(failures), claimed_until = NULL, claim = NULL,
+                SET status = \(status.rawValue), attempts = attempts + \(failures), \(unescaped: Lease.released), claim = NULL,
                     updated_at = now(),
                     next_attempt_at = CASE WHEN \(delay)::bigint IS NULL THEN NULL
                                            ELSE now() + \(delay)::bigint * interval '1 second' END

@@ -1,4 +1,6 @@
 import Foundation
+import GatewayKit
+import GatewayLiveStatus
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -11,24 +13,37 @@ import Tokens
 /// The admin console's pages (SPEC §7): every user's media, one media with its renditions, dead letters, Janitor runs
 /// and stats. Server-rendered and usable without JavaScript. Every action goes through the same `Operations`
 /// implementations as the staff API and `mediactl`; a form's result comes back as a notice on the page it came from.
-struct AdminConsoleController: Sendable {
-    let operations: any OperationsStore
-    let repository: any MediaRepository
-    let storage: any BlobStorage
-    let links: MediaLinks
-    let bulk: MediaBulkActions
-    let deadLetters: DeadLetters
-    let janitor: JanitorRequests
-    let sessions: AdminSessions
-    let pages: AdminPages
+package struct AdminConsoleController: Sendable {
+    package let operations: any OperationsStore
+    package let repository: any MediaRepository
+    package let storage: any BlobStorage
+    package let links: MediaLinks
+    package let bulk: MediaBulkActions
+    package let deadLetters: DeadLetters
+    package let janitor: JanitorRequests
+    package let sessions: AdminSessions
+    package let pages: AdminPages
     /// Every user's live status for the pages' script (SPEC §8's stream, for staff, with the session cookie).
-    let liveStatus: LiveStatusController
+    package let liveStatus: LiveStatusController
 
-    static let pageSize = 25
-    static let statsDays = 30
+    package static let pageSize = 25
+    package static let statsDays = 30
+
+    package init(operations: any OperationsStore, repository: any MediaRepository, storage: any BlobStorage, links: MediaLinks, bulk: MediaBulkActions, deadLetters: DeadLetters, janitor: JanitorRequests, sessions: AdminSessions, pages: AdminPages, liveStatus: LiveStatusController) {
+        self.operations = operations
+        self.repository = repository
+        self.storage = storage
+        self.links = links
+        self.bulk = bulk
+        self.deadLetters = deadLetters
+        self.janitor = janitor
+        self.sessions = sessions
+        self.pages = pages
+        self.liveStatus = liveStatus
+    }
 
     /// Login and logout (open), then the pages behind `AdminSessionMiddleware`.
-    func addRoutes(to router: Router<GatewayRequestContext>) {
+    package func addRoutes(to router: Router<GatewayRequestContext>) {
         let open = router.group("admin").add(middleware: AdminErrorPageMiddleware(pages: pages))
         open.get("login", use: loginPage)
         open.post("login", use: login)
@@ -59,8 +74,8 @@ struct AdminConsoleController: Sendable {
 
     // MARK: sign in and out
 
-    @Sendable func loginPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let next = StaffMediaFilter.parameters(request)["next"] ?? "/admin/mediafiles/media/"
+    @Sendable package func loginPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let next = try StaffMediaFilter.parameters(request)["next"] ?? "/admin/mediafiles/media/"
         if case .session(let session) = try await sessions.identify(request), session.user.isStaff, session.viaCookie {
             return AdminPages.redirect(to: safeReturn(next))
         }
@@ -69,10 +84,11 @@ struct AdminConsoleController: Sendable {
 
     /// A pasted token: a staff member's → the session cookie and on to the page asked for; another user's → 403; one that
     /// does not verify → the login page again (401) saying why.
-    @Sendable func login(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let form = try await FormFields.read(request, context: context)
-        let next = safeReturn(form["next"] ?? "/admin/mediafiles/media/")
-        guard let token = form["token"]?.replacingOccurrences(of: "Bearer ", with: "") else {
+    @Sendable package func login(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        struct LoginForm: Decodable { var token: String?; var next: String? }
+        let form = try await AdminForm.read(request, context: context).decode(LoginForm.self)
+        let next = safeReturn(form.next.nonBlank ?? "/admin/mediafiles/media/")
+        guard let token = form.token.nonBlank?.replacingOccurrences(of: "Bearer ", with: "") else {
             return pages.login(status: .unauthorized, next: next, error: "Paste an access token.")
         }
         let user: AuthenticatedUser, expiresAt: Date
@@ -96,7 +112,7 @@ struct AdminConsoleController: Sendable {
     }
 
     /// Ends the session for every Gateway (the cookie, sent again, no longer opens anything), then clears the cookie.
-    @Sendable func logout(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func logout(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         if try await sessions.end(request) { context.logger.info("admin signed out") }
         var response = AdminPages.redirect(to: "/admin/login")
         response.setCookie(sessions.clearingCookie(request))
@@ -105,9 +121,9 @@ struct AdminConsoleController: Sendable {
 
     // MARK: media
 
-    @Sendable func mediaList(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func mediaList(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let session = try requireSession(context)
-        let params = StaffMediaFilter.parameters(request)
+        let params = try StaffMediaFilter.parameters(request)
         var filter = try StaffMediaFilter(params, dialect: .page)
         let paging = try Pagination(page: params["page"], size: Self.pageSize)
         let page = paging.page
@@ -152,13 +168,18 @@ struct AdminConsoleController: Sendable {
     }
 
     /// The list's bulk form and the detail page's buttons: `action` on `ids`, then back to `return` with what happened.
-    @Sendable func mediaAction(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let form = try requireForm(context)
-        let back = safeReturn(form["return"] ?? "/admin/mediafiles/media/")
-        guard let name = form["action"], let action = BulkAction(rawValue: name) else {
+    @Sendable package func mediaAction(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        struct MediaActionForm: Decodable {
+            var action: String?
+            var ids: [String]?
+            var `return`: String?
+        }
+        let form = try requireForm(context).decode(MediaActionForm.self)
+        let back = safeReturn(form.return.nonBlank ?? "/admin/mediafiles/media/")
+        guard let name = form.action.nonBlank, let action = BulkAction(rawValue: name) else {
             throw APIError.badRequest("invalid_request", "Choose an action: reprocess, delete, make_public or make_private.")
         }
-        let ids = form.all("ids").compactMap { Int64($0) }.filter { $0 > 0 }
+        let ids = (form.ids ?? []).compactMap { Int64($0) }.filter { $0 > 0 }
         guard !ids.isEmpty else { return AdminPages.redirect(to: Self.adding(notice: "Select at least one media first.", to: back)) }
         guard ids.count <= MediaBulkActions.maxIds else {
             throw APIError.badRequest("invalid_request", "At most \(MediaBulkActions.maxIds) media at once.")
@@ -177,9 +198,9 @@ struct AdminConsoleController: Sendable {
         return AdminPages.redirect(to: Self.adding(notice: notice, to: target))
     }
 
-    @Sendable func mediaDetail(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func mediaDetail(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let session = try requireSession(context)
-        let id = try MediaController.mediaId(context)
+        let id = try RouteParameters.id(context)
         guard let media = try await repository.find(id: id) else {
             return pages.message(status: .notFound, title: "Not found", heading: "No media \(id)",
                                  text: "There is no media with id \(id); it may have been deleted.", session: session,
@@ -192,7 +213,7 @@ struct AdminConsoleController: Sendable {
             "return": "/admin/mediafiles/media/\(media.id)/", "original": links.fileURL(key: media.storageKey, media: media),
         ]
         if media.status == .processing || media.status == .uploading { values["refresh"] = 3 }
-        if let notice = StaffMediaFilter.parameters(request)["notice"] { values["notice"] = notice }
+        if let notice = try StaffMediaFilter.parameters(request)["notice"] { values["notice"] = notice }
         if case .object(let error)? = media.metadata["error"] {
             values["error_code"] = error["code"]?.stringValue ?? "error"
             values["error_message"] = error["message"]?.stringValue ?? ""
@@ -278,9 +299,9 @@ struct AdminConsoleController: Sendable {
 
     // MARK: dead letters
 
-    @Sendable func deadLetterPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func deadLetterPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let session = try requireSession(context)
-        let params = StaffMediaFilter.parameters(request)
+        let params = try StaffMediaFilter.parameters(request)
         let paging = try Pagination(page: params["page"], size: 50)
         let page = paging.page
         let groups = try await deadLetters.groups()
@@ -310,15 +331,21 @@ struct AdminConsoleController: Sendable {
     }
 
     /// A group (`queue` and `code`) or one message (`event_id`); `dry_run` reports without replaying.
-    @Sendable func replay(_ request: Request, context: GatewayRequestContext) async throws -> Response {
-        let form = try requireForm(context)
+    @Sendable package func replay(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        struct ReplayForm: Decodable {
+            var queue: String?
+            var code: String?
+            var event_id: String?
+            var dry_run: String?
+        }
+        let form = try requireForm(context).decode(ReplayForm.self)
         let selection = DeadLetterSelection(
-            queue: form["queue"], code: form["code"], eventIds: Set(form.all("event_id").filter { !$0.isEmpty }),
+            queue: form.queue.nonBlank, code: form.code.nonBlank, eventIds: Set([form.event_id.nonBlank].compactMap { $0 }),
             all: false, limit: nil)
         guard !selection.isEmpty else {
             return AdminPages.redirect(to: Self.adding(notice: "Choose a group or a message to replay.", to: "/admin/dead-letters/"))
         }
-        let dryRun = form["dry_run"] != nil
+        let dryRun = form.dry_run.nonBlank != nil
         let report: ReplayReport
         do {
             report = try await deadLetters.replay(selection, dryRun: dryRun)
@@ -339,7 +366,7 @@ struct AdminConsoleController: Sendable {
 
     // MARK: janitor
 
-    @Sendable func janitorPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func janitorPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let session = try requireSession(context)
         let runs = try await operations.janitorRuns(task: nil, limit: 20)
         var tasks: [[String: Any]] = []
@@ -349,7 +376,7 @@ struct AdminConsoleController: Sendable {
             tasks.append(row)
         }
         var values: [String: Any] = ["nav_janitor": true, "tasks": tasks, "runs": runs.map(runRow)]
-        if let notice = StaffMediaFilter.parameters(request)["notice"] { values["notice"] = notice }
+        if let notice = try StaffMediaFilter.parameters(request)["notice"] { values["notice"] = notice }
         return pages.render("janitor", values, session: session, title: "Janitor")
     }
 
@@ -364,13 +391,14 @@ struct AdminConsoleController: Sendable {
         return row
     }
 
-    @Sendable func runJanitor(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func runJanitor(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let session = try requireSession(context)
-        let form = try requireForm(context)
-        guard let name = form["task"], let task = JanitorTaskName(rawValue: name) else {
+        struct JanitorRunForm: Decodable { var task: String?; var dry_run: String? }
+        let form = try requireForm(context).decode(JanitorRunForm.self)
+        guard let name = form.task.nonBlank, let task = JanitorTaskName(rawValue: name) else {
             throw APIError.badRequest("invalid_request", "Choose a task: \(JanitorTaskName.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
-        let dryRun = form["dry_run"] != nil
+        let dryRun = form.dry_run.nonBlank != nil
         let runId = try await janitor.request(task, dryRun: dryRun, trigger: "staff:\(session.user.username)")
         // A short wait: most tasks finish at once, and the notice can say what they did.
         let run = try await janitor.wait(for: runId, timeout: .seconds(5))
@@ -387,7 +415,7 @@ struct AdminConsoleController: Sendable {
 
     // MARK: sessions
 
-    @Sendable func sessionsPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func sessionsPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let session = try requireSession(context)
         let live = try await sessions.store.live(limit: 200)
         var values: [String: Any] = [
@@ -397,15 +425,16 @@ struct AdminConsoleController: Sendable {
                  "expires": Self.time(s.expiresAt), "mine": s.csrfToken == session.csrfToken && session.viaCookie]
             },
         ]
-        if let notice = StaffMediaFilter.parameters(request)["notice"] { values["notice"] = notice }
+        if let notice = try StaffMediaFilter.parameters(request)["notice"] { values["notice"] = notice }
         return pages.render("sessions", values, session: session, title: "Sessions")
     }
 
     /// Ends a session on every Gateway (staff revoking it, SPEC §7).
-    @Sendable func revokeSession(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func revokeSession(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let session = try requireSession(context)
-        let form = try requireForm(context)
-        guard let id = form["id"].flatMap({ Int64($0) }) else { throw APIError.badRequest("invalid_request", "Choose a session.") }
+        struct RevokeForm: Decodable { var id: String? }
+        let form = try requireForm(context).decode(RevokeForm.self)
+        guard let id = form.id.nonBlank.flatMap({ Int64($0) }) else { throw APIError.badRequest("invalid_request", "Choose a session.") }
         let revoked = try await sessions.store.revoke(id: id, by: "staff:\(session.user.username)")
         if revoked { context.logger.notice("admin session revoked", metadata: ["session_id": "\(id)"]) }
         return AdminPages.redirect(to: Self.adding(
@@ -414,7 +443,7 @@ struct AdminConsoleController: Sendable {
 
     // MARK: stats
 
-    @Sendable func statsPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+    @Sendable package func statsPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let session = try requireSession(context)
         let stats = try await operations.staffStats(days: Self.statsDays)
         let typeColors: [FileType: String] = [.image: "#2457c5", .video: "#6f42c1", .audio: "#0a7ea4"]
@@ -447,7 +476,7 @@ struct AdminConsoleController: Sendable {
         return session
     }
 
-    private func requireForm(_ context: GatewayRequestContext) throws -> FormFields {
+    private func requireForm(_ context: GatewayRequestContext) throws -> AdminForm {
         guard let form = context.adminForm else { throw APIError.badRequest("invalid_request", "The form is missing.") }
         return form
     }
@@ -462,37 +491,38 @@ struct AdminConsoleController: Sendable {
         pairs.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == (selected ?? "")] }
     }
 
-    static func query(_ pairs: [(String, String)]) -> String {
+    package static func query(_ pairs: [(String, String)]) -> String {
         guard !pairs.isEmpty else { return "" }
         return "?" + pairs.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
             .joined(separator: "&")
     }
 
     /// `path` with `notice=` set (any earlier notice replaced).
-    static func adding(notice: String, to path: String) -> String {
+    package static func adding(notice: String, to path: String) -> String {
         let parts = path.split(separator: "?", maxSplits: 1)
-        var pairs = parts.count > 1 ? FormFields(urlEncoded: String(parts[1])).pairs.filter { $0.0 != "notice" } : []
+        let items = parts.count > 1 ? URLComponents(string: "?" + parts[1])?.queryItems ?? [] : []
+        var pairs = items.filter { $0.name != "notice" }.map { ($0.name, $0.value ?? "") }
         pairs.append(("notice", notice))
         return String(parts.first ?? "") + query(pairs)
     }
 
-    static func bytes(_ n: Int64) -> String {
+    package static func bytes(_ n: Int64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(n), unit = 0
         while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
         return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
     }
 
-    static func time(_ date: Date) -> String {
+    package static func time(_ date: Date) -> String {
         let text = ISO8601.string(from: date)
         return String(text.prefix(19)).replacingOccurrences(of: "T", with: " ")
     }
 
-    static func milliseconds(_ d: Duration) -> String {
+    package static func milliseconds(_ d: Duration) -> String {
         String(format: "%.1f", Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
     }
 
-    static func about(_ task: JanitorTaskName) -> String {
+    package static func about(_ task: JanitorTaskName) -> String {
         switch task {
         case .failedCleanup: "deletes media failed for longer than the retention, and their files"
         case .orphanSweep: "removes stored files no media owns, and abandoned partial writes"

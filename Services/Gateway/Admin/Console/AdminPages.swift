@@ -1,4 +1,5 @@
 import Foundation
+import GatewayKit
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -8,10 +9,10 @@ import Mustache
 /// into responses with the headers every admin page carries: HTML, never cached, never framed, and a content policy
 /// that allows no inline script or style: the stylesheet and the one script are files of their own
 /// (`/admin/assets/admin.css`, `/admin/assets/admin.js`).
-struct AdminPages: Sendable {
-    let library: MustacheLibrary
+package struct AdminPages: Sendable {
+    package let library: MustacheLibrary
 
-    init() {
+    package init() {
         var library = MustacheLibrary()
         for (file, text) in EmbeddedFiles.contents where file.hasSuffix(".mustache") {
             let name = String(file.dropLast(".mustache".count))
@@ -27,7 +28,7 @@ struct AdminPages: Sendable {
     }
 
     /// `/admin/assets/<name>`: the stylesheet and the script, cacheable for a few minutes.
-    static func asset(_ name: String) -> Response? {
+    package static func asset(_ name: String) -> Response? {
         let type: String
         switch name {
         case "admin.css": type = "text/css; charset=utf-8"
@@ -41,7 +42,7 @@ struct AdminPages: Sendable {
     }
 
     /// The page `template` with `values`, plus the layout's values for `session` (user, CSRF token) and `nav`.
-    func render(_ template: String, _ values: [String: Any], session: AdminSession?, status: HTTPResponse.Status = .ok,
+    package func render(_ template: String, _ values: [String: Any], session: AdminSession?, status: HTTPResponse.Status = .ok,
                 title: String) -> Response {
         var context = values
         context["title"] = title
@@ -54,20 +55,20 @@ struct AdminPages: Sendable {
         return Self.htmlResponse(html, status: status)
     }
 
-    func login(status: HTTPResponse.Status, next: String, error: String?) -> Response {
+    package func login(status: HTTPResponse.Status, next: String, error: String?) -> Response {
         var values: [String: Any] = ["next": next.hasPrefix("/admin/") && !next.hasPrefix("/admin/log") ? next : "/admin/mediafiles/media/"]
         if let error { values["error"] = error }
         return render("login", values, session: nil, status: status, title: "Sign in")
     }
 
-    func message(status: HTTPResponse.Status, title: String, heading: String, text: String, session: AdminSession?,
+    package func message(status: HTTPResponse.Status, title: String, heading: String, text: String, session: AdminSession?,
                  back: String? = nil) -> Response {
         var values: [String: Any] = ["heading": heading, "text": text]
         if let back { values["back"] = back }
         return render("message", values, session: session, status: status, title: title)
     }
 
-    static func htmlResponse(_ html: String, status: HTTPResponse.Status) -> Response {
+    package static func htmlResponse(_ html: String, status: HTTPResponse.Status) -> Response {
         var headers: HTTPFields = [
             .contentType: "text/html; charset=utf-8",
             .cacheControl: "no-store",
@@ -83,7 +84,7 @@ struct AdminPages: Sendable {
 
     /// `303 See Other` to a page of the console (after a form: the browser then GETs it, and a reload does not post
     /// again).
-    static func redirect(to location: String, headers extra: HTTPFields = [:]) -> Response {
+    package static func redirect(to location: String, headers extra: HTTPFields = [:]) -> Response {
         var headers = extra
         headers[.location] = location
         headers[.cacheControl] = "no-store"
@@ -93,11 +94,15 @@ struct AdminPages: Sendable {
 
 /// The admin pages answer errors as pages, not JSON: the same translation as the API (`APIErrorMiddleware`), shown
 /// to a person with the status and the code.
-struct AdminErrorPageMiddleware: RouterMiddleware {
-    typealias Context = GatewayRequestContext
-    let pages: AdminPages
+package struct AdminErrorPageMiddleware: RouterMiddleware {
+    package init(pages: AdminPages) {
+        self.pages = pages
+    }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package typealias Context = GatewayRequestContext
+    package let pages: AdminPages
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {

@@ -1,35 +1,27 @@
 import Crypto
 import Foundation
+import GatewayKit
 import HTTPTypes
 import Hummingbird
 import Persistence
 import Tokens
 
-/// Who is using the admin pages and how they proved it (SPEC §7): a bearer token in `Authorization` (scripts), or the
-/// session cookie `/admin/login` set from a pasted token (people in a browser). The cookie holds a random secret, never
-/// the token: the session lives in PostgreSQL (`AdminSessionStore`), so logout, the token's expiry or staff revoking it
-/// ends it on every Gateway at once.
-struct AdminSession: Sendable {
-    var user: AuthenticatedUser
-    /// The CSRF token of this session's forms: random, kept with the session.
-    var csrfToken: String
-    /// Whether the credentials came from the cookie, which a browser attaches by itself: only then can a request be
-    /// forged by another site, so only then is the form's CSRF token required.
-    var viaCookie: Bool
-    /// When the credentials end (the token's expiry): the console's live-status stream ends then too.
-    var expiresAt: Date
-}
-
 /// Makes, reads and ends admin sessions.
-struct AdminSessions: Sendable {
-    static let cookieName = "mediaflow_admin"
-    let authenticator: JWTAuthenticator
-    let store: any AdminSessionStore
+package struct AdminSessions: Sendable {
+    package static let cookieName = "mediaflow_admin"
+    package let authenticator: JWTAuthenticator
+    package let store: any AdminSessionStore
     /// `Secure` on every cookie (`MEDIA_COOKIE_SECURE=true`, or a public base URL on https); otherwise only on requests
     /// that came over https (a proxy's `X-Forwarded-Proto`).
-    let alwaysSecure: Bool
+    package let alwaysSecure: Bool
 
-    enum Identity {
+    package init(authenticator: JWTAuthenticator, store: any AdminSessionStore, alwaysSecure: Bool) {
+        self.authenticator = authenticator
+        self.store = store
+        self.alwaysSecure = alwaysSecure
+    }
+
+    package enum Identity {
         case anonymous
         /// Credentials were presented and refused: why.
         case refused(String, viaCookie: Bool)
@@ -38,7 +30,7 @@ struct AdminSessions: Sendable {
 
     /// Who the request comes from. The session is looked up on every request: a copy kept here could outlive a logout
     /// made on another Gateway.
-    func identify(_ request: Request) async throws -> Identity {
+    package func identify(_ request: Request) async throws -> Identity {
         if request.headers[.authorization] != nil {
             do {
                 let (user, expiresAt) = try authenticator.credentials(of: request)
@@ -57,7 +49,7 @@ struct AdminSessions: Sendable {
     }
 
     /// A session for a staff token that verified, and the cookie that carries it.
-    func start(user: AuthenticatedUser, expiresAt: Date, request: Request) async throws -> Cookie {
+    package func start(user: AuthenticatedUser, expiresAt: Date, request: Request) async throws -> Cookie {
         let secret = Self.randomToken()
         _ = try await store.create(
             secretHash: Self.hash(secret), userId: user.id, username: user.username, isStaff: user.isStaff,
@@ -66,26 +58,26 @@ struct AdminSessions: Sendable {
     }
 
     /// Ends the request's cookie session, if it has one; true when one was live.
-    func end(_ request: Request) async throws -> Bool {
+    package func end(_ request: Request) async throws -> Bool {
         guard let secret = request.cookies[Self.cookieName]?.value, !secret.isEmpty else { return false }
         return try await store.end(secretHash: Self.hash(secret), by: "logout")
     }
 
     /// The session cookie: HttpOnly, SameSite=Strict, only under /admin, `Secure` under https, gone when the token
     /// expires.
-    func cookie(_ secret: String, expiresAt: Date, request: Request, now: Date = Date()) -> Cookie {
+    package func cookie(_ secret: String, expiresAt: Date, request: Request, now: Date = Date()) -> Cookie {
         Cookie(name: Self.cookieName, value: secret, expires: expiresAt, maxAge: max(0, Int(expiresAt.timeIntervalSince(now))),
                path: "/admin", secure: isSecure(request), httpOnly: true, sameSite: .strict)
     }
 
     /// A cookie that removes the session from the browser.
-    func clearingCookie(_ request: Request) -> Cookie {
+    package func clearingCookie(_ request: Request) -> Cookie {
         Cookie(name: Self.cookieName, value: "", expires: Date(timeIntervalSince1970: 0), maxAge: 0, path: "/admin",
                secure: isSecure(request), httpOnly: true, sameSite: .strict)
     }
 
     /// Whether the browser reached us over https: configured so, or so says the proxy in front.
-    func isSecure(_ request: Request) -> Bool {
+    package func isSecure(_ request: Request) -> Bool {
         if alwaysSecure || request.uri.scheme?.rawValue.lowercased() == "https" { return true }
         let forwarded = request.headers[values: HTTPField.Name("X-Forwarded-Proto") ?? .via].first?
             .split(separator: ",").first?.trimmingCharacters(in: .whitespaces).lowercased()
@@ -93,19 +85,19 @@ struct AdminSessions: Sendable {
     }
 
     /// What the store keeps of a secret: its SHA-256 (a copy of the table gives no live cookie).
-    static func hash(_ secret: String) -> String {
+    package static func hash(_ secret: String) -> String {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     /// 32 random bytes, base64url (a cookie value and a form field: nothing in it needs escaping).
-    static func randomToken() -> String {
+    package static func randomToken() -> String {
         SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 
     /// Equal strings in time that does not depend on where they differ.
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    package static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         guard x.count == y.count else { return false }
         var diff: UInt8 = 0
@@ -117,12 +109,17 @@ struct AdminSessions: Sendable {
 /// Guards every admin page but the login: no credentials → the login page (401); a refused token → the login page
 /// saying why (401, and a refused cookie is cleared); a non-staff token → 403. A form posted with the cookie must
 /// carry the page's CSRF token (403 `csrf_failed` otherwise); its fields are read here once and handed on.
-struct AdminSessionMiddleware: RouterMiddleware {
-    typealias Context = GatewayRequestContext
-    let sessions: AdminSessions
-    let pages: AdminPages
+package struct AdminSessionMiddleware: RouterMiddleware {
+    package init(sessions: AdminSessions, pages: AdminPages) {
+        self.sessions = sessions
+        self.pages = pages
+    }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package typealias Context = GatewayRequestContext
+    package let sessions: AdminSessions
+    package let pages: AdminPages
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         switch try await sessions.identify(request) {
         case .anonymous:
@@ -147,9 +144,11 @@ struct AdminSessionMiddleware: RouterMiddleware {
             context.adminSession = session
         }
         if request.method != .get && request.method != .head {
-            let form = try await FormFields.read(request, context: context)
+            let form = try await AdminForm.read(request, context: context)
             if let session = context.adminSession, session.viaCookie {
-                guard let sent = form["csrf_token"], AdminSessions.constantTimeEqual(sent, session.csrfToken) else {
+                struct CSRFField: Decodable { var csrf_token: String? }
+                let sent = (try? form.decode(CSRFField.self))?.csrf_token
+                guard let sent, AdminSessions.constantTimeEqual(sent, session.csrfToken) else {
                     context.logger.warning("admin form refused: CSRF token missing or wrong", metadata: ["path": "\(request.uri.path)"])
                     throw APIError(.forbidden, code: "csrf_failed",
                                    detail: "This form's CSRF token is missing or out of date: reload the page and try again.")

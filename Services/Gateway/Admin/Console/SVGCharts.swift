@@ -1,20 +1,21 @@
 import Foundation
+import GatewayKit
 
 /// The admin pages' charts and the audio waveform, drawn on the server as inline SVG: no script, no external asset,
 /// and a page that reads the same in any browser. Every label goes through `escape`.
-enum SVGCharts {
-    struct Bar {
-        var label: String
-        var value: Double
-        var color: String
+package enum SVGCharts {
+    package struct Bar {
+        package var label: String
+        package var value: Double
+        package var color: String
         /// What is printed at the bar's end (the value, formatted).
-        var text: String
+        package var text: String
     }
 
-    static let palette = ["#2457c5", "#1b7f3b", "#b3261e", "#9a6700", "#6f42c1", "#0a7ea4"]
+    package static let palette = ["#2457c5", "#1b7f3b", "#b3261e", "#9a6700", "#6f42c1", "#0a7ea4"]
 
     /// Horizontal bars, one per item, scaled to the largest.
-    static func bars(_ items: [Bar], title: String, width: Int = 440) -> String {
+    package static func bars(_ items: [Bar], title: String, width: Int = 440) -> String {
         let rowHeight = 30, labelWidth = 110, valueWidth = 70
         let height = max(1, items.count) * rowHeight + 10
         let span = Double(width - labelWidth - valueWidth)
@@ -34,7 +35,7 @@ enum SVGCharts {
     }
 
     /// One column per day, with the count above each non-empty column and a date under every fifth.
-    static func columns(_ days: [(label: String, value: Int64)], title: String, width: Int = 900) -> String {
+    package static func columns(_ days: [(label: String, value: Int64)], title: String, width: Int = 900) -> String {
         let height = 200, bottom = 28, top = 18
         let plot = Double(height - bottom - top)
         let highest = Double(max(days.map(\.value).max() ?? 0, 1))
@@ -57,7 +58,7 @@ enum SVGCharts {
     }
 
     /// Two bars per group (p50 and p95), with a legend.
-    static func pairedBars(_ groups: [(label: String, first: Double, second: Double, note: String)], names: (String, String),
+    package static func pairedBars(_ groups: [(label: String, first: Double, second: Double, note: String)], names: (String, String),
                            unit: String, title: String, width: Int = 900) -> String {
         let rowHeight = 52, labelWidth = 150, valueWidth = 110
         let height = max(1, groups.count) * rowHeight + 36
@@ -84,7 +85,7 @@ enum SVGCharts {
     }
 
     /// The waveform JSON's min/max pairs (each -1…1) as a filled outline: the maxima left to right, the minima back.
-    static func waveform(_ pairs: [Double], width: Int = 900, height: Int = 120) -> String {
+    package static func waveform(_ pairs: [Double], width: Int = 900, height: Int = 120) -> String {
         let count = pairs.count / 2
         guard count > 0 else { return "" }
         var top = "", bottom: [String] = []
@@ -104,12 +105,12 @@ enum SVGCharts {
         ##"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="\##(escape(title))" viewBox="0 0 \##(width) \##(height)" width="100%" font-family="system-ui,'DejaVu Sans',sans-serif"><title>\##(escape(title))</title>"##
     }
 
-    static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         let rounded = (value * 10).rounded() / 10
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
 
-    static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for c in text {

@@ -6,11 +6,15 @@ import Tokens
 ///
 /// A request without `Authorization` is 401 `not_authenticated`; any token that does not verify is 401
 /// `token_invalid` (SPEC §1 Auth).
-struct AuthenticationMiddleware: RouterMiddleware {
-    typealias Context = GatewayRequestContext
-    let authenticator: JWTAuthenticator
+package struct AuthenticationMiddleware: RouterMiddleware {
+    package init(authenticator: JWTAuthenticator) {
+        self.authenticator = authenticator
+    }
 
-    func handle(
+    package typealias Context = GatewayRequestContext
+    package let authenticator: JWTAuthenticator
+
+    package func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
@@ -21,10 +25,12 @@ struct AuthenticationMiddleware: RouterMiddleware {
 }
 
 /// Lets only staff (`is_staff` in the token) through; stacked on `AuthenticationMiddleware` (SPEC §7).
-struct StaffOnlyMiddleware: RouterMiddleware {
-    typealias Context = GatewayRequestContext
+package struct StaffOnlyMiddleware: RouterMiddleware {
+    package init() {}
 
-    func handle(
+    package typealias Context = GatewayRequestContext
+
+    package func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard try context.requireUser().isStaff else {

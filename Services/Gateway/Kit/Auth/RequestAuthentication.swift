@@ -5,12 +5,12 @@ import Tokens
 extension JWTAuthenticator {
     /// The caller of a request: 401 `not_authenticated` without an `Authorization` header, 401
     /// `token_invalid` for any token that does not verify.
-    func user(of request: Request) throws(APIError) -> AuthenticatedUser {
+    package func user(of request: Request) throws(APIError) -> AuthenticatedUser {
         try credentials(of: request).user
     }
 
     /// The caller of a request and when its token expires.
-    func credentials(of request: Request) throws(APIError) -> (user: AuthenticatedUser, expiresAt: Date) {
+    package func credentials(of request: Request) throws(APIError) -> (user: AuthenticatedUser, expiresAt: Date) {
         guard let header = request.headers[.authorization] else { throw .notAuthenticated() }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {

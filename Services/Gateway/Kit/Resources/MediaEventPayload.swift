@@ -5,8 +5,8 @@ import Persistence
 
 /// What a media event says, in the two forms SPEC §8 sends it: an SSE frame on the stream, and a webhook's body.
 /// Both carry the same `data`: the media object, `{id, percent}` for progress, or `{id}` when no row was kept.
-enum MediaEventPayload {
-    static func data(_ record: MediaEventRecord, links: MediaLinks) -> [UInt8] {
+package enum MediaEventPayload {
+    package static func data(_ record: MediaEventRecord, links: MediaLinks) -> [UInt8] {
         var w = JSONWriter()
         if record.type == MediaEvents.progress {
             w.beginObject()
@@ -24,12 +24,12 @@ enum MediaEventPayload {
     }
 
     /// `id`, `event` (the type) and one `data` line of JSON.
-    static func sseFrame(_ record: MediaEventRecord, links: MediaLinks) -> ByteBuffer {
+    package static func sseFrame(_ record: MediaEventRecord, links: MediaLinks) -> ByteBuffer {
         ByteBuffer(string: "id: \(record.position)\nevent: \(record.type)\ndata: \(String(decoding: data(record, links: links), as: UTF8.self))\n\n")
     }
 
     /// `{type, timestamp, data}`.
-    static func webhookBody(_ record: MediaEventRecord, links: MediaLinks) -> String {
+    package static func webhookBody(_ record: MediaEventRecord, links: MediaLinks) -> String {
         var w = JSONWriter()
         w.beginObject()
         w.key("type"); w.string(record.type)

@@ -2,13 +2,13 @@ import Foundation
 import MediaDomain
 
 /// The media object of SPEC §1.2, with absolute URLs. Optional fields are always present (as null).
-struct MediaResource {
-    let media: Media
-    let urls: [String: String?]
-    let displayURL: String
-    let thumbnailURL: String?
+package struct MediaResource {
+    package let media: Media
+    package let urls: [String: String?]
+    package let displayURL: String
+    package let thumbnailURL: String?
 
-    init(_ media: Media, links: MediaLinks) {
+    package init(_ media: Media, links: MediaLinks) {
         self.media = media
         var urls: [String: String?] = [:]
         for name in RenditionCatalog.names(for: media.fileType) {
@@ -27,7 +27,7 @@ struct MediaResource {
 
     /// Written by hand with `JSONWriter` (every API answer that carries media goes through here; see
     /// JSONWriter for why not `JSONEncoder`). Keys in SPEC §1.2's order, `urls` sorted.
-    func write(to w: inout JSONWriter) {
+    package func write(to w: inout JSONWriter) {
         w.beginObject()
         w.key("id"); w.int(media.id)
         w.key("user"); w.int(media.userId)
@@ -58,16 +58,21 @@ struct MediaResource {
 }
 
 /// Builds absolute URLs from the configured public base.
-struct MediaLinks: Sendable {
-    let baseURL: String
-    let signer: URLSigner
+package struct MediaLinks: Sendable {
+    package let baseURL: String
+    package let signer: URLSigner
 
-    func fileURL(key: String, media: Media) -> String {
+    package init(baseURL: String, signer: URLSigner) {
+        self.baseURL = baseURL
+        self.signer = signer
+    }
+
+    package func fileURL(key: String, media: Media) -> String {
         let url = "\(baseURL)/media/\(key)"
         return media.isPublic ? url : "\(url)?\(signer.query(for: key))"
     }
 
-    func apiURL(_ path: String, query: [(String, String)]) -> String {
+    package func apiURL(_ path: String, query: [(String, String)]) -> String {
         guard !query.isEmpty else { return baseURL + path }
         let encoded = query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0.1)" }
         return baseURL + path + "?" + encoded.joined(separator: "&")

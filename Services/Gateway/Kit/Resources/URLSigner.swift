@@ -7,7 +7,7 @@ import Foundation
 /// and CDNs can cache them, and repeated API reads stay identical.
 public struct URLSigner: Sendable {
     private let key: SymmetricKey
-    let lifetime: Int
+    package let lifetime: Int
 
     public init(secret: String, lifetime: Duration) {
         // A key of its own, derived from the secret, so a file signature can never pass as a token's.
@@ -29,14 +29,14 @@ public struct URLSigner: Sendable {
         return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Data("\(key)|\(expiry)".utf8), using: self.key)
     }
 
-    func signature(key: String, exp: Int) -> String {
+    package func signature(key: String, exp: Int) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data("\(key)|\(exp)".utf8), using: self.key)
         return mac.map { String(format: "%02x", $0) }.joined()
     }
 }
 
 extension Data {
-    init?(hex: String) {
+    package init?(hex: String) {
         guard hex.count % 2 == 0, hex.count <= 128 else { return nil }
         var bytes: [UInt8] = []
         var index = hex.startIndex

@@ -41,7 +41,7 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(.serviceUnavailable, code: code, detail: detail, headers: [.retryAfter: "1"])
     }
 
-    func response() -> Response {
+    package func response() -> Response {
         var headers = self.headers
         headers[.contentType] = "application/json"
         let body = ErrorBody(detail: detail, code: code)
@@ -49,8 +49,13 @@ public struct APIError: Error, Sendable, Equatable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    struct ErrorBody: Encodable {
-        var detail: String
-        var code: String
+    package struct ErrorBody: Encodable {
+        package var detail: String
+        package var code: String
+
+        package init(detail: String, code: String) {
+            self.detail = detail
+            self.code = code
+        }
     }
 }

@@ -6,8 +6,10 @@ import Persistence
 import Storage
 
 /// Renders every error as `{"detail", "code"}` with a fitting status, in one place, and logs what a user hit.
-struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+package struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    package init() {}
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
@@ -17,7 +19,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// The `APIError` a thrown error is answered with, logged as what it is (the admin pages render the same
     /// translation as HTML).
-    static func translate(_ error: any Error, logger: Logger) -> APIError {
+    package static func translate(_ error: any Error, logger: Logger) -> APIError {
         switch error {
         case let error as APIError:
             if error.status.code >= 500 {
@@ -54,7 +56,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    static func map(_ error: HTTPError) -> APIError {
+    package static func map(_ error: HTTPError) -> APIError {
         let code: String = switch error.status {
         case .notFound: "not_found"
         case .methodNotAllowed: "method_not_allowed"

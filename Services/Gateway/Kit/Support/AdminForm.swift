@@ -1,44 +1,30 @@
 import Foundation
 import Hummingbird
 
-/// The fields of an `application/x-www-form-urlencoded` body (the admin pages' forms), in order; a name may repeat
-/// (the list page's `ids` checkboxes).
-struct FormFields: Sendable {
-    var pairs: [(String, String)]
+/// An `application/x-www-form-urlencoded` body posted by the admin pages, read once (the CSRF check reads it before the
+/// route does) and decoded by each route into a `Decodable` form of its own with Hummingbird's
+/// `URLEncodedFormDecoder`. A name that repeats (the list's checkboxes) is sent as `ids[]`.
+package struct AdminForm: Sendable {
+    package let body: String
 
-    init(pairs: [(String, String)]) {
-        self.pairs = pairs
+    package init(body: String) {
+        self.body = body
     }
 
-    /// Parses `a=1&b=x+y&b=%C3%A9`.
-    init(urlEncoded text: String) {
-        pairs = text.split(separator: "&", omittingEmptySubsequences: true).map { part in
-            let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String {
-                let spaced = s.replacingOccurrences(of: "+", with: " ")
-                return spaced.removingPercentEncoding ?? spaced
-            }
-            return (decode(kv[0]), kv.count > 1 ? decode(kv[1]) : "")
+    /// The form as `Form`: 400 `invalid_request` saying what did not fit.
+    package func decode<Form: Decodable>(_ type: Form.Type) throws -> Form {
+        do {
+            return try URLEncodedFormDecoder().decode(Form.self, from: body)
+        } catch {
+            throw APIError.badRequest("invalid_request", "The form could not be read: \(error).")
         }
     }
 
-    /// The first value of `name`, blanks trimmed; nil when absent or empty.
-    subscript(name: String) -> String? {
-        guard let value = pairs.first(where: { $0.0 == name })?.1.trimmingCharacters(in: .whitespacesAndNewlines),
-              !value.isEmpty
-        else { return nil }
-        return value
-    }
-
-    func all(_ name: String) -> [String] {
-        pairs.filter { $0.0 == name }.map(\.1)
-    }
-
     /// The largest form the admin pages send (a page of ids, a pasted token): anything bigger is refused.
-    static let maxBytes = 64 * 1024
+    package static let maxBytes = 64 * 1024
 
     /// Reads a request's form body: 415 for another content type, 413 beyond `maxBytes`.
-    static func read(_ request: Request, context: GatewayRequestContext) async throws -> FormFields {
+    package static func read(_ request: Request, context: GatewayRequestContext) async throws -> AdminForm {
         let type = request.headers[.contentType]?.lowercased() ?? ""
         guard type.hasPrefix("application/x-www-form-urlencoded") else {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
@@ -50,6 +36,14 @@ struct FormFields: Sendable {
         } catch {
             throw APIError(.contentTooLarge, code: "request_too_large", detail: "The form is larger than \(maxBytes / 1024) KB.")
         }
-        return FormFields(urlEncoded: String(buffer: body))
+        return AdminForm(body: String(buffer: body))
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// The text with blanks trimmed; nil when absent or empty (a form's empty field is no value).
+    package var nonBlank: String? {
+        guard let text = self?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
+        return text
     }
 }

@@ -2,13 +2,13 @@ import Hummingbird
 
 /// CORS for browser apps on other origins (SPEC §1.5): answers preflights and marks responses for the
 /// configured origins (`*` allows any). Hummingbird's own middleware takes one origin or all; we need a list.
-struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
-    let allowedOrigins: Set<String>
-    var allowsAny: Bool { allowedOrigins.contains("*") }
+package struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
+    package let allowedOrigins: Set<String>
+    package var allowsAny: Bool { allowedOrigins.contains("*") }
 
-    init(origins: [String]) { allowedOrigins = Set(origins) }
+    package init(origins: [String]) { allowedOrigins = Set(origins) }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let origin = request.headers[.origin], allowsAny || allowedOrigins.contains(origin) else {
             return try await next(request, context)
         }

@@ -11,32 +11,37 @@ import Persistence
 /// answers with its real outcome (an upload's row is never committed behind a 503). The outbox relay and the status
 /// consumer use the repository directly: for them waiting for the database is right. The price is a task group per
 /// call (about 10 µs in a micro-benchmark on the 2-core machine).
-struct DeadlineMediaRepository: MediaRepository {
-    let base: any MediaRepository
-    let deadline: Duration
+package struct DeadlineMediaRepository: MediaRepository {
+    package let base: any MediaRepository
+    package let deadline: Duration
 
-    func create(_ new: NewMedia) async throws -> CreateMediaResult { try await bounded { try await base.create(new) } }
-    func find(id: Int64) async throws -> Media? { try await bounded { try await base.find(id: id) } }
-    func find(userId: Int64, idempotencyKey: String) async throws -> Media? {
+    package init(base: any MediaRepository, deadline: Duration) {
+        self.base = base
+        self.deadline = deadline
+    }
+
+    package func create(_ new: NewMedia) async throws -> CreateMediaResult { try await bounded { try await base.create(new) } }
+    package func find(id: Int64) async throws -> Media? { try await bounded { try await base.find(id: id) } }
+    package func find(userId: Int64, idempotencyKey: String) async throws -> Media? {
         try await bounded { try await base.find(userId: userId, idempotencyKey: idempotencyKey) }
     }
-    func find(storagePrefix prefix: String) async throws -> Media? {
+    package func find(storagePrefix prefix: String) async throws -> Media? {
         try await bounded { try await base.find(storagePrefix: prefix) }
     }
-    func list(_ query: MediaQuery) async throws -> (count: Int, items: [Media]) {
+    package func list(_ query: MediaQuery) async throws -> (count: Int, items: [Media]) {
         try await bounded { try await base.list(query) }
     }
-    func stats(userId: Int64) async throws -> MediaStats { try await bounded { try await base.stats(userId: userId) } }
-    func setPublic(id: Int64, userId: Int64, isPublic: Bool) async throws -> Media? {
+    package func stats(userId: Int64) async throws -> MediaStats { try await bounded { try await base.stats(userId: userId) } }
+    package func setPublic(id: Int64, userId: Int64, isPublic: Bool) async throws -> Media? {
         try await bounded { try await base.setPublic(id: id, userId: userId, isPublic: isPublic) }
     }
-    func delete(id: Int64, userId: Int64) async throws -> Media? {
+    package func delete(id: Int64, userId: Int64) async throws -> Media? {
         try await bounded { try await base.delete(id: id, userId: userId) }
     }
-    func reprocess(id: Int64, userId: Int64) async throws -> ReprocessResult {
+    package func reprocess(id: Int64, userId: Int64) async throws -> ReprocessResult {
         try await bounded { try await base.reprocess(id: id, userId: userId) }
     }
-    func apply(_ outcome: MediaOutcome, consumer: String) async throws -> FoldResult {
+    package func apply(_ outcome: MediaOutcome, consumer: String) async throws -> FoldResult {
         try await bounded { try await base.apply(outcome, consumer: consumer) }
     }
 
@@ -48,7 +53,7 @@ struct DeadlineMediaRepository: MediaRepository {
 
 /// Runs `body`, cancelling it if it has not finished after `deadline`. Its own outcome is the answer, except that
 /// failing after the deadline is `DatabaseUnavailable`.
-func withDatabaseDeadline<T: Sendable>(
+package func withDatabaseDeadline<T: Sendable>(
     _ deadline: Duration, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in

@@ -11,8 +11,8 @@ public struct GatewayRequestContext: RequestContext {
     public var trace: TraceParent?
     /// The admin pages' session (set by `AdminSessionMiddleware`) and, for a form they posted, its fields once the
     /// CSRF token was checked.
-    var adminSession: AdminSession?
-    var adminForm: FormFields?
+    package var adminSession: AdminSession?
+    package var adminForm: AdminForm?
 
     public init(source: Source) {
         coreContext = .init(source: source)

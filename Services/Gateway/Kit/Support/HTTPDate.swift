@@ -1,8 +1,8 @@
 import Foundation
 
 /// An HTTP date (RFC 9110 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`): cookie `Expires`, tus `Upload-Expires`.
-enum HTTPDate {
-    static func format(_ date: Date) -> String {
+package enum HTTPDate {
+    package static func format(_ date: Date) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")

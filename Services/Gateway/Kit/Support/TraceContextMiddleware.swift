@@ -9,10 +9,12 @@ import Tracing
 /// log lines (`trace_id`) and, through the outbox, into the `media.uploaded` event the request makes, so the
 /// processors and the outcome's fold continue the same trace. The response says which trace it was (`traceparent`
 /// of this hop), so a client can quote it in a bug report.
-struct TraceContextMiddleware: RouterMiddleware {
-    typealias Context = GatewayRequestContext
+package struct TraceContextMiddleware: RouterMiddleware {
+    package init() {}
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package typealias Context = GatewayRequestContext
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Probes and scrapes come every few seconds and carry no upload: no span, no trace.
         if Self.untraced.contains(request.uri.path) { return try await next(request, context) }
         let incoming = request.headers.value(named: TraceParent.headerName).flatMap(TraceParent.init(header:))
@@ -31,11 +33,11 @@ struct TraceContextMiddleware: RouterMiddleware {
         }
     }
 
-    static let untraced: Set<String> = ["/healthz", "/readyz", "/metrics"]
+    package static let untraced: Set<String> = ["/healthz", "/readyz", "/metrics"]
 
     /// The path with its ids replaced by `{id}` (and a stored file's key by `{key}`): a span name that groups
     /// requests (`GET /api/media/{id}/`) instead of one name per media.
-    static func route(of path: String) -> String {
+    package static func route(of path: String) -> String {
         if path.hasPrefix("/media/") { return "/media/{key}" }
         return path.split(separator: "/", omittingEmptySubsequences: false)
             .map { (!$0.isEmpty && $0.allSatisfy(\.isNumber)) || UUID(uuidString: String($0)) != nil ? "{id}" : String($0) }

@@ -1,6 +1,7 @@
 import Logging
 import MediaDomain
 import Persistence
+import ServiceCore
 import ServiceKit
 import Storage
 

@@ -6,7 +6,7 @@
   function list() {
     var all = document.getElementById('all');
     if (all) all.addEventListener('change', function (e) {
-      document.querySelectorAll('input[name=ids]').forEach(function (b) { b.checked = e.target.checked; });
+      document.querySelectorAll('input[name="ids[]"]').forEach(function (b) { b.checked = e.target.checked; });
     });
     // Each row's badge follows its media's events as they happen.
     if (window.EventSource) {
@@ -29,7 +29,7 @@
       });
     } else if (document.body.getAttribute('data-live')) {
       setTimeout(function () {
-        if (!document.querySelector('input[name=ids]:checked') && document.activeElement.tagName !== 'INPUT') location.reload();
+        if (!document.querySelector('input[name="ids[]"]:checked') && document.activeElement.tagName !== 'INPUT') location.reload();
       }, 3000);
     }
   }
