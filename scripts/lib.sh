@@ -60,9 +60,14 @@ probe_host() {
 # ---------------------------------------------------------------- Python for tests
 # The test command's Python: a virtual environment in .local/venv with scripts/requirements-test.txt, made again
 # when that file changes. Nothing is installed system-wide. Puts the venv first on PATH.
+# The test command asks for it from several set-up jobs at once (the S3 server of each instance, the venv job):
+# one makes it under a lock while the others wait, instead of each deleting what another is making.
 ensure_test_venv() {
-  local root=$1 venv=$1/.local/venv req=$1/scripts/requirements-test.txt stamp
+  local root=$1 venv=$1/.local/venv req=$1/scripts/requirements-test.txt stamp lock
   stamp=$(sha1sum "$req" | cut -c1-40)
+  mkdir -p "$root/.local"
+  exec {lock}>"$root/.local/venv.lock"
+  flock "$lock"
   if [[ ! -x $venv/bin/python3 || $(cat "$venv/.requirements" 2>/dev/null) != "$stamp" ]]; then
     log "making the test Python environment ($venv)"
     rm -rf "$venv"
@@ -70,5 +75,6 @@ ensure_test_venv() {
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" || die "pip install -r $req failed"
     echo "$stamp" >"$venv/.requirements"
   fi
+  exec {lock}>&-
   export PATH=$venv/bin:$PATH
 }

@@ -40,8 +40,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- set-up, beside the build
-mkdir -p "$ROOT/.local/test"
-setup_log=$ROOT/.local/test/setup.log
+mkdir -p "$ROOT/.local"
+# Beside the instances' folders, not in one: `services.sh test clean` removes .local/test whole.
+setup_log=$ROOT/.local/test-setup.log
 : >"$setup_log"
 phase_start setup
 pids=()
@@ -67,7 +68,7 @@ setup_status=0
 for pid in "${pids[@]}"; do wait "$pid" || setup_status=$?; done
 phase_end setup
 if [[ $setup_status -ne 0 ]]; then
-  cat "$setup_log" >&2
+  cat "$setup_log" >&2 || true
   die "setting up the test servers or the Python environment failed (above)"
 fi
 [[ $build_status -eq 0 ]] || die "the build failed"
