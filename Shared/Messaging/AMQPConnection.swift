@@ -278,14 +278,15 @@ final class AMQPConnection {
         try checkLastReply(channel: channel)
     }
 
-    /// How many messages are ready in `queue` (a passive declare: fails with 404 when there is no such queue).
-    func messageCount(queue: String, channel: UInt16) throws(AMQPFailure) -> Int {
+    /// How many messages are ready in `queue` and how many consumers it has (a passive declare: fails with 404 when
+    /// there is no such queue).
+    func queueStatus(queue: String, channel: UInt16) throws(AMQPFailure) -> QueueStatus {
         let arena = CArena()
         defer { arena.release() }
         let ok = amqp_queue_declare(state, channel, arena.bytes(queue), 1, 0, 0, 0, amqp_table_t(num_entries: 0, entries: nil))
         try checkLastReply(channel: channel)
         guard let ok else { throw .connection("queue.declare-ok missing") }
-        return Int(ok.pointee.message_count)
+        return QueueStatus(messages: Int(ok.pointee.message_count), consumers: Int(ok.pointee.consumer_count))
     }
 
     func ack(_ deliveryTag: UInt64, channel: UInt16) throws(AMQPFailure) {

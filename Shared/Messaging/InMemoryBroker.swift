@@ -126,9 +126,10 @@ public actor InMemoryBroker: MessageBroker, DeliverySettler {
         cancelConsumer(id)
     }
 
-    public func messageCount(queue: String) async throws -> Int {
+    public func queueStatus(queue: String) async throws -> QueueStatus {
         guard let state = queues[queue] else { throw MessagingError.consumeFailed("no queue \(queue)") }
-        return state.ready.count
+        return QueueStatus(messages: state.ready.count,
+                           consumers: consumers.values.filter { $0.queue == queue && $0.prefetch > 0 }.count)
     }
 
     /// A draining consumer takes nothing more; its deliveries in hand stay its own until settled.

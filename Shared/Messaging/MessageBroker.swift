@@ -28,11 +28,30 @@ public protocol MessageBroker: Sendable {
         handler: @escaping @Sendable (Delivery) async -> Void
     ) async throws
 
-    /// How many messages wait in `queue`, ready to be delivered (not counting deliveries in flight).
-    func messageCount(queue: String) async throws -> Int
+    /// How many messages wait in `queue`, ready to be delivered (not counting deliveries in flight), and how many
+    /// consumers take from it.
+    func queueStatus(queue: String) async throws -> QueueStatus
+}
+
+/// What a passive `queue.declare` tells of a queue.
+public struct QueueStatus: Sendable, Equatable {
+    /// Messages ready to be delivered (not counting deliveries in flight).
+    public var messages: Int
+    /// Consumers taking from the queue now.
+    public var consumers: Int
+
+    public init(messages: Int, consumers: Int) {
+        self.messages = messages
+        self.consumers = consumers
+    }
 }
 
 extension MessageBroker {
+    /// How many messages wait in `queue`, ready to be delivered (not counting deliveries in flight).
+    public func messageCount(queue: String) async throws -> Int {
+        try await queueStatus(queue: queue).messages
+    }
+
     /// Consumes until the calling task is cancelled (no drain).
     public func consume(
         queue: String, prefetch: Int, handler: @escaping @Sendable (Delivery) async -> Void

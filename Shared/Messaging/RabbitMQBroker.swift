@@ -43,9 +43,9 @@ public final class RabbitMQBroker: MessageBroker {
         }
     }
 
-    public func messageCount(queue: String) async throws -> Int {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
-            if !publisher.commands.push(.messageCount(queue, continuation)) {
+    public func queueStatus(queue: String) async throws -> QueueStatus {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<QueueStatus, any Error>) in
+            if !publisher.commands.push(.queueStatus(queue, continuation)) {
                 continuation.resume(throwing: MessagingError.shutdown("the broker client was shut down"))
             }
         }

@@ -14,7 +14,7 @@ final class RabbitMQPublisher: @unchecked Sendable {
         case declare(BrokerTopology, CheckedContinuation<Void, any Error>)
         case deleteQueue(String, CheckedContinuation<Void, any Error>)
         case deleteExchange(String, CheckedContinuation<Void, any Error>)
-        case messageCount(String, CheckedContinuation<Int, any Error>)
+        case queueStatus(String, CheckedContinuation<QueueStatus, any Error>)
     }
 
     private static let publishChannel: UInt16 = 1
@@ -102,14 +102,14 @@ final class RabbitMQPublisher: @unchecked Sendable {
             } catch {
                 declareFailed(error, continuation)
             }
-        case .messageCount(let name, let continuation):
+        case .queueStatus(let name, let continuation):
             guard let connection = connected(failing: command) else { return }
             do {
                 if !declareChannelOpen {
                     try connection.openChannel(Self.declareChannel)
                     declareChannelOpen = true
                 }
-                continuation.resume(returning: try connection.messageCount(queue: name, channel: Self.declareChannel))
+                continuation.resume(returning: try connection.queueStatus(queue: name, channel: Self.declareChannel))
             } catch {
                 continuation.resume(throwing: MessagingError.declareFailed(error.text))
                 switch error {
@@ -260,7 +260,7 @@ final class RabbitMQPublisher: @unchecked Sendable {
         case .publish(_, let continuation), .declare(_, let continuation), .deleteQueue(_, let continuation),
              .deleteExchange(_, let continuation):
             continuation.resume(throwing: error)
-        case .messageCount(_, let continuation):
+        case .queueStatus(_, let continuation):
             continuation.resume(throwing: error)
         }
     }

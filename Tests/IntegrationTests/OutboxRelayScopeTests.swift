@@ -28,7 +28,7 @@ struct OutboxRelayScopeTests {
                      handler: @escaping @Sendable (Delivery) async -> Void) async throws {
             try await base.consume(queue: queue, prefetch: prefetch, drain: drain, handler: handler)
         }
-        func messageCount(queue: String) async throws -> Int { try await base.messageCount(queue: queue) }
+        func queueStatus(queue: String) async throws -> QueueStatus { try await base.queueStatus(queue: queue) }
         func publish(_ message: OutgoingMessage) async throws {
             arrived.withLock { $0.append(message) }
             if !open.withLock({ $0 }) {

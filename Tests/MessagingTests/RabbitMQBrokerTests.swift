@@ -94,8 +94,11 @@ struct RabbitMQBrokerTests {
             }
         }
         #expect(await eventually { started.count == 1 })
+        // The broker counts the consumer (the Gateway asks it whether a Janitor listens).
+        #expect(try await broker.queueStatus(queue: name).consumers == 1)
         drain.fire()
         try await consumer.value
+        #expect(try await broker.queueStatus(queue: name) == QueueStatus(messages: 2, consumers: 0))
         #expect(finished.values == ["d1"], "the delivery in hand was finished and acked, not cut short")
         #expect(started.values == ["d1"], "nothing new was taken while draining")
         #expect(try await broker.messageCount(queue: name) == 2, "the rest waits in the queue")

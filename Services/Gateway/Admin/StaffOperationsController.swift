@@ -198,8 +198,8 @@ package struct StaffOperationsController: Sendable {
     }
 
     /// `{task, dry_run?}` → asks the acting Janitor to run the task: 200 with the run once it finished (within
-    /// `janitorAnswerWait`), else 202 with the run as it stands (`requested`, or `running`); `GET
-    /// /api/admin/janitor/runs/` shows it later. The wait is short because a request held longer is one a client or
+    /// `janitorAnswerWait`), else 202 with the run as it stands (`requested`, or `running`; at once when no Janitor
+    /// consumes the commands); `GET /api/admin/janitor/runs/` shows it later. The wait is short because a request held longer is one a client or
     /// proxy gives up on (before, 30 s with no Janitor running outlasted schemathesis's 10 s read timeout).
     @Sendable package func runJanitorTask(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let body = try await JSONRequestBody(request, example: #"{"task": "orphan_sweep", "dry_run": true}"#)
@@ -215,7 +215,8 @@ package struct StaffOperationsController: Sendable {
             throw APIError(.serviceUnavailable, code: "broker_unavailable",
                            detail: "The Janitor cannot be asked now: the message broker is unreachable.")
         }
-        guard let run = try await janitor.wait(for: runId, timeout: Self.janitorAnswerWait) else { throw APIError.notFound() }
+        let wait = await janitor.isListened() ? Self.janitorAnswerWait : .zero
+        guard let run = try await janitor.wait(for: runId, timeout: wait) else { throw APIError.notFound() }
         var w = JSONWriter()
         Self.write(run, to: &w)
         return jsonResponse(w, status: run.state == "finished" ? .ok : .accepted)

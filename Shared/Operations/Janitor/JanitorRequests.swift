@@ -74,6 +74,14 @@ public struct JanitorRequests: Sendable {
         return runId
     }
 
+    /// Whether a Janitor consumes the commands now (one acts). When none does, a request waits in the queue for one
+    /// to start, and a short wait for its end (the API's, the admin console's) would only hold the caller. True when
+    /// the broker cannot say: then the caller waits as it would have.
+    public func isListened() async -> Bool {
+        guard let status = try? await broker.queueStatus(queue: MediaTopology.janitorCommands) else { return true }
+        return status.consumers > 0
+    }
+
     /// The run once it finished, or as it is when `timeout` passed.
     public func wait(for runId: Int64, timeout: Duration) async throws -> JanitorRun? {
         let deadline = ContinuousClock.now + timeout
