@@ -297,6 +297,37 @@ struct WebhookPinningTests {
         }
     }
 
+    /// Issue 27, defect 10: a webhook body is rendered at each attempt, so the retry six hours later carries file URLs
+    /// signed from then (before, the body stored at the first attempt carried URLs expired by the time of the retry).
+    @Test func aRetryHoursLaterCarriesURLsSignedAtItsOwnAttempt() async throws {
+        let clock = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+        let links = MediaLinks(baseURL: "http://media.test", signer: URLSigner(secret: "s", lifetime: .seconds(3600)),
+                               now: { clock.withLock { $0 } })
+        let store = MemoryWebhookStore(), log = MemoryMediaEventLog()
+        let sender = WebhookSender(
+            store: store, log: log, links: links,
+            policy: WebhookAddressPolicy(allowPrivate: true, resolver: FixedWebhookTargetResolver([:])),
+            settings: WebhookSettings(retrySchedule: [.seconds(6 * 3600)], timeout: .seconds(2), allowPrivate: true),
+            logger: Logger(label: "test"))
+        let media = Media(
+            id: 9, userId: 1, username: "u", fileType: .image, status: .ready, fileSize: 10, mimeType: "image/jpeg",
+            format: .jpeg, originalFilename: "a.jpg", storageKey: "media/k/original.jpg", isPublic: false,
+            createdAt: Date(), updatedAt: Date())
+        _ = try await store.createWebhook(userId: 1, url: "http://127.0.0.1:9/h", events: ["media.ready"],
+                                          secret: WebhookSignature.newSecret())
+        store.fanOut(log.append(userId: 1, mediaId: 9, type: "media.ready", media: media))
+        let claimed = try #require(try await store.claimDue(limit: 10, lease: .seconds(60)).first)
+        func expiry(_ body: String) throws -> Int {
+            let original = try #require(body.firstRange(of: "original.jpg?exp="), "\(body)")
+            return try #require(Int(body[original.upperBound...].prefix { $0.isNumber }), "\(body)")
+        }
+        let first = try expiry(try await sender.body(of: claimed))
+        clock.withLock { $0 = $0.addingTimeInterval(6 * 3600) }
+        let retry = try expiry(try await sender.body(of: claimed))
+        #expect(first > 1_800_000_000 && first <= 1_800_000_000 + 2 * 3600)
+        #expect(retry > 1_800_000_000 + 6 * 3600, "the retry's URL is still valid when it is sent: \(retry)")
+    }
+
     @Test func aNameThatRebindsToLoopbackAfterTheCheckIsNeverConnectedTo() async throws {
         try await withReceiver { port, hosts in
             // The first answer is public (and checked); a second lookup would say 127.0.0.1, where the receiver is.

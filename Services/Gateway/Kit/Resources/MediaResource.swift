@@ -61,15 +61,18 @@ package struct MediaResource {
 package struct MediaLinks: Sendable {
     package let baseURL: String
     package let signer: URLSigner
+    /// When a URL is signed from: the clock, except in tests that show a webhook retry hours later signs afresh.
+    package let now: @Sendable () -> Date
 
-    package init(baseURL: String, signer: URLSigner) {
+    package init(baseURL: String, signer: URLSigner, now: @escaping @Sendable () -> Date = { Date() }) {
         self.baseURL = baseURL
         self.signer = signer
+        self.now = now
     }
 
     package func fileURL(key: String, media: Media) -> String {
         let url = "\(baseURL)/media/\(key)"
-        return media.isPublic ? url : "\(url)?\(signer.query(for: key))"
+        return media.isPublic ? url : "\(url)?\(signer.query(for: key, now: now()))"
     }
 
     package func apiURL(_ path: String, query: [(String, String)]) -> String {
