@@ -171,7 +171,7 @@ struct OpenAPIDocument: Sendable {
             "anyOf": [{"required": ["queue"]}, {"required": ["code"]}, {"required": ["event_ids"]},
                       {"required": ["all"], "properties": {"all": {"const": true}}}],
             "properties": {"queue": {"type": "string", "enum": ["image-service", "video-service", "audio-service", "gateway.status", "image-service.dead", "video-service.dead", "audio-service.dead", "gateway.status.dead"]},
-              "code": {"type": "string", "minLength": 1, "maxLength": 255}, "event_ids": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+              "code": {"type": "string", "minLength": 1, "maxLength": 255}, "event_ids": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1, "maxLength": 255}},
               "all": {"type": "boolean"}, "limit": {"type": "integer", "minimum": 1, "maximum": 1000000}, "dry_run": {"type": "boolean"}}},
             "example": {"code": "storage_unavailable", "dry_run": true}}}},
           "responses": {
