@@ -202,7 +202,7 @@ let package = Package(
         .testTarget(name: "JanitorTests", dependencies: [
             "Janitor", "Operations", "Persistence", "Storage", "Messaging", "MediaDomain", "ServiceCore", "ServiceKit",
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "MediaDomain"], swiftSettings: swiftSettings),
+        .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: [
             "Storage", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),

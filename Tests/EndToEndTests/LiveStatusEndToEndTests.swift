@@ -66,7 +66,10 @@ struct LiveStatusEndToEndTests {
         // log holds A's events).
         #expect(!second.isEmpty, "the video was still going when the stream dropped")
         #expect(ids == ids.sorted() && Set(ids).count == ids.count, "no event twice: \(ids)")
-        let recorded = try await stack.sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM media_events WHERE user_id = \(userA)")
+        // A stream's event id is the event's position (commit order), not its row id: the two differ whenever another
+        // user's event was inserted before and committed after one of A's.
+        let recorded = try await stack.sql(
+            "SELECT string_agg(position::text, ',' ORDER BY position) FROM media_events WHERE user_id = \(userA)")
         #expect(recorded == ids.map(String.init).joined(separator: ","), "every event of A's, once: \(recorded) vs \(ids)")
         #expect((result["a_comments"]?.intValue ?? 0) >= 1, "keep-alive comments while idle")
         // B saw its own image ready and nothing of A's.

@@ -39,9 +39,12 @@ struct TracingEndToEndTests {
         let second = try #require(untraced.json["id"]?.intValue)
         #expect(try await stack.waitFor(second, user: 7601)["status"] == "ready")
 
-        try await Task.sleep(for: .milliseconds(300))   // the fold's log line follows the row's change
         for (trace, media) in [(sent.traceId, id), (started.traceId, second)] {
             let gateway = "\(logs)/mediaflow-gateway.log", worker = "\(logs)/mediaflow-image.log"
+            // The fold's log line follows the row's change.
+            _ = await eventually(timeout: .seconds(10), interval: .milliseconds(20)) {
+                !lines(gateway, containing: ["status event folded", "trace_id=\(trace)", "media_id=\(media)"]).isEmpty
+            }
             #expect(!lines(gateway, containing: ["media uploaded", "trace_id=\(trace)", "media_id=\(media)"]).isEmpty,
                     "the Gateway logs the upload with trace \(trace)")
             #expect(!lines(worker, containing: ["media ready", "trace_id=\(trace)", "media_id=\(media) "]).isEmpty,

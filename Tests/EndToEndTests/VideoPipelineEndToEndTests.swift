@@ -51,7 +51,10 @@ struct VideoPipelineEndToEndTests {
             #expect(upload.status == 201)
             ids.append(try #require(upload.json["id"]?.intValue))
         }
-        try await Task.sleep(for: .milliseconds(1500))
+        // Killed once it has started a job (several seconds of work): it dies mid-job.
+        #expect(await eventually(timeout: .seconds(60), interval: .milliseconds(20)) {
+            !lines("\(logs)/a.log", containing: "job started").isEmpty
+        }, "the first replica took a job")
         kill(a.processIdentifier, SIGKILL)
         a.waitUntilExit()
 

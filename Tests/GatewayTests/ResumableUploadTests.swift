@@ -5,6 +5,8 @@ import HummingbirdTesting
 import MediaDomain
 import Persistence
 import Storage
+import Synchronization
+import TestSupport
 import Testing
 
 @testable import Gateway
@@ -160,13 +162,21 @@ struct ResumableUploadTests {
 
 /// Storage whose reads of an upload's segments are slow (the segments of a big upload being copied into its original
 /// on S3): long enough for a short lease to lapse several times over.
-struct SlowSegmentStorage: BlobStorage {
+/// Storage whose reads of upload segments (the copy into the original, when an upload completes) wait until the test
+/// opens the gate, so a test acts while a completion is known to be under way.
+final class SlowSegmentStorage: BlobStorage {
     let base = MemoryStorage()
-    let delay: Duration
+    /// `reading`: a segment read has begun; `open`: segment reads may go on.
+    let gate = Mutex((reading: false, open: false))
+    var segmentReadBegan: Bool { gate.withLock { $0.reading } }
+    func openGate() { gate.withLock { $0.open = true } }
     func makeWriter(key: String) async throws -> any BlobWriter { try await base.makeWriter(key: key) }
     func info(key: String) async throws -> BlobInfo? { try await base.info(key: key) }
     func read(key: String, range: Range<Int64>?, chunkSize: Int, _ body: (ByteBuffer) async throws -> Void) async throws {
-        if key.hasPrefix("uploads/") { try await Task.sleep(for: delay) }
+        if key.hasPrefix("uploads/") {
+            gate.withLock { $0.reading = true }
+            while !gate.withLock({ $0.open }) { try await Task.sleep(for: .milliseconds(5)) }
+        }
         try await base.read(key: key, range: range, chunkSize: chunkSize, body)
     }
     func delete(key: String) async throws { try await base.delete(key: key) }
@@ -192,7 +202,7 @@ struct ResumableCompletionTests {
         var configured = try TestGateway()
         configured.configuration.uploadLease = .milliseconds(300)
         let gateway = configured
-        let storage = SlowSegmentStorage(delay: .seconds(1))
+        let storage = SlowSegmentStorage()
         var dependencies = GatewayDependencies(repository: gateway.repository, storage: storage, uploads: gateway.uploads)
         dependencies.events = gateway.events
         let router = buildRouter(configuration: gateway.configuration, dependencies: dependencies)
@@ -213,11 +223,14 @@ struct ResumableCompletionTests {
             async let first = client.execute(uri: location, method: .patch, headers: patch, body: ByteBuffer(bytes: bytes)) {
                 ($0.status, $0.headers[HTTPField.Name("Media-Id")!])
             }
-            // Well inside the first PATCH's completion (its segment read takes 1 s), past two leases of 300 ms.
+            // The first PATCH is completing (copying its segment); then two leases of 300 ms pass, which is what the
+            // renewal must outlast.
+            try #require(await eventually(timeout: .seconds(30), interval: .milliseconds(5)) { storage.segmentReadBegan })
             try await Task.sleep(for: .milliseconds(700))
             let retried = try await client.execute(uri: location, method: .patch, headers: patch, body: ByteBuffer(bytes: bytes)) {
                 ($0.status, String(buffer: $0.body))
             }
+            storage.openGate()
             #expect(retried.0 == .conflict && retried.1.contains("upload_busy"), "\(retried)")
             let (status, mediaId) = try await first
             #expect(status == .noContent, "the first PATCH completed")

@@ -3,6 +3,7 @@ import MediaDomain
 import Persistence
 import PostgresNIO
 import _ConnectionPoolModule
+import TestSupport
 import Testing
 
 /// The repository against the real PostgreSQL: every SQL statement runs for real.
@@ -186,7 +187,12 @@ struct PostgresRepositoryTests {
                         .collect().first?.decode(Int32.self) ?? 0
                     try await connection.query("INSERT INTO slow_commit_probe VALUES (1)", logger: logger)
                     Task {
-                        try await Task.sleep(for: .milliseconds(300))
+                        // Once the session sleeps in the deferred trigger, it is inside COMMIT.
+                        _ = await eventually(timeout: .seconds(20), interval: .milliseconds(20)) {
+                            let rows = try? await client.query(
+                                "SELECT 1 FROM pg_stat_activity WHERE pid = \(pid) AND wait_event = 'PgSleep'").collect()
+                            return rows?.isEmpty == false
+                        }
                         try await client.query("SELECT pg_terminate_backend(\(pid))")
                     }
                 }

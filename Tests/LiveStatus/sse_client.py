@@ -66,6 +66,16 @@ class Stream:
         self.status = self.response.status
         self.content_type = self.response.getheader("Content-Type")
         self.comments = 0
+        if self.status == 200:
+            self.wait_open()
+
+    def wait_open(self):
+        """Reads up to the server's `: stream open`, written once the stream is subscribed: from then on no event of
+        the user's is missed (uploading before that could be)."""
+        while True:
+            line = self.response.readline()
+            if not line or line.startswith(b": stream open"):
+                return
 
     def events(self):
         fields = {}
@@ -125,7 +135,6 @@ threading.Thread(target=read_b, daemon=True).start()
 # A: the stream with the bearer token; then the video.
 a_stream = Stream("/api/media/events/", {"Authorization": f"Bearer {token_a}"})
 result["a_status"], result["a_content_type"] = a_stream.status, a_stream.content_type
-time.sleep(0.3)
 video = upload(os.environ["MEDIA_SSE_VIDEO"], token_a)
 image = upload(os.environ["MEDIA_SSE_IMAGE"], token_b)
 result["video"], result["image"] = video, image

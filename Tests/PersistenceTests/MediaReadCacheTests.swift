@@ -2,6 +2,7 @@ import Foundation
 import MediaDomain
 import Persistence
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite("Read cache: what may be stored and when it goes")
@@ -126,7 +127,8 @@ struct MediaReadCacheTests {
         // A change while a load runs: who asks after it reads again.
         cache.invalidateAll()
         async let first = repository.list(query)
-        try await Task.sleep(for: .milliseconds(20))
+        // Once the first load is under way (it has reached the database), the change.
+        try #require(await eventually(timeout: .seconds(10), interval: .milliseconds(1)) { base.lists.withLock { $0 } == 2 })
         cache.invalidate(mediaId: 1, userId: 7)
         async let second = repository.list(query)
         _ = try await (first, second)
