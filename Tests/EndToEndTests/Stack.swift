@@ -206,18 +206,35 @@ struct StackError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A port nothing listens on right now (bind to 0, read it back, close).
+/// A port nothing listens on now, from this test process's own range: `MEDIA_TEST_PORT_BASE` (the test command gives
+/// each stream its own) and the 6,000 ports above it, all below the kernel's ephemeral range (32768 up). A port the
+/// kernel hands out (a bind to 0 elsewhere, an outgoing connection) or the other stream chooses is never among them,
+/// so the port is still free when the service binds it. Before, a port read back from a bind to 0 and closed could
+/// be handed to the other stream's service first (`bind: Address already in use`, a VideoService that never started).
 func freePort() -> Int {
+    let base = ProcessInfo.processInfo.environment["MEDIA_TEST_PORT_BASE"].flatMap { Int($0) } ?? 20_000
+    for _ in 0..<portRangeSize {
+        let port = base + portCursor.wrappingAdd(1, ordering: .relaxed).oldValue % portRangeSize
+        if canListen(on: port) { return port }
+    }
+    fatalError("no free port in \(base)..<\(base + portRangeSize)")
+}
+
+private let portRangeSize = 6_000
+private let portCursor = Atomic<Int>(0)
+
+/// Whether a listening socket can be bound to 127.0.0.1:`port` now (without SO_REUSEADDR: a port in TIME_WAIT is
+/// passed over too).
+private func canListen(on port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
     defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = 0
+    addr.sin_port = UInt16(port).bigEndian
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    let len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } } == 0
 }
 
 /// Fixtures made with the ffmpeg CLI (fine in tests; the services never spawn it).
