@@ -56,6 +56,28 @@ struct LiveStatusAndWebhookTests {
         }
     }
 
+    /// SPEC §10: at most 20 webhooks a user; the 21st is refused with 400 `too_many_webhooks` and stored nowhere, and
+    /// deleting one makes room again. Another user's count is their own.
+    @Test func theTwentyFirstWebhookIsRefusedUntilOneIsDeleted() async throws {
+        let gateway = try TestGateway(environment: ["MEDIA_WEBHOOK_ALLOW_PRIVATE": "true"])
+        try await gateway.test { client in
+            var ids: [Int64] = []
+            for n in 0..<20 {
+                let created = try await register(client, gateway, #"{"url": "http://127.0.0.1:9/h\#(n)", "events": ["media.ready"]}"#)
+                #expect(created.status == .created, "webhook \(n + 1)")
+                ids.append(try #require(json(created)["id"]?.intValue))
+            }
+            let refused = try await register(client, gateway, #"{"url": "http://127.0.0.1:9/h20", "events": ["media.ready"]}"#)
+            #expect(refused.status == .badRequest && json(refused)["code"] == "too_many_webhooks", "\(json(refused))")
+            #expect(try await gateway.webhooks.webhooks(userId: 1).count == 20)
+            let other = try await register(client, gateway, user: 2, #"{"url": "http://127.0.0.1:9/o", "events": ["media.ready"]}"#)
+            #expect(other.status == .created, "another user's webhooks are counted apart")
+            #expect(try await client.execute(uri: "/api/webhooks/\(ids[0])/", method: .delete, headers: gateway.auth()).status == .noContent)
+            let again = try await register(client, gateway, #"{"url": "http://127.0.0.1:9/h20", "events": ["media.ready"]}"#)
+            #expect(again.status == .created, "room again after a delete")
+        }
+    }
+
     @Test func aWebhookIsTheOwnersAndItsDeliveriesCanBeAskedForAgain() async throws {
         let gateway = try TestGateway(environment: ["MEDIA_WEBHOOK_ALLOW_PRIVATE": "true"])
         try await gateway.test { client in
@@ -275,7 +297,7 @@ struct WebhookPinningTests {
     func deliver(_ url: String, with sender: WebhookSender, store: MemoryWebhookStore, log: MemoryMediaEventLog)
         async throws -> WebhookDelivery
     {
-        let hook = try await store.createWebhook(userId: 1, url: url, events: ["media.ready"], secret: WebhookSignature.newSecret())
+        let hook = try await store.createWebhook(userId: 1, url: url, events: ["media.ready"], secret: WebhookSignature.newSecret(), limit: 20)
         store.fanOut(log.append(userId: 1, mediaId: 9, type: "media.ready"))
         let claimed = try #require(try await store.claimDue(limit: 10, lease: .seconds(60)).first)
         await sender.send(claimed)
@@ -314,7 +336,7 @@ struct WebhookPinningTests {
             format: .jpeg, originalFilename: "a.jpg", storageKey: "media/k/original.jpg", isPublic: false,
             createdAt: Date(), updatedAt: Date())
         _ = try await store.createWebhook(userId: 1, url: "http://127.0.0.1:9/h", events: ["media.ready"],
-                                          secret: WebhookSignature.newSecret())
+                                          secret: WebhookSignature.newSecret(), limit: 20)
         store.fanOut(log.append(userId: 1, mediaId: 9, type: "media.ready", media: media))
         let claimed = try #require(try await store.claimDue(limit: 10, lease: .seconds(60)).first)
         func expiry(_ body: String) throws -> Int {

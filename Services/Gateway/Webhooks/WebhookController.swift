@@ -30,6 +30,9 @@ package struct WebhookController: Sendable {
         group.methodNotAllowed(":id/deliveries/:delivery/redeliver", allow: [.post])
     }
 
+    /// Webhooks one user may have (SPEC §10); the 21st registration gets 400 `too_many_webhooks`.
+    package static let webhooksPerUser = 20
+
     package static let example = #"{"url": "https://example.com/hooks/media", "events": ["media.ready", "media.failed"]}"#
 
     @Sendable package func create(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -59,8 +62,16 @@ package struct WebhookController: Sendable {
             context.logger.info("webhook refused", metadata: ["url": "\(text)", "reason": "\(error)"])
             throw APIError.badRequest("invalid_url", error.description)
         }
-        let webhook = try await store.createWebhook(
-            userId: user.id, url: url.absoluteString, events: events, secret: WebhookSignature.newSecret())
+        let webhook: Webhook
+        do {
+            webhook = try await store.createWebhook(
+                userId: user.id, url: url.absoluteString, events: events, secret: WebhookSignature.newSecret(),
+                limit: Self.webhooksPerUser)
+        } catch let error as TooManyWebhooks {
+            context.logger.info("webhook refused: the user has as many as one may", metadata: ["limit": "\(error.limit)"])
+            throw APIError.badRequest("too_many_webhooks",
+                "You have \(error.limit) webhooks, as many as one may: delete one before registering another.")
+        }
         context.logger.info("webhook registered", metadata: ["webhook_id": "\(webhook.id)", "url": "\(webhook.url)"])
         return try json(WebhookResource(webhook, withSecret: true), status: .created)
     }

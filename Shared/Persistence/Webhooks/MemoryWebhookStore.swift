@@ -32,8 +32,9 @@ public final class MemoryWebhookStore: WebhookStore {
         }
     }
 
-    public func createWebhook(userId: Int64, url: String, events: [String], secret: String) async throws -> Webhook {
-        state.withLock { state in
+    public func createWebhook(userId: Int64, url: String, events: [String], secret: String, limit: Int) async throws -> Webhook {
+        try state.withLock { state in
+            guard state.webhooks.count(where: { $0.userId == userId }) < limit else { throw TooManyWebhooks(limit: limit) }
             let webhook = Webhook(id: (state.webhooks.map(\.id).max() ?? 0) + 1, userId: userId, url: url, events: events,
                                   secret: secret, createdAt: Date())
             state.webhooks.append(webhook)

@@ -24,15 +24,37 @@ public struct PostgresWebhookStore: WebhookStore {
         return result
     }
 
-    public func createWebhook(userId: Int64, url: String, events: [String], secret: String) async throws -> Webhook {
-        let rows = try await webhooks(
-            """
-            INSERT INTO webhooks (user_id, url, events, secret) VALUES (\(userId), \(url), \(events), \(secret))
-            RETURNING \(unescaped: Self.webhookColumns)
-            """)
-        guard let webhook = rows.first else { throw PersistenceError.corruptRow("INSERT INTO webhooks returned no row") }
-        return webhook
+    public func createWebhook(userId: Int64, url: String, events: [String], secret: String, limit: Int) async throws -> Webhook {
+        // nil: the user has `limit` already (returned, not thrown: the transaction wraps what its body throws).
+        let created: Webhook? = try await client.transaction(logger: logger) { connection in
+            // One registration of a user at a time (a lock for this transaction, on the user's id), so the count
+            // below is the count the INSERT adds to.
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(\(Self.registrationLockClass), (\(userId)::int8 % 2147483647)::int4)",
+                logger: logger)
+            var count = 0
+            for try await n in try await connection.query(
+                "SELECT count(*)::int8 FROM webhooks WHERE user_id = \(userId)", logger: logger).decode(Int64.self)
+            {
+                count = Int(n)
+            }
+            guard count < limit else { return nil }
+            for try await (id, user, url, events, secret, created) in try await connection.query(
+                """
+                INSERT INTO webhooks (user_id, url, events, secret) VALUES (\(userId), \(url), \(events), \(secret))
+                RETURNING \(unescaped: Self.webhookColumns)
+                """, logger: logger).decode((Int64, Int64, String, [String], String, Date).self)
+            {
+                return Webhook(id: id, userId: user, url: url, events: events, secret: secret, createdAt: created)
+            }
+            throw PersistenceError.corruptRow("INSERT INTO webhooks returned no row")
+        }
+        guard let created else { throw TooManyWebhooks(limit: limit) }
+        return created
     }
+
+    /// The first key of the advisory lock that serialises one user's webhook registrations.
+    private static let registrationLockClass: Int32 = 0x5748_4B00   // "WHK\0"
 
     public func webhooks(userId: Int64) async throws -> [Webhook] {
         try await webhooks("SELECT \(unescaped: Self.webhookColumns) FROM webhooks WHERE user_id = \(userId) ORDER BY id")

@@ -94,6 +94,13 @@ public struct ClaimedDelivery: Sendable, Equatable {
     }
 }
 
+/// The user already has as many webhooks as one may (SPEC §10).
+public struct TooManyWebhooks: Error, Equatable {
+    public let limit: Int
+
+    public init(limit: Int) { self.limit = limit }
+}
+
 /// What comes of an attempt for the delivery.
 public enum DeliveryOutcome: Sendable, Equatable {
     case succeeded
@@ -104,7 +111,9 @@ public enum DeliveryOutcome: Sendable, Equatable {
 /// Webhooks and their deliveries. Deliveries are made where events are recorded (migration 10's trigger), so this
 /// store only reads, claims and records them.
 public protocol WebhookStore: Sendable {
-    func createWebhook(userId: Int64, url: String, events: [String], secret: String) async throws -> Webhook
+    /// Registers a webhook unless the user already has `limit` (SPEC §10: 20), counted under a per-user lock so that
+    /// concurrent registrations on any Gateway never pass it; throws `TooManyWebhooks` then.
+    func createWebhook(userId: Int64, url: String, events: [String], secret: String, limit: Int) async throws -> Webhook
     func webhooks(userId: Int64) async throws -> [Webhook]
     func webhook(id: Int64, userId: Int64) async throws -> Webhook?
     /// Deletes the webhook with its deliveries; false when the user has no such webhook.
