@@ -4,6 +4,7 @@ import MediaDomain
 import ServiceCore
 import ServiceKit
 import Synchronization
+import TestSupport
 import Testing
 import VideoService
 
@@ -60,8 +61,11 @@ struct VideoServiceGlueTests {
         // Quick to make, slow to transcode (x264 medium at 720p): minutes of work if nothing stopped it.
         let input = try await VideoFixtures.clip(
             "in.avi", in: dir, size: "1280x720", duration: 10, video: "-c:v mjpeg -q:v 10", audio: nil)
-        let task = Task { try await VideoProcessor(pool: Self.pool).process(job(input, work: dir)) }
-        try await Task.sleep(for: .milliseconds(700))
+        let percents = Percents()
+        let task = Task { try await VideoProcessor(pool: Self.pool).process(job(input, work: dir) { percents.add($0) }) }
+        // Cancelled once the transcode reported progress: mid-job, not before it began.
+        try #require(await eventually(timeout: .seconds(60), interval: .milliseconds(10)) { !percents.values.isEmpty },
+                     "the transcode reported progress")
         task.cancel()
         let cancelled = ContinuousClock.now
         await #expect(throws: CancellationError.self) { _ = try await task.value }
