@@ -243,7 +243,7 @@ struct OpenAPIDocument: Sendable {
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookCreate"}}}},
             "responses": {
               "201": {"description": "The webhook with its secret.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Webhook"}}}},
-              "400": {"description": "invalid_json, invalid_request, invalid_event, or invalid_url (not http(s), credentials in it, a host that does not resolve or resolves to a private, loopback or link-local address).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "400": {"description": "invalid_json, invalid_request, invalid_event, invalid_url (not http(s), credentials in it, a host that does not resolve or resolves to a private, loopback or link-local address), or too_many_webhooks (the caller has 20, SPEC §10).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
               "401": {"$ref": "#/components/responses/Unauthorized"}, "413": {"$ref": "#/components/responses/TooLarge"},
               "415": {"$ref": "#/components/responses/NotJSON"}, "503": {"$ref": "#/components/responses/Unavailable"}}},
           "get": {
