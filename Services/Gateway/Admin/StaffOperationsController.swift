@@ -215,8 +215,9 @@ package struct StaffOperationsController: Sendable {
             throw APIError(.serviceUnavailable, code: "broker_unavailable",
                            detail: "The Janitor cannot be asked now: the message broker is unreachable.")
         }
-        let wait = await janitor.isListened() ? Self.janitorAnswerWait : .zero
-        guard let run = try await janitor.wait(for: runId, timeout: wait) else { throw APIError.notFound() }
+        guard let run = try await janitor.waitWhileListened(for: runId, timeout: Self.janitorAnswerWait) else {
+            throw APIError.notFound()
+        }
         var w = JSONWriter()
         Self.write(run, to: &w)
         return jsonResponse(w, status: run.state == "finished" ? .ok : .accepted)

@@ -74,12 +74,13 @@ public struct JanitorRequests: Sendable {
         return runId
     }
 
-    /// Whether a Janitor consumes the commands now (one acts). When none does, a request waits in the queue for one
-    /// to start, and a short wait for its end (the API's, the admin console's) would only hold the caller. True when
-    /// the broker cannot say: then the caller waits as it would have.
-    public func isListened() async -> Bool {
-        guard let status = try? await broker.queueStatus(queue: MediaTopology.janitorCommands) else { return true }
-        return status.consumers > 0
+    /// The run once it finished within `timeout`, or as it stands; as it stands at once when no Janitor consumes the
+    /// commands (none acts): the request waits in the queue for one to start, and holding the caller (the API, the
+    /// admin console) would tell it nothing more. When the broker cannot say, it waits as if one listened.
+    /// (`mediactl janitor run` calls `wait` instead: its caller chose to wait for a Janitor to come.)
+    public func waitWhileListened(for runId: Int64, timeout: Duration) async throws -> JanitorRun? {
+        let consumers = (try? await broker.queueStatus(queue: MediaTopology.janitorCommands).consumers) ?? 1
+        return try await wait(for: runId, timeout: consumers > 0 ? timeout : .zero)
     }
 
     /// The run once it finished, or as it is when `timeout` passed.

@@ -15,10 +15,13 @@ public struct PostgresWebhookStore: WebhookStore {
     private static let webhookColumns = "id, user_id, url, events, secret, created_at"
 
     private func webhooks(_ query: PostgresQuery) async throws -> [Webhook] {
+        try await Self.webhooks(from: client.query(query, logger: logger))
+    }
+
+    /// Rows of `webhookColumns` as webhooks.
+    private static func webhooks(from rows: PostgresRowSequence) async throws -> [Webhook] {
         var result: [Webhook] = []
-        for try await (id, user, url, events, secret, created) in try await client.query(query, logger: logger)
-            .decode((Int64, Int64, String, [String], String, Date).self)
-        {
+        for try await (id, user, url, events, secret, created) in rows.decode((Int64, Int64, String, [String], String, Date).self) {
             result.append(Webhook(id: id, userId: user, url: url, events: events, secret: secret, createdAt: created))
         }
         return result
@@ -39,15 +42,13 @@ public struct PostgresWebhookStore: WebhookStore {
                 count = Int(n)
             }
             guard count < limit else { return nil }
-            for try await (id, user, url, events, secret, created) in try await connection.query(
+            let inserted = try await Self.webhooks(from: connection.query(
                 """
                 INSERT INTO webhooks (user_id, url, events, secret) VALUES (\(userId), \(url), \(events), \(secret))
                 RETURNING \(unescaped: Self.webhookColumns)
-                """, logger: logger).decode((Int64, Int64, String, [String], String, Date).self)
-            {
-                return Webhook(id: id, userId: user, url: url, events: events, secret: secret, createdAt: created)
-            }
-            throw PersistenceError.corruptRow("INSERT INTO webhooks returned no row")
+                """, logger: logger))
+            guard let webhook = inserted.first else { throw PersistenceError.corruptRow("INSERT INTO webhooks returned no row") }
+            return webhook
         }
         guard let created else { throw TooManyWebhooks(limit: limit) }
         return created

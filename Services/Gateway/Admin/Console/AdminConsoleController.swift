@@ -401,7 +401,7 @@ package struct AdminConsoleController: Sendable {
         let dryRun = form.dry_run.nonBlank != nil
         let runId = try await janitor.request(task, dryRun: dryRun, trigger: "staff:\(session.user.username)")
         // A short wait: most tasks finish at once, and the notice can say what they did (none when no Janitor acts).
-        let run = try await janitor.wait(for: runId, timeout: await janitor.isListened() ? .seconds(5) : .zero)
+        let run = try await janitor.waitWhileListened(for: runId, timeout: .seconds(5))
         var notice = "\(task.rawValue)\(dryRun ? " (dry run)" : ""): run \(runId)"
         if let run, run.state == "finished" {
             let counts = run.counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
