@@ -64,6 +64,10 @@ public struct CommonConfiguration: Sendable {
     public var queueType: QueueType
     public var storage: StorageConfiguration
     public var limits: MediaLimits
+    /// `MEDIA_QUOTA_BYTES`: the storage quota of a user staff gave no limit of their own (SPEC §10).
+    public var quotaBytes: Int64
+    /// False with `MEDIA_QUOTA_BYTES=off`: uploads are not checked against any quota (the figures are still kept).
+    public var quotaEnforced: Bool
     public var logLevel: Logger.Level
     /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`: spans are exported only when one is set
     /// (swift-otel reads it and the other `OTEL_*` settings itself).
@@ -83,6 +87,8 @@ public struct CommonConfiguration: Sendable {
           MEDIA_MAX_VIDEO_BYTES    upload limit for videos (default 104857600)
           MEDIA_MAX_AUDIO_BYTES    upload limit for audio (default 20971520)
           MEDIA_MAX_IMAGE_PIXELS   images over this many pixels fail with image_too_large (default 100000000)
+          MEDIA_QUOTA_BYTES        each user's storage quota unless staff set one (default 10737418240, 10 GiB); off: no
+                                   quota is enforced (the figures are still kept)
           MEDIA_LOG_LEVEL          trace|debug|info|notice|warning|error (default info)
           OTEL_EXPORTER_OTLP_ENDPOINT  export spans over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318); unset: none.
                                    The OpenTelemetry variables apply: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
@@ -110,6 +116,9 @@ public struct CommonConfiguration: Sendable {
             maxVideoBytes: try env.int64("MEDIA_MAX_VIDEO_BYTES", default: defaults.maxVideoBytes),
             maxAudioBytes: try env.int64("MEDIA_MAX_AUDIO_BYTES", default: defaults.maxAudioBytes),
             maxImagePixels: try env.int64("MEDIA_MAX_IMAGE_PIXELS", default: defaults.maxImagePixels))
+        quotaEnforced = env.string("MEDIA_QUOTA_BYTES")?.lowercased() != "off"
+        quotaBytes = quotaEnforced ? try env.int64("MEDIA_QUOTA_BYTES", default: 10 << 30) : 10 << 30
+        guard quotaBytes >= 0 else { throw ConfigurationError("MEDIA_QUOTA_BYTES must be 0 or more bytes, or off") }
         let level = env.string("MEDIA_LOG_LEVEL", default: "info")
         guard let parsed = Logger.Level(rawValue: level) else {
             throw ConfigurationError("MEDIA_LOG_LEVEL must be one of trace, debug, info, notice, warning, error")

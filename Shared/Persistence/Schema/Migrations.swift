@@ -452,6 +452,72 @@ public enum Migrations {
             "ALTER TABLE janitor_runs ADD COLUMN state TEXT NOT NULL DEFAULT 'finished'",
             "UPDATE janitor_runs SET state = 'running' WHERE finished_at IS NULL",
         ]),
+        (18, [
+            // Fair use (SPEC §10, issue 28). The stored-object ledger: one row per file in storage that a media owns
+            // (its original, each rendition; later HLS segments, variants, sprites), kept by triggers in the
+            // transaction that records or removes the file (`StoredObjectsTrigger`), and each user's quota figures
+            // beside it, changed by the ledger's own trigger: a crash can never leave a counter off from the ledger.
+            """
+            CREATE TABLE stored_objects (
+                key TEXT PRIMARY KEY,
+                media_id BIGINT,
+                user_id BIGINT NOT NULL,
+                kind TEXT NOT NULL,
+                bytes BIGINT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX stored_objects_media ON stored_objects (media_id)",
+            "CREATE INDEX stored_objects_user ON stored_objects (user_id)",
+            """
+            CREATE TABLE user_quotas (
+                user_id BIGINT PRIMARY KEY,
+                limit_bytes BIGINT CHECK (limit_bytes >= 0),
+                used_bytes BIGINT NOT NULL DEFAULT 0,
+                reserved_bytes BIGINT NOT NULL DEFAULT 0
+            )
+            """,
+            // Bytes promised to uploads still arriving: taken in one short statement at the start, given back when the
+            // upload becomes a media or fails; a crashed Gateway's promises lapse at `expires_at`.
+            """
+            CREATE TABLE quota_reservations (
+                id UUID PRIMARY KEY,
+                user_id BIGINT NOT NULL,
+                bytes BIGINT NOT NULL,
+                expires_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            "CREATE INDEX quota_reservations_user ON quota_reservations (user_id)",
+            "CREATE INDEX quota_reservations_expiry ON quota_reservations (expires_at)",
+            // The upload rate limit's one row per user: the GCRA's theoretical arrival time.
+            "CREATE TABLE upload_rate (user_id BIGINT PRIMARY KEY, tat TIMESTAMPTZ NOT NULL)",
+            // Open live-status streams across Gateways; a Gateway beats `heartbeat_at` of its own, so a dead one's
+            // streams stop counting.
+            """
+            CREATE TABLE live_streams (
+                id UUID PRIMARY KEY,
+                user_id BIGINT NOT NULL,
+                gateway TEXT NOT NULL,
+                opened_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX live_streams_user ON live_streams (user_id)",
+            // The ledger of what exists now; no media row may change before its trigger takes over (same transaction).
+            "LOCK TABLE media IN SHARE ROW EXCLUSIVE MODE",
+            """
+            INSERT INTO stored_objects (key, media_id, user_id, kind, bytes)
+            SELECT storage_key, id, user_id, 'original', file_size FROM media
+            UNION ALL
+            SELECT r.value->>'key', m.id, m.user_id, 'rendition', COALESCE((r.value->>'file_size')::bigint, 0)
+            FROM media m, jsonb_each(m.renditions) r WHERE r.value->>'key' IS NOT NULL
+            ON CONFLICT (key) DO NOTHING
+            """,
+            """
+            INSERT INTO user_quotas (user_id, used_bytes)
+            SELECT user_id, sum(bytes) FROM stored_objects GROUP BY user_id
+            """,
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.

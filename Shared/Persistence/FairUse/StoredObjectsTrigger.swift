@@ -1,0 +1,66 @@
+extension TriggerFunction {
+    /// Keeps the stored-object ledger in step with what each media row records: its original and every rendition in
+    /// `renditions`, added, resized or dropped in the transaction that changes the row (upload, fold of
+    /// `media.ready`, reprocess), and all of them removed with the row.
+    static let mediaStoredObjects = TriggerFunction(
+        name: "media_stored_objects",
+        function: """
+            CREATE OR REPLACE FUNCTION media_stored_objects() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'DELETE' THEN
+                    DELETE FROM stored_objects WHERE media_id = OLD.id;
+                    RETURN NULL;
+                END IF;
+                -- Files the row no longer records (an older generation's renditions).
+                DELETE FROM stored_objects o
+                WHERE o.media_id = NEW.id AND o.kind IN ('original', 'rendition')
+                  AND o.key <> ALL (ARRAY(
+                      SELECT NEW.storage_key
+                      UNION ALL
+                      SELECT r.value->>'key' FROM jsonb_each(NEW.renditions) r WHERE r.value->>'key' IS NOT NULL));
+                INSERT INTO stored_objects AS o (key, media_id, user_id, kind, bytes)
+                SELECT NEW.storage_key, NEW.id, NEW.user_id, 'original', NEW.file_size
+                UNION ALL
+                SELECT r.value->>'key', NEW.id, NEW.user_id, 'rendition', COALESCE((r.value->>'file_size')::bigint, 0)
+                FROM jsonb_each(NEW.renditions) r WHERE r.value->>'key' IS NOT NULL
+                ON CONFLICT (key) DO UPDATE
+                SET media_id = EXCLUDED.media_id, user_id = EXCLUDED.user_id, kind = EXCLUDED.kind, bytes = EXCLUDED.bytes
+                WHERE (o.media_id, o.user_id, o.kind, o.bytes)
+                      IS DISTINCT FROM (EXCLUDED.media_id, EXCLUDED.user_id, EXCLUDED.kind, EXCLUDED.bytes);
+                RETURN NULL;
+            END
+            $$
+            """,
+        triggers: [Trigger(
+            name: "media_stored_objects", table: "media",
+            definition: """
+                CREATE TRIGGER media_stored_objects AFTER INSERT OR DELETE OR UPDATE OF user_id, storage_key, file_size, renditions
+                ON media FOR EACH ROW EXECUTE FUNCTION media_stored_objects()
+                """)])
+
+    /// Keeps each user's `used_bytes` equal to the sum of the ledger's rows of that user, in the transaction that
+    /// changes the ledger. Never refuses: quotas gate uploads, not the pipeline (a rendition larger than expected
+    /// still lands, SPEC §10).
+    static let storedObjectsQuota = TriggerFunction(
+        name: "stored_objects_quota",
+        function: """
+            CREATE OR REPLACE FUNCTION stored_objects_quota() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                    UPDATE user_quotas SET used_bytes = used_bytes - OLD.bytes WHERE user_id = OLD.user_id;
+                END IF;
+                IF TG_OP IN ('UPDATE', 'INSERT') THEN
+                    INSERT INTO user_quotas AS q (user_id, used_bytes) VALUES (NEW.user_id, NEW.bytes)
+                    ON CONFLICT (user_id) DO UPDATE SET used_bytes = q.used_bytes + EXCLUDED.used_bytes;
+                END IF;
+                RETURN NULL;
+            END
+            $$
+            """,
+        triggers: [Trigger(
+            name: "stored_objects_quota", table: "stored_objects",
+            definition: """
+                CREATE TRIGGER stored_objects_quota AFTER INSERT OR DELETE OR UPDATE OF user_id, bytes
+                ON stored_objects FOR EACH ROW EXECUTE FUNCTION stored_objects_quota()
+                """)])
+}
