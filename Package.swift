@@ -110,7 +110,7 @@ let package = Package(
             .product(name: "Tracing", package: "swift-distributed-tracing"),
         ], path: "Services/Gateway/Kit", swiftSettings: swiftSettings),
         .target(name: "GatewayUploads", dependencies: [
-            "GatewayKit", "MediaDomain", "Persistence", "Storage", "Tokens", "ServiceCore", "ServiceKit",
+            "GatewayKit", "GatewayFairUse", "MediaDomain", "Persistence", "Storage", "Tokens", "ServiceCore", "ServiceKit",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -120,7 +120,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Services/Gateway/API", swiftSettings: swiftSettings),
         .target(name: "GatewayLiveStatus", dependencies: [
-            "GatewayKit", "MediaDomain", "Persistence", "Tokens",
+            "GatewayKit", "GatewayFairUse", "MediaDomain", "Persistence", "Tokens",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -142,9 +142,11 @@ let package = Package(
         ], path: "Services/Gateway/Admin", exclude: ["Console/Templates"], swiftSettings: swiftSettings,
            plugins: ["EmbedFiles"]),
         .target(name: "GatewayFairUse", dependencies: [
-            "GatewayKit",
+            "GatewayKit", "Persistence", "Tokens", "MediaDomain",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Metrics", package: "swift-metrics"),

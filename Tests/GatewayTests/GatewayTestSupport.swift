@@ -28,6 +28,10 @@ struct TestGateway {
     let tickets = MemoryEventStreamTicketStore()
     let webhooks = MemoryWebhookStore()
     let deadLetters = MemoryDeadLetterStore()
+    /// Fair use (SPEC §10): the quota figures, the rate budget, the open streams.
+    let quotas = MemoryQuotaStore()
+    let uploadRates = MemoryUploadRateStore()
+    let liveStreams = MemoryLiveStreamRegistry()
     /// Admin sessions: pass one store to two test Gateways to have them share sessions as Gateways share the database.
     let adminSessions: MemoryAdminSessionStore
     var configuration: GatewayConfiguration
@@ -59,25 +63,25 @@ struct TestGateway {
          .contentType: "application/json"]
     }
 
-    func router() -> Router<GatewayRequestContext> {
+    func dependencies() -> GatewayDependencies {
         var dependencies = GatewayDependencies(repository: repository, storage: storage, broker: broker, uploads: uploads)
         dependencies.events = events
         dependencies.tickets = tickets
         dependencies.webhooks = webhooks
         dependencies.adminSessions = adminSessions
         dependencies.deadLetters = deadLetters
-        return buildRouter(configuration: configuration, dependencies: dependencies)
+        dependencies.quotas = quotas
+        dependencies.uploadRates = uploadRates
+        dependencies.liveStreams = liveStreams
+        return dependencies
+    }
+
+    func router() -> Router<GatewayRequestContext> {
+        buildRouter(configuration: configuration, dependencies: dependencies())
     }
 
     func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        var dependencies = GatewayDependencies(repository: repository, storage: storage, broker: broker, uploads: uploads)
-        dependencies.events = events
-        dependencies.tickets = tickets
-        dependencies.webhooks = webhooks
-        dependencies.adminSessions = adminSessions
-        dependencies.deadLetters = deadLetters
-        let router = buildRouter(configuration: configuration, dependencies: dependencies)
-        let app = Application(router: router)
+        let app = Application(router: router())
         try await app.test(.router, body)
     }
 }

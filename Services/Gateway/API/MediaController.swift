@@ -42,7 +42,9 @@ package struct MediaController: Sendable {
 
     @Sendable package func uploadMedia(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let outcome = try await upload.handle(request, user: try context.requireUser(), trace: context.trace, logger: context.logger)
-        return json(MediaResource(outcome.media, links: links), status: outcome.created ? .created : .ok)
+        var response = json(MediaResource(outcome.media, links: links), status: outcome.created ? .created : .ok)
+        response.headers.append(contentsOf: outcome.headers)
+        return response
     }
 
     @Sendable package func detail(_ request: Request, context: GatewayRequestContext) async throws -> Response {

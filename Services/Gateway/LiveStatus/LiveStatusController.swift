@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GatewayFairUse
 import GatewayKit
 import Hummingbird
 import Logging
@@ -23,8 +24,12 @@ package struct LiveStatusController: Sendable {
     package let tickets: any EventStreamTicketStore
     package let authenticator: JWTAuthenticator
     package let links: MediaLinks
+    /// The cap on a user's open streams across Gateways (SPEC §10); nil: no cap (unit tests of other concerns).
+    package let streams: StreamAllowance?
 
-    package init(hub: MediaEventHub, log: any MediaEventLog, tickets: any EventStreamTicketStore, authenticator: JWTAuthenticator, links: MediaLinks) {
+    package init(hub: MediaEventHub, log: any MediaEventLog, tickets: any EventStreamTicketStore, authenticator: JWTAuthenticator,
+                 links: MediaLinks, streams: StreamAllowance? = nil) {
+        self.streams = streams
         self.hub = hub
         self.log = log
         self.tickets = tickets
@@ -71,21 +76,35 @@ package struct LiveStatusController: Sendable {
     @Sendable package func stream(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (user, expiresAt) = try await caller(of: request, context: context)
         let resumeFrom = try Self.lastEventId(request)
-        return open(userId: user.id, resumeFrom: resumeFrom, expiresAt: expiresAt, logger: context.logger)
+        guard let streams else {
+            return open(userId: user.id, resumeFrom: resumeFrom, expiresAt: expiresAt, logger: context.logger)
+        }
+        let registration = try await streams.open(userId: user.id, logger: context.logger)
+        return open(userId: user.id, resumeFrom: resumeFrom, expiresAt: expiresAt, logger: context.logger) { [logger = context.logger] in
+            await streams.close(registration, logger: logger)
+        }
     }
 
     /// A stream of `userId`'s events (every user's when nil: the admin console), resumed after `resumeFrom`, ending
     /// when `expiresAt` passes.
-    package func open(userId: Int64?, resumeFrom: Int64?, expiresAt: Date?, logger: Logger) -> Response {
+    /// `ended` runs once the stream is over, however it ended.
+    package func open(userId: Int64?, resumeFrom: Int64?, expiresAt: Date?, logger: Logger,
+                      ended: @escaping @Sendable () async -> Void = {}) -> Response {
         logger.debug("live status: stream opened", metadata: ["resume_from": "\(resumeFrom ?? 0)"])
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-store"
         headers.set("X-Accel-Buffering", "no")
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            try await serve(userId: userId, resumeFrom: resumeFrom, expiresAt: expiresAt, logger: logger) {
-                try await writer.write($0)
+            do {
+                try await serve(userId: userId, resumeFrom: resumeFrom, expiresAt: expiresAt, logger: logger) {
+                    try await writer.write($0)
+                }
+            } catch {
+                await ended()
+                throw error
             }
+            await ended()
             try await writer.finish(nil)
         })
     }

@@ -42,6 +42,13 @@ public struct GatewayDependencies: Sendable {
     public var deadLetters: any DeadLetterStore = MemoryDeadLetterStore()
     /// The admin console's sessions (SPEC §7).
     public var adminSessions: any AdminSessionStore = MemoryAdminSessionStore()
+    /// Fair use (SPEC §10): quotas, the upload rate budget, open streams across Gateways.
+    public var quotas: any QuotaStore = MemoryQuotaStore()
+    public var uploadRates: any UploadRateStore = MemoryUploadRateStore()
+    public var liveStreams: any LiveStreamRegistry = MemoryLiveStreamRegistry()
+    /// The stream cap over `liveStreams`, when the caller needs it too (the Gateway beats its streams' heartbeat);
+    /// else `buildRouter` makes one.
+    package var streamAllowance: StreamAllowance?
 
     public init(
         repository: any MediaRepository & OperationsStore, storage: any BlobStorage,
@@ -85,11 +92,13 @@ public func buildRouter(
     let authenticator = JWTAuthenticator(secret: configuration.jwtSecret)
     let signer = URLSigner(secret: configuration.jwtSecret, lifetime: configuration.signedURLLifetime)
     let links = MediaLinks(baseURL: configuration.publicBaseURL, signer: signer)
+    let allowance = UploadAllowance(quotas: dependencies.quotas, rates: dependencies.uploadRates, settings: configuration.fairUse)
     let upload = UploadHandler(
         repository: dependencies.repository, storage: dependencies.storage, limits: configuration.common.limits,
-        onCreated: dependencies.onOutboxWrite)
+        allowance: allowance, onCreated: dependencies.onOutboxWrite)
+    let mediaRoutes = router.group("api/media").add(middleware: AuthenticationMiddleware(authenticator: authenticator))
     MediaController(repository: dependencies.repository, storage: dependencies.storage, links: links, upload: upload)
-        .addRoutes(to: router.group("api/media").add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
+        .addRoutes(to: mediaRoutes)
     ResumableUploadController(
         uploads: dependencies.uploads, storage: dependencies.storage, handler: upload,
         baseURL: configuration.publicBaseURL, expiry: configuration.uploadExpiry, lease: configuration.uploadLease
@@ -104,7 +113,9 @@ public func buildRouter(
     // The stream authenticates itself (a bearer token or a one-use ticket); the ticket needs the bearer token.
     let liveStatus = LiveStatusController(
         hub: dependencies.hub, log: dependencies.events, tickets: dependencies.tickets, authenticator: authenticator,
-        links: links)
+        links: links,
+        streams: dependencies.streamAllowance
+            ?? StreamAllowance(registry: dependencies.liveStreams, settings: configuration.fairUse))
     liveStatus.addRoutes(
         streams: router.group("api/media/events"),
         tickets: router.group("api/media/events").add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
@@ -129,12 +140,15 @@ public func buildRouter(
         deadLetters: deadLetters, bulk: bulk, janitor: janitor, operations: dependencies.operations, links: links
     ).addRoutes(to: staff)
     AdminSessionsController(store: dependencies.adminSessions).addRoutes(to: staff)
+    QuotaController(quotas: dependencies.quotas, defaultLimit: configuration.fairUse.defaultQuotaBytes)
+        .addRoutes(user: mediaRoutes, staff: staff)
     AdminConsoleController(
         operations: dependencies.operations, repository: dependencies.repository, storage: dependencies.storage,
         links: links, bulk: bulk, deadLetters: deadLetters, janitor: janitor,
         sessions: AdminSessions(
             authenticator: authenticator, store: dependencies.adminSessions, alwaysSecure: configuration.cookieSecure),
-        pages: AdminPages(), liveStatus: liveStatus
+        pages: AdminPages(), liveStatus: liveStatus,
+        quotas: dependencies.quotas, defaultQuotaBytes: configuration.fairUse.defaultQuotaBytes
     ).addRoutes(to: router)
     let schema = OpenAPIDocument(baseURL: configuration.publicBaseURL, limits: configuration.common.limits)
     router.get("api/schema") { _, _ in schema.response() }
@@ -189,6 +203,11 @@ public func buildApplication(
     dependencies.webhooks = webhooks
     dependencies.adminSessions = PostgresAdminSessionStore(client: postgres, logger: logger)
     dependencies.deadLetters = PostgresDeadLetterStore(client: postgres, logger: logger)
+    dependencies.quotas = PostgresQuotaStore(client: postgres, logger: logger)
+    dependencies.uploadRates = PostgresUploadRateStore(client: postgres, logger: logger)
+    let streamAllowance = StreamAllowance(
+        registry: PostgresLiveStreamRegistry(client: postgres, logger: logger), settings: configuration.fairUse)
+    dependencies.streamAllowance = streamAllowance
     let eventListener = MediaEventListener(
         client: postgres, log: events, hub: dependencies.hub, keepAliveInterval: configuration.liveStatusKeepAlive,
         logger: logger)
@@ -211,6 +230,7 @@ public func buildApplication(
             GatedService(gate: gate, name: "status-consumer", service: statusConsumer),
             GatedService(gate: gate, name: "media-event-listener") { await eventListener.run() },
             GatedService(gate: gate, name: "webhook-sender", service: webhookSender),
+            GatedService(gate: gate, name: "live-stream-heartbeat") { await streamAllowance.beat(logger: logger) },
         ],
         logger: logger)
     app.beforeServerStarts {

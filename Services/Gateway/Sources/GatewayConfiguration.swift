@@ -6,6 +6,7 @@ import Logging
 import MediaDomain
 import NIOCore
 import Operations
+import Persistence
 import ServiceCore
 import ServiceKit
 
@@ -45,6 +46,8 @@ public struct GatewayConfiguration: Sendable {
     public var cookieSecure: Bool
     /// `MEDIA_HEADER_TIMEOUT`, `MEDIA_BODY_IDLE_TIMEOUT`, `MEDIA_IDLE_TIMEOUT`, `MEDIA_MAX_CONNECTIONS` (SPEC §10).
     public var connections: ConnectionLimits
+    /// `MEDIA_QUOTA_BYTES` (from `common`), `MEDIA_UPLOAD_RATE`, `MEDIA_UPLOAD_BURST`, `MEDIA_MAX_STREAMS_PER_USER` (SPEC §10).
+    public var fairUse: FairUseSettings
     public var common: CommonConfiguration
 
     public static let developmentSecret = "mediaflow-development-secret-change-me-0123456789"
@@ -73,6 +76,10 @@ public struct GatewayConfiguration: Sendable {
           MEDIA_BODY_IDLE_TIMEOUT  a request body that sends no byte for this long is cut (default 30s)
           MEDIA_IDLE_TIMEOUT       an idle keep-alive connection is closed after this long (default 60s)
           MEDIA_MAX_CONNECTIONS    connections held at once; beyond, 503 overloaded (default 10000)
+          MEDIA_UPLOAD_RATE        uploads per user (plain and tus creations), across Gateways: N/s, N/m, N/h or off
+                                   (default 300/m); staff are not limited
+          MEDIA_UPLOAD_BURST       uploads a user may send at once within that rate (default 100)
+          MEDIA_MAX_STREAMS_PER_USER  open live-status streams per user, across Gateways (default 10)
           MEDIA_COOKIE_SECURE      true: the admin session cookie is always Secure (default: under https, also behind a
                                    proxy that sends X-Forwarded-Proto: https)
         \(CommonConfiguration.help)
@@ -124,5 +131,18 @@ public struct GatewayConfiguration: Sendable {
         guard connections.maxConnections >= 1 else { throw ConfigurationError("MEDIA_MAX_CONNECTIONS must be at least 1") }
         self.connections = connections
         common = try CommonConfiguration(environment: env)
+        var fairUse = FairUseSettings()
+        fairUse.defaultQuotaBytes = common.quotaBytes
+        fairUse.enforceQuota = common.quotaEnforced
+        do {
+            fairUse.uploadRate = try UploadRate.parse(env.string("MEDIA_UPLOAD_RATE", default: "300/m"))
+        } catch {
+            throw ConfigurationError("\(error)")
+        }
+        fairUse.uploadBurst = try env.int("MEDIA_UPLOAD_BURST", default: fairUse.uploadBurst)
+        guard fairUse.uploadBurst >= 1 else { throw ConfigurationError("MEDIA_UPLOAD_BURST must be at least 1") }
+        fairUse.maxStreamsPerUser = try env.int("MEDIA_MAX_STREAMS_PER_USER", default: fairUse.maxStreamsPerUser)
+        guard fairUse.maxStreamsPerUser >= 1 else { throw ConfigurationError("MEDIA_MAX_STREAMS_PER_USER must be at least 1") }
+        self.fairUse = fairUse
     }
 }

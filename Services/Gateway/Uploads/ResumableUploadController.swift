@@ -97,6 +97,36 @@ package struct ResumableUploadController: Sendable {
             upload.offset = length
             upload.mediaId = existing.id
         }
+        // A creation is an upload to the rate limit, and reserves its whole length under the upload's own id until the
+        // upload expires (SPEC §10); a replay is neither charged nor reserved.
+        guard upload.mediaId == nil, let allowance = handler.allowance else {
+            return try await created(upload, request: request, user: user, context: context)
+        }
+        let rateHeaders = try await allowance.chargeUpload(user, route: "tus", logger: context.logger)
+        do {
+            _ = try await allowance.reserve(user, bytes: length, id: upload.id, expiresAt: upload.expiresAt, logger: context.logger)
+        } catch var error as APIError {
+            error.headers.append(contentsOf: rateHeaders)
+            throw error
+        }
+        do {
+            var response = try await created(upload, request: request, user: user, context: context)
+            response.headers.append(contentsOf: rateHeaders)
+            return response
+        } catch var error as APIError {
+            await allowance.release(upload.id, logger: context.logger)
+            error.headers.append(contentsOf: rateHeaders)
+            throw error
+        } catch {
+            await allowance.release(upload.id, logger: context.logger)
+            throw error
+        }
+    }
+
+    /// Records a new upload and answers its creation, taking the bytes of a creation-with-upload.
+    private func created(_ upload: ResumableUpload, request: Request, user: AuthenticatedUser, context: Context) async throws -> Response {
+        let length = upload.length
+        let type = try UploadHandler.announcedType(of: upload.filename)
         try await uploads.createUpload(upload)
         context.logger.info("resumable upload created", metadata: [
             "upload_id": "\(upload.id)", "user_id": "\(user.id)", "length": "\(length)", "type": "\(type.rawValue)",
@@ -348,6 +378,8 @@ package struct ResumableUploadController: Sendable {
                 "upload_id": "\(upload.id)", "error": "\(error)",
             ])
         }
+        // The original is counted by its media now: the upload's reservation is given back.
+        if let allowance = handler.allowance { await allowance.release(upload.id, logger: context.logger) }
         context.logger.info("resumable upload complete", metadata: [
             "upload_id": "\(upload.id)", "media_id": "\(outcome.media.id)", "bytes": "\(upload.length)",
         ])
@@ -420,6 +452,8 @@ package struct ResumableUploadController: Sendable {
 
     /// Removes an upload's stored bytes, then its row.
     package func remove(_ id: UUID, why: String, logger: Logger) async throws {
+        // Its reservation first: were storage to fail below, the room would otherwise stay taken until the expiry.
+        if let allowance = handler.allowance { await allowance.release(id, logger: logger) }
         try await storage.deletePrefix(Self.prefix(id))
         try await uploads.deleteUpload(id: id)
         logger.info("resumable upload removed", metadata: ["upload_id": "\(id)", "why": "\(why)"])

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayFairUse
 import GatewayKit
 import Hummingbird
 import Logging
@@ -19,24 +20,31 @@ package struct UploadHandler: Sendable {
     package let repository: any MediaRepository
     package let storage: any BlobStorage
     package let limits: MediaLimits
+    /// The rate limit and the quota (SPEC §10); nil lets every upload through (unit tests of other concerns).
+    package let allowance: UploadAllowance?
     package let onCreated: @Sendable () -> Void
     package let uploadedBytes = Counter(label: "mediaflow_upload_bytes_total")
     package let uploads = Counter(label: "mediaflow_uploads_total")
 
-    package init(repository: any MediaRepository, storage: any BlobStorage, limits: MediaLimits, onCreated: @escaping @Sendable () -> Void) {
+    package init(repository: any MediaRepository, storage: any BlobStorage, limits: MediaLimits,
+                 allowance: UploadAllowance? = nil, onCreated: @escaping @Sendable () -> Void) {
         self.repository = repository
         self.storage = storage
         self.limits = limits
+        self.allowance = allowance
         self.onCreated = onCreated
     }
 
     package struct Outcome {
         package var media: Media
         package var created: Bool
+        /// `RateLimit-*` of the rate limit's answer (SPEC §10), for the response.
+        package var headers: HTTPFields
 
-        package init(media: Media, created: Bool) {
+        package init(media: Media, created: Bool, headers: HTTPFields = [:]) {
             self.media = media
             self.created = created
+            self.headers = headers
         }
     }
 
@@ -49,6 +57,42 @@ package struct UploadHandler: Sendable {
         if let key = idempotencyKey {
             replayOf = try await repository.find(userId: user.id, idempotencyKey: key)
         }
+        // A replay is not charged again, and stores nothing, so it reserves nothing (SPEC §10).
+        guard replayOf == nil, let allowance else {
+            var unlimited: QuotaHold?
+            return try await receive(request, user: user, idempotencyKey: idempotencyKey, replayOf: replayOf,
+                                     hold: &unlimited, trace: trace, logger: logger)
+        }
+        let rateHeaders = try await allowance.chargeUpload(user, route: "upload", logger: logger)
+        var hold: QuotaHold?
+        do {
+            // Before the body: a `Content-Length` that cannot fit is refused at once, whatever its size (a value past
+            // 2^63 - 1 is taken as that, never wrapped); a body without one reserves as it streams.
+            let announced = request.headers[.contentLength].map { Int64($0.trimmingCharacters(in: .whitespaces)) ?? .max }
+            let id = try await allowance.reserve(user, bytes: announced ?? 0, logger: logger)
+            hold = QuotaHold(id: id, reserved: announced ?? 0, user: user, allowance: allowance)
+            var outcome = try await receive(request, user: user, idempotencyKey: idempotencyKey, replayOf: nil,
+                                            hold: &hold, trace: trace, logger: logger)
+            outcome.headers = rateHeaders
+            // The media's row counts its original now (the ledger, in its transaction): the promise is kept.
+            if let hold { await allowance.release(hold.id, logger: logger) }
+            return outcome
+        } catch var error as APIError {
+            if let hold { await allowance.release(hold.id, logger: logger) }
+            error.headers.append(contentsOf: rateHeaders)
+            throw error
+        } catch {
+            if let hold { await allowance.release(hold.id, logger: logger) }
+            throw error
+        }
+    }
+
+    /// Reads the form and the file, then registers it; `hold` is the upload's quota reservation, grown as a body without
+    /// `Content-Length` streams past it.
+    private func receive(
+        _ request: Request, user: AuthenticatedUser, idempotencyKey: String?, replayOf: Media?, hold: inout QuotaHold?,
+        trace: TraceParent?, logger: Logger
+    ) async throws -> Outcome {
         guard let contentType = request.headers[.contentType],
               let boundary = MultipartReader<RequestBody>.boundary(contentType: contentType)
         else {
@@ -71,7 +115,7 @@ package struct UploadHandler: Sendable {
                     guard headers.name == "file" else { try await skipPart(&reader); continue }
                     filePartNamed = true
                     guard replayOf == nil else { try await skipPart(&reader); continue }
-                    upload = try await receiveFile(&reader, filename: headers.filename ?? "", logger: logger)
+                    upload = try await receiveFile(&reader, filename: headers.filename ?? "", hold: &hold, logger: logger)
                 } else if headers.name == "is_public" {
                     isPublic = try Self.parseBool(try await readField(&reader))
                 } else {
@@ -141,7 +185,7 @@ package struct UploadHandler: Sendable {
 
     /// Receives the file part: sniffs, checks extension, enforces the limit while streaming to storage.
     private func receiveFile(
-        _ reader: inout MultipartReader<RequestBody>, filename: String, logger: Logger
+        _ reader: inout MultipartReader<RequestBody>, filename: String, hold: inout QuotaHold?, logger: Logger
     ) async throws -> StoredUpload {
         var head = ByteBuffer()
         var ended = false
@@ -161,6 +205,7 @@ package struct UploadHandler: Sendable {
         let limit = limits.maxBytes(for: format.fileType)
         let tooLarge = tooLarge(format.fileType)
         guard Int64(head.readableBytes) <= limit else { throw tooLarge }
+        try await hold?.cover(Int64(head.readableBytes), logger: logger)
 
         let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)
         let writer = try await storage.makeWriter(key: key)
@@ -176,6 +221,7 @@ package struct UploadHandler: Sendable {
                     ])
                     throw tooLarge
                 }
+                try await hold?.cover(size, logger: logger)
                 try await writer.write(chunk)
             }
             try await writer.commit()
@@ -275,6 +321,24 @@ package struct UploadHandler: Sendable {
             suffix = String(cleaned[dot...])
         }
         return String(cleaned.prefix(maxLength - suffix.count)) + suffix
+    }
+}
+
+/// A plain upload's quota reservation while its body arrives.
+struct QuotaHold {
+    let id: UUID
+    /// Bytes reserved so far: the `Content-Length`, or what a body without one has been granted.
+    var reserved: Int64
+    let user: AuthenticatedUser
+    let allowance: UploadAllowance
+
+    /// Makes sure `size` bytes are reserved, growing by at least 8 MiB (or doubling) at a time where there is room: a
+    /// statement per step, not per chunk. 413 `quota_exceeded` as soon as the streamed bytes no longer fit.
+    mutating func cover(_ size: Int64, logger: Logger) async throws {
+        guard size > reserved else { return }
+        let need = size - reserved
+        reserved += try await allowance.grow(id, of: user, step: max(need, 8 << 20, reserved), need: need, total: size,
+                                             logger: logger)
     }
 }
 
