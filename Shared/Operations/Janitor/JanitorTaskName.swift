@@ -4,4 +4,5 @@ public enum JanitorTaskName: String, Sendable, CaseIterable, Hashable {
     case orphanSweep = "orphan_sweep"
     case stuckProcessing = "stuck_processing"
     case outboxWatch = "outbox_watch"
+    case quotaResync = "quota_resync"
 }

@@ -10,9 +10,10 @@ import Persistence
 import Storage
 import Tokens
 
-/// The admin console's pages (SPEC §7): every user's media, one media with its renditions, dead letters, Janitor runs
-/// and stats. Server-rendered and usable without JavaScript. Every action goes through the same `Operations`
-/// implementations as the staff API and `mediactl`; a form's result comes back as a notice on the page it came from.
+/// The admin console's pages (SPEC §7): every user's media, one media with its renditions, a user's view (their quota,
+/// SPEC §10), dead letters, Janitor runs and stats. Server-rendered and usable without JavaScript. Every action goes
+/// through the same `Operations` implementations as the staff API and `mediactl`; a form's result comes back as a
+/// notice on the page it came from.
 package struct AdminConsoleController: Sendable {
     package let operations: any OperationsStore
     package let repository: any MediaRepository
@@ -25,11 +26,16 @@ package struct AdminConsoleController: Sendable {
     package let pages: AdminPages
     /// Every user's live status for the pages' script (SPEC §8's stream, for staff, with the session cookie).
     package let liveStatus: LiveStatusController
+    /// Users' quotas (SPEC §10), shown and set on the user view.
+    package let quotas: any QuotaStore
+    /// `MEDIA_QUOTA_BYTES`: the limit of a user staff gave none of their own.
+    package let defaultQuotaBytes: Int64
 
     package static let pageSize = 25
     package static let statsDays = 30
 
-    package init(operations: any OperationsStore, repository: any MediaRepository, storage: any BlobStorage, links: MediaLinks, bulk: MediaBulkActions, deadLetters: DeadLetters, janitor: JanitorRequests, sessions: AdminSessions, pages: AdminPages, liveStatus: LiveStatusController) {
+    package init(operations: any OperationsStore, repository: any MediaRepository, storage: any BlobStorage, links: MediaLinks, bulk: MediaBulkActions, deadLetters: DeadLetters, janitor: JanitorRequests, sessions: AdminSessions, pages: AdminPages, liveStatus: LiveStatusController,
+                 quotas: any QuotaStore, defaultQuotaBytes: Int64) {
         self.operations = operations
         self.repository = repository
         self.storage = storage
@@ -40,6 +46,8 @@ package struct AdminConsoleController: Sendable {
         self.sessions = sessions
         self.pages = pages
         self.liveStatus = liveStatus
+        self.quotas = quotas
+        self.defaultQuotaBytes = defaultQuotaBytes
     }
 
     /// Login and logout (open), then the pages behind `AdminSessionMiddleware`.
@@ -58,6 +66,8 @@ package struct AdminConsoleController: Sendable {
         staff.get("mediafiles/media", use: mediaList)
         staff.post("mediafiles/media", use: mediaAction)
         staff.get("mediafiles/media/:id", use: mediaDetail)
+        staff.get("users/:id", use: userPage)
+        staff.post("users/:id/quota", use: setUserQuota)
         staff.get("dead-letters", use: deadLetterPage)
         staff.post("dead-letters/replay", use: replay)
         staff.get("janitor", use: janitorPage)
@@ -257,7 +267,12 @@ package struct AdminConsoleController: Sendable {
         if let w = media.width, let h = media.height { facts.append(("Dimensions", "\(w) × \(h)")) }
         if let d = media.duration { facts.append(("Duration", String(format: "%.2f s", d))) }
         if let b = media.bitrate { facts.append(("Bitrate", "\(b / 1000) kbit/s")) }
-        values["facts"] = facts.map { ["name": $0.0, "value": $0.1] }
+        // The owner links to their user view (quota).
+        values["facts"] = facts.map { fact -> [String: Any] in
+            var row: [String: Any] = ["name": fact.0, "value": fact.1]
+            if fact.0 == "Owner" { row["link"] = "/admin/users/\(media.userId)/" }
+            return row
+        }
         var processing: [(String, String)] = [("Status", media.status.rawValue), ("Generation", String(media.generation))]
         if let attempts = media.metadata["attempts"]?.intValue { processing.append(("Attempts", String(attempts))) }
         if let ms = media.metadata["processing_ms"]?.intValue { processing.append(("Processing time", "\(ms) ms")) }
@@ -295,6 +310,77 @@ package struct AdminConsoleController: Sendable {
             logger.warning("waveform not drawn", metadata: ["key": "\(key)", "error": "\(error)"])
             return nil
         }
+    }
+
+    // MARK: users
+
+    /// A user's view (SPEC §7, §10): their quota figures and the form that sets their limit.
+    @Sendable package func userPage(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let session = try requireSession(context)
+        let userId = try RouteParameters.id(context)
+        var values = try await userValues(userId)
+        if let notice = try StaffMediaFilter.parameters(request)["notice"] { values["notice"] = notice }
+        return pages.render("user", values, session: session, title: "User \(userId)")
+    }
+
+    /// The user view's form: `limit_bytes` an integer of bytes ≥ 0, or empty (or `default`) for the default; anything
+    /// else → the page again saying why (400).
+    @Sendable package func setUserQuota(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let session = try requireSession(context)
+        let userId = try RouteParameters.id(context)
+        struct QuotaForm: Decodable { var limit_bytes: String? }
+        let form = try requireForm(context).decode(QuotaForm.self)
+        let limit: Int64?
+        switch Self.quotaLimit(form.limit_bytes) {
+        case .success(let parsed):
+            limit = parsed
+        case .failure(let problem):
+            var values = try await userValues(userId)
+            values["error"] = problem.message
+            values["limit_input"] = form.limit_bytes ?? ""
+            return pages.render("user", values, session: session, status: .badRequest, title: "User \(userId)")
+        }
+        try await quotas.setLimit(userId: userId, limitBytes: limit)
+        context.logger.notice("quota set", metadata: [
+            "user_id": "\(userId)", "limit_bytes": "\(limit.map(String.init) ?? "default")", "by": "\(session.user.username)",
+        ])
+        let notice = limit.map { "Limit set to \(Self.bytes($0)) (\($0) bytes)." }
+            ?? "Limit set back to the default (\(Self.bytes(defaultQuotaBytes)))."
+        return AdminPages.redirect(to: Self.adding(notice: notice, to: "/admin/users/\(userId)/"))
+    }
+
+    private func userValues(_ userId: Int64) async throws -> [String: Any] {
+        let usage = try await quotas.usage(userId: userId, defaultLimit: defaultQuotaBytes)
+        return [
+            "user_id": userId, "is_default": usage.customLimitBytes == nil,
+            "limit": Self.bytes(usage.limitBytes), "limit_bytes": usage.limitBytes,
+            "used": Self.bytes(usage.usedBytes), "used_bytes": usage.usedBytes,
+            "reserved": Self.bytes(usage.reservedBytes), "reserved_bytes": usage.reservedBytes,
+            "available": Self.bytes(usage.availableBytes), "available_bytes": usage.availableBytes,
+            "limit_input": usage.customLimitBytes.map { String($0) } ?? "",
+            "default_limit": "\(Self.bytes(defaultQuotaBytes)), \(defaultQuotaBytes) bytes",
+        ]
+    }
+
+    /// Why a typed limit was refused.
+    package struct QuotaLimitProblem: Error, Equatable {
+        package let message: String
+    }
+
+    /// The user view's `limit_bytes`: nil (the default) when empty or `default`, else an integer of bytes from 0 to
+    /// 2^63 - 1.
+    package static func quotaLimit(_ text: String?) -> Result<Int64?, QuotaLimitProblem> {
+        guard let text = text else {
+            return .failure(QuotaLimitProblem(message: "Send limit_bytes: an integer of bytes, 0 or more, or empty for the default."))
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty || trimmed.lowercased() == "default" { return .success(nil) }
+        guard trimmed.allSatisfy({ $0.isASCII && $0.isNumber }), let bytes = Int64(trimmed) else {
+            return .failure(QuotaLimitProblem(
+                message: "The limit must be an integer of bytes from 0 to 9223372036854775807 (not \"\(trimmed.prefix(40))\"), "
+                    + "or empty for the default."))
+        }
+        return .success(bytes)
     }
 
     // MARK: dead letters
@@ -528,6 +614,7 @@ package struct AdminConsoleController: Sendable {
         case .orphanSweep: "removes stored files no media owns, and abandoned partial writes"
         case .stuckProcessing: "republishes jobs that stopped progressing, then fails them"
         case .outboxWatch: "reports unsent events and prunes delivered ones"
+        case .quotaResync: "reconciles users' quota figures with what storage holds, and gives back expired reservations"
         }
     }
 }

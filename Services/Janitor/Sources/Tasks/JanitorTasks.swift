@@ -18,6 +18,7 @@ public struct JanitorReport: Sendable, Equatable {
     static let actionKeys: Set<String> = [
         "deleted_media", "deleted_files", "removed", "removed_abandoned_writes", "republished", "failed",
         "pruned_outbox", "pruned_inbox", "pruned_events", "pruned_deliveries",
+        "released_reservations", "ledger_size_fixed", "ledger_missing", "corrected_counters",
     ]
 }
 
@@ -30,7 +31,7 @@ public struct JanitorRunResult: Sendable {
     public var error: String?
 }
 
-/// The four tasks of SPEC §4 over one store and one storage, each run recorded in `janitor_runs` and counted in
+/// The tasks of SPEC §4 over one store and one storage, each run recorded in `janitor_runs` and counted in
 /// `/metrics`. Only the acting Janitor runs them (its schedule, and the runs staff and `mediactl` ask it for), each
 /// write fenced by its lease (`JanitorFence`); every change is also guarded in the store by what was true when it was
 /// decided, so two runs overlapping never undo each other.
@@ -39,6 +40,9 @@ public struct JanitorTasks: Sendable {
     let storage: any BlobStorage
     /// Resumable uploads, whose expired ones the orphan sweep removes (SPEC §8); nil where no Gateway takes them.
     let uploads: (any ResumableUploadStore)?
+    /// Quotas (SPEC §10): `quota_resync` reconciles them with storage, and the orphan sweep gives back expired
+    /// reservations; nil where there are none (unit tests of other tasks).
+    let quotas: (any QuotaStore)?
     /// Which work queues are empty (stuck_processing tells a lost job from a queued one by it).
     let queues: any WorkQueueProbe
     let settings: JanitorSettings
@@ -47,11 +51,13 @@ public struct JanitorTasks: Sendable {
     let logger: Logger
 
     public init(store: any OperationsStore, storage: any BlobStorage, uploads: (any ResumableUploadStore)? = nil,
+                quotas: (any QuotaStore)? = nil,
                 queues: any WorkQueueProbe = FixedWorkQueueProbe(idle: []), settings: JanitorSettings, instance: String,
                 logger: Logger) {
         self.store = store
         self.storage = storage
         self.uploads = uploads
+        self.quotas = quotas
         self.queues = queues
         self.settings = settings
         self.instance = instance
@@ -117,13 +123,16 @@ public struct JanitorTasks: Sendable {
             try await FailedCleanup(store: store, storage: storage, settings: settings, fence: fence, logger: logger)
                 .run(dryRun: dryRun)
         case .orphanSweep:
-            try await OrphanSweep(store: store, storage: storage, uploads: uploads, settings: settings, fence: fence, logger: logger)
-                .run(dryRun: dryRun)
+            try await OrphanSweep(
+                store: store, storage: storage, uploads: uploads, quotas: quotas, settings: settings, fence: fence, logger: logger
+            ).run(dryRun: dryRun)
         case .stuckProcessing:
             try await StuckProcessing(store: store, queues: queues, settings: settings, fence: fence, logger: logger)
                 .run(dryRun: dryRun)
         case .outboxWatch:
             try await OutboxWatch(store: store, settings: settings, fence: fence, logger: logger).run(dryRun: dryRun)
+        case .quotaResync:
+            try await QuotaResync(store: store, storage: storage, quotas: quotas, fence: fence, logger: logger).run(dryRun: dryRun)
         }
     }
 }

@@ -11,11 +11,13 @@ import Storage
 /// original exists a moment before its row does.
 ///
 /// Resumable uploads past their expiry go too, with their stored bytes (`uploads/<id>/`), and any bytes under
-/// `uploads/` older than the grace that no unfinished upload owns.
+/// `uploads/` older than the grace that no unfinished upload owns; and quota reservations past their expiry (an expired
+/// resumable upload's, a dead Gateway's) are given back, so they hold no room for longer than an hour.
 struct OrphanSweep {
     let store: any OperationsStore
     let storage: any BlobStorage
     let uploads: (any ResumableUploadStore)?
+    let quotas: (any QuotaStore)?
     let settings: JanitorSettings
     /// Checked before each page of deletions: storage has no transaction to carry the fence, so a deposed Janitor
     /// stops within a page (and what it might still remove is an orphan all the same).
@@ -57,6 +59,10 @@ struct OrphanSweep {
         if !dryRun { try await store.checkFence(fence) }
         report.counts["removed_abandoned_writes"] = try await storage.sweepAbandonedWrites(olderThan: cutoff, dryRun: dryRun)
         if let uploads { try await sweepUploads(uploads, cutoff: cutoff, now: now, dryRun: dryRun, report: &report) }
+        if let quotas, !dryRun {
+            try await store.checkFence(fence)
+            report.counts["released_reservations"] = try await quotas.releaseExpired()
+        }
         return report
     }
 
