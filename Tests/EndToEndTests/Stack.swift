@@ -84,6 +84,10 @@ final class Stack: Sendable {
         env["MEDIA_HTTP_HOST"] = "127.0.0.1"
         env["MEDIA_JWT_SECRET"] = secret
         env["MEDIA_LOG_LEVEL"] = "warning"
+        // Every stack shares the test database, so a user's upload budget and stored bytes add up across the tests of a
+        // run (and the runs of a machine): fair use is off unless a test sets it (FairUseEndToEndTests).
+        env["MEDIA_UPLOAD_RATE"] = "off"
+        env["MEDIA_QUOTA_BYTES"] = String(Int64(1) << 50)
         environment = env.merging(overrides) { $1 }
     }
 
@@ -154,6 +158,10 @@ final class Stack: Sendable {
         JWTAuthenticator(secret: secret).mint(user: AuthenticatedUser(id: user, username: "e2e\(user)"))
     }
 
+    func staffToken() -> String {
+        JWTAuthenticator(secret: secret).mint(user: AuthenticatedUser(id: 1, username: "staff-e2e", isStaff: true))
+    }
+
     struct Reply: Sendable {
         var status: Int
         var headers: [String: String]
@@ -178,14 +186,15 @@ final class Stack: Sendable {
         return Reply(status: http.statusCode, headers: fields, body: data)
     }
 
+    /// - Parameter baseURL: another Gateway of the stack's servers (default: the stack's own).
     func upload(_ bytes: Data, filename: String, user: Int64, isPublic: Bool = true,
-                timeout: TimeInterval = 30, headers extra: [String: String] = [:]) async throws -> Reply {
+                timeout: TimeInterval = 30, headers extra: [String: String] = [:], baseURL: String? = nil) async throws -> Reply {
         let boundary = "e2e-\(UUID().uuidString)"
         var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"is_public\"\r\n\r\n\(isPublic)\r\n".utf8)
         body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8))
         body.append(bytes)
         body.append(Data("\r\n--\(boundary)--\r\n".utf8))
-        return try await request("POST", "/api/media/upload/", user: user, body: body,
+        return try await request("POST", (baseURL ?? self.baseURL) + "/api/media/upload/", user: user, body: body,
                                  headers: extra.merging(["Content-Type": "multipart/form-data; boundary=\(boundary)"]) { $1 },
                                  timeout: timeout)
     }
