@@ -46,7 +46,7 @@ struct OpenAPIDocument: Sendable {
               "file": {"type": "string", "format": "binary", "description": "Exactly one file part, with a file name."},
               "is_public": {"type": "boolean", "default": true}}}}}},
           "responses": {
-            "201": {"description": "Created; processing started.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}},
+            "201": {"description": "Created; processing started.", "headers": {"RateLimit-Limit": {"$ref": "#/components/headers/RateLimitLimit"}, "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimitRemaining"}, "RateLimit-Reset": {"$ref": "#/components/headers/RateLimitReset"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}},
               "links": {
                 "getMedia": {"operationId": "getMedia", "parameters": {"id": "$response.body#/id"}},
                 "updateMedia": {"operationId": "updateMedia", "parameters": {"id": "$response.body#/id"}},
@@ -55,9 +55,36 @@ struct OpenAPIDocument: Sendable {
             "200": {"description": "Idempotent replay: the media the first upload with this key created.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}}},
             "400": {"description": "file_missing, too_many_files, empty_file, type_mismatch, malformed_request, invalid_field or invalid_idempotency_key.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             "401": {"$ref": "#/components/responses/Unauthorized"},
-            "413": {"description": "file_too_large: over the type's limit.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "413": {"description": "file_too_large: over the type's limit; quota_exceeded: the upload (its Content-Length, or the bytes streamed so far) does not fit in the caller's storage quota (SPEC §10), answered before anything is stored.", "headers": {"RateLimit-Limit": {"$ref": "#/components/headers/RateLimitLimit"}, "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimitRemaining"}, "RateLimit-Reset": {"$ref": "#/components/headers/RateLimitReset"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             "415": {"description": "unsupported_media_type: the content is no supported format, or the extension is none we support.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "429": {"$ref": "#/components/responses/RateLimited"},
+            "503": {"description": "unavailable (the rate limit or the quota could not be checked), database_unavailable or storage_unavailable; try again (Retry-After).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
+        "/api/media/quota/": {"get": {
+          "operationId": "mediaQuota", "summary": "The caller's storage quota (SPEC §10): originals, renditions and cached variants, once per stored file.",
+          "responses": {
+            "200": {"description": "The figures; available_bytes is never below 0 (renditions may carry a user past the limit).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Quota"}}}},
+            "401": {"$ref": "#/components/responses/Unauthorized"},
             "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/api/admin/users/{id}/quota/": {
+          "parameters": [{"name": "id", "in": "path", "required": true, "description": "Any user id: users exist only in tokens.",
+                          "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807}}],
+          "get": {"operationId": "userQuota", "summary": "Staff: a user's storage quota.",
+            "responses": {
+              "200": {"description": "The user's figures.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserQuota"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"},
+              "404": {"description": "not_found: the id is not a positive integer.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "503": {"$ref": "#/components/responses/Unavailable"}}},
+          "put": {"operationId": "setUserQuota", "summary": "Staff: set a user's storage quota (null: back to MEDIA_QUOTA_BYTES).",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["limit_bytes"],
+              "properties": {"limit_bytes": {"type": ["integer", "null"], "format": "int64", "minimum": 0, "maximum": 9223372036854775807}}},
+              "example": {"limit_bytes": 52428800}}}},
+            "responses": {
+              "200": {"description": "The user's figures under the new limit.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserQuota"}}}},
+              "400": {"description": "invalid_limit (limit_bytes missing, negative, fractional, not a number, or past 2^63 - 1), invalid_json or invalid_request.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"},
+              "404": {"description": "not_found: the id is not a positive integer.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "413": {"$ref": "#/components/responses/TooLarge"}, "415": {"$ref": "#/components/responses/NotJSON"},
+              "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/api/media/": {"get": {
           "operationId": "listMedia", "summary": "The caller's media, newest first.",
           "parameters": [
@@ -193,7 +220,7 @@ struct OpenAPIDocument: Sendable {
         "/api/admin/janitor/runs/": {"get": {
           "operationId": "janitorRuns", "summary": "Staff: the Janitor's latest runs, newest first.",
           "parameters": [
-            {"name": "task", "in": "query", "schema": {"type": "string", "enum": ["failed_cleanup", "orphan_sweep", "stuck_processing", "outbox_watch", ""]}},
+            {"name": "task", "in": "query", "schema": {"type": "string", "enum": ["failed_cleanup", "orphan_sweep", "stuck_processing", "outbox_watch", "quota_resync", ""]}},
             {"name": "limit", "in": "query", "description": "Values over 500 are read as 500.", "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "maxLength": 0}]}}],
           "responses": {
             "200": {"description": "Runs.", "content": {"application/json": {"schema": {"type": "object", "required": ["results"],
@@ -203,7 +230,7 @@ struct OpenAPIDocument: Sendable {
         "/api/admin/janitor/run/": {"post": {
           "operationId": "runJanitorTask", "summary": "Staff: run one Janitor task now (recorded like a scheduled run).",
           "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["task"],
-            "properties": {"task": {"type": "string", "enum": ["failed_cleanup", "orphan_sweep", "stuck_processing", "outbox_watch"]},
+            "properties": {"task": {"type": "string", "enum": ["failed_cleanup", "orphan_sweep", "stuck_processing", "outbox_watch", "quota_resync"]},
               "dry_run": {"type": "boolean"}}}, "example": {"task": "orphan_sweep", "dry_run": true}}}},
           "responses": {
             "200": {"description": "The run, finished (a failed task is a finished run whose error says why).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JanitorRun"}}}},
@@ -305,7 +332,10 @@ struct OpenAPIDocument: Sendable {
             "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807}},
           "WebhookId": {"name": "id", "in": "path", "required": true, "example": 1,
             "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807}}},
-        "headers": {"ETag": {"schema": {"type": "string"}}},
+        "headers": {"ETag": {"schema": {"type": "string"}},
+          "RateLimitLimit": {"description": "The burst: uploads a user may send at once (on every upload answer of a user the rate limit applies to: not staff, not with MEDIA_UPLOAD_RATE=off).", "schema": {"type": "integer", "minimum": 1}},
+          "RateLimitRemaining": {"description": "Uploads the caller may send right now.", "schema": {"type": "integer", "minimum": 0}},
+          "RateLimitReset": {"description": "Seconds until the whole burst is available again.", "schema": {"type": "integer", "minimum": 0}}},
         "responses": {
           "Unauthorized": {"description": "not_authenticated (no Authorization header) or token_invalid.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "NotFound": {"description": "not_found: no such media, or another user's private media.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -313,10 +343,21 @@ struct OpenAPIDocument: Sendable {
           "Forbidden": {"description": "permission_denied: a staff route with a token that is not a staff member's.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "BadRequest": {"description": "invalid_json, invalid_request, invalid_filter or invalid_parameter.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "TooLarge": {"description": "request_too_large: a body over 64 KiB.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "NotJSON": {"description": "unsupported_media_type: a body that is not application/json.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+          "NotJSON": {"description": "unsupported_media_type: a body that is not application/json.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "RateLimited": {"description": "rate_limited: the caller's uploads are over MEDIA_UPLOAD_RATE with its burst (SPEC §10), held across every Gateway. Retry-After says in whole seconds (at least 1) when one more is allowed.",
+            "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}, "RateLimit-Limit": {"$ref": "#/components/headers/RateLimitLimit"},
+              "RateLimit-Remaining": {"$ref": "#/components/headers/RateLimitRemaining"}, "RateLimit-Reset": {"$ref": "#/components/headers/RateLimitReset"}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
         "schemas": {
           "Error": {"type": "object", "required": ["detail", "code"], "additionalProperties": false,
             "properties": {"detail": {"type": "string"}, "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}}},
+          "Quota": {"type": "object", "required": ["limit_bytes", "used_bytes", "reserved_bytes", "available_bytes"], "additionalProperties": false,
+            "properties": {"limit_bytes": {"type": "integer", "minimum": 0}, "used_bytes": {"type": "integer"},
+              "reserved_bytes": {"type": "integer", "minimum": 0}, "available_bytes": {"type": "integer", "minimum": 0}}},
+          "UserQuota": {"type": "object", "required": ["user_id", "limit_bytes", "used_bytes", "reserved_bytes", "available_bytes", "is_default"], "additionalProperties": false,
+            "properties": {"user_id": {"type": "integer", "minimum": 1}, "limit_bytes": {"type": "integer", "minimum": 0}, "used_bytes": {"type": "integer"},
+              "reserved_bytes": {"type": "integer", "minimum": 0}, "available_bytes": {"type": "integer", "minimum": 0},
+              "is_default": {"type": "boolean", "description": "True when the user has no limit of their own (MEDIA_QUOTA_BYTES applies)."}}},
           "Health": {"type": "object", "required": ["status"],
             "properties": {"status": {"type": "string", "enum": ["ok", "ready", "unavailable"]}, "dependency": {"type": "string"}}},
           "Media": {"type": "object", "additionalProperties": false,
