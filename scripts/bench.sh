@@ -39,7 +39,40 @@ OUTS=()
 started=
 
 stop_started() { if [[ -n $started ]]; then scripts/app.sh down >/dev/null; started=; fi; }
-trap stop_started EXIT
+FAIRUSE_PIDS=()
+stop_fairuse() {
+  local pid
+  for pid in "${FAIRUSE_PIDS[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  FAIRUSE_PIDS=()
+}
+trap 'stop_fairuse; stop_started' EXIT
+
+# The fair-use rows (issue 28) compare two more Gateways on the stack's own servers and storage, started here with the
+# running Gateway's environment: one with quotas and the rate limit on (limits high enough never to refuse the bench's
+# uploads), one with both off. Same binary, same servers, measured alternately in one run.
+start_fairuse_gateways() {
+  local pid port label base
+  pid=$(<"$GATEWAY_PID_FILE")
+  local -a env_of_gateway=()
+  mapfile -d '' env_of_gateway <"/proc/$pid/environ"
+  FAIRUSE_ON= FAIRUSE_OFF=
+  for label in on off; do
+    [[ $label == on ]] && port=$(($(gateway_port) + 50)) || port=$(($(gateway_port) + 51))
+    base=http://$(probe_host):$port
+    if [[ $label == on ]]; then
+      set -- MEDIA_UPLOAD_RATE=100000/s MEDIA_UPLOAD_BURST=100000 MEDIA_QUOTA_BYTES=$((1 << 50))
+      FAIRUSE_ON=$base
+    else
+      set -- MEDIA_UPLOAD_RATE=off MEDIA_QUOTA_BYTES=off
+      FAIRUSE_OFF=$base
+    fi
+    env -i "${env_of_gateway[@]}" MEDIA_HTTP_PORT="$port" MEDIA_PUBLIC_BASE_URL="$base" "$@" \
+      "$BIN/mediaflow-gateway" >>"$ROOT/.local/dev/logs/bench-gateway-fairuse-$label.log" 2>&1 &
+    FAIRUSE_PIDS+=($!)
+    for _ in $(seq 1 300); do curl -fs "$base/readyz" >/dev/null && break; sleep 0.2; done
+    curl -fs "$base/readyz" >/dev/null || die "the fair-use $label Gateway is not ready (log: .local/dev/logs/bench-gateway-fairuse-$label.log)"
+  done
+}
 
 # One pass of bench.py against a stack storing on $1.
 bench_pass() {
@@ -66,12 +99,16 @@ bench_pass() {
   TOKEN=$("$BIN/mediactl" token --user-id 990001 --username bench)
   MANY_TOKEN=$("$BIN/mediactl" token --user-id 990002 --username many)
   STAFF_TOKEN=$("$BIN/mediactl" token --user-id 990003 --username bench-staff --staff)
+  QUOTA_TOKEN=$("$BIN/mediactl" token --user-id 990004 --username bench-quota)
+  start_fairuse_gateways
   eval "$(scripts/services.sh dev env)"
   log "storage $storage: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)${started:+, stack started for this run}"
   # bench.py exits 1 when a row misses its target: the other storage's pass and the comparison still run.
   python3 Benchmarks/e2e/bench.py --api "$API" --token "$TOKEN" \
     --gateway-pid "$(<"$GATEWAY_PID_FILE")" --work "$ROOT/.local/bench-inputs" --out "$out" \
-    --database-url "$MEDIA_DATABASE_URL" --many-token "$MANY_TOKEN" --staff-token "$STAFF_TOKEN" "${ARGS[@]}" || STATUS=$?
+    --database-url "$MEDIA_DATABASE_URL" --many-token "$MANY_TOKEN" --staff-token "$STAFF_TOKEN" \
+    --fairuse-on "$FAIRUSE_ON" --fairuse-off "$FAIRUSE_OFF" --quota-token "$QUOTA_TOKEN" "${ARGS[@]}" || STATUS=$?
+  stop_fairuse
   OUTS+=("$label=$out")
   if [[ $storage == s3 && -f $ROOT/.local/bench-inputs/big-97mb.mp4 ]]; then
     "$ROOT/.local/venv/bin/python3" Benchmarks/e2e/s3_ceiling.py --file "$ROOT/.local/bench-inputs/big-97mb.mp4" \

@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -140,6 +141,75 @@ def bench_single(args, path, filename, runs):
     processing = [p for _, p in samples if p is not None]
     return {"median_s": median(seconds), "runs_s": [round(s, 3) for s in seconds],
             "processing_ms_median": median(processing) or 0, "input_bytes": len(payload)}
+
+
+def with_api(args, api):
+    """The same arguments against another Gateway."""
+    return argparse.Namespace(**{**vars(args), "api": api})
+
+
+def bench_fairuse(args, path, runs, burst_runs):
+    """Issue 28: upload → ready of the 12 MP JPEG and the 24-image burst through a Gateway with quotas and the rate
+    limit on (limits that never refuse) and one with both off, on the same servers, alternating on/off and off/on so
+    that drift in the machine's load falls on both sides alike."""
+    on, off = with_api(args, args.fairuse_on), with_api(args, args.fairuse_off)
+    payload = open(path, "rb").read()
+    for side in (on, off):
+        Client(side.api, side.token).upload(payload, "warm-up.jpg")   # first-use costs out of both
+    single, bursts = {"on": [], "off": []}, {"on": [], "off": []}
+    order = lambda i: (("on", on), ("off", off)) if i % 2 == 0 else (("off", off), ("on", on))
+    for i in range(runs):
+        for label, side in order(i):
+            single[label].append(upload_to_ready(side, payload, "fair.jpg")[0])
+    for i in range(burst_runs):
+        for label, side in order(i):
+            bursts[label].append(24 / one_burst(side, path, 24, 4))
+    result = {"single_on_s": median(single["on"]), "single_off_s": median(single["off"]),
+              "burst_on_images_per_s": median(bursts["on"]), "burst_off_images_per_s": median(bursts["off"]),
+              "runs": {"single": {k: [round(x, 3) for x in v] for k, v in single.items()},
+                       "burst": {k: [round(x, 2) for x in v] for k, v in bursts.items()}}}
+    result["single_ratio"] = result["single_on_s"] / result["single_off_s"]
+    result["burst_ratio"] = result["burst_off_images_per_s"] / result["burst_on_images_per_s"]
+    return result
+
+
+def bench_quota_refusal(args, runs=20):
+    """Issue 28: a user with no room left sends upload headers (a 12 MB and a 2^63-byte Content-Length) and no body;
+    the time from the last header byte sent to the first byte of the 413 answer."""
+    staff = Client(args.fairuse_on, args.staff_token)
+    user = 990004
+    status, data = staff.request("PUT", f"/api/admin/users/{user}/quota/", json.dumps({"limit_bytes": 0}).encode(),
+                                 {"Content-Type": "application/json"})
+    if status != 200:
+        raise RuntimeError(f"setting the quota answered {status}: {data[:200]!r}")
+    url = urllib.parse.urlsplit(args.fairuse_on)
+    result = {}
+    try:
+        for label, length in (("12mb", 12_000_000), ("2^63", 2 ** 63)):
+            times = []
+            for _ in range(runs):
+                s = socket.create_connection((url.hostname, url.port), timeout=10)
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                head = (f"POST /api/media/upload/ HTTP/1.1\r\nHost: {url.hostname}\r\n"
+                        f"Authorization: Bearer {args.quota_token}\r\n"
+                        f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {length}\r\n\r\n").encode()
+                start = time.monotonic()
+                s.sendall(head)
+                answer = s.recv(4096)
+                times.append((time.monotonic() - start) * 1000)
+                while b"}" not in answer:
+                    more = s.recv(4096)
+                    if not more:
+                        break
+                    answer += more
+                s.close()
+                if not answer.startswith(b"HTTP/1.1 413") or b"quota_exceeded" not in answer:
+                    raise RuntimeError(f"a refusal for quota answered {answer[:200]!r}")
+            result[label] = {"median_ms": median(times), "max_ms": max(times)}
+    finally:
+        staff.request("PUT", f"/api/admin/users/{user}/quota/", json.dumps({"limit_bytes": None}).encode(),
+                      {"Content-Type": "application/json"})
+    return result
 
 
 def bench_video_burst(args, path, runs, total=6):
@@ -445,6 +515,9 @@ def main():
     parser.add_argument("--video-runs", type=int, default=5, help="runs of the 4K transcode and of its CLI twin")
     parser.add_argument("--burst-runs", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated row keys to run (default: all)")
+    parser.add_argument("--fairuse-on", default="", help="a Gateway with quotas and the rate limit on (never refusing)")
+    parser.add_argument("--fairuse-off", default="", help="a Gateway with both off, on the same servers")
+    parser.add_argument("--quota-token", default="", help="a token of the user the quota-refusal row fills up")
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
     want = lambda key: not only or key in only
@@ -470,6 +543,19 @@ def main():
             row("burst", f"burst: 24 × that JPEG from 4 concurrent clients, until all ready, median of {args.burst_runs}",
                 "1.26 images/s", "≥ 8 images/s", f"{r['images_per_s']:.2f} images/s (runs {r['runs_images_per_s']})",
                 r["images_per_s"] >= 8)
+        if want("fairuse") and args.fairuse_on and args.fairuse_off:
+            r = results["fairuse"] = bench_fairuse(args, paths["jpeg"], args.runs, args.runs)
+            row("fairuse", f"quotas + rate limit on vs off (issue 28): upload → ready 12 MP JPEG, 24-image burst, "
+                f"medians of {args.runs}, alternating", "n/a", "within 2 % each",
+                f"{r['single_on_s']:.3f} s vs {r['single_off_s']:.3f} s ({r['single_ratio']:.3f}×); "
+                f"{r['burst_on_images_per_s']:.2f} vs {r['burst_off_images_per_s']:.2f} images/s ({r['burst_ratio']:.3f}×)",
+                r["single_ratio"] <= 1.02 and r["burst_ratio"] <= 1.02)
+        if want("quota") and args.fairuse_on and args.quota_token and args.staff_token:
+            r = results["quota"] = bench_quota_refusal(args)
+            worst = max(v["max_ms"] for v in r.values())
+            row("quota", "upload refused for quota: last header byte → 413, Content-Length 12 MB / 2^63, 20 each",
+                "n/a", "≤ 20 ms", "; ".join(f"{k}: median {v['median_ms']:.1f} ms, max {v['max_ms']:.1f} ms" for k, v in r.items()),
+                worst <= 20)
         if want("remux"):
             r = results["remux"] = bench_single(args, paths["video1080"], "clip-1080p.mp4", args.runs)
             row("remux", f"upload → ready, 10 s 1080p H.264/AAC MP4 (remux), median of {args.runs}", "21.2 s",
