@@ -47,14 +47,12 @@ public struct PostgresQuotaStore: QuotaStore {
         if try await take(id: id, userId: userId, bytes: bytes, defaultLimit: defaultLimit, expiresAt: expiresAt) {
             return .reserved(id)
         }
-        // The user's first upload has no counter row yet (made here, once); or the room is held by reservations a
-        // dead Gateway left: give back the user's lapsed ones and look again.
-        let made = try await rows(
-            "INSERT INTO user_quotas (user_id) VALUES (\(userId)) ON CONFLICT DO NOTHING RETURNING user_id")
-        let lapsed = made.isEmpty ? try await releaseExpired(userId: userId) : 0
-        if !made.isEmpty || lapsed > 0,
-           try await take(id: id, userId: userId, bytes: bytes, defaultLimit: defaultLimit, expiresAt: expiresAt)
-        {
+        // The user's first upload has no counter row yet (made here, or by a concurrent first upload: either way it
+        // exists after this statement); or the room is held by reservations a dead Gateway left: give back the
+        // user's lapsed ones. Then look once more.
+        _ = try await rows("INSERT INTO user_quotas (user_id) VALUES (\(userId)) ON CONFLICT DO NOTHING")
+        _ = try await releaseExpired(userId: userId)
+        if try await take(id: id, userId: userId, bytes: bytes, defaultLimit: defaultLimit, expiresAt: expiresAt) {
             return .reserved(id)
         }
         return .refused(try await usage(userId: userId, defaultLimit: defaultLimit))

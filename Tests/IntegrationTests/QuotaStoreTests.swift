@@ -1,0 +1,87 @@
+import Foundation
+import Persistence
+import PostgresNIO
+import Testing
+
+/// The quota's reservations and the upload rate's GCRA on the real PostgreSQL, under the races several Gateways make.
+@Suite("Quota and upload rate on real PostgreSQL", .enabled(if: TestServers.available, "needs MEDIA_TEST_DATABASE_URL (make test)"))
+struct QuotaStoreTests {
+    static func user() -> Int64 { Int64.random(in: 10_000_000_000...20_000_000_000) }
+    static let later = Date().addingTimeInterval(3600)
+
+    func reserveAtOnce(_ store: PostgresQuotaStore, user: Int64, count: Int, bytes: Int64, defaultLimit: Int64) async throws -> [QuotaReservation] {
+        try await withThrowingTaskGroup(of: QuotaReservation.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    try await store.reserve(id: UUID(), userId: user, bytes: bytes, defaultLimit: defaultLimit, expiresAt: Self.later)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    @Test func theFirstUploadsOfANewUserAtOnceAllFit() async throws {
+        // Found in the fault suite: two first uploads of a user at once, one made the counter row and the other,
+        // finding it made by someone else, was refused with all its room free.
+        try await TestServers.withDatabase(maxConnections: 16) { client, _ in
+            let store = PostgresQuotaStore(client: client, logger: TestServers.logger)
+            let user = Self.user()
+            let answers = try await reserveAtOnce(store, user: user, count: 20, bytes: 1000, defaultLimit: 1 << 20)
+            let ids = answers.compactMap { if case .reserved(let id) = $0 { id } else { nil } }
+            #expect(ids.count == 20, "\(answers)")
+            #expect(try await store.usage(userId: user, defaultLimit: 1 << 20).reservedBytes == 20_000)
+            for id in ids { try await store.release(id) }
+            try await store.release(ids[0])   // twice: harmless
+            #expect(try await store.usage(userId: user, defaultLimit: 1 << 20).reservedBytes == 0)
+            #expect(try await store.resyncCounters().filter { $0.userId == user }.isEmpty, "the counter row agrees")
+        }
+    }
+
+    @Test func fortyReservationsAtOnceNeverTakeMoreThanTheLimit() async throws {
+        try await TestServers.withDatabase(maxConnections: 16) { client, _ in
+            let store = PostgresQuotaStore(client: client, logger: TestServers.logger)
+            let user = Self.user()
+            try await store.setLimit(userId: user, limitBytes: 10_000)
+            let answers = try await reserveAtOnce(store, user: user, count: 40, bytes: 1000, defaultLimit: 1 << 40)
+            #expect(answers.filter { if case .reserved = $0 { true } else { false } }.count == 10)
+            let usage = try await store.usage(userId: user, defaultLimit: 1 << 40)
+            #expect(usage.reservedBytes == 10_000 && usage.availableBytes == 0 && usage.customLimitBytes == 10_000)
+            // A reservation near 2^63 is compared, not added: refused, not an int8 overflow.
+            let huge = try await store.reserve(id: UUID(), userId: user, bytes: .max, defaultLimit: 1 << 40, expiresAt: Self.later)
+            guard case .refused = huge else { Issue.record("reserved \(huge)"); return }
+        }
+    }
+
+    @Test func reservationsALostGatewayLeftLapseAndFreeTheirRoom() async throws {
+        try await TestServers.withDatabase { client, _ in
+            let store = PostgresQuotaStore(client: client, logger: TestServers.logger)
+            let user = Self.user()
+            let past = Date().addingTimeInterval(-1)
+            guard case .reserved = try await store.reserve(id: UUID(), userId: user, bytes: 900, defaultLimit: 1000, expiresAt: past)
+            else { Issue.record("the first reservation was refused"); return }
+            #expect(try await store.usage(userId: user, defaultLimit: 1000).reservedBytes == 0, "a lapsed one is not shown")
+            // The counter still holds the lapsed 900; a reservation that needs the room gives it back first.
+            guard case .reserved = try await store.reserve(id: UUID(), userId: user, bytes: 500, defaultLimit: 1000, expiresAt: Self.later)
+            else { Issue.record("the lapsed reservation still held its room"); return }
+            #expect(try await store.usage(userId: user, defaultLimit: 1000).reservedBytes == 500)
+        }
+    }
+
+    @Test func theUploadRateIsOneBudgetForEveryConnection() async throws {
+        try await TestServers.withDatabase(maxConnections: 8) { client, _ in
+            let store = PostgresUploadRateStore(client: client, logger: TestServers.logger)
+            let user = Self.user()
+            let rate = UploadRate(count: 60, perSeconds: 60)
+            let decisions = try await withThrowingTaskGroup(of: RateDecision.self) { group in
+                for _ in 0..<8 { group.addTask { try await store.take(userId: user, rate: rate, burst: 5) } }
+                return try await group.reduce(into: [RateDecision]()) { $0.append($1) }
+            }
+            #expect(decisions.filter(\.allowed).count == 5, "\(decisions)")
+            for refused in decisions where !refused.allowed {
+                #expect(refused.retryAfterSeconds >= 1 && refused.retryAfterSeconds <= 2 && refused.remaining == 0)
+                #expect(refused.resetSeconds >= 4 && refused.resetSeconds <= 5, "\(refused)")
+            }
+            #expect(Set(decisions.filter(\.allowed).map(\.remaining)) == [0, 1, 2, 3, 4])
+        }
+    }
+}
