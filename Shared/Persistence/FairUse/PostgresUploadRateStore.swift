@@ -17,17 +17,22 @@ public struct PostgresUploadRateStore: UploadRateStore {
     public func take(userId: Int64, rate: UploadRate, burst: Int) async throws -> RateDecision {
         let interval = rate.intervalMicros
         let tolerance = interval * Int64(burst)
+        // clock_timestamp(), not now(): now() is when the transaction began, and an upsert that waited for the row's
+        // lock behind another Gateway's would judge a later arrival time against an earlier clock (seen as two
+        // answers with the same RateLimit-Remaining).
         let rows = try await client.guardedRows(
             """
             WITH previous AS (SELECT tat FROM upload_rate WHERE user_id = \(userId)),
             taken AS (
-                INSERT INTO upload_rate AS r (user_id, tat) VALUES (\(userId), now() + \(interval) * interval '1 microsecond')
-                ON CONFLICT (user_id) DO UPDATE SET tat = GREATEST(r.tat, now()) + \(interval) * interval '1 microsecond'
-                WHERE GREATEST(r.tat, now()) + \(interval) * interval '1 microsecond'
-                      <= now() + \(tolerance) * interval '1 microsecond'
-                RETURNING tat)
-            SELECT (SELECT (extract(epoch FROM tat - now()) * 1000000)::int8 FROM taken),
-                   (SELECT (extract(epoch FROM tat - now()) * 1000000)::int8 FROM previous)
+                INSERT INTO upload_rate AS r (user_id, tat)
+                VALUES (\(userId), clock_timestamp() + \(interval) * interval '1 microsecond')
+                ON CONFLICT (user_id) DO UPDATE
+                SET tat = GREATEST(r.tat, clock_timestamp()) + \(interval) * interval '1 microsecond'
+                WHERE GREATEST(r.tat, clock_timestamp()) + \(interval) * interval '1 microsecond'
+                      <= clock_timestamp() + \(tolerance) * interval '1 microsecond'
+                RETURNING tat, clock_timestamp() AS at)
+            SELECT (SELECT (extract(epoch FROM tat - at) * 1000000)::int8 FROM taken),
+                   (SELECT (extract(epoch FROM tat - clock_timestamp()) * 1000000)::int8 FROM previous)
             """, logger: logger)
         guard let row = rows.first else { throw PersistenceError.corruptRow("the rate statement returned no row") }
         let (taken, previous) = try row.decode((Int64?, Int64?).self)
