@@ -40,8 +40,11 @@ final class Stack: Sendable {
         let stack = try Stack(overrides: overrides)
         try await stack.bucket?.createBucket()
         try stack.launch("mediaflow-gateway", extra: [:], log: logDirectory.map { "\($0)/mediaflow-gateway.log" })
-        for (i, name) in processors.enumerated() {
-            try stack.launch(name, extra: ["MEDIA_OPS_PORT": String(freePort() + i)],
+        for name in processors {
+            // A port of its own from the cursor: `freePort() + i` was the port the next `freePort()` hands out, so a
+            // second Gateway a test started next could be given the port a processor was about to bind (its /readyz
+            // answered by the processor's ops server, its routes 404).
+            try stack.launch(name, extra: ["MEDIA_OPS_PORT": String(freePort())],
                              log: logDirectory.map { "\($0)/\(name).log" })
         }
         let ready = await eventually(timeout: .seconds(60), interval: .milliseconds(200)) {
