@@ -34,7 +34,6 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         // OTLP/HTTP only: the gRPC exporter would add grpc-swift to every build for nothing the collector needs.
-        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // MARK: C libraries (shims for what Swift cannot import: variadics and macros)
@@ -81,7 +80,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Tracing", package: "swift-distributed-tracing"),
-            .product(name: "OTel", package: "swift-otel"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], path: "Shared/ServiceKit", swiftSettings: swiftSettings),
         .target(name: "Operations", dependencies: [
             "MediaDomain", "Messaging", "Persistence", "Storage", "ServiceCore",

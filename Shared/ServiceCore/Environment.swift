@@ -70,7 +70,7 @@ public struct CommonConfiguration: Sendable {
     public var quotaEnforced: Bool
     public var logLevel: Logger.Level
     /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`: spans are exported only when one is set
-    /// (swift-otel reads it and the other `OTEL_*` settings itself).
+    /// (ServiceKit's `OTLPSettings` reads it with the other `OTEL_*` settings).
     public var otlpEndpoint: String?
 
     public static let help = """
@@ -92,8 +92,10 @@ public struct CommonConfiguration: Sendable {
           MEDIA_LOG_LEVEL          trace|debug|info|notice|warning|error (default info)
           OTEL_EXPORTER_OTLP_ENDPOINT  export spans over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318); unset: none.
                                    The OpenTelemetry variables apply: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-                                   OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf, default, or http/json),
-                                   OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, OTEL_BSP_SCHEDULE_DELAY, OTEL_TRACES_SAMPLER
+                                   OTEL_EXPORTER_OTLP_PROTOCOL (http/json, the only one offered),
+                                   OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_SERVICE_NAME,
+                                   OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE,
+                                   OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG
         """
 
     public init(environment env: Environment) throws {

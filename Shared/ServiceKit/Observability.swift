@@ -1,6 +1,5 @@
 import Logging
 import Metrics
-import OTel
 import Prometheus
 import ServiceCore
 import ServiceLifecycle
@@ -14,9 +13,9 @@ public struct Observability: Sendable {
     /// The OTLP span exporter's background work (batching, sending), when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
     private let spanExport: ServiceGroup?
 
-    /// Bootstraps swift-log (stderr, one line per event), swift-metrics (Prometheus) and, when the configuration
-    /// names an OTLP endpoint, swift-distributed-tracing with swift-otel's OTLP/HTTP exporter. Only tracing goes to
-    /// the collector: logs stay on stderr and metrics on `/metrics`, where operators already read them.
+    /// Bootstraps swift-log (stderr, one line per event), swift-metrics (Prometheus) and, when the environment names
+    /// an OTLP endpoint, swift-distributed-tracing with Mediaflow's OTLP/HTTP JSON exporter (`OTLPTracer`). Only
+    /// tracing goes to the collector: logs stay on stderr and metrics on `/metrics`, where operators already read them.
     public static func bootstrap(service: String, configuration: CommonConfiguration) throws -> Observability {
         let logLevel = configuration.logLevel
         LoggingSystem.bootstrap { label in
@@ -26,23 +25,15 @@ public struct Observability: Sendable {
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        guard configuration.otlpEndpoint != nil else { return Observability(registry: registry, spanExport: nil) }
-
-        var otel = OTel.Configuration.default
-        otel.serviceName = "mediaflow-\(service)"      // OTEL_SERVICE_NAME overrides it
-        otel.logs.enabled = false
-        otel.metrics.enabled = false
-        otel.diagnosticLogLevel = .warning
-        let tracer: any Tracer
-        let exporter: any Service
-        do {
-            (tracer, exporter) = try OTel.makeTracingBackend(configuration: otel)
-        } catch {
-            throw ConfigurationError("OTLP span export cannot start: \(error)")
+        guard let settings = try OTLPSettings(environment: Environment(), service: service) else {
+            return Observability(registry: registry, spanExport: nil)
         }
-        InstrumentationSystem.bootstrap(tracer)
-        let logger = Logger(label: "mediaflow.\(service).otel")
-        logger.info("exporting spans over OTLP", metadata: ["endpoint": "\(configuration.otlpEndpoint ?? "")"])
+        let logger = Logger(label: "mediaflow.\(service).otlp")
+        let exporter = OTLPSpanExporter(settings: settings, logger: logger)
+        InstrumentationSystem.bootstrap(OTLPTracer(sampler: settings.sampler, exporter: exporter))
+        logger.info("exporting spans over OTLP/HTTP JSON", metadata: [
+            "endpoint": "\(settings.endpoint)", "service_name": "\(settings.serviceName)",
+        ])
         let group = ServiceGroup(configuration: .init(services: [exporter], logger: logger))
         return Observability(registry: registry, spanExport: group)
     }
