@@ -21,7 +21,7 @@ import Tokens
 /// The admin console (SPEC §7) over the in-memory store: the staff list API's filters, the session cookie, CSRF, and
 /// pages that render (and escape) what users named their files. The browser itself is in `AdminConsoleBrowserTests`.
 @Suite("Admin console: sessions, CSRF, filters, pages")
-struct AdminConsoleTests {
+struct AdminConsoleTests: AdminConsoleSignIn {
     @discardableResult
     func media(_ gateway: TestGateway, user: Int64, username: String? = nil, name: String, format: MediaFormat = .jpeg) async throws -> Media {
         let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)
@@ -37,31 +37,6 @@ struct AdminConsoleTests {
         gateway.authenticator.mint(user: AuthenticatedUser(id: 900, username: "ops", isStaff: true), lifetime: lifetime)
     }
 
-    func form(_ pairs: [(String, String)]) -> ByteBuffer {
-        ByteBuffer(string: pairs.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
-            .joined(separator: "&"))
-    }
-
-    let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
-
-    /// Signs in through the login form; returns the session cookie (`name=value`) and the page's CSRF token.
-    func signIn(_ client: any TestClientProtocol, token: String) async throws -> (cookie: String, csrf: String) {
-        let setCookie = try await client.execute(
-            uri: "/admin/login", method: .post, headers: formType, body: form([("token", token)])
-        ) { response -> String in
-            #expect(response.status == .seeOther)
-            #expect(response.headers[.location] == "/admin/mediafiles/media/")
-            return response.headers[.setCookie] ?? ""
-        }
-        let cookie = String(setCookie.split(separator: ";").first ?? "")
-        let csrf = try await client.execute(uri: "/admin/janitor/", method: .get, headers: [.cookie: cookie]) { response -> String in
-            #expect(response.status == .ok)
-            let html = String(buffer: response.body)
-            guard let range = html.range(of: #"name="csrf_token" value=""#) else { return "" }
-            return String(html[range.upperBound...].prefix { $0 != "\"" })
-        }
-        return (cookie, csrf)
-    }
 
     @Test func theStaffListFiltersEveryUsersMediaInTheDatabaseSense() async throws {
         let gateway = try TestGateway()

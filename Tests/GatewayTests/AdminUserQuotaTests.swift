@@ -14,31 +14,10 @@ import Tokens
 /// The admin console's user view (SPEC §7, §10): a user's quota figures, and the form that sets their limit with the
 /// session's CSRF token.
 @Suite("Admin console: a user's quota")
-struct AdminUserQuotaTests {
-    let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
-
-    func form(_ pairs: [(String, String)]) -> ByteBuffer {
-        ByteBuffer(string: pairs.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
-            .joined(separator: "&"))
-    }
-
-    /// Signs in through the login form; returns the session cookie (`name=value`) and the page's CSRF token.
+struct AdminUserQuotaTests: AdminConsoleSignIn {
     func signIn(_ client: any TestClientProtocol, gateway: TestGateway) async throws -> (cookie: String, csrf: String) {
-        let token = gateway.authenticator.mint(user: AuthenticatedUser(id: 900, username: "ops", isStaff: true), lifetime: 3600)
-        let setCookie = try await client.execute(
-            uri: "/admin/login", method: .post, headers: formType, body: form([("token", token)])
-        ) { response -> String in
-            #expect(response.status == .seeOther)
-            return response.headers[.setCookie] ?? ""
-        }
-        let cookie = String(setCookie.split(separator: ";").first ?? "")
-        let csrf = try await client.execute(uri: "/admin/janitor/", method: .get, headers: [.cookie: cookie]) { response -> String in
-            #expect(response.status == .ok)
-            let html = String(buffer: response.body)
-            guard let range = html.range(of: #"name="csrf_token" value=""#) else { return "" }
-            return String(html[range.upperBound...].prefix { $0 != "\"" })
-        }
-        return (cookie, csrf)
+        try await signIn(client, token: gateway.authenticator.mint(
+            user: AuthenticatedUser(id: 900, username: "ops", isStaff: true), lifetime: 3600))
     }
 
     @Test func staffSeeAndSetAUsersQuotaThroughTheUserView() async throws {
