@@ -41,9 +41,11 @@ struct TracingEndToEndTests {
 
         for (trace, media) in [(sent.traceId, id), (started.traceId, second)] {
             let gateway = "\(logs)/mediaflow-gateway.log", worker = "\(logs)/mediaflow-image.log"
-            // The fold's log line follows the row's change.
+            // The fold's log line follows the row's change, and the worker may write its own after it published the
+            // outcome (the fold can land first): wait for both lines, not for the status alone.
             _ = await eventually(timeout: .seconds(10), interval: .milliseconds(20)) {
                 !lines(gateway, containing: ["status event folded", "trace_id=\(trace)", "media_id=\(media)"]).isEmpty
+                    && !lines(worker, containing: ["media ready", "trace_id=\(trace)", "media_id=\(media) "]).isEmpty
             }
             #expect(!lines(gateway, containing: ["media uploaded", "trace_id=\(trace)", "media_id=\(media)"]).isEmpty,
                     "the Gateway logs the upload with trace \(trace)")
