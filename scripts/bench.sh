@@ -100,6 +100,7 @@ bench_pass() {
   MANY_TOKEN=$("$BIN/mediactl" token --user-id 990002 --username many)
   STAFF_TOKEN=$("$BIN/mediactl" token --user-id 990003 --username bench-staff --staff)
   QUOTA_TOKEN=$("$BIN/mediactl" token --user-id 990004 --username bench-quota)
+  FAIRUSE_TOKEN=$("$BIN/mediactl" token --user-id 990005 --username bench-fairuse)
   start_fairuse_gateways
   eval "$(scripts/services.sh dev env)"
   log "storage $storage: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)${started:+, stack started for this run}"
@@ -107,7 +108,8 @@ bench_pass() {
   python3 Benchmarks/e2e/bench.py --api "$API" --token "$TOKEN" \
     --gateway-pid "$(<"$GATEWAY_PID_FILE")" --work "$ROOT/.local/bench-inputs" --out "$out" \
     --database-url "$MEDIA_DATABASE_URL" --many-token "$MANY_TOKEN" --staff-token "$STAFF_TOKEN" \
-    --fairuse-on "$FAIRUSE_ON" --fairuse-off "$FAIRUSE_OFF" --quota-token "$QUOTA_TOKEN" "${ARGS[@]}" || STATUS=$?
+    --fairuse-on "$FAIRUSE_ON" --fairuse-off "$FAIRUSE_OFF" --quota-token "$QUOTA_TOKEN" \
+    --fairuse-token "$FAIRUSE_TOKEN" "${ARGS[@]}" || STATUS=$?
   stop_fairuse
   OUTS+=("$label=$out")
   if [[ $storage == s3 && -f $ROOT/.local/bench-inputs/big-97mb.mp4 ]]; then
