@@ -1,4 +1,5 @@
 import Foundation
+import MediaDomain
 import Persistence
 import PostgresNIO
 import Testing
@@ -64,6 +65,29 @@ struct QuotaStoreTests {
             guard case .reserved = try await store.reserve(id: UUID(), userId: user, bytes: 500, defaultLimit: 1000, expiresAt: Self.later)
             else { Issue.record("the lapsed reservation still held its room"); return }
             #expect(try await store.usage(userId: user, defaultLimit: 1000).reservedBytes == 500)
+        }
+    }
+
+    @Test func theMediaRowsInsertSettlesTheReservationNamedAfterItsFolderAndCountsTheFile() async throws {
+        try await TestServers.withDatabase { client, repository in
+            let store = PostgresQuotaStore(client: client, logger: TestServers.logger)
+            let user = Self.user()
+            let folder = UUID()
+            guard case .reserved = try await store.reserve(id: folder, userId: user, bytes: 5000, defaultLimit: 1 << 30,
+                                                           expiresAt: Self.later)
+            else { Issue.record("refused"); return }
+            #expect(try await store.usage(userId: user, defaultLimit: 1 << 30).reservedBytes == 5000)
+            let created = try await repository.create(NewMedia(
+                userId: user, username: "q", format: .jpeg, fileSize: 4321, originalFilename: "a.jpg",
+                storageKey: StorageKeys.original(folder: folder.uuidString.lowercased(), format: .jpeg), isPublic: true,
+                idempotencyKey: nil, traceparent: nil))
+            guard case .created(let media) = created else { Issue.record("\(created)"); return }
+            var usage = try await store.usage(userId: user, defaultLimit: 1 << 30)
+            #expect(usage.reservedBytes == 0 && usage.usedBytes == 4321, "settled in the row's transaction: \(usage)")
+            #expect(try await store.resyncCounters().filter { $0.userId == user }.isEmpty, "the counters agree")
+            _ = try await repository.delete(id: media.id, userId: user)
+            usage = try await store.usage(userId: user, defaultLimit: 1 << 30)
+            #expect(usage.usedBytes == 0)
         }
     }
 

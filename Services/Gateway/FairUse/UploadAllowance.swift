@@ -99,6 +99,19 @@ package struct UploadAllowance: Sendable {
         }
     }
 
+    /// The upload whose reservation is named after its media's folder became that media: in PostgreSQL the row's
+    /// insert already gave the reservation back; a store without that trigger does it now.
+    package func settled(_ reservation: UUID, logger: Logger) async {
+        guard settings.enforceQuota else { return }
+        do {
+            try await withDatabaseDeadline(deadline) { try await quotas.settled(reservation) }
+        } catch {
+            logger.warning("quota reservation not settled; it lapses at its expiry", metadata: [
+                "reservation": "\(reservation)", "error": "\(DatabaseFailure.describe(error))",
+            ])
+        }
+    }
+
     private func refusal(_ user: AuthenticatedUser, wanted: Int64, usage: QuotaUsage, logger: Logger) -> APIError {
         quotaRefusals.increment()
         logger.info("upload refused: quota", metadata: [

@@ -61,21 +61,37 @@ package struct UploadHandler: Sendable {
         guard replayOf == nil, let allowance else {
             var unlimited: QuotaHold?
             return try await receive(request, user: user, idempotencyKey: idempotencyKey, replayOf: replayOf,
-                                     hold: &unlimited, trace: trace, logger: logger)
+                                     hold: &unlimited, folder: UUID(), trace: trace, logger: logger)
         }
-        let rateHeaders = try await allowance.chargeUpload(user, route: "upload", logger: logger)
+        // The rate statement and the reservation go at once (one round trip of waiting, not two), before the body:
+        // a `Content-Length` that cannot fit is refused at once, whatever its size (a value past 2^63 - 1 is taken as
+        // that, never wrapped); a body without one reserves as it streams. The reservation is named after the folder
+        // the original will be written to, so the media row's insert settles it in its own transaction.
+        let folder = UUID()
+        let announced = request.headers[.contentLength].map { Int64($0.trimmingCharacters(in: .whitespaces)) ?? .max }
+        async let charged = allowance.chargeUpload(user, route: "upload", logger: logger)
+        async let reserved = allowance.reserve(user, bytes: announced ?? 0, id: folder, logger: logger)
+        let rateHeaders: HTTPFields
+        do {
+            rateHeaders = try await charged
+        } catch {
+            if let id = try? await reserved { await allowance.release(id, logger: logger) }
+            throw error
+        }
         var hold: QuotaHold?
         do {
-            // Before the body: a `Content-Length` that cannot fit is refused at once, whatever its size (a value past
-            // 2^63 - 1 is taken as that, never wrapped); a body without one reserves as it streams.
-            let announced = request.headers[.contentLength].map { Int64($0.trimmingCharacters(in: .whitespaces)) ?? .max }
-            let id = try await allowance.reserve(user, bytes: announced ?? 0, logger: logger)
-            hold = QuotaHold(id: id, reserved: announced ?? 0, user: user, allowance: allowance)
+            hold = QuotaHold(id: try await reserved, reserved: announced ?? 0, user: user, allowance: allowance)
             var outcome = try await receive(request, user: user, idempotencyKey: idempotencyKey, replayOf: nil,
-                                            hold: &hold, trace: trace, logger: logger)
+                                            hold: &hold, folder: folder, trace: trace, logger: logger)
             outcome.headers = rateHeaders
-            // The media's row counts its original now (the ledger, in its transaction): the promise is kept.
-            if let hold { await allowance.release(hold.id, logger: logger) }
+            if let hold {
+                if outcome.created {
+                    await allowance.settled(hold.id, logger: logger)
+                } else {
+                    // A concurrent retry with the same key made the media: this original was discarded.
+                    await allowance.release(hold.id, logger: logger)
+                }
+            }
             return outcome
         } catch var error as APIError {
             if let hold { await allowance.release(hold.id, logger: logger) }
@@ -91,7 +107,7 @@ package struct UploadHandler: Sendable {
     /// `Content-Length` streams past it.
     private func receive(
         _ request: Request, user: AuthenticatedUser, idempotencyKey: String?, replayOf: Media?, hold: inout QuotaHold?,
-        trace: TraceParent?, logger: Logger
+        folder: UUID, trace: TraceParent?, logger: Logger
     ) async throws -> Outcome {
         guard let contentType = request.headers[.contentType],
               let boundary = MultipartReader<RequestBody>.boundary(contentType: contentType)
@@ -115,7 +131,8 @@ package struct UploadHandler: Sendable {
                     guard headers.name == "file" else { try await skipPart(&reader); continue }
                     filePartNamed = true
                     guard replayOf == nil else { try await skipPart(&reader); continue }
-                    upload = try await receiveFile(&reader, filename: headers.filename ?? "", hold: &hold, logger: logger)
+                    upload = try await receiveFile(&reader, filename: headers.filename ?? "", folder: folder, hold: &hold,
+                                                   logger: logger)
                 } else if headers.name == "is_public" {
                     isPublic = try Self.parseBool(try await readField(&reader))
                 } else {
@@ -185,7 +202,7 @@ package struct UploadHandler: Sendable {
 
     /// Receives the file part: sniffs, checks extension, enforces the limit while streaming to storage.
     private func receiveFile(
-        _ reader: inout MultipartReader<RequestBody>, filename: String, hold: inout QuotaHold?, logger: Logger
+        _ reader: inout MultipartReader<RequestBody>, filename: String, folder: UUID, hold: inout QuotaHold?, logger: Logger
     ) async throws -> StoredUpload {
         var head = ByteBuffer()
         var ended = false
@@ -207,7 +224,7 @@ package struct UploadHandler: Sendable {
         guard Int64(head.readableBytes) <= limit else { throw tooLarge }
         try await hold?.cover(Int64(head.readableBytes), logger: logger)
 
-        let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)
+        let key = StorageKeys.original(folder: folder.uuidString.lowercased(), format: format)
         let writer = try await storage.makeWriter(key: key)
         var size = Int64(head.readableBytes)
         do {

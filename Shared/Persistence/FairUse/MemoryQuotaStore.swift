@@ -68,6 +68,11 @@ public final class MemoryQuotaStore: QuotaStore {
         _ = state.withLock { $0.reservations.removeValue(forKey: reservation) }
     }
 
+    /// No trigger here: the reservation is given back now.
+    public func settled(_ reservation: UUID) async throws {
+        try await release(reservation)
+    }
+
     public func releaseExpired() async throws -> Int {
         state.withLock { state in
             let now = Date()

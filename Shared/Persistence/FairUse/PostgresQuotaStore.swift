@@ -44,35 +44,50 @@ public struct PostgresQuotaStore: QuotaStore {
     }
 
     public func reserve(id: UUID, userId: Int64, bytes: Int64, defaultLimit: Int64, expiresAt: Date) async throws -> QuotaReservation {
-        if try await take(id: id, userId: userId, bytes: bytes, defaultLimit: defaultLimit, expiresAt: expiresAt) {
-            return .reserved(id)
+        var attempt = try await take(id: id, userId: userId, bytes: bytes, defaultLimit: defaultLimit, expiresAt: expiresAt)
+        if attempt.reserved { return .reserved(id) }
+        // Two reasons besides a full quota, each told by the same statement and fixed once: the user's first upload has
+        // no counter row yet (made here, or by a concurrent first upload: either way it exists after this), or
+        // reservations a dead Gateway left have lapsed (given back here).
+        if attempt.usage == nil {
+            _ = try await rows("INSERT INTO user_quotas (user_id) VALUES (\(userId)) ON CONFLICT DO NOTHING")
+        } else if attempt.lapsed > 0 {
+            _ = try await releaseExpired(userId: userId)
+        } else if let usage = attempt.usage {
+            return .refused(usage)
         }
-        // The user's first upload has no counter row yet (made here, or by a concurrent first upload: either way it
-        // exists after this statement); or the room is held by reservations a dead Gateway left: give back the
-        // user's lapsed ones. Then look once more.
-        _ = try await rows("INSERT INTO user_quotas (user_id) VALUES (\(userId)) ON CONFLICT DO NOTHING")
-        _ = try await releaseExpired(userId: userId)
-        if try await take(id: id, userId: userId, bytes: bytes, defaultLimit: defaultLimit, expiresAt: expiresAt) {
-            return .reserved(id)
-        }
-        return .refused(try await usage(userId: userId, defaultLimit: defaultLimit))
+        attempt = try await take(id: id, userId: userId, bytes: bytes, defaultLimit: defaultLimit, expiresAt: expiresAt)
+        if attempt.reserved { return .reserved(id) }
+        return .refused(attempt.usage ?? QuotaUsage(limitBytes: defaultLimit, customLimitBytes: nil, usedBytes: 0, reservedBytes: 0))
     }
 
-    /// The reservation statement: true when it fit.
-    private func take(id: UUID, userId: Int64, bytes: Int64, defaultLimit: Int64, expiresAt: Date) async throws -> Bool {
+    /// The reservation statement: whether it fit, and otherwise the figures it saw (nil: no counter row) and how many
+    /// of the user's reservations have lapsed.
+    private func take(id: UUID, userId: Int64, bytes: Int64, defaultLimit: Int64, expiresAt: Date) async throws
+        -> (reserved: Bool, usage: QuotaUsage?, lapsed: Int)
+    {
         // numeric: a `Content-Length` near 2^63 is compared, never added in int8 (which would overflow).
-        let made = try await rows(
+        let found = try await rows(
             """
             WITH q AS (
                 UPDATE user_quotas SET reserved_bytes = reserved_bytes + \(bytes)
                 WHERE user_id = \(userId)
                   AND used_bytes::numeric + reserved_bytes + \(bytes) <= COALESCE(limit_bytes, \(defaultLimit))
-                RETURNING user_id)
-            INSERT INTO quota_reservations (id, user_id, bytes, expires_at)
-            SELECT \(id), user_id, \(bytes), \(expiresAt) FROM q
-            RETURNING id
+                RETURNING user_id),
+            made AS (
+                INSERT INTO quota_reservations (id, user_id, bytes, expires_at)
+                SELECT \(id), user_id, \(bytes), \(expiresAt) FROM q
+                RETURNING id)
+            SELECT (SELECT count(*) FROM made)::int8, c.limit_bytes, c.used_bytes, c.reserved_bytes,
+                   (SELECT count(*) FROM quota_reservations r WHERE r.user_id = \(userId) AND r.expires_at <= now())::int8
+            FROM (SELECT 1) AS one LEFT JOIN user_quotas c ON c.user_id = \(userId)
             """)
-        return !made.isEmpty
+        guard let row = found.first else { throw PersistenceError.corruptRow("the reservation statement returned no row") }
+        let (made, limit, used, reserved, lapsed) = try row.decode((Int64, Int64?, Int64?, Int64?, Int64).self)
+        guard made == 0 else { return (true, nil, 0) }
+        guard let used, let reserved else { return (false, nil, Int(lapsed)) }
+        return (false, QuotaUsage(limitBytes: limit ?? defaultLimit, customLimitBytes: limit, usedBytes: used,
+                                  reservedBytes: reserved), Int(lapsed))
     }
 
     public func grow(_ reservation: UUID, userId: Int64, by bytes: Int64, defaultLimit: Int64) async throws -> Bool {
@@ -98,6 +113,9 @@ public struct PostgresQuotaStore: QuotaStore {
             FROM r WHERE q.user_id = r.user_id
             """)
     }
+
+    /// Nothing: the media row's insert gave the reservation back (`StoredObjectsTrigger`).
+    public func settled(_ reservation: UUID) async throws {}
 
     public func releaseExpired() async throws -> Int {
         try await releaseExpired(userId: nil)

@@ -62,8 +62,12 @@ public protocol QuotaStore: Sendable {
     func reserve(id: UUID, userId: Int64, bytes: Int64, defaultLimit: Int64, expiresAt: Date) async throws -> QuotaReservation
     /// Grows a reservation by `bytes` under the same rule (a body without `Content-Length`); false when it does not fit.
     func grow(_ reservation: UUID, userId: Int64, by bytes: Int64, defaultLimit: Int64) async throws -> Bool
-    /// Gives a reservation back (the upload became a media, failed or was terminated). Releasing twice is harmless.
+    /// Gives a reservation back (the upload failed, or was terminated). Releasing twice is harmless.
     func release(_ reservation: UUID) async throws
+    /// The upload whose reservation is named after its media's folder became that media. In PostgreSQL the row's own
+    /// insert settled it (the ledger trigger), so there is nothing left to do; a store without that trigger gives it
+    /// back here.
+    func settled(_ reservation: UUID) async throws
     /// Gives back every reservation past its expiry (a Gateway that died mid-upload, an expired resumable upload).
     func releaseExpired() async throws -> Int
     /// Every stored-object ledger key under `keys` with the bytes the ledger holds for it.

@@ -1,7 +1,8 @@
 extension TriggerFunction {
     /// Keeps the stored-object ledger in step with what each media row records: its original and every rendition in
     /// `renditions`, added, resized or dropped in the transaction that changes the row (upload, fold of
-    /// `media.ready`, reprocess), and all of them removed with the row.
+    /// `media.ready`, reprocess), and all of them removed with the row. A new row also settles the quota reservation
+    /// its upload took under the name of its folder (`UploadHandler`).
     static let mediaStoredObjects = TriggerFunction(
         name: "media_stored_objects",
         function: """
@@ -10,6 +11,18 @@ extension TriggerFunction {
                 IF TG_OP = 'DELETE' THEN
                     DELETE FROM stored_objects WHERE media_id = OLD.id;
                     RETURN NULL;
+                END IF;
+                IF TG_OP = 'INSERT' THEN
+                    -- A plain upload reserved its bytes under the name of the folder it wrote to: the row that now counts
+                    -- the file gives the reservation back in its own transaction (no second statement, no moment
+                    -- where both count).
+                    WITH r AS (
+                        DELETE FROM quota_reservations
+                        WHERE id = substring(NEW.storage_key
+                                            FROM '^media/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/')::uuid
+                        RETURNING user_id, bytes)
+                    UPDATE user_quotas q SET reserved_bytes = GREATEST(0, q.reserved_bytes - r.bytes)
+                    FROM r WHERE q.user_id = r.user_id;
                 END IF;
                 -- Files the row no longer records (an older generation's renditions).
                 DELETE FROM stored_objects o
