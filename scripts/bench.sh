@@ -103,8 +103,9 @@ bench_pass() {
   FAIRUSE_TOKEN=$("$BIN/mediactl" token --user-id 990005 --username bench-fairuse)
   start_fairuse_gateways
   eval "$(scripts/services.sh dev env)"
-  # A build that just ended (make bench builds first) leaves the one-minute load high: the first rows measured the
-  # machine's tail of it (0.187 s against 0.16 s once settled). Wait, at most 90 s, for it to fall below one core.
+  # A build that just ended (make bench builds first) leaves the machine busy for a while after it (the first run of
+  # this session's bench started at a load average of 2.25); wait, at most 90 s, for the one-minute load average to
+  # fall below one core.
   for _ in $(seq 1 90); do awk '{exit !($1 < 1.0)}' /proc/loadavg && break; sleep 1; done
   log "storage $storage: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)${started:+, stack started for this run}"
   # bench.py exits 1 when a row misses its target: the other storage's pass and the comparison still run.
