@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MediaDomain
 import Persistence
 
 /// `mediactl quota show|set` (SPEC §10): a user's storage quota, as staff see and set it in the admin console.
@@ -87,20 +88,10 @@ struct QuotaFigures {
         }
         return """
             user \(userId)
-              limit_bytes:     \(usage.limitBytes) (\(Self.human(usage.limitBytes)))\(isDefault ? ", the default (MEDIA_QUOTA_BYTES)" : "")
-              used_bytes:      \(usage.usedBytes) (\(Self.human(usage.usedBytes)))
-              reserved_bytes:  \(usage.reservedBytes) (\(Self.human(usage.reservedBytes)))
-              available_bytes: \(usage.availableBytes) (\(Self.human(usage.availableBytes)))
+              limit_bytes:     \(usage.limitBytes) (\(ByteCount.describe(usage.limitBytes)))\(isDefault ? ", the default (MEDIA_QUOTA_BYTES)" : "")
+              used_bytes:      \(usage.usedBytes) (\(ByteCount.describe(usage.usedBytes)))
+              reserved_bytes:  \(usage.reservedBytes) (\(ByteCount.describe(usage.reservedBytes)))
+              available_bytes: \(usage.availableBytes) (\(ByteCount.describe(usage.availableBytes)))
             """
-    }
-
-    static func human(_ n: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
-        var value = Double(n), unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
     }
 }

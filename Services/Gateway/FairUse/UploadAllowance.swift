@@ -2,6 +2,7 @@ import Foundation
 import GatewayKit
 import Hummingbird
 import Logging
+import MediaDomain
 import Metrics
 import Persistence
 import Tokens
@@ -134,19 +135,5 @@ package struct UploadAllowance: Sendable {
             throw APIError.serviceUnavailable(
                 "unavailable", "Uploads cannot be checked against \(what) right now (the database is unavailable); try again shortly.")
         }
-    }
-}
-
-/// Byte counts as people read them in error messages: `20.0 MB`, `10.0 GiB`-style binary units.
-package enum ByteCount {
-    package static func describe(_ bytes: Int64) -> String {
-        let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) bytes" : String(format: "%.1f %@", value, units[unit])
     }
 }

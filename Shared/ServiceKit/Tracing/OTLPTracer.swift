@@ -44,7 +44,7 @@ enum SpanIdentityKey: InstrumentationContextKey {
 
 /// swift-distributed-tracing's `Tracer`, exporting over OTLP/HTTP JSON (`OTLPSpanExporter`), with W3C `traceparent`
 /// propagation. Mediaflow's own, in place of swift-otel: the services make three kinds of span (a request, a job, a
-/// fold), and swift-otel with its protobuf runtime was a twelfth of every fresh clone's build.
+/// fold), and swift-otel with its protobuf runtime was 175 of the 2,438 steps of every fresh clone's test build.
 public final class OTLPTracer: Tracer {
     public typealias Span = OTLPSpan
 

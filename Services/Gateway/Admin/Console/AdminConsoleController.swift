@@ -592,12 +592,7 @@ package struct AdminConsoleController: Sendable {
         return String(parts.first ?? "") + query(pairs)
     }
 
-    package static func bytes(_ n: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(n), unit = 0
-        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
-    }
+    package static func bytes(_ n: Int64) -> String { ByteCount.describe(n) }
 
     package static func time(_ date: Date) -> String {
         let text = ISO8601.string(from: date)
