@@ -82,7 +82,7 @@ struct QuotaFigures {
     func text(json: Bool) -> String {
         let isDefault = usage.customLimitBytes == nil
         if json {
-            return #"{"user_id":\#(userId),"limit_bytes":\#(usage.limitBytes),"default":\#(isDefault),"#
+            return #"{"user_id":\#(userId),"limit_bytes":\#(usage.limitBytes),"is_default":\#(isDefault),"#
                 + #""used_bytes":\#(usage.usedBytes),"reserved_bytes":\#(usage.reservedBytes),"#
                 + #""available_bytes":\#(usage.availableBytes)}"#
         }
