@@ -22,8 +22,7 @@ public struct PostgresUploadRateStore: UploadRateStore {
         // answers with the same RateLimit-Remaining).
         let rows = try await client.guardedRows(
             """
-            WITH previous AS (SELECT tat FROM upload_rate WHERE user_id = \(userId)),
-            taken AS (
+            WITH taken AS (
                 INSERT INTO upload_rate AS r (user_id, tat)
                 VALUES (\(userId), clock_timestamp() + \(interval) * interval '1 microsecond')
                 ON CONFLICT (user_id) DO UPDATE
@@ -31,11 +30,19 @@ public struct PostgresUploadRateStore: UploadRateStore {
                 WHERE GREATEST(r.tat, clock_timestamp()) + \(interval) * interval '1 microsecond'
                       <= clock_timestamp() + \(tolerance) * interval '1 microsecond'
                 RETURNING tat, clock_timestamp() AS at)
-            SELECT (SELECT (extract(epoch FROM tat - at) * 1000000)::int8 FROM taken),
-                   (SELECT (extract(epoch FROM tat - clock_timestamp()) * 1000000)::int8 FROM previous)
+            SELECT (extract(epoch FROM tat - at) * 1000000)::int8 FROM taken
             """, logger: logger)
-        guard let row = rows.first else { throw PersistenceError.corruptRow("the rate statement returned no row") }
-        let (taken, previous) = try row.decode((Int64?, Int64?).self)
-        return RateDecision.gcra(takenMicros: taken, previousMicros: previous, rate: rate, burst: burst)
+        if let row = rows.first {
+            return RateDecision.gcra(takenMicros: try row.decode(Int64.self), previousMicros: nil, rate: rate, burst: burst)
+        }
+        // Refused: the arrival time as it stands now, read by a statement of its own. (Read in the statement above, it
+        // would be the snapshot from before the row lock: an upload that waited behind others' would tell too early a
+        // Retry-After and RateLimit-Reset.)
+        let current = try await client.guardedRows(
+            """
+            SELECT (extract(epoch FROM tat - clock_timestamp()) * 1000000)::int8 FROM upload_rate WHERE user_id = \(userId)
+            """, logger: logger)
+        let previous = try current.first?.decode(Int64.self)
+        return RateDecision.gcra(takenMicros: nil, previousMicros: previous, rate: rate, burst: burst)
     }
 }
