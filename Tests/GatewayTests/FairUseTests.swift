@@ -202,6 +202,7 @@ struct FairUseTests {
         await #expect(throws: APIError.self) { try await streams.open(userId: 5, logger: logger) }
         do {
             _ = try await streams.open(userId: 5, logger: logger)
+            Issue.record("the 11th stream was opened")
         } catch let error as APIError {
             #expect(error.status == .tooManyRequests && error.code == "too_many_streams")
         }

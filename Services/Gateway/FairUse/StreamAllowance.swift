@@ -27,14 +27,9 @@ package final class StreamAllowance: Sendable {
     package func open(userId: Int64, logger: Logger) async throws -> UUID {
         let limit = settings.maxStreamsPerUser
         let stale = settings.streamStaleAfter
-        let opened: UUID?
-        do {
-            opened = try await withDatabaseDeadline(.seconds(3)) { [registry, gateway] in
-                try await registry.open(userId: userId, gateway: gateway, limit: limit, staleAfter: stale)
-            }
-        } catch where DatabaseFailure.isUnavailable(error) {
-            logger.error("live status: the stream cap could not be checked", metadata: ["error": "\(DatabaseFailure.describe(error))"])
-            throw APIError.serviceUnavailable("unavailable", "Streams cannot be opened right now (the database is unavailable); try again shortly.")
+        let opened = try await fairUseCheck("the open streams", refusing: "stream", deadline: .seconds(3), logger: logger) {
+            [registry, gateway] in
+            try await registry.open(userId: userId, gateway: gateway, limit: limit, staleAfter: stale)
         }
         guard let opened else {
             logger.info("live status: stream refused, the user has the most open", metadata: [

@@ -127,13 +127,6 @@ package struct UploadAllowance: Sendable {
 
     /// A store call, bounded by the deadline; an outage becomes 503 `unavailable`.
     private func asking<T: Sendable>(_ logger: Logger, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        do {
-            return try await withDatabaseDeadline(deadline, body)
-        } catch {
-            guard DatabaseFailure.isUnavailable(error) else { throw error }
-            logger.error("upload refused: \(what) could not be checked", metadata: ["error": "\(DatabaseFailure.describe(error))"])
-            throw APIError.serviceUnavailable(
-                "unavailable", "Uploads cannot be checked against \(what) right now (the database is unavailable); try again shortly.")
-        }
+        try await fairUseCheck(what, refusing: "upload", deadline: deadline, logger: logger, body)
     }
 }
