@@ -91,8 +91,12 @@ let package = Package(
         .target(name: "Tokens", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Shared/Tokens", swiftSettings: swiftSettings),
-        .target(name: "Imaging", dependencies: ["CVips", "MediaDomain"], path: "Shared/Imaging", swiftSettings: swiftSettings),
-        .target(name: "AV", dependencies: ["CAV"], path: "Shared/AV", exclude: ["Core/README.md"],
+        // ThumbHash and the dominant colour (SPEC §12): plain Swift over RGBA bytes, shared by libvips' and libav's sides.
+        .target(name: "Placeholders", dependencies: ["MediaDomain"], path: "Shared/Placeholders",
+                swiftSettings: swiftSettings),
+        .target(name: "Imaging", dependencies: ["CVips", "MediaDomain", "Placeholders"], path: "Shared/Imaging",
+                swiftSettings: swiftSettings),
+        .target(name: "AV", dependencies: ["CAV", "Placeholders"], path: "Shared/AV", exclude: ["Core/README.md"],
                 swiftSettings: swiftSettings),
 
         // MARK: Services
@@ -150,8 +154,18 @@ let package = Package(
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], path: "Services/Gateway/FairUse", swiftSettings: swiftSettings),
+        // Transforms on request (SPEC §12): the Gateway renders them itself (libvips through Imaging) on low-priority
+        // threads, so it links libvips; see TransformController for why here and not over RPC.
+        .target(name: "GatewayImages", dependencies: [
+            "GatewayKit", "GatewayAPI", "Imaging", "MediaDomain", "Persistence", "Storage", "ServiceKit",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Services/Gateway/Images", swiftSettings: swiftSettings),
         .target(name: "Gateway", dependencies: [
             "GatewayKit", "GatewayAPI", "GatewayUploads", "GatewayLiveStatus", "GatewayWebhooks", "GatewayAdmin", "GatewayFairUse",
+            "GatewayImages",
             "MediaDomain", "Messaging", "Storage", "Persistence", "ServiceCore", "ServiceKit", "Operations", "Tokens",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -162,20 +176,23 @@ let package = Package(
         ], path: "Services/Gateway/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "GatewayMain", dependencies: ["Gateway", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
                           path: "Services/Gateway/Main", swiftSettings: swiftSettings),
-        .target(name: "ImageService", dependencies: ["MediaDomain", "Imaging", "ServiceCore", "ServiceKit"],
+        .target(name: "ImageService", dependencies: [
+            "MediaDomain", "Imaging", "Placeholders", "ServiceCore", "ServiceKit",
+            .product(name: "Metrics", package: "swift-metrics"),
+        ],
                 path: "Services/ImageService/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "ImageServiceMain", dependencies: ["ImageService"],
                           path: "Services/ImageService/Main", swiftSettings: swiftSettings),
-        .target(name: "VideoService", dependencies: ["MediaDomain", "AV", "ServiceCore", "ServiceKit"],
+        .target(name: "VideoService", dependencies: ["MediaDomain", "AV", "Placeholders", "ServiceCore", "ServiceKit"],
                 path: "Services/VideoService/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "VideoServiceMain", dependencies: ["VideoService"],
                           path: "Services/VideoService/Main", swiftSettings: swiftSettings),
-        .target(name: "AudioService", dependencies: ["MediaDomain", "AV", "ServiceCore", "ServiceKit"],
+        .target(name: "AudioService", dependencies: ["MediaDomain", "AV", "Placeholders", "ServiceCore", "ServiceKit"],
                 path: "Services/AudioService/Sources", swiftSettings: swiftSettings),
         .executableTarget(name: "AudioServiceMain", dependencies: ["AudioService"],
                           path: "Services/AudioService/Main", swiftSettings: swiftSettings),
         .target(name: "Janitor", dependencies: [
-            "MediaDomain", "Messaging", "Persistence", "ServiceCore", "ServiceKit", "Operations", "Storage",
+            "MediaDomain", "Messaging", "Persistence", "ServiceCore", "ServiceKit", "Operations", "Storage", "Imaging",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -202,12 +219,14 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .testTarget(name: "JanitorTests", dependencies: [
             "Janitor", "Operations", "Persistence", "Storage", "Messaging", "MediaDomain", "ServiceCore", "ServiceKit",
+            "TestSupport",
         ], swiftSettings: swiftSettings),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: [
             "Storage", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "MediaDomain", "Placeholders", "TestSupport"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "ImageServiceTests", dependencies: [
             "ImageService", "ServiceCore", "ServiceKit", "Messaging", "Persistence", "Storage", "MediaDomain", "Imaging", "TestSupport",
         ], swiftSettings: swiftSettings),
@@ -215,7 +234,7 @@ let package = Package(
         .testTarget(name: "AudioServiceTests", dependencies: ["AudioService", "AV", "ServiceKit", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway", "GatewayKit", "GatewayAPI", "GatewayUploads", "GatewayLiveStatus", "GatewayWebhooks", "GatewayAdmin",
-            "GatewayFairUse", "Tokens", "Operations", "ServiceCore", "TestSupport",
+            "GatewayFairUse", "GatewayImages", "Imaging", "Tokens", "Operations", "ServiceCore", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: swiftSettings),

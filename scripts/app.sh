@@ -28,6 +28,12 @@ source "$ROOT/scripts/lib.sh"
 # below are the only ones this script chooses, and it takes them from MEDIA_HTTP_PORT / MEDIA_OPS_PORT when set.
 HTTP_PORT=$(gateway_port)
 API_URL=$(api_url)
+# Transforms on request (SPEC §12) need a key: a development run makes a random one unless one is given, and the
+# banner prints it so an app's backend can sign /img/ URLs with it.
+if [[ -z ${MEDIA_TRANSFORM_KEY:-} ]]; then
+  MEDIA_TRANSFORM_KEY=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  export MEDIA_TRANSFORM_KEY
+fi
 
 # How long a service may take to stop on SIGTERM before it is killed: a processor drains first (jobs in hand may run
 # for MEDIA_DRAIN_TIMEOUT: video 10m, the others 30s by default), so give it that and a margin.
@@ -139,6 +145,7 @@ banner() {
   echo "  Storage:       ${MEDIA_STORAGE:-}"
   if [[ -x $BIN/mediactl ]] && token=$("$BIN/mediactl" token --user-id 1 --username dev 2>/dev/null); then
     echo "  Dev token:     $token"
+    echo "  Transform key: ${MEDIA_TRANSFORM_KEY%%,*}  (signs /img/ URLs; see README, Images for the web)"
     echo "  Try:           curl -H \"Authorization: Bearer \$TOKEN\" $API_URL/api/media/"
   else
     echo "  (no dev token: $BIN/mediactl is missing or failed)"

@@ -17,7 +17,7 @@ struct RunJanitorTask: AsyncParsableCommand {
             recorded as requested and a janitor.run command sent; if no Janitor acts now, the command waits for one.
             """)
 
-    @Argument(help: "failed_cleanup, orphan_sweep, stuck_processing, outbox_watch or quota_resync.") var task: String
+    @Argument(help: "failed_cleanup, orphan_sweep, stuck_processing, outbox_watch, quota_resync or backfill.") var task: String
     @Flag(help: "Count what the task would do; change nothing.") var dryRun = false
     @Flag(help: "Print the run's id and return at once.") var noWait = false
     @Option(help: "Seconds to wait for the run to finish.") var timeout = 600

@@ -78,6 +78,25 @@ static inline int mf_load_buffer(const void *bytes, size_t length, VipsImage **o
     return *out ? 0 : -1;
 }
 
+// vips_thumbnail_buffer is variadic: encoded bytes shrunk on load to fit a `side` x `side` box, upright, never enlarged.
+static inline int mf_thumbnail_buffer(const void *bytes, size_t length, int side, VipsImage **out) {
+    return vips_thumbnail_buffer((void *)bytes, length, out, side, "height", side, "size", VIPS_SIZE_DOWN,
+                                 "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+}
+
+// vips_thumbnail is variadic: a file shrunk on load (JPEG DCT scaling, WebP/HEIF scaled decode), upright, into a
+// `width` x `height` box: `size` VIPS_SIZE_DOWN (fit, never enlarged) or VIPS_SIZE_FORCE (exactly); `crop` an
+// interesting strategy (cover the box, cut by centre/attention/entropy) or VIPS_INTERESTING_NONE. Decode errors fail.
+static inline int mf_thumbnail_file(const char *path, int width, int height, int size, int crop, VipsImage **out) {
+    return vips_thumbnail(path, out, width, "height", height, "size", (VipsSize)size, "crop", (VipsInteresting)crop,
+                          "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+}
+
+// vips_pngsave_buffer is variadic: 8-bit, zlib level 6, metadata stripped.
+static inline int mf_pngsave(VipsImage *in, void **bytes, size_t *length) {
+    return vips_pngsave_buffer(in, bytes, length, "compression", 6, "strip", TRUE, NULL);
+}
+
 // vips_resize is variadic: exact pixel sizes (separate scales); Catmull-Rom is ~15 ms cheaper than lanczos3 on 12MP.
 static inline int mf_resize(VipsImage *in, double hscale, double vscale, VipsImage **out) {
     return vips_resize(in, out, hscale, "vscale", vscale, "kernel", VIPS_KERNEL_CUBIC, NULL);
@@ -154,6 +173,13 @@ static inline int mf_jpegsave(VipsImage *in, int quality, void **bytes, size_t *
 // `strip` is ignored by 8.14.1, so WebPMetadata.swift removes the metadata chunks afterwards.
 static inline int mf_webpsave(VipsImage *in, int quality, void **bytes, size_t *length) {
     return vips_webpsave_buffer(in, bytes, length, "Q", quality, "strip", TRUE, "effort", 2, NULL);
+}
+
+// vips_heifsave_buffer is variadic: AV1 (AVIF), 8-bit, 4:2:0, metadata stripped, at `effort` 0-9 (libaom's speed
+// 9 - effort: 0 is the fastest; 4, the default, costs about 4x the time of 0 for about 40 % fewer bytes at 640 px).
+static inline int mf_avifsave(VipsImage *in, int quality, int effort, void **bytes, size_t *length) {
+    return vips_heifsave_buffer(in, bytes, length, "Q", quality, "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1,
+                                "bitdepth", 8, "effort", effort, "strip", TRUE, NULL);
 }
 
 // vips_getpoint is variadic: the band values of one pixel (free *values with g_free).

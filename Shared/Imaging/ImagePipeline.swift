@@ -44,7 +44,7 @@ public final class ImagePipeline: Sendable {
         try cancellation?.check()
         let decoded = try decode(header: header, path: path, format: format, plan: plan, cancellation: cancellation)
 
-        let renditions = try RenditionRenderer.render(
+        let rendered = try RenditionRenderer.render(
             outputs, geometries: geometries, from: decoded,
             uprightWidth: uprightWidth, uprightHeight: uprightHeight, cancellation: cancellation)
         let pages = header.pageCount
@@ -52,7 +52,8 @@ public final class ImagePipeline: Sendable {
         let hasAlpha = format == .gif && decoded.hasAlpha ? !(try decoded.alphaIsOpaque()) : header.hasAlpha
         return ProcessedImage(
             width: uprightWidth, height: uprightHeight, format: format.rawValue, hasAlpha: hasAlpha,
-            animated: pages > 1, pages: pages, renditions: renditions)
+            animated: pages > 1, pages: pages, renditions: rendered.renditions, placeholder: rendered.placeholder,
+            placeholderTime: rendered.placeholderTime)
     }
 
     /// Decodes once at reduced scale, upright, 8-bit sRGB, in memory.

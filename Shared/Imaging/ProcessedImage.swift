@@ -1,3 +1,5 @@
+import Placeholders
+
 /// What was learned about a source image, and the outputs rendered from it.
 public struct ProcessedImage: Sendable, Hashable {
     /// Width of the upright original (EXIF orientation applied).
@@ -14,12 +16,19 @@ public struct ProcessedImage: Sendable, Hashable {
     public let pages: Int
     /// The outputs, in the order of the requested specs.
     public let renditions: [RenderedImage]
+    /// ThumbHash and dominant colour of the upright picture (nil only for a picture libvips gives in bands no
+    /// placeholder can be made of).
+    public let placeholder: ImagePlaceholder?
+    /// What computing `placeholder` cost.
+    public let placeholderTime: Duration
 
     /// Creates a processed image description.
     public init(
         width: Int, height: Int, format: String, hasAlpha: Bool, animated: Bool, pages: Int,
-        renditions: [RenderedImage]
+        renditions: [RenderedImage], placeholder: ImagePlaceholder? = nil, placeholderTime: Duration = .zero
     ) {
+        self.placeholder = placeholder
+        self.placeholderTime = placeholderTime
         self.width = width
         self.height = height
         self.format = format

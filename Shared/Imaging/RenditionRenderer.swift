@@ -1,16 +1,25 @@
 import MediaDomain
 import CVips
 import Dispatch
+import Placeholders
 import Synchronization
 
 /// Makes every output from the one decoded image: the pixels of each output in turn (cascading from the largest),
 /// and each output's encode started the moment its pixels are ready, on another thread, while the next output is
 /// resized. (Encoding after all resizes left one core idle during them: about 10 ms of a 12 MP JPEG's job.)
 enum RenditionRenderer {
+    /// The encoded outputs, and the placeholders computed while they were encoding.
+    struct Rendered {
+        var renditions: [RenderedImage]
+        var placeholder: ImagePlaceholder?
+        /// What the placeholders cost on this thread (SPEC §12 wants them nearly free).
+        var placeholderTime: Duration
+    }
+
     static func render(
         _ outputs: [ImageRenditionSpec], geometries: [RenditionGeometry], from decoded: VipsImageRef,
         uprightWidth: Int, uprightHeight: Int, cancellation: ImagingCancellation? = nil
-    ) throws(ImagingError) -> [RenderedImage] {
+    ) throws(ImagingError) -> Rendered {
         // Full-frame resized images kept in memory; each output is cut from the smallest one still large enough,
         // so a 320 output is made from the 640 one rather than from the decode (and equal sizes are made once).
         var frames: [VipsImageRef] = [decoded]
@@ -61,6 +70,12 @@ enum RenditionRenderer {
                 encoded.withLock { $0[index] = result }
             }
         }
+        // While the encoders run: the placeholders, from the smallest full frame held (no decode of their own).
+        let clock = ContinuousClock()
+        let started = clock.now
+        let smallestFrame = frames.min { $0.width * $0.height < $1.width * $1.height } ?? decoded
+        let placeholder = try PlaceholderSampler.placeholder(from: smallestFrame)
+        let placeholderTime = started.duration(to: clock.now)
         encoders.wait()
 
         var renditions: [RenderedImage] = []
@@ -71,10 +86,10 @@ enum RenditionRenderer {
                 throw .decodeFailed("rendition \(spec.name) was not produced")
             }
             renditions.append(RenderedImage(
-                name: spec.name, mimeType: spec.encoding.mimeType, width: image.width, height: image.height,
-                data: try result.get()))
+                name: spec.name, mimeType: spec.encoding.mimeType, fileExtension: spec.encoding.fileExtension,
+                width: image.width, height: image.height, data: try result.get()))
         }
-        return renditions
+        return Rendered(renditions: renditions, placeholder: placeholder, placeholderTime: placeholderTime)
     }
 
     /// A prepared image handed to an encoder thread. `@unchecked`: the image is a finished pipeline over in-memory
@@ -100,6 +115,9 @@ enum RenditionRenderer {
         case .webp(let quality):
             let q = Int32(min(100, max(1, quality)))
             return WebPMetadata.strip(try image.encode("webpsave", cancellation: cancellation) { mf_webpsave($0, q, $1, $2) })
+        case .avif(let quality, let effort):
+            let q = Int32(min(100, max(1, quality))), e = Int32(min(9, max(0, effort)))
+            return try image.encode("avifsave", cancellation: cancellation) { mf_avifsave($0, q, e, $1, $2) }
         }
     }
 }

@@ -69,6 +69,7 @@ extension MediaFormat {
         switch ext {
         case "jpg", "jpeg": return "image/jpeg"
         case "json": return "application/json"
+        case "avif": return "image/avif"
         default: return allCases.first { $0.canonicalExtension == ext }?.mimeType ?? "application/octet-stream"
         }
     }

@@ -106,8 +106,13 @@ struct AudioTranscoderTests {
             #expect(w <= 150 && h <= 150 && w > 0 && h > 0)
             #expect(result.coverWidth == w && result.coverHeight == h)
             #expect(result.metadata.hasCoverArt)
+            // SPEC §12: the cover's placeholders (a 320x240 picture: a landscape ThumbHash).
+            let placeholder = try #require(result.coverPlaceholder)
+            let hash = try #require(Data(base64Encoded: placeholder.thumbhash))
+            #expect(hash.count >= 5 && hash[4] & 0x80 != 0)
+            #expect(placeholder.dominantColor.hasPrefix("#") && placeholder.dominantColor.count == 7)
         } else {
-            #expect(result.coverPath == nil)
+            #expect(result.coverPath == nil && result.coverPlaceholder == nil)
             #expect(!FileManager.default.fileExists(atPath: outDir + "/" + AudioTranscoder.coverFileName))
         }
     }

@@ -38,6 +38,14 @@ struct ImagePipelineEndToEndTests {
         #expect(webp.body.prefix(4) == Data("RIFF".utf8) && webp.body.dropFirst(8).prefix(4) == Data("WEBP".utf8))
         #expect(media["display_url"] == urls["medium"])
         #expect(media["thumbnail_url"] == urls["thumbnail"])
+        // SPEC §12: the AVIF rendition and the placeholders.
+        let avif = try await stack.request("GET", try #require(urls["avif"]?.stringValue, "urls.avif"))
+        #expect(avif.status == 200 && avif.headers["content-type"] == "image/avif")
+        #expect(avif.body.dropFirst(4).prefix(8) == Data("ftypavif".utf8))
+        let hash = try #require(media["metadata"]?["thumbhash"]?.stringValue.flatMap { Data(base64Encoded: $0) }, "\(media)")
+        #expect(hash.count >= 5 && hash[4] & 0x80 != 0, "a landscape picture's ThumbHash")
+        let colour = try #require(media["metadata"]?["dominant_color"]?.stringValue)
+        #expect(colour.count == 7 && colour.hasPrefix("#"), "\(colour)")
     }
 
     @Test func listStatsAndDeleteOverHTTP() async throws {
@@ -67,7 +75,7 @@ struct ImagePipelineEndToEndTests {
         #expect(try await stack.request("GET", original).status == 404)
         #expect(try await stack.request("GET", thumbnail).status == 404)
         let files = try await stack.storedKeys()
-        #expect(files.count == 6, "only the other media's original and five renditions remain: \(files)")
+        #expect(files.count == 7, "only the other media's original and six renditions remain: \(files)")
     }
 
     @Test func hostileImagesFailWithTheirCodeAndReprocessStartsANewGeneration() async throws {

@@ -37,7 +37,7 @@ struct UploadTests {
             #expect(body["user_username"] == "user1")
             for key in ["width", "height", "duration", "bitrate", "thumbnail_url"] { #expect(body[key]?.isNull == true, "\(key)") }
             let urls = try #require(body["urls"]?.objectValue)
-            #expect(Set(urls.keys) == ["thumbnail", "small", "medium", "large", "webp", "original"])
+            #expect(Set(urls.keys) == ["thumbnail", "small", "medium", "large", "webp", "avif", "original"])
             #expect(urls["thumbnail"]?.isNull == true)
             let original = try #require(urls["original"]?.string)
             #expect(original.hasPrefix("http://media.test/media/media/"))

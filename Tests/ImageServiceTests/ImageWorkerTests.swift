@@ -21,10 +21,11 @@ struct ImageWorkerTests {
     static let pool = BlockingWorkPool(threads: 2, name: "test-vips")
 
     func worker(maxPixels: Int64 = 100_000_000, jobTimeout: Duration = .seconds(600),
-                drainTimeout: Duration = .seconds(30), heartbeat: Duration = .seconds(30)) async throws -> ProcessingWorker {
+                drainTimeout: Duration = .seconds(30), heartbeat: Duration = .seconds(30),
+                avif: Bool = true) async throws -> ProcessingWorker {
         try await broker.declare(MediaTopology.all())
         return ProcessingWorker(
-            processor: ImageProcessor(pool: Self.pool, maxPixels: maxPixels), broker: broker, storage: storage,
+            processor: ImageProcessor(pool: Self.pool, maxPixels: maxPixels, avif: avif), broker: broker, storage: storage,
             inbox: inbox, jobs: jobs,
             options: .init(concurrency: 1, jobTimeout: jobTimeout, drainTimeout: drainTimeout, heartbeatInterval: heartbeat),
             logger: .init(label: "test"))
@@ -91,7 +92,7 @@ struct ImageWorkerTests {
         #expect(payload.metadata["format"] == "jpeg")
         let expected: [String: (Int, Int, String)] = [
             "thumbnail": (150, 150, "image/jpeg"), "small": (320, 240, "image/jpeg"), "medium": (640, 480, "image/jpeg"),
-            "large": (1080, 810, "image/jpeg"), "webp": (640, 480, "image/webp"),
+            "large": (1080, 810, "image/jpeg"), "webp": (640, 480, "image/webp"), "avif": (640, 480, "image/avif"),
         ]
         #expect(Set(payload.renditions.keys) == Set(expected.keys))
         for (name, (w, h, mime)) in expected {
@@ -104,7 +105,27 @@ struct ImageWorkerTests {
             let info = try ImageInspector.inspect(bytes: bytes)
             #expect(info.width == w && info.height == h, "\(name): \(info.width)x\(info.height)")
         }
+        #expect(payload.renditions["avif"]?.key.hasSuffix(".avif") == true)
+        // SPEC §12: the placeholders travel in the event's metadata.
+        #expect(payload.metadata["thumbhash"]?.stringValue.flatMap { Data(base64Encoded: $0) }.map(\.count) ?? 0 >= 5)
+        #expect(payload.metadata["dominant_color"]?.stringValue?.hasPrefix("#") == true)
         #expect(try await inbox.contains(consumer: "image-service", eventId: event.eventId))
+    }
+
+    @Test func withAVIFTurnedOffThereIsNoAVIFRenditionAndTheRestIsAsBefore() async throws {
+        #expect(try ImageServiceConfiguration(environment: Environment([:])).avif)
+        let off = try ImageServiceConfiguration(environment: Environment(["MEDIA_IMAGE_AVIF": "false"]))
+        #expect(!off.avif)
+        #expect(throws: ConfigurationError.self) { try ImageServiceConfiguration(environment: Environment(["MEDIA_IMAGE_AVIF": "sometimes"])) }
+
+        let event = try await storeOriginal("testsrc2=size=800x600")
+        #expect(try await worker(avif: off.avif).handle(try message(event), attempt: 1) == .ack)
+        let ready = try #require(await published(MediaEvents.ready).first)
+        let payload = try EventCoding.decoder().decode(MediaReady.self, from: Data(ready.body))
+        #expect(Set(payload.renditions.keys) == ["thumbnail", "small", "medium", "large", "webp"])
+        #expect(payload.metadata["thumbhash"] != nil, "placeholders do not depend on AVIF")
+        let stored = try await storage.list(prefix: StorageKeys.mediaPrefix(ofOriginal: event.storageKey))
+        #expect(!stored.contains { $0.hasSuffix(".avif") }, "\(stored)")
     }
 
     @Test func redeliveryIsProcessedOnce() async throws {

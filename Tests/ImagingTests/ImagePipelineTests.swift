@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Imaging
+import MediaDomain
 import Synchronization
 import Testing
 
@@ -18,6 +19,26 @@ struct RenditionSizeTests {
         #expect(try image.rendition("webp").mimeType == "image/webp")
         #expect(try image.rendition("large").mimeType == "image/jpeg")
         try expectWellFormed(image)
+    }
+
+    @Test("AVIF (SPEC §12): within 640, upright, stripped, alpha kept, made in the same pass")
+    func avif() throws {
+        let outputs = standardRenditions + [RenditionCatalog.imageAVIF]
+        let photo = try processFixture("12mp.jpg", outputs: outputs)
+        let avif = try photo.rendition("avif")
+        #expect(avif.mimeType == "image/avif" && avif.fileExtension == "avif")
+        #expect("\(avif.width)x\(avif.height)" == "640x480")
+        #expect(avif.data.count < (try photo.rendition("medium")).data.count, "smaller than the 640 JPEG")
+        try expectWellFormed(photo)
+
+        let turned = try processFixture("exif6_gps.jpg", outputs: outputs)
+        #expect(sizes(turned)["avif"] == "480x640", "upright")
+        try expectWellFormed(turned)
+
+        let transparent = try processFixture("alpha.png", outputs: outputs)
+        let info = try decode(try transparent.rendition("avif"), at: [(x: 10, y: 10), (x: 300, y: 150)])
+        #expect(info.hasAlpha, "alpha kept")
+        #expect(info.samples.first?.last ?? 255 < 30 && info.samples.last?.last ?? 0 > 225, "\(info.samples)")
     }
 
     @Test("24MP JPEG (DCT shrink 4) keeps the aspect ratio")

@@ -84,6 +84,9 @@ func expectWellFormed(_ image: ProcessedImage, sourceLocation: SourceLocation = 
             #expect(!markers.contains(0xE1), "no APP1 (EXIF/XMP)", sourceLocation: sourceLocation)
         case "image/webp":
             #expect(info.format == "webp", sourceLocation: sourceLocation)
+        case "image/avif":
+            #expect(info.format == "heif", sourceLocation: sourceLocation)
+            #expect(Array(rendition.data[4..<12]) == Array("ftypavif".utf8), "an AVIF brand", sourceLocation: sourceLocation)
         default:
             Issue.record("unexpected mime type \(rendition.mimeType)", sourceLocation: sourceLocation)
         }

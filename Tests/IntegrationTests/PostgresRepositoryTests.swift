@@ -327,4 +327,26 @@ struct PostgresRepositoryTests {
             #expect(try await repo.apply(.ready(afterDelete), consumer: "itest") == .ignored)
         }
     }
+
+    /// The Janitor's `backfill` (SPEC §12) on real SQL: a ready media without a placeholder is found, gets one once,
+    /// and neither another generation nor one a job made is written over.
+    @Test func placeholdersAreBackfilledOnceAndOnlyIntoTheGenerationThatWasRead() async throws {
+        try await TestServers.withDatabase { _, repo in
+            let user = Self.freshUser()
+            guard case .created(let media) = try await repo.create(newMedia(user)) else { return }
+            let ready = MediaReady(mediaId: media.id, generation: 1, renditions: [:], width: 40, height: 30,
+                                   duration: nil, bitrate: nil, metadata: ["format": "jpeg"], processingMs: 9)
+            #expect(try await repo.apply(.ready(ready), consumer: "itest") == .applied)
+            let missing = try await repo.mediaMissingPlaceholders(after: media.id - 1, limit: 10)
+            #expect(missing.first?.id == media.id)
+            let fields: [String: JSONValue] = ["thumbhash": "1QcSHQRnh493V4dIh4eXh1h4kJUI", "dominant_color": "#1e3cc8"]
+            #expect(try await repo.addPlaceholders(id: media.id, generation: 2, fields: fields, fence: nil) == false)
+            #expect(try await repo.addPlaceholders(id: media.id, generation: 1, fields: fields, fence: nil) == true)
+            #expect(try await repo.addPlaceholders(id: media.id, generation: 1, fields: ["thumbhash": "x"], fence: nil) == false)
+            let row = try #require(try await repo.find(id: media.id))
+            #expect(row.metadata["thumbhash"] == "1QcSHQRnh493V4dIh4eXh1h4kJUI" && row.metadata["format"] == "jpeg")
+            #expect(row.updatedAt == (try await repo.find(id: media.id))?.updatedAt)
+            #expect(try await repo.mediaMissingPlaceholders(after: media.id - 1, limit: 10).allSatisfy { $0.id != media.id })
+        }
+    }
 }

@@ -35,6 +35,13 @@ struct VideoTranscoderTests {
         #expect((poster?.height ?? 0) <= (width >= height ? 720 : 1280), sourceLocation: sourceLocation)
         let thumbnail = try await VideoFixtures.probe("\(dir)/thumbnail.jpg").first
         #expect(thumbnail?.width == 150 && thumbnail?.height == 150, sourceLocation: sourceLocation)
+        // SPEC §12: the poster's placeholders. A ThumbHash's fifth byte says the picture's orientation (bit 7:
+        // landscape), so an upright poster's hash says what the output's sides say.
+        let placeholder = try #require(result.placeholder, sourceLocation: sourceLocation)
+        let hash = try #require(Data(base64Encoded: placeholder.thumbhash), sourceLocation: sourceLocation)
+        #expect((5...25).contains(hash.count), sourceLocation: sourceLocation)
+        #expect((hash[4] & 0x80 != 0) == (width > height), "orientation of \(width)x\(height)", sourceLocation: sourceLocation)
+        #expect(placeholder.dominantColor.count == 7 && placeholder.dominantColor.hasPrefix("#"), sourceLocation: sourceLocation)
     }
 
     @Test("1080p H.264/AAC MP4 takes the remux path")

@@ -1,5 +1,6 @@
 import AV
 import MediaDomain
+import Placeholders
 import ServiceKit
 
 /// AudioService's processing (SPEC §2 audio): one libav pass making the MP3, the waveform JSON and, when the
@@ -52,25 +53,26 @@ public struct AudioProcessor: MediaProcessor {
         }
         let m = result.metadata
         let tags = m.tags.values.mapValues { JSONValue.string($0) }
+        var metadata: [String: JSONValue] = [
+            "format": .string(m.format),
+            "codec": .string(m.codec),
+            "sample_rate": .int(Int64(m.sampleRate)),
+            "channels": .int(Int64(m.channels)),
+            "tags": .object(tags),
+            "has_cover_art": .bool(m.hasCoverArt),
+            "waveform": .object([
+                "length": .int(Int64(result.waveform.length)),
+                "samples_per_pixel": .double(result.waveform.samplesPerPixel),
+            ]),
+            "rendition": .object([
+                "codec": .string("mp3"),
+                "bitrate": .int(options.bitRate),
+                "sample_rate": .int(44_100),
+                "channels": .int(Int64(result.mp3Channels)),
+            ]),
+        ]
+        if let placeholder = result.coverPlaceholder { metadata.merge(placeholder.metadataFields) { _, new in new } }
         return ProcessingOutput(
-            renditions: renditions, duration: m.duration, bitrate: m.bitRate > 0 ? m.bitRate : nil,
-            metadata: [
-                "format": .string(m.format),
-                "codec": .string(m.codec),
-                "sample_rate": .int(Int64(m.sampleRate)),
-                "channels": .int(Int64(m.channels)),
-                "tags": .object(tags),
-                "has_cover_art": .bool(m.hasCoverArt),
-                "waveform": .object([
-                    "length": .int(Int64(result.waveform.length)),
-                    "samples_per_pixel": .double(result.waveform.samplesPerPixel),
-                ]),
-                "rendition": .object([
-                    "codec": .string("mp3"),
-                    "bitrate": .int(options.bitRate),
-                    "sample_rate": .int(44_100),
-                    "channels": .int(Int64(result.mp3Channels)),
-                ]),
-            ])
+            renditions: renditions, duration: m.duration, bitrate: m.bitRate > 0 ? m.bitRate : nil, metadata: metadata)
     }
 }

@@ -68,6 +68,17 @@ package struct FileController: Sendable {
                 ])
             }
         }
+        return try await stream(key: key, media: media, patches: patches, request: request, context: context)
+    }
+
+    /// Answers `request` with the stored file `key` of `media`: ETag (and 304), Range (and 206/416), `Cache-Control`
+    /// (a year and immutable for everything but the original, whose key lives as long as the media), streamed in
+    /// chunks with `patches` applied. Shared by `/media/` and the transform variants of `/img/` (SPEC §12).
+    package func stream(
+        key: String, media: Media, patches: [LocationScrubber.Patch] = [], extraHeaders: HTTPFields = [:],
+        request: Request, context: GatewayRequestContext
+    ) async throws -> Response {
+        let isOriginal = key == media.storageKey
         guard let info = try await storage.info(key: key) else { throw APIError.notFound() }
 
         // The copy without location is another representation: another ETag.
@@ -79,6 +90,7 @@ package struct FileController: Sendable {
             .acceptRanges: "bytes",
         ]
         if isOriginal { headers[.vary] = "Authorization" }
+        for field in extraHeaders { headers[field.name] = field.value }
         // Rendition keys change whenever they are remade, so they can be cached for good; the original keeps
         // its key for the life of the media.
         let isRendition = key != media.storageKey

@@ -2,6 +2,7 @@ import Foundation
 import GatewayAPI
 import GatewayAdmin
 import GatewayFairUse
+import GatewayImages
 import GatewayKit
 import GatewayLiveStatus
 import GatewayUploads
@@ -106,10 +107,16 @@ public func buildRouter(
         discovery: router.group("api/uploads"),
         to: router.group("api/uploads").add(middleware: TusVersionMiddleware())
             .add(middleware: AuthenticationMiddleware(authenticator: authenticator)))
-    FileController(
+    let files = FileController(
         repository: dependencies.repository, storage: dependencies.storage, signer: signer, authenticator: authenticator,
-        redirect: configuration.filesRedirect, cdnBaseURL: configuration.cdnBaseURL
-    ).addRoutes(to: router)
+        redirect: configuration.filesRedirect, cdnBaseURL: configuration.cdnBaseURL)
+    files.addRoutes(to: router)
+    TransformController(
+        repository: dependencies.repository, storage: dependencies.storage, files: files,
+        signer: TransformSigner(keys: configuration.transformKeys), baseURL: configuration.publicBaseURL,
+        privateURLLifetime: Int(configuration.signedURLLifetime.components.seconds),
+        concurrency: configuration.transformConcurrency, maxPixels: configuration.common.limits.maxImagePixels
+    ).addRoutes(to: router, media: mediaRoutes)
     // The stream authenticates itself (a bearer token or a one-use ticket); the ticket needs the bearer token.
     let liveStatus = LiveStatusController(
         hub: dependencies.hub, log: dependencies.events, tickets: dependencies.tickets, authenticator: authenticator,

@@ -48,6 +48,11 @@ public struct GatewayConfiguration: Sendable {
     public var connections: ConnectionLimits
     /// `MEDIA_QUOTA_BYTES` (from `common`), `MEDIA_UPLOAD_RATE`, `MEDIA_UPLOAD_BURST`, `MEDIA_MAX_STREAMS_PER_USER` (SPEC §10).
     public var fairUse: FairUseSettings
+    /// `MEDIA_TRANSFORM_KEY`: the keys of transform URLs (SPEC §12), comma-separated; URLs are signed with the first
+    /// and accepted with any (rotation). Empty: transforms are off.
+    public var transformKeys: [String]
+    /// `MEDIA_TRANSFORM_CONCURRENCY`: transform renders at once in this Gateway (default: the cores).
+    public var transformConcurrency: Int
     public var common: CommonConfiguration
 
     public static let developmentSecret = "mediaflow-development-secret-change-me-0123456789"
@@ -62,6 +67,9 @@ public struct GatewayConfiguration: Sendable {
           MEDIA_JWT_SECRET         HS256 secret of bearer tokens (default: a development secret, with a warning)
           MEDIA_CORS_ORIGINS       comma-separated origins allowed from browsers (default *)
           MEDIA_SIGNED_URL_TTL     seconds a private media URL stays valid (default 3600)
+          MEDIA_TRANSFORM_KEY      key(s) of /img/ transform URLs, comma-separated: signed with the first, any accepted
+                                   (default: none, transforms off)
+          MEDIA_TRANSFORM_CONCURRENCY  transform renders at once (default: the cores); others wait up to 10 s
           MEDIA_DATABASE_CONNECTIONS  most PostgreSQL connections (default twice the cores, at least 4), and one more the
                                    live-status listener holds
           MEDIA_UPLOAD_EXPIRY      an unfinished resumable (tus) upload expires this long after its creation (default 24h)
@@ -100,6 +108,10 @@ public struct GatewayConfiguration: Sendable {
         corsOrigins = env.string("MEDIA_CORS_ORIGINS", default: "*")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         signedURLLifetime = .seconds(try env.int("MEDIA_SIGNED_URL_TTL", default: 3600))
+        transformKeys = env.string("MEDIA_TRANSFORM_KEY", default: "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        transformConcurrency = try env.int("MEDIA_TRANSFORM_CONCURRENCY", default: ProcessInfo.processInfo.activeProcessorCount)
+        guard transformConcurrency >= 1 else { throw ConfigurationError("MEDIA_TRANSFORM_CONCURRENCY must be at least 1") }
         databaseConnections = try env.int("MEDIA_DATABASE_CONNECTIONS", default: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
         guard databaseConnections >= 1 else { throw ConfigurationError("MEDIA_DATABASE_CONNECTIONS must be at least 1") }
         filesRedirect = try env.bool("MEDIA_FILES_REDIRECT", default: false)

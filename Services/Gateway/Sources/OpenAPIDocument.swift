@@ -65,6 +65,41 @@ struct OpenAPIDocument: Sendable {
             "200": {"description": "The figures; available_bytes is never below 0 (renditions may carry a user past the limit).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Quota"}}}},
             "401": {"$ref": "#/components/responses/Unauthorized"},
             "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/api/media/{id}/transform-url/": {
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807}}],
+          "post": {"operationId": "transformURL", "summary": "A signed /img/ URL of a media the caller may see (SPEC §12); private media's expire.",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+              "properties": {"width": {"type": ["integer", "null"], "minimum": 1, "maximum": 4096}, "height": {"type": ["integer", "null"], "minimum": 1, "maximum": 4096},
+                "fit": {"type": ["string", "null"], "enum": ["cover", "contain", "fill", "inside", null]},
+                "gravity": {"type": ["string", "null"], "enum": ["centre", "smart", "entropy", null]},
+                "format": {"type": ["string", "null"], "enum": ["jpg", "webp", "avif", "png", "auto", null]},
+                "quality": {"type": ["integer", "null"], "minimum": 1, "maximum": 100}}},
+              "example": {"width": 320, "height": 240, "fit": "cover", "gravity": "smart", "format": "auto"}}}},
+            "responses": {
+              "200": {"description": "The URL; expires_at is null for public media.", "content": {"application/json": {"schema": {"type": "object", "required": ["url", "expires_at"], "additionalProperties": false,
+                "properties": {"url": {"type": "string"}, "expires_at": {"type": ["string", "null"], "format": "date-time"}}}}}},
+              "400": {"description": "invalid_option (no width or height, a side out of 1-4096, an unknown fit, gravity or format, a quality out of 1-100), invalid_json or invalid_request.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"description": "not_found: no such media, or another user's private one.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "413": {"$ref": "#/components/responses/TooLarge"}, "415": {"$ref": "#/components/responses/NotJSON"},
+              "501": {"description": "transforms_disabled: no MEDIA_TRANSFORM_KEY on this server.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/img/{signature}/{options}/{file}": {
+          "parameters": [
+            {"name": "signature", "in": "path", "required": true, "description": "The first 32 characters of the base64url HMAC-SHA256 of <options>/<file>[?exp=<n>] with MEDIA_TRANSFORM_KEY.", "schema": {"type": "string"}},
+            {"name": "options", "in": "path", "required": true, "description": "w_<px>, h_<px>, fit_<cover|contain|fill|inside>, g_<centre|smart|entropy>, q_<1-100>, comma-separated.", "schema": {"type": "string"}},
+            {"name": "file", "in": "path", "required": true, "description": "<media id>.<jpg|webp|avif|png|auto>", "schema": {"type": "string"}},
+            {"name": "exp", "in": "query", "required": false, "description": "Private media: the URL's expiry, seconds since 1970 (signed).", "schema": {"type": "string"}}],
+          "get": {"operationId": "transformImage", "summary": "A transform of a media's picture (SPEC §12): rendered on first request, then served from storage.", "security": [],
+            "responses": {
+              "200": {"description": "The picture (image/jpeg, image/webp, image/avif or image/png), Cache-Control a year and immutable; Vary: Accept for auto.", "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}},
+              "206": {"description": "A range of it."},
+              "304": {"description": "Not modified (If-None-Match)."},
+              "400": {"description": "invalid_option: an unknown, repeated or out-of-range option, a bad format or id.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "403": {"description": "invalid_signature or url_expired.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "404": {"description": "not_found: no such ready media with a picture, or transforms are off.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "416": {"description": "range_not_satisfiable", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "503": {"description": "busy: every render slot stayed taken for 10 s (Retry-After), or the database could not answer.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
         "/api/admin/users/{id}/quota/": {
           "parameters": [{"name": "id", "in": "path", "required": true, "description": "Any user id: users exist only in tokens.",
                           "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807}}],
@@ -220,7 +255,7 @@ struct OpenAPIDocument: Sendable {
         "/api/admin/janitor/runs/": {"get": {
           "operationId": "janitorRuns", "summary": "Staff: the Janitor's latest runs, newest first.",
           "parameters": [
-            {"name": "task", "in": "query", "schema": {"type": "string", "enum": ["failed_cleanup", "orphan_sweep", "stuck_processing", "outbox_watch", "quota_resync", ""]}},
+            {"name": "task", "in": "query", "schema": {"type": "string", "enum": ["failed_cleanup", "orphan_sweep", "stuck_processing", "outbox_watch", "quota_resync", "backfill", ""]}},
             {"name": "limit", "in": "query", "description": "Values over 500 are read as 500.", "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "maxLength": 0}]}}],
           "responses": {
             "200": {"description": "Runs.", "content": {"application/json": {"schema": {"type": "object", "required": ["results"],
@@ -230,7 +265,7 @@ struct OpenAPIDocument: Sendable {
         "/api/admin/janitor/run/": {"post": {
           "operationId": "runJanitorTask", "summary": "Staff: run one Janitor task now (recorded like a scheduled run).",
           "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["task"],
-            "properties": {"task": {"type": "string", "enum": ["failed_cleanup", "orphan_sweep", "stuck_processing", "outbox_watch", "quota_resync"]},
+            "properties": {"task": {"type": "string", "enum": ["failed_cleanup", "orphan_sweep", "stuck_processing", "outbox_watch", "quota_resync", "backfill"]},
               "dry_run": {"type": "boolean"}}}, "example": {"task": "orphan_sweep", "dry_run": true}}}},
           "responses": {
             "200": {"description": "The run, finished (a failed task is a finished run whose error says why).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JanitorRun"}}}},

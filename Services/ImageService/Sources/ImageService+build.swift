@@ -9,7 +9,8 @@ public func buildImageService(
 ) throws -> ServiceGroup {
     let pool = BlockingWorkPool(threads: configuration.concurrency, name: "vips")
     return try buildProcessorService(
-        processor: ImageProcessor(pool: pool, maxPixels: configuration.common.limits.maxImagePixels),
+        processor: ImageProcessor(pool: pool, maxPixels: configuration.common.limits.maxImagePixels,
+                                  avif: configuration.avif),
         settings: ProcessorSettings(
             name: "image", opsHost: configuration.opsHost, opsPort: configuration.opsPort,
             worker: .init(concurrency: configuration.concurrency, jobTimeout: .seconds(120), drainTimeout: configuration.drainTimeout).guarded(by: configuration.jobSafety)),

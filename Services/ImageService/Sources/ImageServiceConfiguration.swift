@@ -13,6 +13,8 @@ public struct ImageServiceConfiguration: Sendable {
     public var concurrency: Int
     /// How long jobs in hand may run on after SIGTERM before they go back to the queue (`MEDIA_DRAIN_TIMEOUT`).
     public var drainTimeout: Duration
+    /// Whether images get `urls.avif` (`MEDIA_IMAGE_AVIF`, default true).
+    public var avif: Bool
     /// Heartbeat and crash limit of its jobs (`MEDIA_HEARTBEAT_INTERVAL`, `MEDIA_MAX_CRASHES`).
     public var jobSafety: JobSafety
     public var common: CommonConfiguration
@@ -24,6 +26,7 @@ public struct ImageServiceConfiguration: Sendable {
           MEDIA_OPS_HOST           address of /healthz, /readyz, /metrics (default 127.0.0.1)
           MEDIA_OPS_PORT           their port (default 9101)
           MEDIA_IMAGE_CONCURRENCY  images processed at once (default: number of cores + 1)
+          MEDIA_IMAGE_AVIF         make the AVIF rendition, urls.avif (default true; false leaves it null)
           MEDIA_DRAIN_TIMEOUT      on SIGTERM, how long jobs in hand may still run before they go back to
                                    the queue unspent (default 30s)
         \(JobSafety.help)
@@ -35,6 +38,7 @@ public struct ImageServiceConfiguration: Sendable {
         opsPort = try env.int("MEDIA_OPS_PORT", default: 9101)
         concurrency = max(1, try env.int("MEDIA_IMAGE_CONCURRENCY", default: ProcessInfo.processInfo.activeProcessorCount + 1))
         drainTimeout = try env.duration("MEDIA_DRAIN_TIMEOUT", default: .seconds(30))
+        avif = try env.bool("MEDIA_IMAGE_AVIF", default: true)
         jobSafety = try JobSafety(environment: env)
         common = try CommonConfiguration(environment: env)
     }

@@ -20,7 +20,7 @@ public struct JanitorSettings: Sendable, Equatable {
     /// How often each task runs.
     public var every: [JanitorTaskName: Duration] = [
         .failedCleanup: .seconds(3600), .orphanSweep: .seconds(3600), .stuckProcessing: .seconds(300),
-        .outboxWatch: .seconds(60), .quotaResync: .seconds(86_400),
+        .outboxWatch: .seconds(60), .quotaResync: .seconds(86_400), .backfill: .seconds(86_400),
     ]
 
     public init() {}
@@ -34,6 +34,7 @@ public struct JanitorSettings: Sendable, Equatable {
           MEDIA_JANITOR_STUCK_PROCESSING_EVERY  how often stuck_processing runs (default 5m)
           MEDIA_JANITOR_OUTBOX_WATCH_EVERY      how often outbox_watch runs (default 1m)
           MEDIA_JANITOR_QUOTA_RESYNC_EVERY      how often quota_resync runs (default 1d)
+          MEDIA_JANITOR_BACKFILL_EVERY          how often backfill runs (default 1d)
           MEDIA_FAILED_RETENTION   failed media older than this are deleted with their files (default 7d)
           MEDIA_ORPHAN_GRACE       stored objects no row owns are deleted once older than this (default 1h)
           MEDIA_STUCK_AFTER        processing with no event for this long is stuck: one duration for every type,
@@ -87,6 +88,7 @@ extension JanitorTaskName {
         case .stuckProcessing: "MEDIA_JANITOR_STUCK_PROCESSING_EVERY"
         case .outboxWatch: "MEDIA_JANITOR_OUTBOX_WATCH_EVERY"
         case .quotaResync: "MEDIA_JANITOR_QUOTA_RESYNC_EVERY"
+        case .backfill: "MEDIA_JANITOR_BACKFILL_EVERY"
         }
     }
 }

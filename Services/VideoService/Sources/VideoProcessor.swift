@@ -1,5 +1,6 @@
 import AV
 import MediaDomain
+import Placeholders
 import ServiceKit
 
 /// VideoService's processing: the libav transcoder (or remux) on a dedicated thread, then the `video`,
@@ -51,6 +52,7 @@ public struct VideoProcessor: MediaProcessor {
             "remuxed": .bool(r.remuxed),
         ]
         if let pixelFormat = m.pixelFormat { metadata["pixel_format"] = .string(pixelFormat) }
+        if let placeholder = r.placeholder { metadata.merge(placeholder.metadataFields) { _, new in new } }
         return ProcessingOutput(
             renditions: [
                 ProducedRendition(name: "video", fileExtension: "mp4", mimeType: "video/mp4", width: r.video.width,

@@ -1,5 +1,6 @@
 import CAV
 import Foundation
+import Placeholders
 
 /// What the audio pipeline learned about the source (SPEC §1.2 `metadata`, `duration`, `bitrate`).
 public struct AudioMetadata: Sendable, Equatable {
@@ -30,6 +31,8 @@ public struct AudioResult: Sendable {
     public var coverPath: String?
     public var coverWidth: Int?
     public var coverHeight: Int?
+    /// ThumbHash and dominant colour of the whole cover picture (SPEC §12).
+    public var coverPlaceholder: ImagePlaceholder?
     public var metadata: AudioMetadata
     /// Time spent building the waveform (inside the transcode), for benchmarks.
     public var waveformSeconds: Double
@@ -231,7 +234,7 @@ public enum AudioTranscoder {
         }
 
         var coverPath: String?
-        var coverSize: (width: Int, height: Int)?
+        var coverSize: CoverArtThumbnailer.Written?
         if let coverStream {
             let path = outputDirectory + "/" + coverFileName
             coverSize = CoverArtThumbnailer.write(input: input, stream: coverStream.index, to: path)
@@ -246,8 +249,8 @@ public enum AudioTranscoder {
         let seconds = Double(waveformTime.components.seconds) + Double(waveformTime.components.attoseconds) * 1e-18
         return AudioResult(
             mp3Path: mp3Path, mp3Channels: outChannels, waveformPath: waveformPath, waveform: wave,
-            coverPath: coverPath, coverWidth: coverSize?.width, coverHeight: coverSize?.height, metadata: metadata,
-            waveformSeconds: seconds)
+            coverPath: coverPath, coverWidth: coverSize?.width, coverHeight: coverSize?.height,
+            coverPlaceholder: coverSize?.placeholder, metadata: metadata, waveformSeconds: seconds)
     }
 
     /// The duration the container states for the audio, unless libav only estimated it from the bit rate.

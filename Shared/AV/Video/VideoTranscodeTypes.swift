@@ -1,3 +1,5 @@
+import Placeholders
+
 /// Settings of the video renditions (SPEC §2 defaults).
 public struct VideoTranscodeOptions: Sendable {
     /// The box the video fits in (turned to the picture's orientation).
@@ -73,4 +75,6 @@ public struct VideoTranscodeResult: Sendable {
     public var outputHasAudio: Bool
     /// Source time (seconds) of the frame the poster and thumbnail show.
     public var posterSeconds: Double
+    /// ThumbHash and dominant colour of the poster (nil when they could not be made; never a failure).
+    public var placeholder: ImagePlaceholder?
 }

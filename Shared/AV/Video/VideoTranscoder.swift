@@ -44,12 +44,15 @@ public final class VideoTranscoder {
         _ = try JPEGWriter.write(still, width: posterSize.width, height: posterSize.height, to: request.posterPath)
         let side = options.thumbnailSide
         _ = try JPEGWriter.write(still, width: side, height: side, cropSquare: true, to: request.thumbnailPath)
+        // A placeholder that cannot be made leaves the metadata without it; the video is no worse for that.
+        let placeholder = try? FramePlaceholder.make(from: still)
         progress(100)
         return VideoTranscodeResult(
             metadata: metadata, video: outcome.video,
             poster: VideoRenditionFile(path: request.posterPath, width: posterSize.width, height: posterSize.height),
             thumbnail: VideoRenditionFile(path: request.thumbnailPath, width: side, height: side),
-            remuxed: remux, outputHasAudio: audio != nil, posterSeconds: outcome.posterSeconds)
+            remuxed: remux, outputHasAudio: audio != nil, posterSeconds: outcome.posterSeconds,
+            placeholder: placeholder ?? nil)
     }
 
     // MARK: - Inspection

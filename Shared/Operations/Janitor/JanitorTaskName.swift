@@ -5,4 +5,6 @@ public enum JanitorTaskName: String, Sendable, CaseIterable, Hashable {
     case stuckProcessing = "stuck_processing"
     case outboxWatch = "outbox_watch"
     case quotaResync = "quota_resync"
+    /// Derived fields for media stored before they existed (SPEC §12's placeholders).
+    case backfill
 }

@@ -102,6 +102,25 @@ extension MemoryMediaRepository: OperationsStore {
         }
     }
 
+    public func mediaMissingPlaceholders(after id: Int64, limit: Int) async throws -> [Media] {
+        state.withLock { s in
+            Array(s.rows.values.filter { $0.id > id && $0.status == .ready && $0.metadata["thumbhash"] == nil }
+                .sorted { $0.id < $1.id }.prefix(limit))
+        }
+    }
+
+    public func addPlaceholders(id: Int64, generation: Int, fields: [String: JSONValue], fence: JanitorFence?) async throws -> Bool {
+        try state.withLock { s in
+            try Self.check(fence, s)
+            guard var media = s.rows[id], media.generation == generation, media.status == .ready,
+                  media.metadata["thumbhash"] == nil
+            else { return false }
+            media.metadata.merge(fields) { _, new in new }
+            s.rows[id] = media
+            return true
+        }
+    }
+
     public func outboxBacklog(olderThan age: Duration) async throws -> OutboxBacklog {
         OutboxBacklog(staleUnsent: 0, oldestUnsentAge: nil)  // entries carry no creation time here
     }

@@ -56,6 +56,13 @@ public protocol OperationsStore: Sendable {
     /// The latest runs, newest first (of one task when given).
     func janitorRuns(task: String?, limit: Int) async throws -> [JanitorRun]
 
+    // MARK: backfill
+    /// Ready media with no `metadata.thumbhash` yet (stored before SPEC §12's placeholders), by id after `id`.
+    func mediaMissingPlaceholders(after id: Int64, limit: Int) async throws -> [Media]
+    /// Adds `fields` to the media's metadata if it is still ready in `generation` and has no `thumbhash` (a reprocess
+    /// since made its own); true when written. Not an outcome: no event, no `updated_at` change.
+    func addPlaceholders(id: Int64, generation: Int, fields: [String: JSONValue], fence: JanitorFence?) async throws -> Bool
+
     // MARK: replay and staff actions
     /// Puts a failed media back to processing in the same generation (a replay is about to deliver its job);
     /// returns the media as it was (failed), or nil when it was not failed in that generation.

@@ -148,6 +148,30 @@ extension PostgresMediaRepository: OperationsStore {
         }
     }
 
+    // MARK: backfill
+
+    public func mediaMissingPlaceholders(after id: Int64, limit: Int) async throws -> [Media] {
+        try fetchAll(try await rows(
+            """
+            SELECT \(unescaped: Self.columns) FROM media
+            WHERE id > \(id) AND status = 'ready' AND NOT metadata ? 'thumbhash'
+            ORDER BY id LIMIT \(limit)
+            """))
+    }
+
+    public func addPlaceholders(id: Int64, generation: Int, fields: [String: JSONValue], fence: JanitorFence?) async throws -> Bool {
+        let logger = self.logger
+        return try await fenced(fence) { connection in
+            let updated = try await connection.query(
+                """
+                UPDATE media SET metadata = metadata || \(try Self.json(fields))::jsonb
+                WHERE id = \(id) AND generation = \(generation) AND status = 'ready' AND NOT metadata ? 'thumbhash'
+                RETURNING id
+                """, logger: logger).collect()
+            return !updated.isEmpty
+        }
+    }
+
     // MARK: outbox_watch
 
     public func outboxBacklog(olderThan age: Duration) async throws -> OutboxBacklog {

@@ -18,7 +18,7 @@ public struct JanitorReport: Sendable, Equatable {
     static let actionKeys: Set<String> = [
         "deleted_media", "deleted_files", "removed", "removed_abandoned_writes", "republished", "failed",
         "pruned_outbox", "pruned_inbox", "pruned_events", "pruned_deliveries",
-        "released_reservations", "ledger_size_fixed", "ledger_missing", "corrected_counters",
+        "released_reservations", "ledger_size_fixed", "ledger_missing", "corrected_counters", "placeholders",
     ]
 }
 
@@ -133,6 +133,8 @@ public struct JanitorTasks: Sendable {
             try await OutboxWatch(store: store, settings: settings, fence: fence, logger: logger).run(dryRun: dryRun)
         case .quotaResync:
             try await QuotaResync(store: store, storage: storage, quotas: quotas, fence: fence, logger: logger).run(dryRun: dryRun)
+        case .backfill:
+            try await Backfill(store: store, storage: storage, fence: fence, logger: logger).run(dryRun: dryRun)
         }
     }
 }

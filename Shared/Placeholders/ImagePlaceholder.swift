@@ -1,0 +1,36 @@
+import MediaDomain
+
+/// What a client paints before any file of a media arrives (SPEC §12): `metadata.thumbhash` and
+/// `metadata.dominant_color`, both from one small upright picture.
+public struct ImagePlaceholder: Sendable, Hashable {
+    /// The ThumbHash, standard base64.
+    public let thumbhash: String
+    /// `#rrggbb`.
+    public let dominantColor: String
+
+    /// Nil when `pixels` is larger than `ThumbHash.maxSide` on a side (the producer shrinks first).
+    public init?(_ pixels: RGBAPixels) {
+        guard let hash = ThumbHash.encodeBase64(pixels) else { return nil }
+        thumbhash = hash
+        dominantColor = DominantColor.of(pixels)
+    }
+
+    public init(thumbhash: String, dominantColor: String) {
+        self.thumbhash = thumbhash
+        self.dominantColor = dominantColor
+    }
+
+    /// The size a picture of `width` x `height` is shrunk to for the placeholder: within `ThumbHash.maxSide`, aspect
+    /// kept, at least 1 pixel a side.
+    public static func targetSize(width: Int, height: Int) -> (width: Int, height: Int) {
+        let longer = max(width, height, 1)
+        guard longer > ThumbHash.maxSide else { return (max(1, width), max(1, height)) }
+        let scale = Double(ThumbHash.maxSide) / Double(longer)
+        return (max(1, Int((Double(width) * scale).rounded())), max(1, Int((Double(height) * scale).rounded())))
+    }
+
+    /// The media object's `metadata` members that carry it: `thumbhash` and `dominant_color`.
+    public var metadataFields: [String: JSONValue] {
+        ["thumbhash": .string(thumbhash), "dominant_color": .string(dominantColor)]
+    }
+}

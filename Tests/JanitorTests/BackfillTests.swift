@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import MediaDomain
+import Persistence
+import Storage
+import Testing
+import TestSupport
+
+import Operations
+@testable import Janitor
+
+/// The Janitor's `backfill` (SPEC §12): media stored before placeholders existed get `metadata.thumbhash` and
+/// `metadata.dominant_color` from a stored rendition, real pictures decoded by libvips, on the in-memory store.
+@Suite("Janitor backfill of placeholders")
+struct BackfillTests {
+    let logger = Logger(label: "backfill-test")
+
+    /// A real JPEG of one colour, made by the ffmpeg CLI (the test's checker, not the product's path).
+    static func jpeg(colour: String, size: String) throws -> [UInt8] {
+        let path = NSTemporaryDirectory() + "backfill-\(UUID().uuidString).jpg"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let made = try runCapturing("/usr/bin/env", [
+            "ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=c=\(colour):size=\(size)", "-frames:v", "1",
+            "-q:v", "2", path,
+        ])
+        #expect(made.status == 0, "\(made.output)")
+        return try #require(FileManager.default.contents(atPath: path).map { [UInt8]($0) })
+    }
+
+    /// A ready media of `format` whose renditions are `pictures` (name → bytes, stored) plus `names` (not stored).
+    func ready(_ repository: MemoryMediaRepository, _ storage: MemoryStorage, format: MediaFormat,
+               pictures: [String: [UInt8]], metadata: [String: JSONValue] = [:]) async throws -> Media {
+        let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)
+        try await storage.put(key: key, bytes: [1, 2, 3])
+        guard case .created(let media) = try await repository.create(NewMedia(
+            userId: 7, username: "u", format: format, fileSize: 3, originalFilename: "a", storageKey: key, isPublic: true))
+        else { throw CancellationError() }
+        var renditions: [String: RenditionInfo] = [:]
+        for (name, bytes) in pictures {
+            let renditionKey = StorageKeys.rendition(original: key, generation: 1, name: name, ext: "jpg")
+            try await storage.put(key: renditionKey, bytes: bytes)
+            renditions[name] = RenditionInfo(key: renditionKey, mimeType: "image/jpeg", width: 320, height: 240,
+                                             fileSize: Int64(bytes.count))
+        }
+        let outcome = MediaReady(mediaId: media.id, generation: 1, renditions: renditions, width: 320, height: 240,
+                                 duration: nil, bitrate: nil, metadata: metadata, processingMs: 5)
+        #expect(try await repository.apply(.ready(outcome), consumer: "test") == .applied)
+        return try #require(try await repository.find(id: media.id))
+    }
+
+    @Test func mediaWithoutPlaceholdersGetThemFromAStoredPictureAndTheRestAreCountedWithAReason() async throws {
+        let repository = MemoryMediaRepository()
+        let storage = MemoryStorage()
+        let blue = try Self.jpeg(colour: "0x3080e0", size: "320x240")
+        let image = try await ready(repository, storage, format: .jpeg, pictures: ["small": blue, "thumbnail": blue])
+        let video = try await ready(repository, storage, format: .mp4, pictures: ["poster": try Self.jpeg(colour: "0xe03030", size: "240x320")])
+        let silent = try await ready(repository, storage, format: .mp3, pictures: [:])
+        let broken = try await ready(repository, storage, format: .jpeg, pictures: ["small": Array("not a picture".utf8)])
+        let done = try await ready(repository, storage, format: .jpeg, pictures: ["small": blue],
+                                   metadata: ["thumbhash": "AAAA", "dominant_color": "#000000"])
+        let tasks = JanitorTasks(store: repository, storage: storage, settings: JanitorSettings(), instance: "test", logger: logger)
+
+        let dry = try await tasks.run(.backfill, dryRun: true, trigger: "test")
+        #expect(dry.report.counts == ["scanned": 4, "placeholders": 2, "no_picture": 1, "unreadable": 1])
+        #expect(try await repository.find(id: image.id)?.metadata["thumbhash"] == nil, "a dry run writes nothing")
+
+        let run = try await tasks.run(.backfill, dryRun: false, trigger: "test")
+        #expect(run.report.counts == ["scanned": 4, "placeholders": 2, "no_picture": 1, "unreadable": 1])
+        let filled = try #require(try await repository.find(id: image.id))
+        let hash = try #require(filled.metadata["thumbhash"]?.stringValue.flatMap { Data(base64Encoded: $0) })
+        #expect(hash.count >= 5 && hash[4] & 0x80 != 0, "a landscape ThumbHash")
+        #expect(Self.close(filled.metadata["dominant_color"]?.stringValue, to: (0x30, 0x80, 0xe0)), "\(filled.metadata)")
+        #expect(filled.metadata["format"] == nil && filled.status == .ready, "only the placeholders were added")
+        let poster = try #require(try await repository.find(id: video.id))
+        #expect(Self.close(poster.metadata["dominant_color"]?.stringValue, to: (0xe0, 0x30, 0x30)), "\(poster.metadata)")
+        let posterHash = try #require(poster.metadata["thumbhash"]?.stringValue.flatMap { Data(base64Encoded: $0) })
+        #expect(posterHash[4] & 0x80 == 0, "a portrait poster's ThumbHash")
+        #expect(try await repository.find(id: silent.id)?.metadata["thumbhash"] == nil)
+        #expect(try await repository.find(id: broken.id)?.metadata["thumbhash"] == nil)
+        #expect(try await repository.find(id: done.id)?.metadata["thumbhash"] == "AAAA", "what a job made is kept")
+
+        // What could be filled was: a second run only looks at those that give nothing.
+        let again = try await tasks.run(.backfill, dryRun: false, trigger: "test")
+        #expect(again.report.counts == ["scanned": 2, "placeholders": 0, "no_picture": 1, "unreadable": 1])
+    }
+
+    @Test func aPlaceholderIsNotWrittenOverAnotherGenerationOrOneAJobMade() async throws {
+        let repository = MemoryMediaRepository()
+        let storage = MemoryStorage()
+        let media = try await ready(repository, storage, format: .jpeg, pictures: ["small": try Self.jpeg(colour: "gray", size: "64x64")])
+        let fields: [String: JSONValue] = ["thumbhash": "BBBB", "dominant_color": "#808080"]
+        #expect(try await repository.addPlaceholders(id: media.id, generation: 2, fields: fields, fence: nil) == false)
+        #expect(try await repository.addPlaceholders(id: media.id, generation: 1, fields: fields, fence: nil) == true)
+        #expect(try await repository.addPlaceholders(id: media.id, generation: 1, fields: ["thumbhash": "CCCC"], fence: nil) == false)
+        #expect(try await repository.find(id: media.id)?.metadata["thumbhash"] == "BBBB")
+    }
+
+    static func close(_ hex: String?, to rgb: (Int, Int, Int)) -> Bool {
+        guard let hex, hex.count == 7, let value = Int(hex.dropFirst(), radix: 16) else { return false }
+        return abs(value >> 16 - rgb.0) <= 10 && abs((value >> 8) & 255 - rgb.1) <= 10 && abs(value & 255 - rgb.2) <= 10
+    }
+}
