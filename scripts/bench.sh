@@ -45,7 +45,7 @@ stop_fairuse() {
   for pid in "${FAIRUSE_PIDS[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
   FAIRUSE_PIDS=()
 }
-trap 'stop_fairuse; stop_started' EXIT
+trap 'stop_fairuse; stop_thumbor; stop_started' EXIT
 
 # The fair-use rows (issue 28) compare two more Gateways on the stack's own servers and storage, started here with the
 # running Gateway's environment: one with quotas and the rate limit on (limits high enough never to refuse the bench's
@@ -73,6 +73,33 @@ start_fairuse_gateways() {
     curl -fs "$base/readyz" >/dev/null || die "the fair-use $label Gateway is not ready (log: .local/dev/logs/bench-gateway-fairuse-$label.log)"
   done
 }
+
+# The transform rows' yardstick (issue 29): thumbor 7.8.0 from PyPI in the bench's own virtual environment, its file
+# loader reading the bench's inputs. Started once per run, stopped at exit.
+THUMBOR_PID=
+THUMBOR=
+start_thumbor() {
+  local venv=$ROOT/.local/bench-venv port=$(($(gateway_port) + 60))
+  if [[ ! -x $venv/bin/thumbor ]]; then
+    python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check thumbor==7.8.0 \
+      || { log "thumbor could not be installed: the transform row runs without its yardstick"; return 0; }
+  fi
+  mkdir -p "$ROOT/.local/bench-inputs"
+  cat >"$ROOT/.local/thumbor.conf" <<CONF
+LOADER = 'thumbor.loaders.file_loader'
+FILE_LOADER_ROOT_PATH = '$ROOT/.local/bench-inputs'
+STORAGE = 'thumbor.storages.no_storage'
+RESULT_STORAGE = None
+ALLOW_UNSAFE_URL = True
+CONF
+  "$venv/bin/thumbor" --port "$port" --conf "$ROOT/.local/thumbor.conf" -l warning \
+    >>"$ROOT/.local/dev/logs/bench-thumbor.log" 2>&1 &
+  THUMBOR_PID=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthcheck" >/dev/null && break; sleep 0.2; done
+  curl -fs "http://127.0.0.1:$port/healthcheck" >/dev/null && THUMBOR=http://127.0.0.1:$port \
+    || log "thumbor did not start (log: .local/dev/logs/bench-thumbor.log)"
+}
+stop_thumbor() { if [[ -n $THUMBOR_PID ]]; then kill "$THUMBOR_PID" 2>/dev/null || true; wait "$THUMBOR_PID" 2>/dev/null || true; THUMBOR_PID=; fi; }
 
 # One pass of bench.py against a stack storing on $1.
 bench_pass() {
@@ -102,6 +129,9 @@ bench_pass() {
   QUOTA_TOKEN=$("$BIN/mediactl" token --user-id 990004 --username bench-quota)
   FAIRUSE_TOKEN=$("$BIN/mediactl" token --user-id 990005 --username bench-fairuse)
   start_fairuse_gateways
+  [[ -n $THUMBOR ]] || start_thumbor
+  # The running Gateway's transform key (make up makes one), to sign /img/ URLs as an app's backend would.
+  TRANSFORM_KEY=$(tr '\0' '\n' <"/proc/$(<"$GATEWAY_PID_FILE")/environ" | sed -n 's/^MEDIA_TRANSFORM_KEY=//p' | cut -d, -f1)
   eval "$(scripts/services.sh dev env)"
   # A build that just ended (make bench builds first) leaves the machine busy for a while after it (the first run of
   # this session's bench started at a load average of 2.25); wait, at most 90 s, for the one-minute load average to
@@ -113,7 +143,7 @@ bench_pass() {
     --gateway-pid "$(<"$GATEWAY_PID_FILE")" --work "$ROOT/.local/bench-inputs" --out "$out" \
     --database-url "$MEDIA_DATABASE_URL" --many-token "$MANY_TOKEN" --staff-token "$STAFF_TOKEN" \
     --fairuse-on "$FAIRUSE_ON" --fairuse-off "$FAIRUSE_OFF" --quota-token "$QUOTA_TOKEN" \
-    --fairuse-token "$FAIRUSE_TOKEN" "${ARGS[@]}" || STATUS=$?
+    --fairuse-token "$FAIRUSE_TOKEN" --transform-key "$TRANSFORM_KEY" --thumbor "$THUMBOR" "${ARGS[@]}" || STATUS=$?
   stop_fairuse
   OUTS+=("$label=$out")
   if [[ $storage == s3 && -f $ROOT/.local/bench-inputs/big-97mb.mp4 ]]; then

@@ -70,7 +70,7 @@ build_status=0
 # expects (the index store stays); incremental builds go (a developer's own `swift build` keeps them).
 BUILD_FLAGS=(-debug-info-format none -Xswiftc -wmo -Xswiftc -num-threads -Xswiftc 2 -Xswiftc -disable-batch-mode)
 # The driver remarks once per module that whole-module builds are not incremental: said once here instead.
-swift build --build-tests "${BUILD_FLAGS[@]}" 2>&1 | sed '/^remark: Incremental compilation has been disabled/d' \
+swift build --build-tests "${BUILD_FLAGS[@]}" 2>&1 | sed -u '/^remark: Incremental compilation has been disabled/d' \
   || build_status=$?
 phase_end build
 setup_status=0

@@ -25,6 +25,7 @@ import urllib.parse
 import uuid
 
 import admin_list  # Benchmarks/e2e/admin_list.py: the admin list page with 100,000 media
+import transforms  # Benchmarks/e2e/transforms.py: /img/ beside thumbor (SPEC §12)
 
 POLL_SECONDS = 0.020
 
@@ -532,6 +533,8 @@ def main():
     parser.add_argument("--fairuse-off", default="", help="a Gateway with both off, on the same servers")
     parser.add_argument("--quota-token", default="", help="a token of the user the quota-refusal row fills up")
     parser.add_argument("--fairuse-token", default="", help="a token of the user the fair-use rows upload as")
+    parser.add_argument("--transform-key", default="", help="the Gateway's MEDIA_TRANSFORM_KEY (first key), for /img/")
+    parser.add_argument("--thumbor", default="", help="a thumbor 7.8 server with the file loader on --work")
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
     want = lambda key: not only or key in only
@@ -571,6 +574,36 @@ def main():
             row("quota", "upload refused for quota: last header byte → 413, Content-Length 12 MB / 2^63, 20 each",
                 "n/a", "≤ 20 ms", "; ".join(f"{k}: median {v['median_ms']:.1f} ms, max {v['max_ms']:.1f} ms" for k, v in r.items()),
                 worst <= 20)
+        if want("transform") and args.transform_key:
+            client = Client(args.api, args.token)
+            media_id = client.upload(open(paths["jpeg"], "rb").read(), "transform.jpg")
+            client.wait_ready(media_id)
+            r = results["transform"] = transforms.bench(
+                args.api, args.transform_key, media_id, args.thumbor, os.path.basename(paths["jpeg"]), args.runs,
+                f"{args.api}/api/media/{media_id}/", args.token)
+            ratio = r["ratio"]
+            row("transform", f"first render w_320,h_240,fit_cover,g_smart WebP from the 12 MP JPEG, median of {args.runs}, "
+                "beside thumbor 7.8 (file loader)", "n/a", "≥ 3 × faster than thumbor",
+                f"{r['first_render_ms']:.1f} ms vs thumbor "
+                + (f"{r['thumbor_first_render_ms']:.1f} ms ({ratio:.1f}×)" if ratio else "not run"),
+                ratio is not None and ratio >= 3)
+            c = r["cached"]
+            row("transform_cached", "a stored variant, wrk -t2 -c32 -d10s", "n/a", "≥ 10,000 req/s, p99 < 10 ms",
+                f"{c['requests_per_s']:.0f} req/s, p99 {c['p99_ms']:.2f} ms",
+                c["requests_per_s"] >= 10000 and c["p99_ms"] < 10 and c["non_2xx"] == 0)
+            h = r["herd"]
+            row("transform_herd", "100 concurrent requests for one new variant", "n/a",
+                "one render, all answered, p99 < 2 × one render",
+                f"{h['renders']:.0f} render(s), {h['answered_200']} × 200, p99 {h['p99_ms']:.1f} ms "
+                f"(one render {r['first_render_ms']:.1f} ms)",
+                h["renders"] == 1 and h["answered_200"] == 100 and h["p99_ms"] < 2 * r["first_render_ms"])
+            st = r["storm"]
+            row("transform_storm", "200 new variants (8 at a time) while wrk reads a media's details", "n/a",
+                "detail p99 < 25 ms",
+                f"detail p99 {st['detail_during']['p99_ms']:.1f} ms, {st['detail_during']['requests_per_s']:.0f} req/s "
+                f"(alone: p99 {st['detail_alone']['p99_ms']:.1f} ms, {st['detail_alone']['requests_per_s']:.0f} req/s); "
+                f"{st['variants_200']} variants answered 200",
+                st["detail_during"]["p99_ms"] < 25 and st["variants_200"] == 200)
         if want("remux"):
             r = results["remux"] = bench_single(args, paths["video1080"], "clip-1080p.mp4", args.runs)
             row("remux", f"upload → ready, 10 s 1080p H.264/AAC MP4 (remux), median of {args.runs}", "21.2 s",

@@ -18,6 +18,8 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 export MEDIA_HTTP_HOST=127.0.0.1 MEDIA_HTTP_PORT=$PORT MEDIA_PUBLIC_BASE_URL=http://127.0.0.1:$PORT
 export MEDIA_JWT_SECRET=schemathesis-secret-schemathesis-secret MEDIA_STORAGE=local:$WORK/storage
 export MEDIA_LOG_LEVEL=${MEDIA_LOG_LEVEL:-notice}
+# Transforms on (SPEC §12): transform-url answers what a deployment answers, not 501 transforms_disabled.
+export MEDIA_TRANSFORM_KEY=schemathesis-transform-key
 
 "$BIN/mediaflow-gateway" >"$WORK/gateway.log" 2>&1 &
 gateway=$!

@@ -156,21 +156,22 @@ struct FaultToleranceEndToEndTests {
             #expect(media["status"] == "ready", "media \(id) answered 201 ends ready: \(media)")
             #expect(media["width"]?.intValue == 640 && media["height"]?.intValue == 480, "media \(id)")
         }
-        // Refused uploads left nothing behind: each accepted one is its original and five renditions. The one
+        // Refused uploads left nothing behind: each accepted one is its original and its renditions. The one
         // exception is an upload whose COMMIT met the shutdown: whether its row exists is unknown, so the Gateway
         // keeps its original and says so. Its folder then holds that original alone (rolled back) or, if the
-        // commit was durable after all, the six files of a media processed without a 201.
+        // commit was durable after all, the files of a media processed without a 201.
+        let perMedia = RenditionCatalog.names(for: .image).count + 1
         let files = try await stack.storedKeys()
         // media/<uuid>/original.jpg and media/<uuid>/g1/<rendition>: one media's files under media/<uuid>.
         let folders = Dictionary(grouping: files) { String($0.split(separator: "/").prefix(2).joined(separator: "/")) }
         let kept = logLines(gatewayLog, containing: "original kept")
         let keptFiles = folders.filter { folder, _ in kept.contains { $0.contains(folder) } }.values.map(\.count)
-        #expect(files.count == ids.count * 6 + keptFiles.reduce(0, +), """
-            \(files.count) files for \(ids.count) media; folders without six files: \
-            \(folders.filter { $0.value.count != 6 }); kept originals: \(kept); \
+        #expect(files.count == ids.count * perMedia + keptFiles.reduce(0, +), """
+            \(files.count) files for \(ids.count) media; folders without \(perMedia) files: \
+            \(folders.filter { $0.value.count != perMedia }); kept originals: \(kept); \
             the Gateway's errors: \(logLines(gatewayLog, containing: " error ").suffix(10))
             """)
-        for (folder, names) in folders where names.count != 6 {
+        for (folder, names) in folders where names.count != perMedia {
             #expect(names.count == 1 && kept.contains { $0.contains(folder) }, "\(folder): \(names)")
         }
         #expect(keptFiles.count == kept.count, "every kept original is still stored: \(kept)")

@@ -32,6 +32,8 @@ struct TestGateway {
     let quotas = MemoryQuotaStore()
     let uploadRates = MemoryUploadRateStore()
     let liveStreams = MemoryLiveStreamRegistry()
+    /// Transform variants in the ledger (SPEC §12).
+    let variants = MemoryVariantStore()
     /// Admin sessions: pass one store to two test Gateways to have them share sessions as Gateways share the database.
     let adminSessions: MemoryAdminSessionStore
     var configuration: GatewayConfiguration
@@ -73,6 +75,7 @@ struct TestGateway {
         dependencies.quotas = quotas
         dependencies.uploadRates = uploadRates
         dependencies.liveStreams = liveStreams
+        dependencies.variants = variants
         return dependencies
     }
 

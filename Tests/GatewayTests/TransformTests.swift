@@ -85,7 +85,11 @@ struct TransformTests {
             let etag = try #require(first.headers[.eTag])
 
             let variants = try await gateway.storage.list(prefix: StorageKeys.mediaPrefix(ofOriginal: media.storageKey) + "g1/variants/")
-            #expect(variants == [StorageKeys.mediaPrefix(ofOriginal: media.storageKey) + "g1/variants/w_320-h_240-fit_cover-g_smart-q_80.webp"])
+            let variantKey = StorageKeys.mediaPrefix(ofOriginal: media.storageKey) + "g1/variants/w_320-h_240-fit_cover-g_smart-q_80.webp"
+            #expect(variants == [variantKey])
+            // In the ledger, with its real size: it counts in the owner's quota, and its fetches keep it.
+            #expect(gateway.variants.all[variantKey]?.bytes == Int64(first.body.readableBytes))
+            #expect(gateway.variants.all[variantKey]?.mediaId == media.id)
             // From storage now: the original may go, the variant is still served, as the same representation.
             try await gateway.storage.delete(key: media.storageKey)
             let again = try await client.execute(uri: Self.url(path), method: .get)
@@ -129,6 +133,7 @@ struct TransformTests {
             (Self.url("w_320/abc.jpg"), .badRequest, "invalid_option"),
             (Self.url("w_320/../\(id).jpg"), .notFound, "not_found"),  // no such route once the path is resolved
             ("/img/x/w_320%2F..%2Fsecret/\(id).jpg", .badRequest, "invalid_option"),
+            ("/img/x/w_320%ZZ/\(id).jpg", .badRequest, "invalid_option"),
             (Self.url("w_320/999999.jpg"), .notFound, "not_found"),
             (Self.url("w_320/\(deleted.id).jpg"), .notFound, "not_found"),
             (Self.url("w_320/\(processing.id).jpg"), .notFound, "not_found"),
@@ -165,6 +170,9 @@ struct TransformTests {
             let inside = try await client.execute(uri: Self.url("h_300/\(media.id).jpg"), method: .get)
             let insideInfo = try Self.inspect(inside.body)
             #expect(insideInfo.width == 400 && insideInfo.height == 300, "\(insideInfo.width)x\(insideInfo.height)")
+            // Commas sent percent-encoded (as some URL libraries do) are the same URL.
+            let encoded = Self.url("w_100,h_100/\(media.id).jpg").replacingOccurrences(of: ",", with: "%2C")
+            #expect(try await client.execute(uri: encoded, method: .get).status == .ok)
             // Signed with the second key of the list: still accepted (rotation).
             let old = try await client.execute(uri: Self.url("w_100/\(media.id).jpg", key: "second-key-of-the-test"), method: .get)
             #expect(old.status == .ok)

@@ -91,6 +91,49 @@ struct QuotaStoreTests {
         }
     }
 
+    /// Transform variants (SPEC §12) in the ledger: counted in the owner's quota, not recorded for a generation the
+    /// media has left, dropped by the trigger when a reprocess moves on, and expired only when nobody fetched them.
+    @Test func transformVariantsCountInTheQuotaAndGoWithTheirGenerationOrTheirRetention() async throws {
+        try await TestServers.withDatabase { client, repository in
+            let quotas = PostgresQuotaStore(client: client, logger: TestServers.logger)
+            let variants = PostgresVariantStore(client: client, logger: TestServers.logger)
+            let user = Self.user()
+            let folder = UUID().uuidString.lowercased()
+            guard case .created(let media) = try await repository.create(NewMedia(
+                userId: user, username: "v", format: .jpeg, fileSize: 1000, originalFilename: "a.jpg",
+                storageKey: StorageKeys.original(folder: folder, format: .jpeg), isPublic: true,
+                idempotencyKey: nil, traceparent: nil))
+            else { Issue.record("not created"); return }
+            let ready = MediaReady(mediaId: media.id, generation: 1, renditions: [:], width: 10, height: 10,
+                                   duration: nil, bitrate: nil, metadata: [:], processingMs: 1)
+            #expect(try await repository.apply(.ready(ready), consumer: "itest") == .applied)
+            let first = "media/\(folder)/g1/variants/w_10-fit_inside-g_centre-q_80.jpg"
+            try await variants.recordVariant(key: first, mediaId: media.id, generation: 1, bytes: 300)
+            try await variants.recordVariant(key: "media/\(folder)/g7/variants/x.jpg", mediaId: media.id, generation: 7, bytes: 50)
+            #expect(try await quotas.usage(userId: user, defaultLimit: 1 << 30).usedBytes == 1300, "the original and one variant")
+
+            // Not expired while fetched; expired (and forgotten) once the retention passed without a fetch.
+            #expect(try await !variants.expiredVariants(olderThan: .seconds(3600), limit: 100).contains(first))
+            _ = try await client.query("UPDATE stored_objects SET last_fetched_at = now() - interval '2 hours' WHERE key = \(first)", logger: TestServers.logger)
+            #expect(try await variants.expiredVariants(olderThan: .seconds(3600), limit: 100).contains(first))
+            try await variants.markFetched(keys: [first])
+            #expect(try await variants.forgetVariant(key: first, olderThan: .seconds(3600)) == false, "fetched since it was listed")
+
+            // A reprocess (of a failed media: made failed here by hand) moves the media to generation 2: generation
+            // 1's variant leaves the ledger and the quota.
+            _ = try await client.query("UPDATE media SET status = 'failed' WHERE id = \(media.id)", logger: TestServers.logger)
+            guard case .started = try await repository.reprocess(id: media.id, userId: user) else {
+                Issue.record("not reprocessed")
+                return
+            }
+            let ledger = try await quotas.ledgerBytes(keys: [first])
+            #expect(ledger.isEmpty, "\(ledger)")
+            #expect(try await quotas.usage(userId: user, defaultLimit: 1 << 30).usedBytes == 1000)
+            #expect(try await quotas.resyncCounters().filter { $0.userId == user }.isEmpty, "the counters agree")
+            _ = try await repository.delete(id: media.id, userId: user)
+        }
+    }
+
     @Test func theUploadRateIsOneBudgetForEveryConnection() async throws {
         try await TestServers.withDatabase(maxConnections: 8) { client, _ in
             let store = PostgresUploadRateStore(client: client, logger: TestServers.logger)

@@ -2,7 +2,9 @@ import Foundation
 import Logging
 import MediaDomain
 import Persistence
+import ServiceCore
 import Storage
+import Synchronization
 import Testing
 import TestSupport
 
@@ -98,5 +100,41 @@ struct BackfillTests {
     static func close(_ hex: String?, to rgb: (Int, Int, Int)) -> Bool {
         guard let hex, hex.count == 7, let value = Int(hex.dropFirst(), radix: 16) else { return false }
         return abs(value >> 16 - rgb.0) <= 10 && abs((value >> 8) & 255 - rgb.1) <= 10 && abs(value & 255 - rgb.2) <= 10
+    }
+}
+
+/// `orphan_sweep` and transform variants (SPEC §12): one nobody fetched for `MEDIA_VARIANT_RETENTION` goes, file and
+/// ledger row; one fetched since stays.
+@Suite("Janitor: transform variant retention")
+struct VariantRetentionTests {
+    @Test func variantsNobodyFetchedForTheRetentionGoAndFetchedOnesStay() async throws {
+        let repository = MemoryMediaRepository()
+        let storage = MemoryStorage()
+        let clock = Mutex(Date())
+        let variants = MemoryVariantStore(now: { clock.withLock { $0 } })
+        let old = "media/\(UUID().uuidString.lowercased())/g1/variants/w_320-fit_inside-g_centre-q_80.webp"
+        let fresh = "media/\(UUID().uuidString.lowercased())/g1/variants/w_100-fit_inside-g_centre-q_80.jpg"
+        for key in [old, fresh] {
+            try await storage.put(key: key, bytes: [1, 2, 3])
+            try await variants.recordVariant(key: key, mediaId: 1, generation: 1, bytes: 3)
+        }
+        clock.withLock { $0 = $0.addingTimeInterval(20 * 86_400) }
+        try await variants.markFetched(keys: [fresh])
+        clock.withLock { $0 = $0.addingTimeInterval(11 * 86_400) }
+        var settings = JanitorSettings()
+        settings.orphanGrace = .seconds(3600)
+        let tasks = JanitorTasks(store: repository, storage: storage, variants: variants, settings: settings,
+                                 instance: "test", logger: Logger(label: "variants-test"))
+
+        let dry = try await tasks.run(.orphanSweep, dryRun: true, trigger: "test")
+        #expect(dry.report.counts["expired_variants"] == 1)
+        #expect(try await storage.info(key: old) != nil, "a dry run removes nothing")
+
+        let run = try await tasks.run(.orphanSweep, dryRun: false, trigger: "test")
+        #expect(run.report.counts["expired_variants"] == 1)
+        #expect(try await storage.info(key: old) == nil && variants.all[old] == nil, "31 days unfetched: gone")
+        #expect(variants.all[fresh] != nil, "fetched 11 days ago: kept (its file is the generation's, not an orphan's)")
+        #expect(try JanitorSettings(environment: Environment(["MEDIA_VARIANT_RETENTION": "7d"])).variantRetention == .seconds(604_800))
+        #expect(JanitorSettings().variantRetention == .seconds(30 * 86_400))
     }
 }

@@ -20,7 +20,9 @@ import Glibc
 /// `<options>/<id>.<format>[?exp=<n>]` (403 `invalid_signature`), the expiry (403 `url_expired`), then the media
 /// (404 unless ready; another's private media is reachable only through a URL its owner's app signed). A variant is
 /// stored under the media's generation folder (`g<n>/variants/`), so a reprocess or a deletion takes it along with
-/// the renditions; once stored it is served like any rendition (ETag, Range, a year's `Cache-Control`).
+/// the renditions; once stored it is served like any rendition (ETag, Range, a year's `Cache-Control`), counted in its
+/// owner's quota as a ledger row of kind `variant`, and removed by the Janitor once nobody fetched it for
+/// `MEDIA_VARIANT_RETENTION` (fetch times are written a batch a minute, `VariantFetchLog`).
 ///
 /// Renders run in this process on their own threads at a lower CPU priority (nice 10): the event loops answering
 /// the API preempt them, so a storm of new variants slows renders, not the API (the bench's storm row measures it).
@@ -38,13 +40,18 @@ package struct TransformController: Sendable {
     package let renders: TransformRenders
     package let pool: BlockingWorkPool
     package let limits: ImageProcessingLimits
+    /// The ledger's variant rows (the owner's quota, `MEDIA_VARIANT_RETENTION`) and the batched fetch times.
+    package let variants: any VariantStore
+    package let fetches: VariantFetchLog
 
     package init(
         repository: any MediaRepository, storage: any BlobStorage, files: FileController, signer: TransformSigner?,
-        baseURL: String, privateURLLifetime: Int, concurrency: Int, maxPixels: Int64
+        baseURL: String, privateURLLifetime: Int, concurrency: Int, maxPixels: Int64, variants: any VariantStore
     ) {
         self.repository = repository
         self.storage = storage
+        self.variants = variants
+        fetches = VariantFetchLog(store: variants)
         self.files = files
         self.signer = signer
         self.baseURL = baseURL
@@ -65,9 +72,12 @@ package struct TransformController: Sendable {
 
     @Sendable package func image(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         guard let signer else { throw APIError.notFound() }
-        let signature = context.parameters.get("signature") ?? ""
-        let optionsText = context.parameters.get("options") ?? ""
-        let file = context.parameters.get("file") ?? ""
+        // Path segments arrive as sent: a client (or its URL library) may percent-encode the commas. Decoded here, so
+        // an encoded slash becomes a slash, which no option allows.
+        guard let signature = context.parameters.get("signature")?.removingPercentEncoding,
+              let optionsText = context.parameters.get("options")?.removingPercentEncoding,
+              let file = context.parameters.get("file")?.removingPercentEncoding
+        else { throw APIError.invalidOption("the URL's path is not valid percent-encoding") }
         let options = try TransformOptions.parse(optionsText)
         let (id, format) = try Self.parseFile(file)
         let expText = request.uri.queryParameters["exp"].map(String.init)
@@ -102,9 +112,11 @@ package struct TransformController: Sendable {
 
         if try await storage.info(key: key) != nil {
             Counter(label: "mediaflow_transform_cache_hits_total").increment()
+            fetches.note(key)
             return try await files.stream(key: key, media: media, extraHeaders: extra, request: request, context: context)
         }
-        let (storage, pool, limits, logger) = (self.storage, self.pool, self.limits, context.logger)
+        let (storage, pool, limits, logger, variants) = (self.storage, self.pool, self.limits, context.logger, self.variants)
+        let generation = media.generation
         let (sourceWidth, sourceHeight) = (source.width, source.height)
         try await renders.once(key) {
             // Another Gateway may have stored it meanwhile: a second render is tolerated, a second store is not made.
@@ -127,6 +139,14 @@ package struct TransformController: Sendable {
                 throw APIError(.internalServerError, code: "render_failed", detail: "The picture could not be rendered.")
             }
             try await storage.put(key: key, bytes: rendered.data)
+            // Counted in the owner's quota from now on; a ledger that cannot be written is quota_resync's to mend.
+            do {
+                try await variants.recordVariant(key: key, mediaId: id, generation: generation, bytes: Int64(rendered.data.count))
+            } catch {
+                logger.warning("transform variant stored but not recorded in the ledger", metadata: [
+                    "variant": "\(key)", "error": "\(error)",
+                ])
+            }
             let elapsed = started.duration(to: .now)
             Counter(label: "mediaflow_transform_renders_total").increment()
             Metrics.Timer(label: "mediaflow_transform_render_seconds").recordNanoseconds(

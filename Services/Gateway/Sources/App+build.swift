@@ -45,6 +45,8 @@ public struct GatewayDependencies: Sendable {
     public var adminSessions: any AdminSessionStore = MemoryAdminSessionStore()
     /// Fair use (SPEC §10): quotas, the upload rate budget, open streams across Gateways.
     public var quotas: any QuotaStore = MemoryQuotaStore()
+    /// Transform variants in the stored-object ledger (SPEC §12).
+    public var variants: any VariantStore = MemoryVariantStore()
     public var uploadRates: any UploadRateStore = MemoryUploadRateStore()
     public var liveStreams: any LiveStreamRegistry = MemoryLiveStreamRegistry()
     /// The stream cap over `liveStreams`, when the caller needs it too (the Gateway beats its streams' heartbeat);
@@ -115,7 +117,8 @@ public func buildRouter(
         repository: dependencies.repository, storage: dependencies.storage, files: files,
         signer: TransformSigner(keys: configuration.transformKeys), baseURL: configuration.publicBaseURL,
         privateURLLifetime: Int(configuration.signedURLLifetime.components.seconds),
-        concurrency: configuration.transformConcurrency, maxPixels: configuration.common.limits.maxImagePixels
+        concurrency: configuration.transformConcurrency, maxPixels: configuration.common.limits.maxImagePixels,
+        variants: dependencies.variants
     ).addRoutes(to: router, media: mediaRoutes)
     // The stream authenticates itself (a bearer token or a one-use ticket); the ticket needs the bearer token.
     let liveStatus = LiveStatusController(
@@ -211,6 +214,7 @@ public func buildApplication(
     dependencies.adminSessions = PostgresAdminSessionStore(client: postgres, logger: logger)
     dependencies.deadLetters = PostgresDeadLetterStore(client: postgres, logger: logger)
     dependencies.quotas = PostgresQuotaStore(client: postgres, logger: logger)
+    dependencies.variants = PostgresVariantStore(client: postgres, logger: logger)
     dependencies.uploadRates = PostgresUploadRateStore(client: postgres, logger: logger)
     let streamAllowance = StreamAllowance(
         registry: PostgresLiveStreamRegistry(client: postgres, logger: logger), settings: configuration.fairUse)

@@ -69,6 +69,7 @@ struct OpenAPIDocument: Sendable {
           "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807}}],
           "post": {"operationId": "transformURL", "summary": "A signed /img/ URL of a media the caller may see (SPEC §12); private media's expire.",
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+              "anyOf": [{"required": ["width"], "properties": {"width": {"type": "integer"}}}, {"required": ["height"], "properties": {"height": {"type": "integer"}}}],
               "properties": {"width": {"type": ["integer", "null"], "minimum": 1, "maximum": 4096}, "height": {"type": ["integer", "null"], "minimum": 1, "maximum": 4096},
                 "fit": {"type": ["string", "null"], "enum": ["cover", "contain", "fill", "inside", null]},
                 "gravity": {"type": ["string", "null"], "enum": ["centre", "smart", "entropy", null]},
@@ -86,10 +87,10 @@ struct OpenAPIDocument: Sendable {
               "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/img/{signature}/{options}/{file}": {
           "parameters": [
-            {"name": "signature", "in": "path", "required": true, "description": "The first 32 characters of the base64url HMAC-SHA256 of <options>/<file>[?exp=<n>] with MEDIA_TRANSFORM_KEY.", "schema": {"type": "string"}},
-            {"name": "options", "in": "path", "required": true, "description": "w_<px>, h_<px>, fit_<cover|contain|fill|inside>, g_<centre|smart|entropy>, q_<1-100>, comma-separated.", "schema": {"type": "string"}},
-            {"name": "file", "in": "path", "required": true, "description": "<media id>.<jpg|webp|avif|png|auto>", "schema": {"type": "string"}},
-            {"name": "exp", "in": "query", "required": false, "description": "Private media: the URL's expiry, seconds since 1970 (signed).", "schema": {"type": "string"}}],
+            {"name": "signature", "in": "path", "required": true, "description": "The first 32 characters of the base64url HMAC-SHA256 of <options>/<file>[?exp=<n>] with MEDIA_TRANSFORM_KEY.", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{32}$"}},
+            {"name": "options", "in": "path", "required": true, "description": "w_<px>, h_<px> (at least one; 1-4096), fit_<cover|contain|fill|inside>, g_<centre|smart|entropy>, q_<1-100>, comma-separated, each once (any order; shown here in the order transform-url writes them).", "schema": {"type": "string", "pattern": "^(w_([1-9][0-9]{0,2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-6])(,h_([1-9][0-9]{0,2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-6]))?|h_([1-9][0-9]{0,2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-6]))(,fit_(cover|contain|fill|inside))?(,g_(centre|smart|entropy))?(,q_([1-9][0-9]?|100))?$"}},
+            {"name": "file", "in": "path", "required": true, "description": "<media id>.<jpg|webp|avif|png|auto>", "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,17}\\.(jpg|webp|avif|png|auto)$"}},
+            {"name": "exp", "in": "query", "required": false, "description": "Private media: the URL's expiry, seconds since 1970 (signed).", "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}}],
           "get": {"operationId": "transformImage", "summary": "A transform of a media's picture (SPEC §12): rendered on first request, then served from storage.", "security": [],
             "responses": {
               "200": {"description": "The picture (image/jpeg, image/webp, image/avif or image/png), Cache-Control a year and immutable; Vary: Accept for auto.", "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}},

@@ -23,6 +23,7 @@ public func buildJanitor(
     let tasks = JanitorTasks(
         store: repository, storage: storage, uploads: PostgresResumableUploadStore(client: postgres, logger: logger),
         quotas: PostgresQuotaStore(client: postgres, logger: logger),
+        variants: PostgresVariantStore(client: postgres, logger: logger),
         queues: BrokerWorkQueueProbe(broker: broker, logger: logger), settings: configuration.tasks, instance: instance,
         logger: logger)
     let scheduler = JanitorScheduler(

@@ -9,6 +9,8 @@ public struct JanitorSettings: Sendable, Equatable {
     public var failedRetention: Duration = .seconds(7 * 86_400)
     /// `orphan_sweep` removes unowned stored objects older than this.
     public var orphanGrace: Duration = .seconds(3600)
+    /// `orphan_sweep` removes transform variants nobody fetched for this long (`MEDIA_VARIANT_RETENTION`, SPEC §12).
+    public var variantRetention: Duration = .seconds(30 * 86_400)
     /// `stuck_processing` acts on media processing with no change for longer than this, by type.
     public var stuckAfter: [FileType: Duration] = [.image: .seconds(900), .audio: .seconds(900), .video: .seconds(7200)]
     /// How often a stuck job is republished before the media fails with `processing_timeout`.
@@ -37,6 +39,7 @@ public struct JanitorSettings: Sendable, Equatable {
           MEDIA_JANITOR_BACKFILL_EVERY          how often backfill runs (default 1d)
           MEDIA_FAILED_RETENTION   failed media older than this are deleted with their files (default 7d)
           MEDIA_ORPHAN_GRACE       stored objects no row owns are deleted once older than this (default 1h)
+          MEDIA_VARIANT_RETENTION  transform variants nobody fetched for this long are deleted (default 30d)
           MEDIA_STUCK_AFTER        processing with no event for this long is stuck: one duration for every type,
                                    or per type as image=15m,audio=15m,video=2h (default)
           MEDIA_STUCK_REPUBLISH    times a stuck job is republished before the media fails (default 2)
@@ -51,6 +54,8 @@ public struct JanitorSettings: Sendable, Equatable {
         }
         failedRetention = try env.duration("MEDIA_FAILED_RETENTION", default: failedRetention)
         orphanGrace = try env.duration("MEDIA_ORPHAN_GRACE", default: orphanGrace)
+        variantRetention = try env.duration("MEDIA_VARIANT_RETENTION", default: variantRetention)
+        guard variantRetention > .zero else { throw ConfigurationError("MEDIA_VARIANT_RETENTION must be more than 0") }
         // An upload's original is stored a moment before its row is written: a sweep with no grace could take it.
         guard orphanGrace >= Self.minimumOrphanGrace else {
             throw ConfigurationError("MEDIA_ORPHAN_GRACE must be at least \(DurationText.format(Self.minimumOrphanGrace))")

@@ -518,6 +518,13 @@ public enum Migrations {
             SELECT user_id, sum(bytes) FROM stored_objects GROUP BY user_id
             """,
         ]),
+        (19, [
+            // Transform variants (SPEC §12, issue 29) are ledger rows of kind 'variant': counted in their owner's quota
+            // like any stored file, and removed by the Janitor once not fetched for MEDIA_VARIANT_RETENTION. The
+            // Gateway writes the time a variant was last fetched a batch at a time, never once per request.
+            "ALTER TABLE stored_objects ADD COLUMN last_fetched_at TIMESTAMPTZ",
+            "CREATE INDEX stored_objects_variant_fetched ON stored_objects (COALESCE(last_fetched_at, created_at)) WHERE kind = 'variant'",
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.

@@ -1,7 +1,8 @@
 extension TriggerFunction {
     /// Keeps the stored-object ledger in step with what each media row records: its original and every rendition in
     /// `renditions`, added, resized or dropped in the transaction that changes the row (upload, fold of
-    /// `media.ready`, reprocess), and all of them removed with the row. A new row also settles the quota reservation
+    /// `media.ready`, reprocess, which also drops the older generations' transform variants), and all of them removed
+    /// with the row. A new row also settles the quota reservation
     /// its upload took under the name of its folder (`UploadHandler`).
     static let mediaStoredObjects = TriggerFunction(
         name: "media_stored_objects",
@@ -24,6 +25,9 @@ extension TriggerFunction {
                     UPDATE user_quotas q SET reserved_bytes = GREATEST(0, q.reserved_bytes - r.bytes)
                     FROM r WHERE q.user_id = r.user_id;
                 END IF;
+                -- An older generation's transform variants (their files go with the generation's folder).
+                DELETE FROM stored_objects o
+                WHERE o.media_id = NEW.id AND o.kind = 'variant' AND position('/g' || NEW.generation || '/' IN o.key) = 0;
                 -- Files the row no longer records (an older generation's renditions).
                 DELETE FROM stored_objects o
                 WHERE o.media_id = NEW.id AND o.kind IN ('original', 'rendition')
@@ -47,7 +51,7 @@ extension TriggerFunction {
         triggers: [Trigger(
             name: "media_stored_objects", table: "media",
             definition: """
-                CREATE TRIGGER media_stored_objects AFTER INSERT OR DELETE OR UPDATE OF user_id, storage_key, file_size, renditions
+                CREATE TRIGGER media_stored_objects AFTER INSERT OR DELETE OR UPDATE OF user_id, storage_key, file_size, renditions, generation
                 ON media FOR EACH ROW EXECUTE FUNCTION media_stored_objects()
                 """)])
 

@@ -19,6 +19,7 @@ public struct JanitorReport: Sendable, Equatable {
         "deleted_media", "deleted_files", "removed", "removed_abandoned_writes", "republished", "failed",
         "pruned_outbox", "pruned_inbox", "pruned_events", "pruned_deliveries",
         "released_reservations", "ledger_size_fixed", "ledger_missing", "corrected_counters", "placeholders",
+        "expired_variants",
     ]
 }
 
@@ -43,6 +44,8 @@ public struct JanitorTasks: Sendable {
     /// Quotas (SPEC §10): `quota_resync` reconciles them with storage, and the orphan sweep gives back expired
     /// reservations; nil where there are none (unit tests of other tasks).
     let quotas: (any QuotaStore)?
+    /// Transform variants (SPEC §12): the orphan sweep removes those nobody fetched for `MEDIA_VARIANT_RETENTION`.
+    let variants: (any VariantStore)?
     /// Which work queues are empty (stuck_processing tells a lost job from a queued one by it).
     let queues: any WorkQueueProbe
     let settings: JanitorSettings
@@ -51,13 +54,14 @@ public struct JanitorTasks: Sendable {
     let logger: Logger
 
     public init(store: any OperationsStore, storage: any BlobStorage, uploads: (any ResumableUploadStore)? = nil,
-                quotas: (any QuotaStore)? = nil,
+                quotas: (any QuotaStore)? = nil, variants: (any VariantStore)? = nil,
                 queues: any WorkQueueProbe = FixedWorkQueueProbe(idle: []), settings: JanitorSettings, instance: String,
                 logger: Logger) {
         self.store = store
         self.storage = storage
         self.uploads = uploads
         self.quotas = quotas
+        self.variants = variants
         self.queues = queues
         self.settings = settings
         self.instance = instance
@@ -124,7 +128,8 @@ public struct JanitorTasks: Sendable {
                 .run(dryRun: dryRun)
         case .orphanSweep:
             try await OrphanSweep(
-                store: store, storage: storage, uploads: uploads, quotas: quotas, settings: settings, fence: fence, logger: logger
+                store: store, storage: storage, uploads: uploads, quotas: quotas, variants: variants, settings: settings,
+                fence: fence, logger: logger
             ).run(dryRun: dryRun)
         case .stuckProcessing:
             try await StuckProcessing(store: store, queues: queues, settings: settings, fence: fence, logger: logger)

@@ -13,11 +13,16 @@ import Storage
 /// Resumable uploads past their expiry go too, with their stored bytes (`uploads/<id>/`), and any bytes under
 /// `uploads/` older than the grace that no unfinished upload owns; and quota reservations past their expiry (an expired
 /// resumable upload's, a dead Gateway's) are given back, so they hold no room for longer than an hour.
+///
+/// Transform variants (SPEC §12) nobody fetched for `MEDIA_VARIANT_RETENTION` go too: the file first, then its ledger
+/// row if it is still unfetched (a fetch in between keeps the row, and the Gateway renders the variant again).
 struct OrphanSweep {
     let store: any OperationsStore
     let storage: any BlobStorage
     let uploads: (any ResumableUploadStore)?
     let quotas: (any QuotaStore)?
+    /// Transform variants in the ledger; nil where there are none (unit tests of other tasks).
+    let variants: (any VariantStore)?
     let settings: JanitorSettings
     /// Checked before each page of deletions: storage has no transaction to carry the fence, so a deposed Janitor
     /// stops within a page (and what it might still remove is an orphan all the same).
@@ -63,7 +68,35 @@ struct OrphanSweep {
             try await store.checkFence(fence)
             report.counts["released_reservations"] = try await quotas.releaseExpired()
         }
+        if let variants { try await expireVariants(variants, dryRun: dryRun, report: &report) }
         return report
+    }
+
+    private func expireVariants(_ variants: any VariantStore, dryRun: Bool, report: inout JanitorReport) async throws {
+        let retention = settings.variantRetention
+        report.counts["expired_variants"] = 0
+        while true {
+            let keys = try await variants.expiredVariants(olderThan: retention, limit: Self.page)
+            guard !dryRun else {
+                report.add("expired_variants", keys.count)
+                return
+            }
+            try await store.checkFence(fence)
+            var removed = 0
+            for key in keys {
+                do {
+                    try await storage.delete(key: key)
+                    if try await variants.forgetVariant(key: key, olderThan: retention) { removed += 1 }
+                } catch {
+                    logger.warning("expired variant not removed; the next sweep tries again", metadata: [
+                        "key": "\(key)", "error": "\(error)",
+                    ])
+                }
+            }
+            report.add("expired_variants", removed)
+            // A page that removed nothing would come back the same: stop, the next sweep tries again.
+            guard keys.count == Self.page, removed > 0 else { return }
+        }
     }
 
     private func sweepUploads(
