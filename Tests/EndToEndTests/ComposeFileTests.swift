@@ -97,9 +97,9 @@ struct ComposeFileTests {
             .filter { !$0.hasPrefix("-") && !$0.isEmpty })
     }
 
-    /// Debian's package owning `library` (a soname) as this machine resolves it, nil for the Swift toolchain's own.
-    func owningPackage(_ library: String) throws -> String? {
-        let cache = try runCapturing("/sbin/ldconfig", ["-p"]).output
+    /// Debian's package owning `library` (a soname) as this machine resolves it (`ldconfig -p`'s listing, read once by
+    /// the caller), nil for the Swift toolchain's own.
+    func owningPackage(_ library: String, ldconfig cache: String) throws -> String? {
         guard let line = cache.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(library + " ") }),
               let path = line.components(separatedBy: " => ").last
         else { return nil }   // not a system library: the toolchain's, linked statically into the image's binaries
@@ -126,6 +126,9 @@ struct ComposeFileTests {
                 }
             }
         }
+        // The products link mostly the same libraries: each is looked up once (dpkg -S reads its whole database).
+        let ldconfig = try runCapturing("/sbin/ldconfig", ["-p"]).output
+        var owners: [String: String?] = [:]
         for product in try products().sorted() {
             let elf = try runCapturing("/usr/bin/readelf", ["-d", "\(bin)/\(product)"])
             try #require(elf.status == 0, "\(product) is built")
@@ -134,7 +137,8 @@ struct ComposeFileTests {
             }
             #expect(needed.contains("libc.so.6"), "\(product)'s NEEDED entries were read")
             for library in needed {
-                guard let package = try owningPackage(library) else { continue }
+                if owners[library] == nil { owners[library] = .some(try owningPackage(library, ldconfig: ldconfig)) }
+                guard let package = owners[library] ?? nil else { continue }
                 #expect(provided.contains(package), "\(product) links \(library) from \(package), which the run image does not install")
             }
         }
