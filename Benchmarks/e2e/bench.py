@@ -587,17 +587,17 @@ def main():
                 f"{r['first_render_ms']:.1f} ms vs thumbor "
                 + (f"{r['thumbor_first_render_ms']:.1f} ms ({ratio:.1f}×)" if ratio else "not run"),
                 ratio is not None and ratio >= 3)
-            c = r["cached"]
+            c = results["transform_cached"] = r["cached"]
             row("transform_cached", "a stored variant, wrk -t2 -c32 -d10s", "n/a", "≥ 10,000 req/s, p99 < 10 ms",
                 f"{c['requests_per_s']:.0f} req/s, p99 {c['p99_ms']:.2f} ms",
                 c["requests_per_s"] >= 10000 and c["p99_ms"] < 10 and c["non_2xx"] == 0)
-            h = r["herd"]
+            h = results["transform_herd"] = r["herd"]
             row("transform_herd", "100 concurrent requests for one new variant", "n/a",
                 "one render, all answered, p99 < 2 × one render",
                 f"{h['renders']:.0f} render(s), {h['answered_200']} × 200, p99 {h['p99_ms']:.1f} ms "
                 f"(one render {r['first_render_ms']:.1f} ms)",
                 h["renders"] == 1 and h["answered_200"] == 100 and h["p99_ms"] < 2 * r["first_render_ms"])
-            st = r["storm"]
+            st = results["transform_storm"] = r["storm"]
             row("transform_storm", "200 new variants (8 at a time) while wrk reads a media's details", "n/a",
                 "detail p99 < 25 ms",
                 f"detail p99 {st['detail_during']['p99_ms']:.1f} ms, {st['detail_during']['requests_per_s']:.0f} req/s "
