@@ -159,6 +159,7 @@ let package = Package(
         .target(name: "GatewayImages", dependencies: [
             "GatewayKit", "GatewayAPI", "Imaging", "MediaDomain", "Persistence", "Storage", "ServiceKit",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),

@@ -82,8 +82,7 @@ package struct FileController: Sendable {
         guard let info = try await storage.info(key: key) else { throw APIError.notFound() }
 
         // The copy without location is another representation: another ETag.
-        let etag = "\"\(String(info.size, radix: 16))-\(String(Int64(info.modified.timeIntervalSince1970 * 1000), radix: 16))"
-            + (patches.isEmpty ? "" : "-nl") + "\""
+        let etag = Self.etag(info, suffix: patches.isEmpty ? "" : "-nl")
         var headers: HTTPFields = [
             .contentType: MediaFormat.contentType(ofKey: key),
             .eTag: etag,
@@ -97,9 +96,7 @@ package struct FileController: Sendable {
         let scope = media.isPublic ? "public" : "private"
         headers[.cacheControl] = isRendition ? "\(scope), max-age=31536000, immutable" : "\(scope), max-age=3600"
 
-        if let inm = request.headers[.ifNoneMatch], inm.split(separator: ",").contains(where: {
-            $0.trimmingCharacters(in: .whitespaces) == etag || $0.trimmingCharacters(in: .whitespaces) == "*"
-        }) {
+        if Self.notModified(request, etag: etag) {
             return Response(status: .notModified, headers: headers)
         }
 
@@ -177,6 +174,19 @@ package struct FileController: Sendable {
         // S3 refuses presigned URLs valid for more than seven days.
         let expires = min(lifetime, 604_800)
         return storage.presignedURL(key: key, expires: expires).map { ($0, expires) }
+    }
+
+    /// A stored file's ETag: its size and modification time (every Gateway gives the same one).
+    package static func etag(_ info: BlobInfo, suffix: String = "") -> String {
+        "\"\(String(info.size, radix: 16))-\(String(Int64(info.modified.timeIntervalSince1970 * 1000), radix: 16))\(suffix)\""
+    }
+
+    /// Whether `If-None-Match` names `etag` (or `*`).
+    package static func notModified(_ request: Request, etag: String) -> Bool {
+        guard let inm = request.headers[.ifNoneMatch] else { return false }
+        return inm.split(separator: ",").contains {
+            $0.trimmingCharacters(in: .whitespaces) == etag || $0.trimmingCharacters(in: .whitespaces) == "*"
+        }
     }
 
     /// A single `bytes=` range (first-last, first-, -suffix) clamped to the file; nil when unsatisfiable.

@@ -6,6 +6,7 @@ import Imaging
 import Logging
 import MediaDomain
 import Metrics
+import NIOCore
 import Persistence
 import ServiceKit
 import Storage
@@ -22,7 +23,8 @@ import Glibc
 /// stored under the media's generation folder (`g<n>/variants/`), so a reprocess or a deletion takes it along with
 /// the renditions; once stored it is served like any rendition (ETag, Range, a year's `Cache-Control`), counted in its
 /// owner's quota as a ledger row of kind `variant`, and removed by the Janitor once nobody fetched it for
-/// `MEDIA_VARIANT_RETENTION` (fetch times are written a batch a minute, `VariantFetchLog`).
+/// `MEDIA_VARIANT_RETENTION` (fetch times are written a batch a minute, `VariantFetchLog`). Small variants a Gateway
+/// has served stay in its memory (`VariantMemoryCache`): a popular one costs no storage read.
 ///
 /// Renders run in this process on their own threads at a lower CPU priority (nice 10): the event loops answering
 /// the API preempt them, so a storm of new variants slows renders, not the API (the bench's storm row measures it).
@@ -43,6 +45,8 @@ package struct TransformController: Sendable {
     /// The ledger's variant rows (the owner's quota, `MEDIA_VARIANT_RETENTION`) and the batched fetch times.
     package let variants: any VariantStore
     package let fetches: VariantFetchLog
+    /// Small stored variants this Gateway has served, answered without a trip to storage.
+    package let memory = VariantMemoryCache()
 
     package init(
         repository: any MediaRepository, storage: any BlobStorage, files: FileController, signer: TransformSigner?,
@@ -110,10 +114,9 @@ package struct TransformController: Sendable {
             ext: output.fileExtension)
         let extra: HTTPFields = format == .auto ? [.vary: "Accept"] : [:]
 
-        if try await storage.info(key: key) != nil {
+        if let stored = try await stored(key: key, media: media, extra: extra, request: request, context: context) {
             Counter(label: "mediaflow_transform_cache_hits_total").increment()
-            fetches.note(key)
-            return try await files.stream(key: key, media: media, extraHeaders: extra, request: request, context: context)
+            return stored
         }
         let (storage, pool, limits, logger, variants) = (self.storage, self.pool, self.limits, context.logger, self.variants)
         let generation = media.generation
@@ -157,7 +160,57 @@ package struct TransformController: Sendable {
                 "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
             ])
         }
+        guard let rendered = try await stored(key: key, media: media, extra: extra, request: request, context: context) else {
+            throw APIError.notFound("The variant was rendered but storage does not hold it.")
+        }
+        return rendered
+    }
+
+    /// The stored variant `key`, from memory when this Gateway holds it, else from storage (then kept in memory
+    /// when small); nil when storage has none. Every answer notes the fetch for the variant's retention.
+    private func stored(
+        key: String, media: Media, extra: HTTPFields, request: Request, context: GatewayRequestContext
+    ) async throws -> Response? {
+        if let entry = memory.get(key) {
+            fetches.note(key)
+            return try respond(entry, media: media, extra: extra, request: request)
+        }
+        guard let info = try await storage.info(key: key) else { return nil }
+        fetches.note(key)
+        if info.size <= Int64(memory.maxEntryBytes), let bytes = try? await storage.get(key: key), Int64(bytes.count) == info.size {
+            let entry = VariantMemoryCache.Entry(
+                body: ByteBuffer(bytes: bytes), etag: FileController.etag(info), contentType: MediaFormat.contentType(ofKey: key))
+            memory.put(key, entry)
+            return try respond(entry, media: media, extra: extra, request: request)
+        }
         return try await files.stream(key: key, media: media, extraHeaders: extra, request: request, context: context)
+    }
+
+    /// A variant held in memory, answered as `FileController.stream` answers a stored file: ETag and 304, one range
+    /// and 206 (416 when unsatisfiable), a year's `Cache-Control`.
+    private func respond(_ entry: VariantMemoryCache.Entry, media: Media, extra: HTTPFields, request: Request) throws -> Response {
+        var headers: HTTPFields = [
+            .contentType: entry.contentType, .eTag: entry.etag, .acceptRanges: "bytes",
+            .cacheControl: "\(media.isPublic ? "public" : "private"), max-age=31536000, immutable",
+        ]
+        for field in extra { headers[field.name] = field.value }
+        if FileController.notModified(request, etag: entry.etag) { return Response(status: .notModified, headers: headers) }
+        let size = Int64(entry.body.readableBytes)
+        var body = entry.body
+        var status = HTTPResponse.Status.ok
+        if let rangeHeader = request.headers[.range], FileController.ifRangeMatches(request, etag: entry.etag) {
+            guard let range = FileController.parseRange(rangeHeader, size: size) else {
+                headers[.contentRange] = "bytes */\(size)"
+                throw APIError(.rangeNotSatisfiable, code: "range_not_satisfiable",
+                               detail: "The requested range is not satisfiable.", headers: headers)
+            }
+            body = entry.body.getSlice(at: entry.body.readerIndex + Int(range.lowerBound), length: Int(range.count)) ?? body
+            status = .partialContent
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)"
+        }
+        headers[.contentLength] = String(body.readableBytes)
+        if request.method == .head { return Response(status: status, headers: headers) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
 
     /// `<id>.<format>`: a positive id and a known format, nothing else.
