@@ -58,6 +58,13 @@ final class VipsImageRef {
     /// Frames in the file (1 when the loader does not say).
     var pageCount: Int { max(1, Int(vips_image_get_n_pages(pointer))) }
 
+    /// The pixels of an image held in memory (a `copyToMemory` result), band-interleaved rows with no padding; nil
+    /// for an image that would have to be computed first.
+    var memoryPixels: UnsafeRawPointer? {
+        guard pointer.pointee.dtype == VIPS_IMAGE_SETBUF || pointer.pointee.dtype == VIPS_IMAGE_SETBUF_FOREIGN else { return nil }
+        return UnsafeRawPointer(pointer.pointee.data)
+    }
+
     func hasField(_ name: String) -> Bool {
         vips_image_get_typeof(pointer, name) != 0
     }
