@@ -355,7 +355,7 @@ extension TransformOptions {
     func transform(output: ImageTransform.Output) -> ImageTransform {
         let mode: ImageTransform.Fit = switch (fit, width != nil && height != nil) {
         case (.cover, true):
-            .cover(gravity == .smart ? .attention : gravity == .entropy ? .entropy : .centre)
+            .cover(gravity == .smart || gravity == .face ? .attention : gravity == .entropy ? .entropy : .centre)
         case (.fill, true): .fill
         default: .inside
         }

@@ -21,6 +21,8 @@ package struct TransformOptions: Hashable, Sendable {
         case smart
         /// libvips' entropy strategy: the crop keeps the busiest region.
         case entropy
+        /// SPEC §12 names it: libvips has no face detector, so this is `smart` (attention, which favours skin tones).
+        case face
     }
 
     package enum Format: String, Sendable, CaseIterable {

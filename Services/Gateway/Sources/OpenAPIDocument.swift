@@ -72,7 +72,7 @@ struct OpenAPIDocument: Sendable {
               "anyOf": [{"required": ["width"], "properties": {"width": {"type": "integer"}}}, {"required": ["height"], "properties": {"height": {"type": "integer"}}}],
               "properties": {"width": {"type": ["integer", "null"], "minimum": 1, "maximum": 4096}, "height": {"type": ["integer", "null"], "minimum": 1, "maximum": 4096},
                 "fit": {"type": ["string", "null"], "enum": ["cover", "contain", "fill", "inside", null]},
-                "gravity": {"type": ["string", "null"], "enum": ["centre", "smart", "entropy", null]},
+                "gravity": {"type": ["string", "null"], "enum": ["centre", "smart", "entropy", "face", null]},
                 "format": {"type": ["string", "null"], "enum": ["jpg", "webp", "avif", "png", "auto", null]},
                 "quality": {"type": ["integer", "null"], "minimum": 1, "maximum": 100}}},
               "example": {"width": 320, "height": 240, "fit": "cover", "gravity": "smart", "format": "auto"}}}},
@@ -88,7 +88,7 @@ struct OpenAPIDocument: Sendable {
         "/img/{signature}/{options}/{file}": {
           "parameters": [
             {"name": "signature", "in": "path", "required": true, "description": "The first 32 characters of the base64url HMAC-SHA256 of <options>/<file>[?exp=<n>] with MEDIA_TRANSFORM_KEY.", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{32}$"}},
-            {"name": "options", "in": "path", "required": true, "description": "w_<px>, h_<px> (at least one; 1-4096), fit_<cover|contain|fill|inside>, g_<centre|smart|entropy>, q_<1-100>, comma-separated, each once (any order; shown here in the order transform-url writes them).", "schema": {"type": "string", "pattern": "^(w_([1-9][0-9]{0,2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-6])(,h_([1-9][0-9]{0,2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-6]))?|h_([1-9][0-9]{0,2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-6]))(,fit_(cover|contain|fill|inside))?(,g_(centre|smart|entropy))?(,q_([1-9][0-9]?|100))?$"}},
+            {"name": "options", "in": "path", "required": true, "description": "w_<px>, h_<px> (at least one; 1-4096), fit_<cover|contain|fill|inside>, g_<centre|smart|entropy|face>, q_<1-100>, comma-separated, each once (any order; shown here in the order transform-url writes them).", "schema": {"type": "string", "pattern": "^(w_([1-9][0-9]{0,2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-6])(,h_([1-9][0-9]{0,2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-6]))?|h_([1-9][0-9]{0,2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-6]))(,fit_(cover|contain|fill|inside))?(,g_(centre|smart|entropy|face))?(,q_([1-9][0-9]?|100))?$"}},
             {"name": "file", "in": "path", "required": true, "description": "<media id>.<jpg|webp|avif|png|auto>", "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,17}\\.(jpg|webp|avif|png|auto)$"}},
             {"name": "exp", "in": "query", "required": false, "description": "Private media: the URL's expiry, seconds since 1970 (signed).", "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}}],
           "get": {"operationId": "transformImage", "summary": "A transform of a media's picture (SPEC §12): rendered on first request, then served from storage.", "security": [],
