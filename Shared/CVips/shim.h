@@ -175,8 +175,8 @@ static inline int mf_webpsave(VipsImage *in, int quality, void **bytes, size_t *
     return vips_webpsave_buffer(in, bytes, length, "Q", quality, "strip", TRUE, "effort", 2, NULL);
 }
 
-// vips_heifsave_buffer is variadic: AV1 (AVIF), 8-bit, 4:2:0, metadata stripped, at `effort` 0-9 (libaom's speed
-// 9 - effort: 0 is the fastest; 4, the default, costs about 4x the time of 0 for about 40 % fewer bytes at 640 px).
+// vips_heifsave_buffer is variadic: AV1 (AVIF), 8-bit, 4:2:0, metadata stripped, at `effort` 0-9 (0 is the fastest;
+// see RenditionCatalog.imageAVIF for what it costs).
 static inline int mf_avifsave(VipsImage *in, int quality, int effort, void **bytes, size_t *length) {
     return vips_heifsave_buffer(in, bytes, length, "Q", quality, "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1,
                                 "bitdepth", 8, "effort", effort, "strip", TRUE, NULL);

@@ -15,31 +15,6 @@ public struct RGBAPixels: Sendable {
         self.bytes = bytes
     }
 
-    /// From 1 (grey), 2 (grey, alpha), 3 (RGB) or 4 (RGBA) interleaved 8-bit bands; nil for another band count or
-    /// a buffer of the wrong size.
-    public init?(width: Int, height: Int, bands: Int, interleaved: UnsafeRawBufferPointer) {
-        let count = width * height
-        guard width > 0, height > 0, (1...4).contains(bands), interleaved.count == count * bands else { return nil }
-        var rgba = [UInt8](repeating: 255, count: count * 4)
-        for i in 0..<count {
-            let source = i * bands, target = i * 4
-            switch bands {
-            case 1, 2:
-                let grey = interleaved[source]
-                rgba[target] = grey
-                rgba[target + 1] = grey
-                rgba[target + 2] = grey
-                if bands == 2 { rgba[target + 3] = interleaved[source + 1] }
-            default:
-                rgba[target] = interleaved[source]
-                rgba[target + 1] = interleaved[source + 1]
-                rgba[target + 2] = interleaved[source + 2]
-                if bands == 4 { rgba[target + 3] = interleaved[source + 3] }
-            }
-        }
-        self.init(width: width, height: height, bytes: rgba)
-    }
-
     /// `interleaved` (1 to 4 bands of 8 bits, `rowBytes` apart) shrunk by area averaging to `targetWidth` x
     /// `targetHeight` (each at most the source's): what a placeholder needs from a frame already decoded, without
     /// asking the image library for another pass. Colour is averaged weighted by alpha, so transparent pixels lend
