@@ -117,6 +117,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Services/Gateway/Uploads", swiftSettings: swiftSettings),
         .target(name: "GatewayAPI", dependencies: [
             "GatewayKit", "GatewayUploads", "MediaDomain", "Persistence", "Storage", "Tokens", "ServiceCore", "ServiceKit",
@@ -195,6 +196,7 @@ let package = Package(
         .target(name: "Janitor", dependencies: [
             "MediaDomain", "Messaging", "Persistence", "ServiceCore", "ServiceKit", "Operations", "Storage", "Imaging",
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -220,7 +222,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .testTarget(name: "JanitorTests", dependencies: [
             "Janitor", "Operations", "Persistence", "Storage", "Messaging", "MediaDomain", "ServiceCore", "ServiceKit",
-            "TestSupport",
+            "Placeholders", "TestSupport",
         ], swiftSettings: swiftSettings),
         .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: [

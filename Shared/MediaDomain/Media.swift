@@ -23,14 +23,18 @@ public struct Media: Sendable, Equatable {
     public var generation: Int
     public var createdAt: Date
     public var updatedAt: Date
+    /// SHA-256 of the original as uploaded, lowercase hex (SPEC §13); nil for media stored before it was computed
+    /// until the Janitor's `backfill` reads their original.
+    public var sha256: String?
 
     public init(
         id: Int64, userId: Int64, username: String, fileType: FileType, status: MediaStatus, fileSize: Int64,
         mimeType: String, format: MediaFormat, originalFilename: String, storageKey: String,
         renditions: [String: RenditionInfo] = [:], width: Int? = nil, height: Int? = nil, duration: Double? = nil,
         bitrate: Int64? = nil, metadata: [String: JSONValue] = [:], isPublic: Bool, generation: Int = 1,
-        createdAt: Date, updatedAt: Date
+        createdAt: Date, updatedAt: Date, sha256: String? = nil
     ) {
+        self.sha256 = sha256
         self.id = id
         self.userId = userId
         self.username = username
@@ -76,12 +80,16 @@ public struct NewMedia: Sendable, Equatable {
     public var idempotencyKey: String?
     /// The upload request's trace (W3C `traceparent`), carried by its `media.uploaded` event.
     public var traceparent: String?
+    /// SHA-256 of the stored original, lowercase hex, computed as its bytes streamed in.
+    public var sha256: String?
 
     public init(
         userId: Int64, username: String, format: MediaFormat, fileSize: Int64, originalFilename: String,
-        storageKey: String, isPublic: Bool, idempotencyKey: String? = nil, traceparent: String? = nil
+        storageKey: String, isPublic: Bool, idempotencyKey: String? = nil, traceparent: String? = nil,
+        sha256: String? = nil
     ) {
         self.traceparent = traceparent
+        self.sha256 = sha256
         self.userId = userId
         self.username = username
         self.format = format

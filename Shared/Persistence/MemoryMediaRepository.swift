@@ -14,6 +14,9 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
         var inbox: Set<String> = []
         var runs: [JanitorRun] = []
         var janitorEpoch: Int64 = 0
+        /// Each media's perceptual hash as last reported by `perceptualHashChanges`, with its sequence.
+        var reportedHashes: [Int64: (hash: UInt64?, sequence: Int64)] = [:]
+        var hashSequence: Int64 = 0
     }
 
     struct OutboxRow {
@@ -46,7 +49,7 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
                 id: s.nextId, userId: new.userId, username: new.username, fileType: new.format.fileType,
                 status: .processing, fileSize: new.fileSize, mimeType: new.format.mimeType, format: new.format,
                 originalFilename: new.originalFilename, storageKey: new.storageKey, isPublic: new.isPublic,
-                createdAt: now, updatedAt: now)
+                createdAt: now, updatedAt: now, sha256: new.sha256)
             s.nextId += 1
             s.rows[media.id] = media
             if let key = new.idempotencyKey { s.idempotencyKeys[media.id] = key }

@@ -16,7 +16,8 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
 
     static let columns = """
         id, user_id, username, file_type, status, file_size, mime_type, format, original_filename, storage_key,
-        renditions::text, width, height, duration, bitrate, metadata::text, is_public, generation, created_at, updated_at
+        renditions::text, width, height, duration, bitrate, metadata::text, is_public, generation, created_at, updated_at,
+        sha256
         """
 
     /// `columns` of the table aliased `m`.
@@ -25,7 +26,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
 
     typealias Row = (
         Int64, Int64, String, String, String, Int64, String, String, String, String,
-        String, Int?, Int?, Double?, Int64?, String, Bool, Int, Date, Date
+        String, Int?, Int?, Double?, Int64?, String, Bool, Int, Date, Date, String?
     )
 
     static func media(_ r: Row) throws -> Media {
@@ -47,7 +48,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
             id: r.0, userId: r.1, username: r.2, fileType: fileType, status: status, fileSize: r.5, mimeType: r.6,
             format: format, originalFilename: r.8, storageKey: r.9, renditions: renditions,
             width: r.11, height: r.12, duration: r.13, bitrate: r.14, metadata: metadata,
-            isPublic: r.16, generation: r.17, createdAt: r.18, updatedAt: r.19)
+            isPublic: r.16, generation: r.17, createdAt: r.18, updatedAt: r.19, sha256: r.20)
     }
 
     static func json<T: Encodable>(_ value: T) throws -> String {
@@ -118,10 +119,10 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
             guard let media = try await one(
                 """
                 INSERT INTO media (user_id, username, file_type, status, file_size, mime_type, format,
-                                   original_filename, storage_key, is_public, idempotency_key)
+                                   original_filename, storage_key, is_public, idempotency_key, sha256)
                 VALUES (\(new.userId), \(new.username), \(new.format.fileType.rawValue), 'processing', \(new.fileSize),
                         \(new.format.mimeType), \(new.format.rawValue), \(new.originalFilename), \(new.storageKey),
-                        \(new.isPublic), \(new.idempotencyKey))
+                        \(new.isPublic), \(new.idempotencyKey), \(new.sha256))
                 RETURNING \(unescaped: Self.columns)
                 """, on: connection)
             else { throw PersistenceError.corruptRow("INSERT returned no row") }

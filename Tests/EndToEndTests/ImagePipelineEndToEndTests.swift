@@ -14,9 +14,12 @@ struct ImagePipelineEndToEndTests {
         let stack = try await Stack.start()
         defer { stack.stop() }
         let user = Int64.random(in: 10_000_000...1_000_000_000)
-        let upload = try await stack.upload(try await Fixtures.jpeg(width: 1600, height: 1200), filename: "photo.jpg", user: user)
+        let photo = try await Fixtures.jpeg(width: 1600, height: 1200)
+        let upload = try await stack.upload(photo, filename: "photo.jpg", user: user)
         #expect(upload.status == 201)
         #expect(upload.json["status"] == "processing")
+        // SPEC §13: the hash of the bytes as they streamed in, in the 201 already.
+        #expect(upload.json["sha256"]?.stringValue == (try sha256sum(photo)), "\(upload.json)")
         let id = try #require(upload.json["id"]?.intValue)
 
         let media = try await stack.waitFor(id, user: user)
@@ -46,6 +49,8 @@ struct ImagePipelineEndToEndTests {
         #expect(hash.count >= 5 && hash[4] & 0x80 != 0, "a landscape picture's ThumbHash")
         let colour = try #require(media["metadata"]?["dominant_color"]?.stringValue)
         #expect(colour.count == 7 && colour.hasPrefix("#"), "\(colour)")
+        let phash = try #require(media["metadata"]?["phash"]?.stringValue, "\(media)")
+        #expect(phash.count == 16 && UInt64(phash, radix: 16) != nil, "\(phash)")
     }
 
     @Test func listStatsAndDeleteOverHTTP() async throws {

@@ -70,6 +70,8 @@ struct ResumableUploadEndToEndTests {
         #expect(media["status"] == "ready", "the resumed upload ended ready: \(media)")
         #expect(media["file_size"]?.intValue == Int64(bytes.count))
         #expect(media["original_filename"] == "resumed.mp4")
+        // SPEC §13: hashed as the parts were joined into the original, equal to sha256sum of the source.
+        #expect(media["sha256"]?.stringValue == (try sha256sum(bytes)), "\(media)")
         let original = try #require(media["urls"]?["original"]?.stringValue)
         let stored = try await get(original.replacingOccurrences(of: stack.baseURL, with: second), stack: stack, user: owner)
         #expect(stored.status == 200)

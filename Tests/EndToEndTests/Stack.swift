@@ -318,3 +318,12 @@ func jpegSize(_ data: Data) -> (Int, Int)? {
     }
     return nil
 }
+
+/// `sha256sum` of `bytes` (the coreutils tool, the checker of SPEC §13's `sha256`).
+func sha256sum(_ bytes: Data) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("sha-\(UUID().uuidString)").path
+    try bytes.write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = try runCapturing("/usr/bin/env", ["sha256sum", path])
+    return String(result.output.prefix(64))
+}

@@ -328,8 +328,9 @@ struct PostgresRepositoryTests {
         }
     }
 
-    /// The Janitor's `backfill` (SPEC §12) on real SQL: a ready media without a placeholder is found, gets one once,
-    /// and neither another generation nor one a job made is written over.
+    /// The Janitor's `backfill` (SPEC §12, §13) on real SQL: a ready media without a placeholder is found, gets one once,
+    /// and neither another generation nor one a job made is written over; one with a placeholder but no perceptual hash
+    /// (made before SPEC §13) gets the hash and keeps its placeholder.
     @Test func placeholdersAreBackfilledOnceAndOnlyIntoTheGenerationThatWasRead() async throws {
         try await TestServers.withDatabase { _, repo in
             let user = Self.freshUser()
@@ -339,14 +340,60 @@ struct PostgresRepositoryTests {
             #expect(try await repo.apply(.ready(ready), consumer: "itest") == .applied)
             let missing = try await repo.mediaMissingPlaceholders(after: media.id - 1, limit: 10)
             #expect(missing.first?.id == media.id)
-            let fields: [String: JSONValue] = ["thumbhash": "1QcSHQRnh493V4dIh4eXh1h4kJUI", "dominant_color": "#1e3cc8"]
+            let placeholder: [String: JSONValue] = ["thumbhash": "1QcSHQRnh493V4dIh4eXh1h4kJUI", "dominant_color": "#1e3cc8"]
+            var fields = placeholder
+            fields["phash"] = "c3d2e1f0a5968778"
             #expect(try await repo.addPlaceholders(id: media.id, generation: 2, fields: fields, fence: nil) == false)
-            #expect(try await repo.addPlaceholders(id: media.id, generation: 1, fields: fields, fence: nil) == true)
-            #expect(try await repo.addPlaceholders(id: media.id, generation: 1, fields: ["thumbhash": "x"], fence: nil) == false)
+            // Made before SPEC §13: a placeholder without a perceptual hash is still missing something.
+            #expect(try await repo.addPlaceholders(id: media.id, generation: 1, fields: placeholder, fence: nil) == true)
+            #expect(try await repo.mediaMissingPlaceholders(after: media.id - 1, limit: 10).first?.id == media.id)
+            var later = fields
+            later["thumbhash"] = "x"
+            #expect(try await repo.addPlaceholders(id: media.id, generation: 1, fields: later, fence: nil) == true)
+            #expect(try await repo.addPlaceholders(id: media.id, generation: 1, fields: ["phash": "0000000000000000"], fence: nil) == false)
             let row = try #require(try await repo.find(id: media.id))
             #expect(row.metadata["thumbhash"] == "1QcSHQRnh493V4dIh4eXh1h4kJUI" && row.metadata["format"] == "jpeg")
+            #expect(row.metadata["phash"] == "c3d2e1f0a5968778", "the hash added, the placeholder kept: \(row.metadata)")
             #expect(row.updatedAt == (try await repo.find(id: media.id))?.updatedAt)
             #expect(try await repo.mediaMissingPlaceholders(after: media.id - 1, limit: 10).allSatisfy { $0.id != media.id })
+        }
+    }
+
+    /// SPEC §13 on real SQL: `sha256` is stored with the row; `metadata.phash` becomes `media.phash` through the trigger,
+    /// each change with a new sequence, so a reader asking "since the last one" sees exactly what changed; the backfill
+    /// hashes only rows without one.
+    @Test func contentHashIsStoredAndPerceptualHashChangesAreReportedOnceInOrder() async throws {
+        try await TestServers.withDatabase { _, repo in
+            let user = Self.freshUser()
+            var new = newMedia(user)
+            new.sha256 = String(repeating: "ab", count: 32)
+            guard case .created(let hashed) = try await repo.create(new),
+                  case .created(let other) = try await repo.create(newMedia(user))
+            else { Issue.record("not created"); return }
+            #expect(hashed.sha256 == String(repeating: "ab", count: 32))
+            #expect(try await repo.find(id: hashed.id)?.sha256 == String(repeating: "ab", count: 32))
+            #expect(try await repo.mediaWithoutContentHash(after: hashed.id - 1, limit: 10).map(\.id).contains(other.id))
+            #expect(try await repo.addContentHash(id: other.id, sha256: String(repeating: "cd", count: 32), fence: nil))
+            #expect(try await repo.addContentHash(id: other.id, sha256: String(repeating: "ef", count: 32), fence: nil) == false)
+            #expect(try await repo.find(id: other.id)?.sha256 == String(repeating: "cd", count: 32))
+
+            #expect(try await repo.perceptualHashChanges(userId: user, after: 0, limit: 10).isEmpty, "no hash yet")
+            let ready = MediaReady(mediaId: hashed.id, generation: 1, renditions: [:], width: 4, height: 3, duration: nil,
+                                   bitrate: nil, metadata: ["phash": "f0f0f0f0f0f0f0f1"], processingMs: 1)
+            #expect(try await repo.apply(.ready(ready), consumer: "itest") == .applied)
+            let first = try await repo.perceptualHashChanges(userId: user, after: 0, limit: 10)
+            #expect(first.map(\.mediaId) == [hashed.id] && first.first?.hash == 0xf0f0_f0f0_f0f0_f0f1, "\(first)")
+            let seen = try #require(first.last?.sequence)
+            #expect(try await repo.perceptualHashChanges(userId: user, after: seen, limit: 10).isEmpty, "nothing new")
+            #expect(try await repo.perceptualHashChanges(userId: user + 1, after: 0, limit: 10).isEmpty, "another user's")
+            // A top bit set is a negative bigint in PostgreSQL and the same 64 bits here.
+            let readyOther = MediaReady(mediaId: other.id, generation: 1, renditions: [:], width: 4, height: 3, duration: nil,
+                                        bitrate: nil, metadata: ["phash": "8000000000000000"], processingMs: 1)
+            #expect(try await repo.apply(.ready(readyOther), consumer: "itest") == .applied)
+            let second = try await repo.perceptualHashChanges(userId: user, after: seen, limit: 10)
+            #expect(second.map(\.mediaId) == [other.id] && second.first?.hash == 1 << 63, "\(second)")
+            #expect(try await repo.existingIds([hashed.id, other.id, 1], userId: user) == [hashed.id, other.id])
+            #expect(try await repo.media(ids: [hashed.id, other.id], userId: user + 1).isEmpty)
         }
     }
 }

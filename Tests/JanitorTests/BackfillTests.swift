@@ -10,6 +10,7 @@ import TestSupport
 
 import Operations
 @testable import Janitor
+import Placeholders
 
 /// The Janitor's `backfill` (SPEC §12): media stored before placeholders existed get `metadata.thumbhash` and
 /// `metadata.dominant_color` from a stored rendition, real pictures decoded by libvips, on the in-memory store.
@@ -62,35 +63,42 @@ struct BackfillTests {
                                    metadata: ["thumbhash": "AAAA", "dominant_color": "#000000"])
         let tasks = JanitorTasks(store: repository, storage: storage, settings: JanitorSettings(), instance: "test", logger: logger)
 
+        // `done` has the placeholder a job made before SPEC §13 but no perceptual hash: it is given one.
         let dry = try await tasks.run(.backfill, dryRun: true, trigger: "test")
-        #expect(dry.report.counts == ["scanned": 4, "placeholders": 2, "no_picture": 1, "unreadable": 1])
+        #expect(dry.report.counts == ["scanned": 5, "placeholders": 3, "no_picture": 1, "unreadable": 1, "hashed": 5, "unhashable": 0])
         #expect(try await repository.find(id: image.id)?.metadata["thumbhash"] == nil, "a dry run writes nothing")
 
         let run = try await tasks.run(.backfill, dryRun: false, trigger: "test")
-        #expect(run.report.counts == ["scanned": 4, "placeholders": 2, "no_picture": 1, "unreadable": 1])
+        #expect(run.report.counts == ["scanned": 5, "placeholders": 3, "no_picture": 1, "unreadable": 1, "hashed": 5, "unhashable": 0])
+        // Stored before SPEC §13: the content hash of the original as `sha256sum` gives it ([1, 2, 3]).
+        #expect(try await repository.find(id: image.id)?.sha256 == "039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81")
         let filled = try #require(try await repository.find(id: image.id))
         let hash = try #require(filled.metadata["thumbhash"]?.stringValue.flatMap { Data(base64Encoded: $0) })
         #expect(hash.count >= 5 && hash[4] & 0x80 != 0, "a landscape ThumbHash")
         #expect(Self.close(filled.metadata["dominant_color"]?.stringValue, to: (0x30, 0x80, 0xe0)), "\(filled.metadata)")
-        #expect(filled.metadata["format"] == nil && filled.status == .ready, "only the placeholders were added")
+        #expect(filled.metadata["phash"]?.stringValue.flatMap(PerceptualHash.parse) != nil, "\(filled.metadata)")
+        #expect(filled.metadata["format"] == nil && filled.status == .ready, "only the derived fields were added")
         let poster = try #require(try await repository.find(id: video.id))
         #expect(Self.close(poster.metadata["dominant_color"]?.stringValue, to: (0xe0, 0x30, 0x30)), "\(poster.metadata)")
         let posterHash = try #require(poster.metadata["thumbhash"]?.stringValue.flatMap { Data(base64Encoded: $0) })
         #expect(posterHash[4] & 0x80 == 0, "a portrait poster's ThumbHash")
+        #expect(poster.metadata["phash"]?.stringValue.flatMap(PerceptualHash.parse) != nil, "a poster's perceptual hash")
         #expect(try await repository.find(id: silent.id)?.metadata["thumbhash"] == nil)
         #expect(try await repository.find(id: broken.id)?.metadata["thumbhash"] == nil)
-        #expect(try await repository.find(id: done.id)?.metadata["thumbhash"] == "AAAA", "what a job made is kept")
+        let kept = try #require(try await repository.find(id: done.id))
+        #expect(kept.metadata["thumbhash"] == "AAAA", "what a job made is kept")
+        #expect(kept.metadata["phash"]?.stringValue.flatMap(PerceptualHash.parse) != nil, "what it lacked is added")
 
         // What could be filled was: a second run only looks at those that give nothing.
         let again = try await tasks.run(.backfill, dryRun: false, trigger: "test")
-        #expect(again.report.counts == ["scanned": 2, "placeholders": 0, "no_picture": 1, "unreadable": 1])
+        #expect(again.report.counts == ["scanned": 2, "placeholders": 0, "no_picture": 1, "unreadable": 1, "hashed": 0, "unhashable": 0])
     }
 
     @Test func aPlaceholderIsNotWrittenOverAnotherGenerationOrOneAJobMade() async throws {
         let repository = MemoryMediaRepository()
         let storage = MemoryStorage()
         let media = try await ready(repository, storage, format: .jpeg, pictures: ["small": try Self.jpeg(colour: "gray", size: "64x64")])
-        let fields: [String: JSONValue] = ["thumbhash": "BBBB", "dominant_color": "#808080"]
+        let fields: [String: JSONValue] = ["thumbhash": "BBBB", "dominant_color": "#808080", "phash": "8000000000000000"]
         #expect(try await repository.addPlaceholders(id: media.id, generation: 2, fields: fields, fence: nil) == false)
         #expect(try await repository.addPlaceholders(id: media.id, generation: 1, fields: fields, fence: nil) == true)
         #expect(try await repository.addPlaceholders(id: media.id, generation: 1, fields: ["thumbhash": "CCCC"], fence: nil) == false)

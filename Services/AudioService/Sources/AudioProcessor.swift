@@ -71,7 +71,7 @@ public struct AudioProcessor: MediaProcessor {
                 "channels": .int(Int64(result.mp3Channels)),
             ]),
         ]
-        if let placeholder = result.coverPlaceholder { metadata.merge(placeholder.metadataFields) { _, new in new } }
+        if let placeholder = result.coverPlaceholder { metadata.merge(placeholder.placeholderFields) { _, new in new } }
         return ProcessingOutput(
             renditions: renditions, duration: m.duration, bitrate: m.bitRate > 0 ? m.bitRate : nil, metadata: metadata)
     }

@@ -17,12 +17,16 @@ package struct MediaController: Sendable {
     package let storage: any BlobStorage
     package let links: MediaLinks
     package let upload: UploadHandler
+    /// Near-duplicates (SPEC §13): the hashes in memory and the store they are checked against.
+    package let similarity: (index: SimilarMediaIndex, store: any PerceptualHashStore)?
 
-    package init(repository: any MediaRepository, storage: any BlobStorage, links: MediaLinks, upload: UploadHandler) {
+    package init(repository: any MediaRepository, storage: any BlobStorage, links: MediaLinks, upload: UploadHandler,
+                 similarity: (any PerceptualHashStore)? = nil) {
         self.repository = repository
         self.storage = storage
         self.links = links
         self.upload = upload
+        self.similarity = similarity.map { (SimilarMediaIndex(store: $0), $0) }
     }
 
     package func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
@@ -33,11 +37,13 @@ package struct MediaController: Sendable {
         group.patch(":id", use: update)
         group.delete(":id", use: delete)
         group.post(":id/reprocess", use: reprocess)
+        group.get(":id/similar", use: similar)
         group.methodNotAllowed("upload", allow: [.post])
         group.methodNotAllowed("stats", allow: [.get, .head])
         group.methodNotAllowed("", allow: [.get, .head])
         group.methodNotAllowed(":id", allow: [.get, .head, .patch, .delete])
         group.methodNotAllowed(":id/reprocess", allow: [.post])
+        group.methodNotAllowed(":id/similar", allow: [.get, .head])
     }
 
     @Sendable package func uploadMedia(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -128,6 +134,63 @@ package struct MediaController: Sendable {
             ])
             return json(MediaResource(media, links: links), status: .accepted)
         }
+    }
+
+    /// `GET /api/media/{id}/similar/?max_distance=` (SPEC §13): the caller's media whose perceptual hash is within
+    /// `max_distance` bits of this one's, nearest first, paged as the list. A media without a hash (audio, not ready
+    /// yet) has no near-duplicates: an empty page.
+    @Sendable package func similar(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let params = request.uri.queryParameters
+        let maxDistance = try Self.maxDistance(params["max_distance"].map(String.init))
+        let paging = try Pagination(page: params["page"].map(String.init), pageSize: params["page_size"].map(String.init))
+        let media = try await visibleMedia(request, context: context, user: user)
+        var matches: [SimilarMediaIndex.Match] = []
+        var objects: [Int64: Media] = [:]
+        if let similarity, let text = media.metadata["phash"]?.stringValue, text.utf8.count == 16,
+           let hash = UInt64(text, radix: 16)
+        {
+            matches = try await similarity.index.matches(
+                userId: user.id, hash: hash, maxDistance: maxDistance, excluding: media.id)
+            // Deleted media are not announced to the index: every match is checked, so that the count is exact.
+            // A few matches (the usual case) are fetched whole at once; many, checked by id and the page fetched.
+            let existing: Set<Int64>
+            if matches.count <= 100 {
+                for found in try await similarity.store.media(ids: matches.map(\.mediaId), userId: user.id) {
+                    objects[found.id] = found
+                }
+                existing = Set(objects.keys)
+            } else {
+                existing = try await similarity.store.existingIds(matches.map(\.mediaId), userId: user.id)
+            }
+            if existing.count < matches.count {
+                let gone = matches.map(\.mediaId).filter { !existing.contains($0) }
+                similarity.index.forget(gone, userId: user.id)
+                matches.removeAll { !existing.contains($0.mediaId) }
+            }
+        }
+        try paging.requireExists(count: matches.count)
+        let page = Array(matches.dropFirst(paging.offset).prefix(paging.size))
+        let missing = page.map(\.mediaId).filter { objects[$0] == nil }
+        if let similarity, !missing.isEmpty {
+            for found in try await similarity.store.media(ids: missing, userId: user.id) { objects[found.id] = found }
+        }
+        var filters: [(String, String)] = []
+        if params["max_distance"] != nil { filters.append(("max_distance", String(maxDistance))) }
+        let (next, previous) = paging.neighbours(count: matches.count) {
+            links.apiURL("/api/media/\(media.id)/similar/", query: paging.query($0, filters: filters))
+        }
+        return json(Page(count: matches.count, next: next, previous: previous,
+                         results: page.compactMap { objects[$0.mediaId] }.map { MediaResource($0, links: links) }))
+    }
+
+    /// `max_distance`: 0 to 32 (default 10); 400 `invalid_parameter` otherwise.
+    static func maxDistance(_ text: String?) throws -> Int {
+        guard let text, !text.isEmpty else { return 10 }
+        guard let value = Int(text), (0...32).contains(value) else {
+            throw APIError.badRequest("invalid_parameter", "max_distance must be a whole number from 0 to 32.")
+        }
+        return value
     }
 
     private func visibleMedia(_ request: Request, context: GatewayRequestContext, user: AuthenticatedUser) async throws -> Media {

@@ -49,6 +49,8 @@ public struct GatewayDependencies: Sendable {
     public var variants: any VariantStore = MemoryVariantStore()
     public var uploadRates: any UploadRateStore = MemoryUploadRateStore()
     public var liveStreams: any LiveStreamRegistry = MemoryLiveStreamRegistry()
+    /// Perceptual hashes for near-duplicates (SPEC §13); without it `/similar/` lists nothing.
+    public var similarity: (any PerceptualHashStore)?
     /// The stream cap over `liveStreams`, when the caller needs it too (the Gateway beats its streams' heartbeat);
     /// else `buildRouter` makes one.
     package var streamAllowance: StreamAllowance?
@@ -62,6 +64,7 @@ public struct GatewayDependencies: Sendable {
     ) {
         self.init(repository: repository, operations: repository, storage: storage, broker: broker,
                   readiness: readiness, registry: registry, uploads: uploads, onOutboxWrite: onOutboxWrite)
+        similarity = repository as? any PerceptualHashStore
     }
 
     public init(
@@ -100,7 +103,8 @@ public func buildRouter(
         repository: dependencies.repository, storage: dependencies.storage, limits: configuration.common.limits,
         allowance: allowance, onCreated: dependencies.onOutboxWrite)
     let mediaRoutes = router.group("api/media").add(middleware: AuthenticationMiddleware(authenticator: authenticator))
-    MediaController(repository: dependencies.repository, storage: dependencies.storage, links: links, upload: upload)
+    MediaController(repository: dependencies.repository, storage: dependencies.storage, links: links, upload: upload,
+                    similarity: dependencies.similarity)
         .addRoutes(to: mediaRoutes)
     ResumableUploadController(
         uploads: dependencies.uploads, storage: dependencies.storage, handler: upload,
@@ -216,6 +220,7 @@ public func buildApplication(
     dependencies.quotas = PostgresQuotaStore(client: postgres, logger: logger)
     dependencies.variants = PostgresVariantStore(client: postgres, logger: logger)
     dependencies.uploadRates = PostgresUploadRateStore(client: postgres, logger: logger)
+    dependencies.similarity = DeadlinePerceptualHashStore(base: repository, deadline: databaseDeadline)
     let streamAllowance = StreamAllowance(
         registry: PostgresLiveStreamRegistry(client: postgres, logger: logger), settings: configuration.fairUse)
     dependencies.streamAllowance = streamAllowance

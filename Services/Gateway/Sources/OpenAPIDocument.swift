@@ -178,6 +178,22 @@ struct OpenAPIDocument: Sendable {
               "404": {"$ref": "#/components/responses/NotFound"},
               "409": {"description": "not_failed: only failed media can be reprocessed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
               "503": {"$ref": "#/components/responses/Unavailable"}}}},
+        "/api/media/{id}/similar/": {
+          "parameters": [{"$ref": "#/components/parameters/MediaId"}],
+          "get": {"operationId": "similarMedia", "summary": "The caller's media whose perceptual hash (metadata.phash) is within max_distance bits of this one's, nearest first (SPEC §13). A media without a hash (audio, not processed yet) has none.",
+            "parameters": [
+              {"name": "max_distance", "in": "query", "description": "Hamming distance, 0 to 32; empty means 10.",
+               "schema": {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 32}, {"type": "string", "maxLength": 0}], "default": 10}},
+              {"name": "page", "in": "query", "description": "From 1; empty means 1.",
+               "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "maxLength": 0}], "default": 1}},
+              {"name": "page_size", "in": "query", "description": "Values over 100 are read as 100; empty means 20.",
+               "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000000}, {"type": "string", "maxLength": 0}], "default": 20}}],
+            "responses": {
+              "200": {"description": "A page of media.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MediaPage"}}}},
+              "400": {"description": "invalid_parameter: max_distance outside 0-32, or a bad page.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"description": "No such media (or another user's private one), or invalid_page.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+              "503": {"$ref": "#/components/responses/Unavailable"}}}},
         "/media/{key}": {"get": {
           "operationId": "getFile", "summary": "A stored file. Public media's files are open to anyone; private media's need the ?exp=&sig= their URLs carry.", "security": [],
           "parameters": [
@@ -399,7 +415,7 @@ struct OpenAPIDocument: Sendable {
           "Media": {"type": "object", "additionalProperties": false,
             "required": ["id", "user", "user_username", "file_type", "status", "file_size", "mime_type", "original_filename",
                          "display_url", "thumbnail_url", "urls", "width", "height", "duration", "bitrate", "metadata",
-                         "is_public", "created_at", "updated_at"],
+                         "is_public", "sha256", "created_at", "updated_at"],
             "properties": {
               "id": {"type": "integer", "minimum": 1}, "user": {"type": "integer"}, "user_username": {"type": "string"},
               "file_type": {"type": "string", "enum": ["image", "video", "audio"]},
@@ -413,6 +429,7 @@ struct OpenAPIDocument: Sendable {
               "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]},
               "duration": {"type": ["number", "null"]}, "bitrate": {"type": ["integer", "null"]},
               "metadata": {"type": "object"}, "is_public": {"type": "boolean"},
+              "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$", "description": "SHA-256 of the original as uploaded (SPEC §13); null until the Janitor's backfill hashes a media stored before it existed."},
               "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
           "MediaPage": {"type": "object", "required": ["count", "next", "previous", "results"], "additionalProperties": false,
             "properties": {"count": {"type": "integer", "minimum": 0},

@@ -167,7 +167,7 @@ package struct UploadHandler: Sendable {
         let new = NewMedia(
             userId: user.id, username: user.username, format: upload.format, fileSize: upload.size,
             originalFilename: upload.filename, storageKey: upload.key, isPublic: isPublic,
-            idempotencyKey: idempotencyKey, traceparent: trace?.header)
+            idempotencyKey: idempotencyKey, traceparent: trace?.header, sha256: upload.sha256)
         let result: CreateMediaResult
         do {
             result = try await repository.create(new)
@@ -227,8 +227,9 @@ package struct UploadHandler: Sendable {
         let key = StorageKeys.original(folder: folder.uuidString.lowercased(), format: format)
         let writer = try await storage.makeWriter(key: key)
         var size = Int64(head.readableBytes)
+        var digest = UploadDigest()
         do {
-            try await writer.write(head)
+            try await digest.write(head, to: writer)
             while !ended, let event = try await reader.next() {
                 guard case .bodyChunk(let chunk) = event else { break }
                 size += Int64(chunk.readableBytes)
@@ -239,14 +240,14 @@ package struct UploadHandler: Sendable {
                     throw tooLarge
                 }
                 try await hold?.cover(size, logger: logger)
-                try await writer.write(chunk)
+                try await digest.write(chunk, to: writer)
             }
             try await writer.commit()
         } catch {
             await writer.abort()
             throw error
         }
-        return StoredUpload(key: key, format: format, size: size, filename: cleanName)
+        return StoredUpload(key: key, format: format, size: size, filename: cleanName, sha256: digest.finish())
     }
 
     /// The type a (cleaned) file name announces by its extension; 415 when it is no supported one.
@@ -365,12 +366,15 @@ package struct StoredUpload {
     package var format: MediaFormat
     package var size: Int64
     package var filename: String
+    /// SHA-256 of the stored bytes, lowercase hex (`UploadDigest`).
+    package var sha256: String?
 
-    package init(key: String, format: MediaFormat, size: Int64, filename: String) {
+    package init(key: String, format: MediaFormat, size: Int64, filename: String, sha256: String?) {
         self.key = key
         self.format = format
         self.size = size
         self.filename = filename
+        self.sha256 = sha256
     }
 
     /// Removes the original and its folder (one prefix delete covers both). A failure leaves an orphan no row

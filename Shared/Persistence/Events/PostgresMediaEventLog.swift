@@ -40,9 +40,10 @@ public struct PostgresMediaEventLog: MediaEventLog {
         {
             let d = try row.decode((
                 Int64, Int64, Int64, String, String, String, Int64, String, String, String, String,
-                String, Int?, Int?, Double?, Int64?, String, Bool, Int, Date, Date).self)
+                String, Int?, Int?, Double?, Int64?, String, Bool, Int, Date, Date, String?).self)
             snapshots[d.0] = try PostgresMediaRepository.media((
-                d.1, d.2, d.3, d.4, d.5, d.6, d.7, d.8, d.9, d.10, d.11, d.12, d.13, d.14, d.15, d.16, d.17, d.18, d.19, d.20))
+                d.1, d.2, d.3, d.4, d.5, d.6, d.7, d.8, d.9, d.10, d.11, d.12, d.13, d.14, d.15, d.16, d.17, d.18, d.19, d.20,
+                d.21))
         }
         for i in records.indices { records[i].media = snapshots[records[i].id] }
         return records

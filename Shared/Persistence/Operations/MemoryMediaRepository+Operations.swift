@@ -104,7 +104,7 @@ extension MemoryMediaRepository: OperationsStore {
 
     public func mediaMissingPlaceholders(after id: Int64, limit: Int) async throws -> [Media] {
         state.withLock { s in
-            Array(s.rows.values.filter { $0.id > id && $0.status == .ready && $0.metadata["thumbhash"] == nil }
+            Array(s.rows.values.filter { $0.id > id && $0.status == .ready && Self.lacksDerivedFields($0) }
                 .sorted { $0.id < $1.id }.prefix(limit))
         }
     }
@@ -113,12 +113,33 @@ extension MemoryMediaRepository: OperationsStore {
         try state.withLock { s in
             try Self.check(fence, s)
             guard var media = s.rows[id], media.generation == generation, media.status == .ready,
-                  media.metadata["thumbhash"] == nil
+                  Self.lacksDerivedFields(media)
             else { return false }
-            media.metadata.merge(fields) { _, new in new }
+            media.metadata.merge(fields) { old, _ in old }
             s.rows[id] = media
             return true
         }
+    }
+
+    public func mediaWithoutContentHash(after id: Int64, limit: Int) async throws -> [Media] {
+        state.withLock { s in
+            Array(s.rows.values.filter { $0.id > id && $0.sha256 == nil }.sorted { $0.id < $1.id }.prefix(limit))
+        }
+    }
+
+    public func addContentHash(id: Int64, sha256: String, fence: JanitorFence?) async throws -> Bool {
+        try state.withLock { s in
+            try Self.check(fence, s)
+            guard var media = s.rows[id], media.sha256 == nil else { return false }
+            media.sha256 = sha256
+            s.rows[id] = media
+            return true
+        }
+    }
+
+    /// No placeholder, or (an image or a video) no perceptual hash: what `backfill` gives.
+    static func lacksDerivedFields(_ media: Media) -> Bool {
+        media.metadata["thumbhash"] == nil || (media.fileType != .audio && media.metadata["phash"] == nil)
     }
 
     public func outboxBacklog(olderThan age: Duration) async throws -> OutboxBacklog {

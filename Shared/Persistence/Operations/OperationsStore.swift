@@ -57,11 +57,17 @@ public protocol OperationsStore: Sendable {
     func janitorRuns(task: String?, limit: Int) async throws -> [JanitorRun]
 
     // MARK: backfill
-    /// Ready media with no `metadata.thumbhash` yet (stored before SPEC §12's placeholders), by id after `id`.
+    /// Ready media with no `metadata.thumbhash` yet (stored before SPEC §12's placeholders), or images and videos with
+    /// no `metadata.phash` (stored before SPEC §13), by id after `id`.
     func mediaMissingPlaceholders(after id: Int64, limit: Int) async throws -> [Media]
-    /// Adds `fields` to the media's metadata if it is still ready in `generation` and has no `thumbhash` (a reprocess
-    /// since made its own); true when written. Not an outcome: no event, no `updated_at` change.
+    /// Adds those of `fields` the media's metadata lacks if it is still ready in `generation` and still lacks one of
+    /// them (a reprocess since made its own: the job's values win); true when written. Not an outcome: no event, no
+    /// `updated_at` change.
     func addPlaceholders(id: Int64, generation: Int, fields: [String: JSONValue], fence: JanitorFence?) async throws -> Bool
+    /// Media of any status with no `sha256` (stored before SPEC §13), by id after `id`.
+    func mediaWithoutContentHash(after id: Int64, limit: Int) async throws -> [Media]
+    /// Sets the media's `sha256` if it has none yet; true when written.
+    func addContentHash(id: Int64, sha256: String, fence: JanitorFence?) async throws -> Bool
 
     // MARK: replay and staff actions
     /// Puts a failed media back to processing in the same generation (a replay is about to deliver its job);

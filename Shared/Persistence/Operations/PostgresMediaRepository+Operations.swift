@@ -154,7 +154,8 @@ extension PostgresMediaRepository: OperationsStore {
         try fetchAll(try await rows(
             """
             SELECT \(unescaped: Self.columns) FROM media
-            WHERE id > \(id) AND status = 'ready' AND NOT metadata ? 'thumbhash'
+            WHERE id > \(id) AND status = 'ready'
+              AND (NOT metadata ? 'thumbhash' OR (file_type <> 'audio' AND NOT metadata ? 'phash'))
             ORDER BY id LIMIT \(limit)
             """))
     }
@@ -164,11 +165,27 @@ extension PostgresMediaRepository: OperationsStore {
         return try await fenced(fence) { connection in
             let updated = try await connection.query(
                 """
-                UPDATE media SET metadata = metadata || \(try Self.json(fields))::jsonb
-                WHERE id = \(id) AND generation = \(generation) AND status = 'ready' AND NOT metadata ? 'thumbhash'
+                UPDATE media SET metadata = \(try Self.json(fields))::jsonb || metadata
+                WHERE id = \(id) AND generation = \(generation) AND status = 'ready'
+                  AND (NOT metadata ? 'thumbhash' OR (file_type <> 'audio' AND NOT metadata ? 'phash'))
                 RETURNING id
                 """, logger: logger).collect()
             return !updated.isEmpty
+        }
+    }
+
+    public func mediaWithoutContentHash(after id: Int64, limit: Int) async throws -> [Media] {
+        // `media_without_sha256` is the to-do list: it empties as the backfill goes.
+        try fetchAll(try await rows(
+            "SELECT \(unescaped: Self.columns) FROM media WHERE sha256 IS NULL AND id > \(id) ORDER BY id LIMIT \(limit)"))
+    }
+
+    public func addContentHash(id: Int64, sha256: String, fence: JanitorFence?) async throws -> Bool {
+        let logger = self.logger
+        return try await fenced(fence) { connection in
+            !(try await connection.query(
+                "UPDATE media SET sha256 = \(sha256) WHERE id = \(id) AND sha256 IS NULL RETURNING id", logger: logger
+            ).collect()).isEmpty
         }
     }
 

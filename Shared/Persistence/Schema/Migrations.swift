@@ -525,6 +525,17 @@ public enum Migrations {
             "ALTER TABLE stored_objects ADD COLUMN last_fetched_at TIMESTAMPTZ",
             "CREATE INDEX stored_objects_variant_fetched ON stored_objects (COALESCE(last_fetched_at, created_at)) WHERE kind = 'variant'",
         ]),
+        (20, [
+            // Integrity (SPEC §13, issue 30). `sha256` of the original, written with the row; the Janitor's backfill
+            // hashes older rows (the partial index is its to-do list). `phash` is `metadata.phash` as a number, and
+            // `phash_seq` grows with every change of it (trigger `media_phash_track`): a Gateway's in-memory index of
+            // a user's hashes asks only for what changed since it last looked.
+            "ALTER TABLE media ADD COLUMN sha256 TEXT, ADD COLUMN phash BIGINT, ADD COLUMN phash_seq BIGINT",
+            "CREATE INDEX media_user_sha256 ON media (user_id, sha256) WHERE sha256 IS NOT NULL",
+            "CREATE INDEX media_without_sha256 ON media (id) WHERE sha256 IS NULL",
+            "CREATE SEQUENCE media_phash_seq",
+            "CREATE INDEX media_user_phash_seq ON media (user_id, phash_seq) WHERE phash_seq IS NOT NULL",
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.

@@ -24,7 +24,7 @@ public struct TriggerFunction: Sendable {
     /// Every trigger function of the schema, in the order they are applied.
     static let all: [TriggerFunction] = [
         .mediaCountsTrack, .mediaNotifyChange, .mediaRecordEvent, .mediaEventPosition, .webhookFanOut,
-        .storedObjectsQuota, .mediaStoredObjects,
+        .storedObjectsQuota, .mediaStoredObjects, .mediaPerceptualHash,
     ]
 
     /// A fingerprint of the definition (FNV-1a over the statements), stored to tell whether it changed.

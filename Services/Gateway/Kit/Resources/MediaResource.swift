@@ -51,6 +51,7 @@ package struct MediaResource {
         w.key("bitrate"); w.int(media.bitrate)
         w.key("metadata"); w.object(media.metadata)
         w.key("is_public"); w.bool(media.isPublic)
+        w.key("sha256"); w.string(media.sha256)
         w.key("created_at"); w.string(ISO8601.string(from: media.createdAt))
         w.key("updated_at"); w.string(ISO8601.string(from: media.updatedAt))
         w.endObject()

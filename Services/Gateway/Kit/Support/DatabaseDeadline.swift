@@ -51,6 +51,27 @@ package struct DeadlineMediaRepository: MediaRepository {
     }
 }
 
+/// `PerceptualHashStore` with the routes' deadline, as `DeadlineMediaRepository`.
+package struct DeadlinePerceptualHashStore: PerceptualHashStore {
+    package let base: any PerceptualHashStore
+    package let deadline: Duration
+
+    package init(base: any PerceptualHashStore, deadline: Duration) {
+        self.base = base
+        self.deadline = deadline
+    }
+
+    package func perceptualHashChanges(userId: Int64, after sequence: Int64, limit: Int) async throws -> [PerceptualHashChange] {
+        try await withDatabaseDeadline(deadline) { try await base.perceptualHashChanges(userId: userId, after: sequence, limit: limit) }
+    }
+    package func media(ids: [Int64], userId: Int64) async throws -> [Media] {
+        try await withDatabaseDeadline(deadline) { try await base.media(ids: ids, userId: userId) }
+    }
+    package func existingIds(_ ids: [Int64], userId: Int64) async throws -> Set<Int64> {
+        try await withDatabaseDeadline(deadline) { try await base.existingIds(ids, userId: userId) }
+    }
+}
+
 /// Runs `body`, cancelling it if it has not finished after `deadline`. Its own outcome is the answer, except that
 /// failing after the deadline is `DatabaseUnavailable`.
 package func withDatabaseDeadline<T: Sendable>(

@@ -1,3 +1,4 @@
+import Crypto
 import Imaging
 import Logging
 import MediaDomain
@@ -5,13 +6,17 @@ import Persistence
 import Storage
 
 /// `backfill`: gives media stored before a derived field existed what the processors now compute at `ready`. Today
-/// that is SPEC §12's placeholders (`metadata.thumbhash`, `metadata.dominant_color`), made from a stored rendition
+/// that is SPEC §12's placeholders (`metadata.thumbhash`, `metadata.dominant_color`) and SPEC §13's perceptual hash
+/// of images and video posters (`metadata.phash`), made from a stored rendition
 /// (an image's `small`, a video's `poster`, an audio file's cover `thumbnail`) rather than the original, so a media
 /// costs one read of a few tens of kilobytes and a shrink-on-load decode, not a reprocess.
 ///
-/// Walks ready media without a `thumbhash` in id order, a page at a time. A media whose picture cannot be read or
+/// Walks ready media without a `thumbhash` (or an image or video without a `phash`) in id order, a page at a time. A media whose picture cannot be read or
 /// decoded is counted (`unreadable`) and logged, and is looked at again next run; audio without cover art has nothing
 /// to give and is skipped. Writes are guarded (still ready, same generation, still without one) and fenced.
+///
+/// Then the content hash (SPEC §13 `sha256`) of every media stored before uploads computed it: its original read
+/// once, streamed through SHA-256 (`hashed`; an original that cannot be read is `unhashable`, logged, tried next run).
 struct Backfill {
     let store: any OperationsStore
     let storage: any BlobStorage
@@ -22,7 +27,9 @@ struct Backfill {
     static let sources: [FileType: [String]] = [.image: ["small", "medium", "thumbnail"], .video: ["poster"], .audio: ["thumbnail"]]
 
     func run(dryRun: Bool) async throws -> JanitorReport {
-        var report = JanitorReport(counts: ["scanned": 0, "placeholders": 0, "no_picture": 0, "unreadable": 0])
+        var report = JanitorReport(counts: [
+            "scanned": 0, "placeholders": 0, "no_picture": 0, "unreadable": 0, "hashed": 0, "unhashable": 0,
+        ])
         var after: Int64 = 0
         while true {
             let batch = try await store.mediaMissingPlaceholders(after: after, limit: Self.page)
@@ -42,7 +49,7 @@ struct Backfill {
                                        metadata: ["media_id": "\(media.id)", "key": "\(rendition.key)"])
                         continue
                     }
-                    fields = made.metadataFields
+                    fields = media.fileType == .audio ? made.placeholderFields : made.metadataFields
                 } catch {
                     report.add("unreadable")
                     logger.warning("backfill: no placeholder for this media: its stored picture cannot be read", metadata: [
@@ -60,6 +67,37 @@ struct Backfill {
             guard batch.count == Self.page, let last = batch.last else { break }
             after = last.id
         }
+        try await hashOriginals(into: &report, dryRun: dryRun)
         return report
+    }
+
+    private func hashOriginals(into report: inout JanitorReport, dryRun: Bool) async throws {
+        var after: Int64 = 0
+        while true {
+            let batch = try await store.mediaWithoutContentHash(after: after, limit: Self.page)
+            for media in batch {
+                let sha256: String
+                do {
+                    var hasher = SHA256()
+                    try await storage.read(key: media.storageKey, range: nil, chunkSize: 1 << 20) { chunk in
+                        chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                    }
+                    sha256 = hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+                } catch {
+                    report.add("unhashable")
+                    logger.warning("backfill: no content hash for this media: its original cannot be read", metadata: [
+                        "media_id": "\(media.id)", "key": "\(media.storageKey)", "error": "\(error)",
+                    ])
+                    continue
+                }
+                if dryRun {
+                    report.add("hashed")
+                } else if try await store.addContentHash(id: media.id, sha256: sha256, fence: fence) {
+                    report.add("hashed")
+                }
+            }
+            guard batch.count == Self.page, let last = batch.last else { return }
+            after = last.id
+        }
     }
 }

@@ -19,7 +19,7 @@ public struct JanitorReport: Sendable, Equatable {
         "deleted_media", "deleted_files", "removed", "removed_abandoned_writes", "republished", "failed",
         "pruned_outbox", "pruned_inbox", "pruned_events", "pruned_deliveries",
         "released_reservations", "ledger_size_fixed", "ledger_missing", "corrected_counters", "placeholders",
-        "expired_variants",
+        "expired_variants", "hashed",
     ]
 }
 

@@ -1,0 +1,116 @@
+import Crypto
+import Foundation
+import GatewayAPI
+import Hummingbird
+import HummingbirdTesting
+import MediaDomain
+import Persistence
+import Testing
+
+/// SPEC §13 at the Gateway: `sha256` of a plain upload as `sha256sum` gives it, and `/similar/` (near-duplicates by
+/// `metadata.phash`): the caller's own media only, nearest first, within `max_distance`, paged, and a deleted or
+/// reprocessed media seen by the very next request.
+@Suite("Integrity at the Gateway: content hash and near-duplicates")
+struct SimilarMediaTests {
+    /// A ready media of `user` whose perceptual hash is `phash`.
+    func ready(_ gateway: TestGateway, user: Int64 = 1, phash: String?) async throws -> Media {
+        let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: .jpeg)
+        try await gateway.storage.put(key: key, bytes: Samples.jpeg)
+        guard case .created(let media) = try await gateway.repository.create(NewMedia(
+            userId: user, username: "user\(user)", format: .jpeg, fileSize: Int64(Samples.jpeg.count),
+            originalFilename: "x.jpg", storageKey: key, isPublic: false))
+        else { throw CancellationError() }
+        let ready = MediaReady(mediaId: media.id, generation: 1, renditions: [:], width: 4, height: 3, duration: nil,
+                               bitrate: nil, metadata: phash.map { ["phash": .string($0)] } ?? [:], processingMs: 1)
+        #expect(try await gateway.repository.apply(.ready(ready), consumer: "test") == .applied)
+        return media
+    }
+
+    func ids(_ response: TestResponse) throws -> [Int64] {
+        try decodeJSON(response.body)["results"]?.array?.compactMap { $0["id"]?.int } ?? []
+    }
+
+    @Test func similarListsTheCallersMediaNearestFirstWithinTheDistanceAndSeesChangesAtOnce() async throws {
+        let gateway = try TestGateway()
+        let origin = try await ready(gateway, phash: "ffff0000ffff0000")
+        let one = try await ready(gateway, phash: "ffff0000ffff0001")      // 1 bit
+        let five = try await ready(gateway, phash: "ffff0000ffff001f")     // 5 bits
+        _ = try await ready(gateway, phash: "ffff0000ffff0fff")            // 12 bits
+        let far = try await ready(gateway, phash: "0000ffff0000ffff")      // 64 bits
+        _ = try await ready(gateway, user: 2, phash: "ffff0000ffff0000")   // another user's twin: never listed
+        let audio = try await ready(gateway, phash: nil)
+        _ = far
+        try await gateway.test { client in
+            try await client.execute(uri: "/api/media/\(origin.id)/similar/", method: .get, headers: gateway.auth()) { response in
+                #expect(response.status == .ok)
+                let got = try ids(response)
+                #expect(got == [one.id, five.id], "within 10 bits by default, nearest first")
+                let count = try decodeJSON(response.body)["count"]?.int
+                #expect(count == 2)
+            }
+            try await client.execute(uri: "/api/media/\(origin.id)/similar/?max_distance=12&page_size=2", method: .get,
+                                     headers: gateway.auth()) { response in
+                let body = try decodeJSON(response.body)
+                let got = try ids(response)
+                #expect(got == [one.id, five.id] && body["count"]?.int == 3)
+                #expect(body["next"]?.string == "http://media.test/api/media/\(origin.id)/similar/?page=2&max_distance=12&page_size=2")
+            }
+            try await client.execute(uri: "/api/media/\(origin.id)/similar/?max_distance=0", method: .get, headers: gateway.auth()) { response in
+                let got = try ids(response)
+                #expect(got == [])
+            }
+            for bad in ["max_distance=33", "max_distance=-1", "max_distance=x", "page=0"] {
+                try await client.execute(uri: "/api/media/\(origin.id)/similar/?\(bad)", method: .get, headers: gateway.auth()) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                    let code = try decodeJSON(response.body)["code"]
+                    #expect(code == "invalid_parameter", "\(bad)")
+                }
+            }
+            try await client.execute(uri: "/api/media/\(audio.id)/similar/", method: .get, headers: gateway.auth()) { response in
+                let got = try ids(response)
+                #expect(response.status == .ok && got == [], "no hash, no near-duplicates")
+            }
+            try await client.execute(uri: "/api/media/\(origin.id)/similar/", method: .get, headers: gateway.auth(2)) { response in
+                #expect(response.status == .notFound, "another user's private media is not there")
+            }
+            // Deleted, and a new near copy: the next request knows both.
+            _ = try await gateway.repository.delete(id: one.id, userId: 1)
+            let three = try await ready(gateway, phash: "ffff0000ffff0007")
+            try await client.execute(uri: "/api/media/\(origin.id)/similar/", method: .get, headers: gateway.auth()) { response in
+                let got = try ids(response)
+                #expect(got == [three.id, five.id])
+                let count = try decodeJSON(response.body)["count"]?.int
+                #expect(count == 2)
+            }
+            try await client.execute(uri: "/api/media/\(origin.id)/similar/", method: .post, headers: gateway.auth()) { response in
+                #expect(response.status == .methodNotAllowed)
+            }
+        }
+    }
+
+    @Test func aPlainUploadCarriesTheSHA256OfItsBytes() async throws {
+        let gateway = try TestGateway()
+        // Large enough to arrive in many chunks.
+        let bytes = Samples.jpeg + (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let expected = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        try await gateway.test { client in
+            try await client.execute(uri: "/api/media/upload/", method: .post, headers: gateway.auth().merging(MultipartBody.headers),
+                                     body: MultipartBody.file(filename: "big.jpg", bytes: bytes)) { response in
+                #expect(response.status == .created)
+                let body = try decodeJSON(response.body)
+                #expect(body["sha256"]?.string == expected)
+                let id = try #require(body["id"]?.int)
+                let stored = try await gateway.repository.find(id: id)?.sha256
+                #expect(stored == expected)
+            }
+        }
+    }
+}
+
+extension HTTPFields {
+    func merging(_ other: HTTPFields) -> HTTPFields {
+        var merged = self
+        merged.append(contentsOf: other)
+        return merged
+    }
+}
