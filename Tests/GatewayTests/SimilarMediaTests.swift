@@ -114,3 +114,58 @@ extension HTTPFields {
         return merged
     }
 }
+
+/// The in-memory index itself: it reads only what changed, catches up in batches, and holds at most its capacity,
+/// dropping the user asked about longest ago (who is read again when next asked about).
+@Suite("Near-duplicates: the Gateway's hash index")
+struct SimilarMediaIndexTests {
+    /// A store that counts the changes it hands out.
+    final class CountingStore: PerceptualHashStore, @unchecked Sendable {
+        let base = MemoryMediaRepository()
+        let lock = NSLock()
+        var handedOut = 0
+
+        func perceptualHashChanges(userId: Int64, after sequence: Int64, limit: Int) async throws -> [PerceptualHashChange] {
+            let changes = try await base.perceptualHashChanges(userId: userId, after: sequence, limit: limit)
+            lock.withLock { handedOut += changes.count }
+            return changes
+        }
+        func media(ids: [Int64], userId: Int64) async throws -> [Media] { try await base.media(ids: ids, userId: userId) }
+        func existingIds(_ ids: [Int64], userId: Int64) async throws -> Set<Int64> { try await base.existingIds(ids, userId: userId) }
+    }
+
+    func add(_ store: CountingStore, user: Int64, phash: UInt64) async throws -> Int64 {
+        guard case .created(let media) = try await store.base.create(NewMedia(
+            userId: user, username: "u", format: .jpeg, fileSize: 1, originalFilename: "a.jpg",
+            storageKey: "media/\(UUID().uuidString.lowercased())/original.jpg", isPublic: false))
+        else { throw CancellationError() }
+        let hex = String(phash, radix: 16)
+        let ready = MediaReady(mediaId: media.id, generation: 1, renditions: [:], width: 1, height: 1, duration: nil, bitrate: nil,
+                               metadata: ["phash": .string(String(repeating: "0", count: 16 - hex.count) + hex)], processingMs: 1)
+        _ = try await store.base.apply(.ready(ready), consumer: "test")
+        return media.id
+    }
+
+    @Test func readsOnlyChangesAndHoldsAtMostItsCapacity() async throws {
+        let store = CountingStore()
+        var ids: [Int64] = []
+        for i in 0..<10 { ids.append(try await add(store, user: 1, phash: UInt64(i))) }
+        for i in 0..<6 { _ = try await add(store, user: 2, phash: UInt64(i) << 32) }
+        let index = SimilarMediaIndex(store: store, capacity: 12)
+        let near = try await index.matches(userId: 1, hash: 0, maxDistance: 1, excluding: ids[0])
+        #expect(near.map(\.mediaId) == [ids[1], ids[2], ids[4], ids[8]] && near.allSatisfy { $0.distance == 1 }, "\(near)")
+        #expect(store.handedOut == 10 && index.heldCount == 10)
+        _ = try await index.matches(userId: 1, hash: 0, maxDistance: 64, excluding: 0)
+        #expect(store.handedOut == 10, "nothing changed, nothing read")
+        let added = try await add(store, user: 1, phash: 3)
+        let again = try await index.matches(userId: 1, hash: 0, maxDistance: 2, excluding: ids[0])
+        #expect(store.handedOut == 11 && again.contains { $0.mediaId == added && $0.distance == 2 })
+        // User 2's six push past 12: user 1, asked about longest ago, is dropped, and read whole when asked about again.
+        _ = try await index.matches(userId: 2, hash: 0, maxDistance: 64, excluding: 0)
+        #expect(index.heldCount == 6, "user 1 dropped: \(index.heldCount)")
+        _ = try await index.matches(userId: 1, hash: 0, maxDistance: 64, excluding: 0)
+        #expect(store.handedOut == 11 + 6 + 11 && index.heldCount == 11)
+        index.forget([added], userId: 1)
+        #expect(index.heldCount == 10)
+    }
+}
