@@ -504,8 +504,10 @@ def seed_similar(args):
     """The same user with 100,000 ready images, each with a random perceptual hash (metadata.phash; the trigger fills
     media.phash), and one more that has eleven near copies (1 to 11 bits apart): what /similar/ is asked about.
     Returns the id of the one asked about."""
-    sql = f"""
-        DELETE FROM media WHERE user_id = {SEED_USER};
+    # A thousand rows a statement, each its own transaction: the per-user counter rows the triggers keep
+    # (media_counts, user_quotas) get one new version per row, and within one statement of 100,000 rows each update
+    # walks the chain of the ones before it (minutes); committed batches let PostgreSQL prune them (seconds).
+    batches = "".join(f"""
         INSERT INTO media (user_id, username, file_type, status, file_size, mime_type, format, original_filename,
                            storage_key, renditions, width, height, metadata, is_public, created_at, updated_at)
         SELECT {SEED_USER}, 'many', 'image', 'ready', 1000000 + i, 'image/jpeg', 'jpeg', 'seeded-' || i || '.jpg',
@@ -513,7 +515,10 @@ def seed_similar(args):
                jsonb_build_object('format', 'jpeg', 'phash',
                    lpad(to_hex((random() * 4294967295)::bigint), 8, '0') || lpad(to_hex((random() * 4294967295)::bigint), 8, '0')),
                true, now() - (i || ' seconds')::interval, now() - (i || ' seconds')::interval
-        FROM generate_series(1, {SIMILAR_MEDIA}) AS i;
+        FROM generate_series({start}, {start + 999}) AS i;""" for start in range(1, SIMILAR_MEDIA + 1, 1000))
+    sql = f"""
+        DELETE FROM media WHERE user_id = {SEED_USER};
+        {batches}
         INSERT INTO media (user_id, username, file_type, status, file_size, mime_type, format, original_filename,
                            storage_key, renditions, width, height, metadata, is_public, created_at, updated_at)
         SELECT {SEED_USER}, 'many', 'image', 'ready', 1000, 'image/jpeg', 'jpeg', 'near-' || n || '.jpg',

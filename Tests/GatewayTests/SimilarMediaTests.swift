@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GatewayAPI
+import GatewayUploads
 import Hummingbird
 import HummingbirdTesting
 import MediaDomain
@@ -167,5 +168,32 @@ struct SimilarMediaIndexTests {
         #expect(store.handedOut == 11 + 6 + 11 && index.heldCount == 11)
         index.forget([added], userId: 1)
         #expect(index.heldCount == 10)
+    }
+}
+
+/// The upload's hash on its own task: the same digest as hashing in one go, whatever the chunking, and a backlog
+/// over its limit makes the request wait instead of holding the whole upload in memory.
+@Suite("Upload digest")
+struct UploadDigestTests {
+    @Test func chunksHandedOverGiveTheDigestOfTheWholeAndTheBacklogStaysBounded() async throws {
+        let bytes = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) }
+        let expected = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        for (chunk, backlog) in [(1, 64), (4096, 10_000), (65_536, 1 << 20), (3_000_000, 16 << 20)] {
+            let digest = UploadDigest(maxBacklog: backlog)
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(offset + chunk, bytes.count)
+                await digest.update(ByteBuffer(bytes: bytes[offset..<end]))
+                offset = end
+                if chunk == 1 && offset > 50_000 { break }  // a byte at a time: enough to wait on the backlog often
+            }
+            let got = await digest.finish()
+            if chunk == 1 {
+                #expect(got == SHA256.hash(data: bytes[0..<offset]).map { String(format: "%02x", $0) }.joined())
+            } else {
+                #expect(got == expected, "chunks of \(chunk), backlog \(backlog)")
+            }
+        }
+        #expect(await UploadDigest().finish() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "empty")
     }
 }

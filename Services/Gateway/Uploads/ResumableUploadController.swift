@@ -343,10 +343,13 @@ package struct ResumableUploadController: Sendable {
         let key = StorageKeys.original(folder: UUID().uuidString.lowercased(), format: format)
         let writer = try await storage.makeWriter(key: key)
         // Hashed as the segments are copied into the original: the copy is the read the hash needs.
-        var digest = UploadDigest()
+        let digest = UploadDigest()
         do {
             for segment in try await segmentKeys(of: upload, through: upload.length) {
-                try await storage.read(key: segment, range: nil, chunkSize: 1 << 20) { try await digest.write($0, to: writer) }
+                try await storage.read(key: segment, range: nil, chunkSize: 1 << 20) { chunk in
+                    await digest.update(chunk)
+                    try await writer.write(chunk)
+                }
             }
             guard await writer.bytesWritten == upload.length else {
                 throw APIError(.internalServerError, code: "upload_incomplete",
@@ -365,7 +368,7 @@ package struct ResumableUploadController: Sendable {
         // Without the client's own key, one made of the upload's id: a last PATCH sent again after its media was made
         // but not recorded here finds that media instead of making a second one.
         let outcome = try await handler.register(
-            StoredUpload(key: key, format: format, size: upload.length, filename: upload.filename, sha256: digest.finish()),
+            StoredUpload(key: key, format: format, size: upload.length, filename: upload.filename, sha256: await digest.finish()),
             user: user,
             isPublic: upload.isPublic, idempotencyKey: upload.idempotencyKey ?? "tus:\(upload.id.uuidString.lowercased())",
             trace: context.trace, logger: context.logger)

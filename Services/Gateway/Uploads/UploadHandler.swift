@@ -227,9 +227,10 @@ package struct UploadHandler: Sendable {
         let key = StorageKeys.original(folder: folder.uuidString.lowercased(), format: format)
         let writer = try await storage.makeWriter(key: key)
         var size = Int64(head.readableBytes)
-        var digest = UploadDigest()
+        let digest = UploadDigest()
         do {
-            try await digest.write(head, to: writer)
+            await digest.update(head)
+            try await writer.write(head)
             while !ended, let event = try await reader.next() {
                 guard case .bodyChunk(let chunk) = event else { break }
                 size += Int64(chunk.readableBytes)
@@ -240,14 +241,15 @@ package struct UploadHandler: Sendable {
                     throw tooLarge
                 }
                 try await hold?.cover(size, logger: logger)
-                try await digest.write(chunk, to: writer)
+                await digest.update(chunk)
+                try await writer.write(chunk)
             }
             try await writer.commit()
         } catch {
             await writer.abort()
             throw error
         }
-        return StoredUpload(key: key, format: format, size: size, filename: cleanName, sha256: digest.finish())
+        return StoredUpload(key: key, format: format, size: size, filename: cleanName, sha256: await digest.finish())
     }
 
     /// The type a (cleaned) file name announces by its extension; 415 when it is no supported one.
