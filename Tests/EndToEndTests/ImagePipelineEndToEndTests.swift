@@ -51,6 +51,20 @@ struct ImagePipelineEndToEndTests {
         #expect(colour.count == 7 && colour.hasPrefix("#"), "\(colour)")
         let phash = try #require(media["metadata"]?["phash"]?.stringValue, "\(media)")
         #expect(phash.count == 16 && UInt64(phash, radix: 16) != nil, "\(phash)")
+
+        // SPEC §13 through the real Gateway (its hash index and read cache): the same picture at half the size is a
+        // near-duplicate, listed by /similar/ as soon as it is ready; a different picture is not.
+        let half = try #require(try await stack.upload(try await Fixtures.jpeg(width: 800, height: 600), filename: "half.jpg",
+                                                       user: user).json["id"]?.intValue)
+        let other = try #require(try await stack.upload(
+            try await Fixtures.make("other.jpg", "-f lavfi -i mandelbrot=size=800x600 -frames:v 1 -q:v 3"),
+            filename: "other.jpg", user: user).json["id"]?.intValue)
+        for id in [half, other] { #expect(try await stack.waitFor(id, user: user)["status"] == "ready") }
+        let similar = try await stack.request("GET", "/api/media/\(id)/similar/", user: user)
+        #expect(similar.status == 200)
+        guard case .array(let results)? = similar.json["results"] else { Issue.record("no results: \(similar.json)"); return }
+        let listed = results.compactMap { $0["id"]?.intValue }
+        #expect(listed == [half], "the half-size copy only: \(similar.json)")
     }
 
     @Test func listStatsAndDeleteOverHTTP() async throws {

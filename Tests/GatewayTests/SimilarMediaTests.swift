@@ -125,10 +125,11 @@ struct SimilarMediaIndexTests {
         let base = MemoryMediaRepository()
         let lock = NSLock()
         var handedOut = 0
+        var calls = 0
 
         func perceptualHashChanges(userId: Int64, after sequence: Int64, limit: Int) async throws -> [PerceptualHashChange] {
             let changes = try await base.perceptualHashChanges(userId: userId, after: sequence, limit: limit)
-            lock.withLock { handedOut += changes.count }
+            lock.withLock { handedOut += changes.count; calls += 1 }
             return changes
         }
         func media(ids: [Int64], userId: Int64) async throws -> [Media] { try await base.media(ids: ids, userId: userId) }
@@ -168,6 +169,30 @@ struct SimilarMediaIndexTests {
         #expect(store.handedOut == 11 + 6 + 11 && index.heldCount == 11)
         index.forget([added], userId: 1)
         #expect(index.heldCount == 10)
+    }
+
+    /// With the read cache listening, a user none of whose rows changed costs no query at all; a change heard of
+    /// (NOTIFY, here called by hand) makes the next request look again.
+    @Test func whileTheReadCacheHeardNoChangeOfTheUserNothingIsAsked() async throws {
+        let store = CountingStore()
+        let first = try await add(store, user: 1, phash: 1)
+        let cache = MediaReadCache()
+        cache.enable()
+        let index = SimilarMediaIndex(store: store, cache: cache)
+        let queries = { store.lock.withLock { store.calls } }
+        _ = try await index.matches(userId: 1, hash: 0, maxDistance: 10, excluding: 0)
+        _ = try await index.matches(userId: 1, hash: 0, maxDistance: 10, excluding: 0)
+        #expect(queries() == 1, "the second request asked nothing")
+        cache.invalidate(mediaId: 999, userId: 2)
+        _ = try await index.matches(userId: 1, hash: 0, maxDistance: 10, excluding: 0)
+        #expect(queries() == 1, "another user's change is not this one's")
+        let second = try await add(store, user: 1, phash: 3)
+        cache.invalidate(mediaId: second, userId: 1)
+        let found = try await index.matches(userId: 1, hash: 0, maxDistance: 10, excluding: 0)
+        #expect(queries() == 2 && found.map(\.mediaId) == [first, second])
+        cache.disable()
+        _ = try await index.matches(userId: 1, hash: 0, maxDistance: 10, excluding: 0)
+        #expect(queries() == 3, "a cache that hears nothing vouches for nothing")
     }
 }
 

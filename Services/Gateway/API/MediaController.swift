@@ -19,14 +19,17 @@ package struct MediaController: Sendable {
     package let upload: UploadHandler
     /// Near-duplicates (SPEC §13): the hashes in memory and the store they are checked against.
     package let similarity: (index: SimilarMediaIndex, store: any PerceptualHashStore)?
+    /// The read cache (when the Gateway has one): matches it holds need no query.
+    package let cache: MediaReadCache?
 
     package init(repository: any MediaRepository, storage: any BlobStorage, links: MediaLinks, upload: UploadHandler,
-                 similarity: (any PerceptualHashStore)? = nil) {
+                 similarity: (any PerceptualHashStore)? = nil, cache: MediaReadCache? = nil) {
         self.repository = repository
         self.storage = storage
         self.links = links
         self.upload = upload
-        self.similarity = similarity.map { (SimilarMediaIndex(store: $0), $0) }
+        self.similarity = similarity.map { (SimilarMediaIndex(store: $0, cache: cache), $0) }
+        self.cache = cache
     }
 
     package func addRoutes(to group: RouterGroup<GatewayRequestContext>) {
@@ -154,10 +157,21 @@ package struct MediaController: Sendable {
                 userId: user.id, hash: hash, maxDistance: maxDistance, excluding: media.id)
             // Deleted media are not announced to the index: every match is checked, so that the count is exact.
             // A few matches (the usual case) are fetched whole at once; many, checked by id and the page fetched.
+            // The read cache answers for those it holds (an entry is dropped when its row changes or goes).
             let existing: Set<Int64>
             if matches.count <= 100 {
-                for found in try await similarity.store.media(ids: matches.map(\.mediaId), userId: user.id) {
-                    objects[found.id] = found
+                if let cache {
+                    for match in matches {
+                        if let cached = cache.media(id: match.mediaId), cached.userId == user.id { objects[match.mediaId] = cached }
+                    }
+                }
+                let unknown = matches.map(\.mediaId).filter { objects[$0] == nil }
+                if !unknown.isEmpty {
+                    let ticket = cache?.ticket()
+                    for found in try await similarity.store.media(ids: unknown, userId: user.id) {
+                        objects[found.id] = found
+                        if let cache, let ticket { cache.store(found, ticket: ticket) }
+                    }
                 }
                 existing = Set(objects.keys)
             } else {

@@ -9,6 +9,10 @@ import Synchronization
 /// empty), so a new or reprocessed media is seen by the next request on every Gateway. Deleted media are not
 /// announced: the caller checks the matches still exist and tells the index to `forget` those that do not.
 ///
+/// With the Gateway's read cache (`MediaReadCache`, which hears of every change of a media row through PostgreSQL's
+/// NOTIFY), even that query is skipped while nothing of the user changed since the last one: the same freshness, and
+/// the same sub-millisecond window after another process's commit, as every cached read of the API.
+///
 /// Memory is bounded by `capacity` hashes across users (16 bytes each); past it the least recently asked user's are
 /// dropped and read again when next needed.
 package final class SimilarMediaIndex: Sendable {
@@ -23,6 +27,8 @@ package final class SimilarMediaIndex: Sendable {
         var hashes: [UInt64] = []
         var slots: [Int64: Int] = [:]
         var lastUsed: UInt64 = 0
+        /// The read cache's ticket taken before the last look at the changes: while it is fresh, nothing changed.
+        var checked: MediaReadCache.Ticket?
 
         mutating func apply(_ change: PerceptualHashChange) {
             guard change.sequence > sequence else { return }  // a concurrent refresh applied it already
@@ -60,13 +66,15 @@ package final class SimilarMediaIndex: Sendable {
     }
 
     private let store: any PerceptualHashStore
+    private let cache: MediaReadCache?
     private let capacity: Int
     private let state = Mutex(State())
     /// Changes read per query while catching up (a user's first request reads all their hashes).
     static let batch = 20_000
 
-    package init(store: any PerceptualHashStore, capacity: Int = 2_000_000) {
+    package init(store: any PerceptualHashStore, cache: MediaReadCache? = nil, capacity: Int = 2_000_000) {
         self.store = store
+        self.cache = cache
         self.capacity = capacity
     }
 
@@ -104,13 +112,17 @@ package final class SimilarMediaIndex: Sendable {
 
     /// Reads the user's changes since the last look and applies them.
     func refresh(userId: Int64) async throws {
-        var after = state.withLock { $0.users[userId]?.sequence ?? 0 }
+        let (known, checked) = state.withLock { ($0.users[userId]?.sequence ?? 0, $0.users[userId]?.checked) }
+        if let cache, let checked, cache.isFresh(checked, userId: userId) { return }
+        let ticket = cache?.ticket()
+        var after = known
         while true {
             let changes = try await store.perceptualHashChanges(userId: userId, after: after, limit: Self.batch)
             state.withLock { s in
                 var user = s.users.removeValue(forKey: userId) ?? UserHashes()
                 let before = user.ids.count
                 for change in changes { user.apply(change) }
+                if changes.count < Self.batch { user.checked = ticket }
                 s.held += user.ids.count - before
                 s.users[userId] = user
                 evict(&s, keeping: userId)

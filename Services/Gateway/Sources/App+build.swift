@@ -51,6 +51,8 @@ public struct GatewayDependencies: Sendable {
     public var liveStreams: any LiveStreamRegistry = MemoryLiveStreamRegistry()
     /// Perceptual hashes for near-duplicates (SPEC §13); without it `/similar/` lists nothing.
     public var similarity: (any PerceptualHashStore)?
+    /// The read cache `repository` reads through, when there is one (`/similar/` reads it too).
+    public var readCache: MediaReadCache?
     /// The stream cap over `liveStreams`, when the caller needs it too (the Gateway beats its streams' heartbeat);
     /// else `buildRouter` makes one.
     package var streamAllowance: StreamAllowance?
@@ -104,7 +106,7 @@ public func buildRouter(
         allowance: allowance, onCreated: dependencies.onOutboxWrite)
     let mediaRoutes = router.group("api/media").add(middleware: AuthenticationMiddleware(authenticator: authenticator))
     MediaController(repository: dependencies.repository, storage: dependencies.storage, links: links, upload: upload,
-                    similarity: dependencies.similarity)
+                    similarity: dependencies.similarity, cache: dependencies.readCache)
         .addRoutes(to: mediaRoutes)
     ResumableUploadController(
         uploads: dependencies.uploads, storage: dependencies.storage, handler: upload,
@@ -221,6 +223,7 @@ public func buildApplication(
     dependencies.variants = PostgresVariantStore(client: postgres, logger: logger)
     dependencies.uploadRates = PostgresUploadRateStore(client: postgres, logger: logger)
     dependencies.similarity = DeadlinePerceptualHashStore(base: repository, deadline: databaseDeadline)
+    dependencies.readCache = cache
     let streamAllowance = StreamAllowance(
         registry: PostgresLiveStreamRegistry(client: postgres, logger: logger), settings: configuration.fairUse)
     dependencies.streamAllowance = streamAllowance

@@ -174,7 +174,7 @@ public final class MediaReadCache: Sendable {
     }
 
     /// Whether a read that took `ticket` still answers for `userId` now: nothing of the user changed since.
-    func isFresh(_ ticket: Ticket, userId: Int64) -> Bool {
+    public func isFresh(_ ticket: Ticket, userId: Int64) -> Bool {
         state.withLock { Self.fresh(ticket, $0, mediaId: nil, userId: userId) }
     }
 
