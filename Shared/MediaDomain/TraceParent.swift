@@ -46,8 +46,5 @@ public struct TraceParent: Sendable, Hashable, CustomStringConvertible {
     /// The AMQP header and HTTP header name.
     public static let headerName = "traceparent"
 
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
-    }
+    private static func hex(_ value: UInt64) -> String { Hex.lowercase(value) }
 }

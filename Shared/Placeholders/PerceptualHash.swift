@@ -1,4 +1,5 @@
 import Foundation
+import MediaDomain
 
 /// The 64-bit DCT perceptual hash of a picture (SPEC §13 `metadata.phash`), as PyPI's `imagehash.phash` makes it:
 /// the picture in grey (ITU-R 601 luma, as Pillow's `convert("L")`), resampled to 32 x 32, its two-dimensional
@@ -35,10 +36,7 @@ public enum PerceptualHash {
     /// 16 lowercase hex digits, as `str(imagehash.phash(...))`.
     public static func hex(_ pixels: RGBAPixels) -> String { hex(hash(pixels)) }
 
-    public static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
-    }
+    public static func hex(_ value: UInt64) -> String { Hex.lowercase(value) }
 
     /// Parses 16 hex digits; nil for anything else.
     public static func parse(_ text: String) -> UInt64? {

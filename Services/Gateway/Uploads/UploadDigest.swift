@@ -1,4 +1,5 @@
 import Crypto
+import MediaDomain
 import NIOCore
 import Synchronization
 
@@ -25,7 +26,7 @@ package final class UploadDigest: Sendable {
                 chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
                 backlog.hashed(chunk.readableBytes)
             }
-            return Self.hex(hasher.finalize())
+            return Hex.lowercase(hasher.finalize())
         }
     }
 
@@ -47,18 +48,6 @@ package final class UploadDigest: Sendable {
         input.finish()
         return await digest.value
     }
-
-    static func hex(_ digest: SHA256.Digest) -> String {
-        var hex = ""
-        hex.reserveCapacity(64)
-        for byte in digest {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0f)])
-        }
-        return hex
-    }
-
-    private static let digits = Array("0123456789abcdef")
 
     /// Bytes handed over but not hashed yet, and the request waiting for them to drain.
     final class Backlog: Sendable {

@@ -82,7 +82,7 @@ struct Backfill {
                     try await storage.read(key: media.storageKey, range: nil, chunkSize: 1 << 20) { chunk in
                         chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
                     }
-                    sha256 = hasher.finalize().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+                    sha256 = Hex.lowercase(hasher.finalize())
                 } catch {
                     report.add("unhashable")
                     logger.warning("backfill: no content hash for this media: its original cannot be read", metadata: [
