@@ -610,7 +610,7 @@ package struct AdminConsoleController: Sendable {
         case .stuckProcessing: "republishes jobs that stopped progressing, then fails them"
         case .outboxWatch: "reports unsent events and prunes delivered ones"
         case .quotaResync: "reconciles users' quota figures with what storage holds, and gives back expired reservations"
-        case .backfill: "gives media stored before placeholders existed their thumbhash and dominant colour"
+        case .backfill: "gives media stored before they existed their placeholders, perceptual hash and content hash"
         }
     }
 }
