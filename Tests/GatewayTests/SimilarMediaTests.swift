@@ -89,6 +89,33 @@ struct SimilarMediaTests {
         }
     }
 
+    /// Over 100 matches the existence check is by id and only the page is fetched: the count still leaves out a
+    /// deleted match, and the pages hold every other one once.
+    @Test func manyMatchesAreCountedExactlyAndPagedWhole() async throws {
+        let gateway = try TestGateway()
+        let origin = try await ready(gateway, phash: "00000000000000ff")
+        var made: [Int64] = []
+        for _ in 0..<120 { made.append(try await ready(gateway, phash: "00000000000000fe").id) }
+        let twins = made
+        try await gateway.test { client in
+            try await client.execute(uri: "/api/media/\(origin.id)/similar/", method: .get, headers: gateway.auth()) { response in
+                let count = try decodeJSON(response.body)["count"]?.int
+                #expect(count == 120)
+            }
+            _ = try await gateway.repository.delete(id: twins[7], userId: 1)
+            var seen: [Int64] = []
+            for page in 1...2 {
+                seen += try await client.execute(uri: "/api/media/\(origin.id)/similar/?page=\(page)&page_size=100",
+                                                 method: .get, headers: gateway.auth()) { response in
+                    let body = try decodeJSON(response.body)
+                    #expect(body["count"]?.int == 119, "the deleted one is not counted")
+                    return try ids(response)
+                }
+            }
+            #expect(seen == twins.filter { $0 != twins[7] }, "oldest first at equal distance, each once")
+        }
+    }
+
     @Test func aPlainUploadCarriesTheSHA256OfItsBytes() async throws {
         let gateway = try TestGateway()
         // Large enough to arrive in many chunks.

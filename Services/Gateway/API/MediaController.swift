@@ -155,39 +155,24 @@ package struct MediaController: Sendable {
         {
             matches = try await similarity.index.matches(
                 userId: user.id, hash: hash, maxDistance: maxDistance, excluding: media.id)
-            // Deleted media are not announced to the index: every match is checked, so that the count is exact.
-            // A few matches (the usual case) are fetched whole at once; many, checked by id and the page fetched.
-            // The read cache answers for those it holds (an entry is dropped when its row changes or goes).
+            // Deleted media are not announced to the index: every match is checked, so that the count is exact. A few
+            // matches (the usual case) are fetched whole; many are checked by id and only the page fetched below.
             let existing: Set<Int64>
             if matches.count <= 100 {
-                if let cache {
-                    for match in matches {
-                        if let cached = cache.media(id: match.mediaId), cached.userId == user.id { objects[match.mediaId] = cached }
-                    }
-                }
-                let unknown = matches.map(\.mediaId).filter { objects[$0] == nil }
-                if !unknown.isEmpty {
-                    let ticket = cache?.ticket()
-                    for found in try await similarity.store.media(ids: unknown, userId: user.id) {
-                        objects[found.id] = found
-                        if let cache, let ticket { cache.store(found, ticket: ticket) }
-                    }
-                }
+                objects = try await mediaObjects(matches.map(\.mediaId), userId: user.id, store: similarity.store)
                 existing = Set(objects.keys)
             } else {
                 existing = try await similarity.store.existingIds(matches.map(\.mediaId), userId: user.id)
             }
             if existing.count < matches.count {
-                let gone = matches.map(\.mediaId).filter { !existing.contains($0) }
-                similarity.index.forget(gone, userId: user.id)
+                similarity.index.forget(matches.map(\.mediaId).filter { !existing.contains($0) }, userId: user.id)
                 matches.removeAll { !existing.contains($0.mediaId) }
             }
         }
         try paging.requireExists(count: matches.count)
         let page = Array(matches.dropFirst(paging.offset).prefix(paging.size))
-        let missing = page.map(\.mediaId).filter { objects[$0] == nil }
-        if let similarity, !missing.isEmpty {
-            for found in try await similarity.store.media(ids: missing, userId: user.id) { objects[found.id] = found }
+        if let similarity, page.contains(where: { objects[$0.mediaId] == nil }) {
+            objects = try await mediaObjects(page.map(\.mediaId), userId: user.id, store: similarity.store)
         }
         var filters: [(String, String)] = []
         if params["max_distance"] != nil { filters.append(("max_distance", String(maxDistance))) }
@@ -196,6 +181,25 @@ package struct MediaController: Sendable {
         }
         return json(Page(count: matches.count, next: next, previous: previous,
                          results: page.compactMap { objects[$0.mediaId] }.map { MediaResource($0, links: links) }))
+    }
+
+    /// The user's media among `ids` that still exist, by id: from the read cache where it holds them (an entry goes
+    /// when its row changes or goes), the rest in one query, which then fills the cache.
+    private func mediaObjects(_ ids: [Int64], userId: Int64, store: any PerceptualHashStore) async throws -> [Int64: Media] {
+        var objects: [Int64: Media] = [:]
+        if let cache {
+            for id in ids {
+                if let cached = cache.media(id: id), cached.userId == userId { objects[id] = cached }
+            }
+        }
+        let unknown = ids.filter { objects[$0] == nil }
+        guard !unknown.isEmpty else { return objects }
+        let ticket = cache?.ticket()
+        for found in try await store.media(ids: unknown, userId: userId) {
+            objects[found.id] = found
+            if let cache, let ticket { cache.store(found, ticket: ticket) }
+        }
+        return objects
     }
 
     /// `max_distance`: 0 to 32 (default 10); 400 `invalid_parameter` otherwise.

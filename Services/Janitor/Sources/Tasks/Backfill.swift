@@ -30,74 +30,78 @@ struct Backfill {
         var report = JanitorReport(counts: [
             "scanned": 0, "placeholders": 0, "no_picture": 0, "unreadable": 0, "hashed": 0, "unhashable": 0,
         ])
-        var after: Int64 = 0
-        while true {
-            let batch = try await store.mediaMissingPlaceholders(after: after, limit: Self.page)
-            for media in batch {
-                report.add("scanned")
-                let names = Self.sources[media.fileType] ?? []
-                guard let rendition = names.lazy.compactMap({ media.renditions[$0] }).first else {
-                    report.add("no_picture")
-                    continue
-                }
-                let fields: [String: JSONValue]
-                do {
-                    let bytes = try await storage.get(key: rendition.key)
-                    guard let made = try StoredPicturePlaceholder.make(encoded: bytes) else {
-                        report.add("unreadable")
-                        logger.warning("backfill: no placeholder for this media: its picture has bands none can be made of",
-                                       metadata: ["media_id": "\(media.id)", "key": "\(rendition.key)"])
-                        continue
-                    }
-                    fields = media.fileType == .audio ? made.placeholderFields : made.metadataFields
-                } catch {
-                    report.add("unreadable")
-                    logger.warning("backfill: no placeholder for this media: its stored picture cannot be read", metadata: [
-                        "media_id": "\(media.id)", "key": "\(rendition.key)", "error": "\(error)",
-                    ])
-                    continue
-                }
-                if dryRun {
-                    report.add("placeholders")
-                } else if try await store.addPlaceholders(
-                    id: media.id, generation: media.generation, fields: fields, fence: fence) {
-                    report.add("placeholders")
-                }
-            }
-            guard batch.count == Self.page, let last = batch.last else { break }
-            after = last.id
+        try await forEachMedia(store.mediaMissingPlaceholders) { media in
+            try await addPlaceholders(to: media, report: &report, dryRun: dryRun)
         }
-        try await hashOriginals(into: &report, dryRun: dryRun)
+        try await forEachMedia(store.mediaWithoutContentHash) { media in
+            try await hashOriginal(of: media, report: &report, dryRun: dryRun)
+        }
         return report
     }
 
-    private func hashOriginals(into report: inout JanitorReport, dryRun: Bool) async throws {
+    /// Every media `page` lists, a page at a time in id order (each page starts after the last id of the one before).
+    private func forEachMedia(
+        _ page: (_ after: Int64, _ limit: Int) async throws -> [Media], _ body: (Media) async throws -> Void
+    ) async throws {
         var after: Int64 = 0
         while true {
-            let batch = try await store.mediaWithoutContentHash(after: after, limit: Self.page)
-            for media in batch {
-                let sha256: String
-                do {
-                    var hasher = SHA256()
-                    try await storage.read(key: media.storageKey, range: nil, chunkSize: 1 << 20) { chunk in
-                        chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-                    }
-                    sha256 = Hex.lowercase(hasher.finalize())
-                } catch {
-                    report.add("unhashable")
-                    logger.warning("backfill: no content hash for this media: its original cannot be read", metadata: [
-                        "media_id": "\(media.id)", "key": "\(media.storageKey)", "error": "\(error)",
-                    ])
-                    continue
-                }
-                if dryRun {
-                    report.add("hashed")
-                } else if try await store.addContentHash(id: media.id, sha256: sha256, fence: fence) {
-                    report.add("hashed")
-                }
-            }
+            let batch = try await page(after, Self.page)
+            for media in batch { try await body(media) }
             guard batch.count == Self.page, let last = batch.last else { return }
             after = last.id
+        }
+    }
+
+    private func addPlaceholders(to media: Media, report: inout JanitorReport, dryRun: Bool) async throws {
+        report.add("scanned")
+        let names = Self.sources[media.fileType] ?? []
+        guard let rendition = names.lazy.compactMap({ media.renditions[$0] }).first else {
+            report.add("no_picture")
+            return
+        }
+        let fields: [String: JSONValue]
+        do {
+            let bytes = try await storage.get(key: rendition.key)
+            guard let made = try StoredPicturePlaceholder.make(encoded: bytes) else {
+                report.add("unreadable")
+                logger.warning("backfill: no placeholder for this media: its picture has bands none can be made of",
+                               metadata: ["media_id": "\(media.id)", "key": "\(rendition.key)"])
+                return
+            }
+            fields = media.fileType == .audio ? made.placeholderFields : made.metadataFields
+        } catch {
+            report.add("unreadable")
+            logger.warning("backfill: no placeholder for this media: its stored picture cannot be read", metadata: [
+                "media_id": "\(media.id)", "key": "\(rendition.key)", "error": "\(error)",
+            ])
+            return
+        }
+        if dryRun {
+            report.add("placeholders")
+        } else if try await store.addPlaceholders(id: media.id, generation: media.generation, fields: fields, fence: fence) {
+            report.add("placeholders")
+        }
+    }
+
+    private func hashOriginal(of media: Media, report: inout JanitorReport, dryRun: Bool) async throws {
+        let sha256: String
+        do {
+            var hasher = SHA256()
+            try await storage.read(key: media.storageKey, range: nil, chunkSize: 1 << 20) { chunk in
+                chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+            }
+            sha256 = Hex.lowercase(hasher.finalize())
+        } catch {
+            report.add("unhashable")
+            logger.warning("backfill: no content hash for this media: its original cannot be read", metadata: [
+                "media_id": "\(media.id)", "key": "\(media.storageKey)", "error": "\(error)",
+            ])
+            return
+        }
+        if dryRun {
+            report.add("hashed")
+        } else if try await store.addContentHash(id: media.id, sha256: sha256, fence: fence) {
+            report.add("hashed")
         }
     }
 }
