@@ -6,7 +6,7 @@ import MediaDomain
 ///
 /// Every write that must be announced (create, reprocess) writes its `media.uploaded` outbox row in the
 /// same transaction as the media row, so an event is published if and only if the row exists.
-public protocol MediaRepository: Sendable {
+public protocol MediaRepository: MediaFolderUsage {
     /// Inserts the row (status `processing`, generation 1) and its `media.uploaded` outbox row.
     /// With an idempotency key already used by the same user in the last 24 hours, returns that media instead.
     func create(_ new: NewMedia) async throws -> CreateMediaResult

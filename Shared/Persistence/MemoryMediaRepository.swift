@@ -45,15 +45,26 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
             {
                 return .existing(existing)
             }
-            let media = Media(
+            let source = new.sha256.flatMap { sha in
+                Duplicates.source(among: s.rows.values.filter { $0.userId == new.userId && $0.sha256 == sha })
+            }
+            var media = Media(
                 id: s.nextId, userId: new.userId, username: new.username, fileType: new.format.fileType,
                 status: .processing, fileSize: new.fileSize, mimeType: new.format.mimeType, format: new.format,
                 originalFilename: new.originalFilename, storageKey: new.storageKey, isPublic: new.isPublic,
                 createdAt: now, updatedAt: now, sha256: new.sha256)
+            if let source {
+                media.status = source.status
+                media.storageKey = source.storageKey
+                media.renditions = source.renditions
+                (media.width, media.height, media.duration, media.bitrate) = (source.width, source.height, source.duration, source.bitrate)
+                media.metadata = Duplicates.followerMetadata(of: source)
+                media.generation = source.generation
+            }
             s.nextId += 1
             s.rows[media.id] = media
             if let key = new.idempotencyKey { s.idempotencyKeys[media.id] = key }
-            try Self.enqueue(media, into: &s, traceparent: new.traceparent)
+            if source == nil { try Self.enqueue(media, into: &s, traceparent: new.traceparent) }
             return .created(media)
         }
     }
@@ -78,6 +89,10 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
 
     public func find(storagePrefix prefix: String) async throws -> Media? {
         state.withLock { s in s.rows.values.first { $0.storageKey.hasPrefix(prefix) } }
+    }
+
+    public func isFolderInUse(_ folderName: String) async throws -> Bool {
+        state.withLock { s in s.rows.values.contains { StorageKeys.mediaFolderName(of: $0.storageKey) == folderName } }
     }
 
     public func list(_ query: MediaQuery) async throws -> (count: Int, items: [Media]) {
@@ -126,9 +141,12 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
             guard var media = s.rows[id], media.userId == userId else { return .notFound }
             guard media.status == .failed else { return .notFailed(media) }
             media.status = .processing
-            media.generation += 1
+            let folder = StorageKeys.mediaFolderName(of: media.storageKey)
+            media.generation = s.rows.values.filter { StorageKeys.mediaFolderName(of: $0.storageKey) == folder }
+                .map(\.generation).max().map { $0 + 1 } ?? media.generation + 1
             media.renditions = [:]
             media.metadata.removeValue(forKey: "error")
+            media.metadata.removeValue(forKey: Duplicates.metadataKey)
             media.updatedAt = Date()
             s.rows[id] = media
             s.republishes[id] = nil
@@ -140,7 +158,8 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
     public func apply(_ outcome: MediaOutcome, consumer: String) async throws -> FoldResult {
         state.withLock { s in
             guard s.inbox.insert("\(consumer)/\(outcome.eventId)").inserted else { return .duplicate }
-            guard var media = s.rows[outcome.mediaId] else { return .ignored }
+            let followed = Self.foldFollowers(of: outcome, into: &s)
+            guard var media = s.rows[outcome.mediaId] else { return followed > 0 ? .applied : .ignored }
             switch outcome {
             case .ready(let e):
                 guard e.generation == media.generation else { return .ignored }
@@ -163,6 +182,31 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
             s.rows[media.id] = media
             return .applied
         }
+    }
+
+    /// The outcome of a media's job given to the duplicates waiting on it (as `PostgresMediaRepository` does).
+    static func foldFollowers(of outcome: MediaOutcome, into s: inout State) -> Int {
+        var changed = 0
+        for var follower in s.rows.values where follower.status == .processing
+            && follower.metadata[Duplicates.metadataKey]?.intValue == outcome.mediaId
+        {
+            switch outcome {
+            case .ready(let e) where e.generation == follower.generation:
+                follower.status = .ready
+                follower.renditions = e.renditions
+                (follower.width, follower.height, follower.duration, follower.bitrate) = (e.width, e.height, e.duration, e.bitrate)
+                follower.metadata = Duplicates.followerMetadata(
+                    leader: MetadataFolding.ready(follower.metadata, e), follower: follower.metadata)
+            case .failed(let e) where e.generation == follower.generation:
+                follower.status = .failed
+                follower.metadata = MetadataFolding.failed(follower.metadata, e)
+            default: continue
+            }
+            follower.updatedAt = Date()
+            s.rows[follower.id] = follower
+            changed += 1
+        }
+        return changed
     }
 
     public func claimOutbox(limit: Int, lease: Duration) async throws -> [OutboxEntry] {

@@ -116,6 +116,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
                     """,
                     logger: logger)
             }
+            if let media = try await insertDuplicate(new, on: connection) { return .created(media) }
             guard let media = try await one(
                 """
                 INSERT INTO media (user_id, username, file_type, status, file_size, mime_type, format,
@@ -131,6 +132,44 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
             try await Self.enqueue(entry, on: connection, logger: logger)
             return .created(media)
         }
+    }
+
+    /// The new media as a duplicate of one of the user's media with the same content (SPEC §13), recording its files
+    /// and standing where it stands, with no job of its own; nil when there is none to share with. The source is
+    /// locked (`FOR SHARE`) until this commits: a deletion of it waits, then finds the new media using the folder and
+    /// keeps the files. The upload's own original is surplus (the caller removes it) and its quota reservation,
+    /// named after the folder it wrote to, is given back here: the row counts the shared files instead.
+    private func insertDuplicate(_ new: NewMedia, on connection: GuardedConnection) async throws -> Media? {
+        guard let sha256 = new.sha256 else { return nil }
+        guard let source = try await one(
+            """
+            SELECT \(unescaped: Self.columns) FROM media
+            WHERE user_id = \(new.userId) AND sha256 = \(sha256) AND status IN ('ready', 'processing')
+            ORDER BY status = 'ready' DESC, id LIMIT 1 FOR SHARE
+            """, on: connection)
+        else { return nil }
+        let media = try await one(
+            """
+            INSERT INTO media (user_id, username, file_type, status, file_size, mime_type, format, original_filename,
+                               storage_key, is_public, idempotency_key, sha256, renditions, width, height, duration,
+                               bitrate, metadata, generation)
+            VALUES (\(new.userId), \(new.username), \(source.fileType.rawValue), \(source.status.rawValue),
+                    \(source.fileSize), \(source.mimeType), \(source.format.rawValue), \(new.originalFilename),
+                    \(source.storageKey), \(new.isPublic), \(new.idempotencyKey), \(sha256),
+                    \(try Self.json(source.renditions))::jsonb, \(source.width), \(source.height), \(source.duration),
+                    \(source.bitrate), \(try Self.json(Duplicates.followerMetadata(of: source)))::jsonb,
+                    \(source.generation))
+            RETURNING \(unescaped: Self.columns)
+            """, on: connection)
+        if let folder = StorageKeys.mediaFolderName(of: new.storageKey).flatMap(UUID.init(uuidString:)) {
+            try await connection.query(
+                """
+                WITH r AS (DELETE FROM quota_reservations WHERE id = \(folder) RETURNING user_id, bytes)
+                UPDATE user_quotas q SET reserved_bytes = GREATEST(0, q.reserved_bytes - r.bytes)
+                FROM r WHERE q.user_id = r.user_id
+                """, logger: logger)
+        }
+        return media
     }
 
     static func enqueue(_ entry: OutboxEntry, on connection: GuardedConnection, logger: Logger) async throws {
@@ -154,6 +193,10 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
             WHERE storage_key LIKE \(prefix.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "\\_") + "%")
             LIMIT 1
             """)).first
+    }
+
+    public func isFolderInUse(_ folderName: String) async throws -> Bool {
+        try await !rows("SELECT 1 FROM media WHERE split_part(storage_key, '/', 2) = \(folderName) LIMIT 1").isEmpty
     }
 
     public func list(_ query: MediaQuery) async throws -> (count: Int, items: [Media]) {
@@ -232,9 +275,14 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
             var metadata = current.metadata
             metadata.removeValue(forKey: "error")
             metadata.removeValue(forKey: "progress")
+            // A duplicate's new renditions are its own (a generation past every one its folder holds): it shares the
+            // original only.
+            metadata.removeValue(forKey: Duplicates.metadataKey)
             guard let media = try await one(
                 """
-                UPDATE media SET status = 'processing', generation = generation + 1, renditions = '{}',
+                UPDATE media SET status = 'processing', renditions = '{}',
+                       generation = (SELECT max(f.generation) FROM media f
+                                     WHERE split_part(f.storage_key, '/', 2) = split_part(media.storage_key, '/', 2)) + 1,
                        metadata = \(try Self.json(metadata))::jsonb, stuck_republishes = 0, updated_at = now()
                 WHERE id = \(id) RETURNING \(unescaped: Self.columns)
                 """, on: connection)
@@ -259,7 +307,10 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
             guard inserted else { return .duplicate }
             guard let current = try await one(
                 "SELECT \(unescaped: Self.columns) FROM media WHERE id = \(outcome.mediaId) FOR UPDATE", on: connection)
-            else { return .ignored }
+            else {
+                // A deleted media's job still decides the duplicates that were waiting on it.
+                return try await foldFollowers(of: outcome, on: connection) > 0 ? .applied : .ignored
+            }
             switch outcome {
             case .ready(let event):
                 guard event.generation == current.generation else { return .ignored }
@@ -291,9 +342,53 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
                     UPDATE media SET metadata = \(try Self.json(metadata))::jsonb, updated_at = now()
                     WHERE id = \(current.id)
                     """, logger: logger)
+                return .applied
             }
+            try await foldFollowers(of: outcome, on: connection)
             return .applied
         }
+    }
+
+    /// Gives the duplicates waiting on a media (SPEC §13) the outcome just folded into it: its renditions and
+    /// metadata, or its error. Each follower row changes like any (its events and webhooks go out by the same
+    /// triggers). Returns how many changed.
+    @discardableResult
+    private func foldFollowers(of outcome: MediaOutcome, on connection: GuardedConnection) async throws -> Int {
+        let leaderId = outcome.mediaId
+        let followers = try fetchAll(try await connection.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM media
+            WHERE (metadata->>'duplicate_of')::bigint = \(leaderId) AND status = 'processing' AND metadata ? 'duplicate_of'
+            FOR UPDATE
+            """, logger: logger).collect())
+        var changed = 0
+        for follower in followers {
+            switch outcome {
+            case .ready(let event):
+                guard event.generation == follower.generation else { continue }
+                let metadata = Duplicates.followerMetadata(
+                    leader: MetadataFolding.ready(follower.metadata, event), follower: follower.metadata)
+                try await connection.query(
+                    """
+                    UPDATE media SET status = 'ready', renditions = \(try Self.json(event.renditions))::jsonb,
+                           width = \(event.width), height = \(event.height), duration = \(event.duration),
+                           bitrate = \(event.bitrate), metadata = \(try Self.json(metadata))::jsonb, updated_at = now()
+                    WHERE id = \(follower.id)
+                    """, logger: logger)
+            case .failed(let event):
+                guard event.generation == follower.generation else { continue }
+                try await connection.query(
+                    """
+                    UPDATE media SET status = 'failed',
+                           metadata = \(try Self.json(MetadataFolding.failed(follower.metadata, event)))::jsonb,
+                           updated_at = now()
+                    WHERE id = \(follower.id)
+                    """, logger: logger)
+            case .progress: continue
+            }
+            changed += 1
+        }
+        return changed
     }
 
     // MARK: OutboxStore

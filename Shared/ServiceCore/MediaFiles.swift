@@ -1,5 +1,6 @@
 import Logging
 import MediaDomain
+import Persistence
 import Storage
 
 extension BlobStorage {
@@ -19,5 +20,30 @@ extension BlobStorage {
             ])
             return nil
         }
+    }
+
+    /// The files of a deleted media, unless another media still records them (a duplicate sharing the folder, SPEC
+    /// §13): then they stay, and go with the last media using them (what only this one used, an older generation's
+    /// renditions, is left to the orphan sweep). Returns how many files went (0 when kept), nil when removal failed
+    /// or the question could not be asked (then the orphan sweep decides later, by the rows).
+    @discardableResult
+    public func removeMediaFiles(of media: Media, unlessUsedBy usage: any MediaFolderUsage, why: String, logger: Logger) async -> Int? {
+        guard let folder = StorageKeys.mediaFolderName(of: media.storageKey) else {
+            return await removeMediaFiles(original: media.storageKey, why: why, logger: logger)
+        }
+        do {
+            if try await usage.isFolderInUse(folder) {
+                logger.info("media files kept: a duplicate still uses them", metadata: [
+                    "media_id": "\(media.id)", "folder": "\(folder)", "why": "\(why)",
+                ])
+                return 0
+            }
+        } catch {
+            logger.error("media files not removed (cannot tell whether a duplicate uses them); the orphan sweep will", metadata: [
+                "folder": "\(folder)", "why": "\(why)", "error": "\(error)",
+            ])
+            return nil
+        }
+        return await removeMediaFiles(original: media.storageKey, why: why, logger: logger)
     }
 }

@@ -19,9 +19,11 @@ struct FairUseEndToEndTests {
     }
 
     /// Bytes the Gateway takes for a JPEG (it sniffs, it never decodes; no processor runs in these tests).
-    static func jpegLike(_ size: Int) -> Data {
+    /// `variant` makes other bytes of the same size: identical uploads of one user share their files (SPEC §13), so
+    /// a test of what separate files count gives each upload its own.
+    static func jpegLike(_ size: Int, variant: Int = 0) -> Data {
         var bytes: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10] + Array("JFIF".utf8)
-        var rng = SplitMix64(seed: UInt64(size))
+        var rng = SplitMix64(seed: UInt64(size) ^ UInt64(variant) << 32)
         while bytes.count < size { bytes.append(UInt8(truncatingIfNeeded: rng.next())) }
         return Data(bytes)
     }
@@ -46,8 +48,10 @@ struct FairUseEndToEndTests {
         let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
             for n in 0..<40 {
                 group.addTask {
-                    let reply = try await stack.upload(file, filename: "p\(n).jpg", user: user, isPublic: false, timeout: 60,
-                                                       baseURL: n % 2 == 0 ? stack.baseURL : gateway2)
+                    // Forty different files (identical ones would share one stored copy, counted once).
+                    let bytes = Self.jpegLike(file.count, variant: n)
+                    let reply = try await stack.upload(bytes, filename: "p\(n).jpg", user: user, isPublic: false, timeout: 60,
+                                                       baseURL: n % 2 == 0 ? stack.baseURL : gateway2, asIs: true)
                     return (reply.status, reply.json["code"]?.stringValue)
                 }
             }

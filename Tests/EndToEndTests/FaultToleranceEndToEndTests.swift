@@ -377,8 +377,9 @@ struct Upload: Sendable {
     var isPublic: Bool
     var expect: Outcome
 
+    /// `data` is sent as a copy no other upload has (`Fixtures.distinct`): each upload of a burst is processed.
     init(_ data: Data, _ filename: String, user: Int64, isPublic: Bool = true, expect: Outcome) {
-        self.data = data
+        self.data = Fixtures.distinct(data)
         self.filename = filename
         self.user = user
         self.isPublic = isPublic
@@ -398,7 +399,7 @@ func uploadAll(
             guard let (index, item) = next else { return }
             group.addTask {
                 let reply = try await stack.upload(item.data, filename: item.filename, user: item.user,
-                                                   isPublic: item.isPublic, timeout: 60)
+                                                   isPublic: item.isPublic, timeout: 60, asIs: true)
                 onAnswer()
                 if pause > .zero { try await Task.sleep(for: pause) }
                 return (index, reply)

@@ -15,7 +15,7 @@ struct ImagePipelineEndToEndTests {
         defer { stack.stop() }
         let user = Int64.random(in: 10_000_000...1_000_000_000)
         let photo = try await Fixtures.jpeg(width: 1600, height: 1200)
-        let upload = try await stack.upload(photo, filename: "photo.jpg", user: user)
+        let upload = try await stack.upload(photo, filename: "photo.jpg", user: user, asIs: true)
         #expect(upload.status == 201)
         #expect(upload.json["status"] == "processing")
         // SPEC §13: the hash of the bytes as they streamed in, in the 201 already.
@@ -65,6 +65,45 @@ struct ImagePipelineEndToEndTests {
         guard case .array(let results)? = similar.json["results"] else { Issue.record("no results: \(similar.json)"); return }
         let listed = results.compactMap { $0["id"]?.intValue }
         #expect(listed == [half], "the half-size copy only: \(similar.json)")
+    }
+
+    /// SPEC §13: the same bytes again from the same user are a new media that is ready at once and shares the stored
+    /// files (no job, no second copy); it survives the deletion of the first and the files go with the second.
+    @Test func duplicateUploadSharesFilesWithoutAJobAndOutlivesTheFirst() async throws {
+        let stack = try await Stack.start()
+        defer { stack.stop() }
+        let user = Int64.random(in: 10_000_000...1_000_000_000)
+        let photo = try await Fixtures.jpeg(width: 640, height: 480)
+        let first = try #require(try await stack.upload(photo, filename: "a.jpg", user: user, asIs: true).json["id"]?.intValue)
+        let ready = try await stack.waitFor(first, user: user)
+        #expect(ready["status"] == "ready")
+        let keysBefore = try await stack.storedKeys()
+
+        let again = try await stack.upload(photo, filename: "again.jpg", user: user, asIs: true)
+        #expect(again.status == 201)
+        #expect(again.json["status"] == "ready", "ready in the 201 already: \(again.json)")
+        #expect(again.json["metadata"]?["duplicate_of"]?.intValue == first, "\(again.json)")
+        #expect(again.json["original_filename"] == "again.jpg" && again.json["sha256"] == ready["sha256"])
+        let second = try #require(again.json["id"]?.intValue)
+        #expect(again.json["urls"]?["medium"] == ready["urls"]?["medium"], "the same stored rendition")
+        // No job: no media.uploaded in the outbox and no processing job recorded for it; the first had one of each.
+        #expect(try await stack.sql("SELECT count(*) FROM outbox WHERE convert_from(body, 'UTF8')::jsonb ->> 'media_id' = '\(second)'") == "0")
+        #expect(try await stack.sql("SELECT count(*) FROM processing_jobs WHERE media_id = \(second)") == "0")
+        #expect(try await stack.sql("SELECT count(*) FROM processing_jobs WHERE media_id = \(first)") == "1")
+        #expect(try await stack.storedKeys() == keysBefore, "nothing stored twice (the surplus upload is gone)")
+        // Another user's identical upload is theirs alone.
+        let stranger = try await stack.upload(photo, filename: "a.jpg", user: user + 1, asIs: true)
+        #expect(stranger.json["status"] == "processing" && stranger.json["metadata"]?["duplicate_of"] == nil)
+
+        let medium = try #require(ready["urls"]?["medium"]?.stringValue)
+        #expect(try await stack.request("DELETE", "/api/media/\(first)/", user: user).status == 204)
+        #expect(try await stack.request("GET", medium).status == 200, "the duplicate keeps the files")
+        #expect(try await stack.request("GET", "/api/media/\(second)/", user: user).json["status"] == "ready")
+        #expect(try await stack.request("DELETE", "/api/media/\(second)/", user: user).status == 204)
+        #expect(try await stack.request("GET", medium).status == 404)
+        let key = try #require(URL(string: medium)?.path.dropFirst("/media/".count))
+        let folder = try #require(StorageKeys.mediaFolderName(of: String(key)), "\(medium)")
+        #expect(try await stack.storedKeys().filter { $0.contains(folder) }.isEmpty, "the files went with the last media")
     }
 
     @Test func listStatsAndDeleteOverHTTP() async throws {

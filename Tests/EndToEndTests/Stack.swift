@@ -190,8 +190,12 @@ final class Stack: Sendable {
     }
 
     /// - Parameter baseURL: another Gateway of the stack's servers (default: the stack's own).
+    /// - Parameter asIs: send `bytes` exactly; by default a copy no other upload has is sent (`Fixtures.distinct`), so
+    ///   that each upload is processed rather than a duplicate of an earlier one with the same fixture (SPEC §13).
     func upload(_ bytes: Data, filename: String, user: Int64, isPublic: Bool = true,
-                timeout: TimeInterval = 30, headers extra: [String: String] = [:], baseURL: String? = nil) async throws -> Reply {
+                timeout: TimeInterval = 30, headers extra: [String: String] = [:], baseURL: String? = nil,
+                asIs: Bool = false) async throws -> Reply {
+        let bytes = asIs ? bytes : Fixtures.distinct(bytes)
         let boundary = "e2e-\(UUID().uuidString)"
         var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"is_public\"\r\n\r\n\(isPublic)\r\n".utf8)
         body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8))
@@ -257,6 +261,35 @@ enum Fixtures {
         let status = await runShell("ffmpeg -loglevel error -y \(args) '\(path)'")
         guard status == 0 else { throw StackError("ffmpeg failed making \(name)") }
         return try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    /// The same media with 16 bytes no other copy has: identical bytes from one user are a duplicate sharing the first
+    /// upload's files without being processed (SPEC §13), so a test that means to process each upload sends a distinct
+    /// copy. An ISO BMFF file (MP4, MOV, M4A, HEIC, AVIF) gets a `free` box at its end, which every reader skips;
+    /// anything else gets the bytes after its end (a JPEG's EOI, a PNG's IEND, a WAV's data chunk, the last MP3 frame),
+    /// which decoders ignore.
+    /// An MP3 gets an ID3v2 `PRIV` frame instead (bytes after its last frame are a truncated frame to a strict reader).
+    static func distinct(_ data: Data) -> Data {
+        let tag = withUnsafeBytes(of: UUID().uuid) { Data($0) }
+        let bytes = [UInt8](data)
+        if bytes.count >= 10, bytes.starts(with: Array("ID3".utf8)) || (bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0) {
+            // PRIV: owner "mediaflow" and the tag; 26 bytes, below 128, so its size reads the same in ID3v2.3 and 2.4.
+            let body = Array("mediaflow\0".utf8) + [UInt8](tag)
+            let frame = Array("PRIV".utf8) + [0, 0, 0, UInt8(body.count), 0, 0] + body
+            func syncsafe(_ n: Int) -> [UInt8] { [UInt8(n >> 21 & 0x7F), UInt8(n >> 14 & 0x7F), UInt8(n >> 7 & 0x7F), UInt8(n & 0x7F)] }
+            guard bytes.starts(with: Array("ID3".utf8)) else {
+                return Data(Array("ID3".utf8) + [4, 0, 0] + syncsafe(frame.count) + frame + bytes)
+            }
+            let size = bytes[6...9].reduce(0) { $0 << 7 | Int($1 & 0x7F) }
+            return Data(bytes[0..<6] + syncsafe(size + frame.count) + frame + bytes[10...])
+        }
+        var copy = data
+        if data.count >= 8, data.dropFirst(4).prefix(4) == Data("ftyp".utf8) {
+            withUnsafeBytes(of: UInt32(8 + tag.count).bigEndian) { copy.append(contentsOf: $0) }
+            copy.append(Data("free".utf8))
+        }
+        copy.append(tag)
+        return copy
     }
 
     static func jpeg(width: Int, height: Int) async throws -> Data {

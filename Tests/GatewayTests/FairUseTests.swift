@@ -73,8 +73,9 @@ struct FairUseTests {
         let gateway = try TestGateway(environment: ["MEDIA_UPLOAD_RATE": "60/h", "MEDIA_UPLOAD_BURST": "3"])
         try await gateway.test { client in
             var remaining: [String] = []
-            for _ in 0..<3 {
-                let response = try await upload(gateway, client)
+            for n in 0..<3 {
+                // Three different files: identical ones would be duplicates sharing one (SPEC §13), with no job.
+                let response = try await upload(gateway, client, bytes: Samples.jpeg + [UInt8(n)])
                 #expect(response.status == .created)
                 #expect(response.headers[HTTPField.Name("RateLimit-Limit")!] == "3")
                 remaining.append(response.headers[HTTPField.Name("RateLimit-Remaining")!] ?? "?")

@@ -144,6 +144,7 @@ final class SlowCountingRepository: MediaRepository {
     func find(id: Int64) async throws -> Media? { try await base.find(id: id) }
     func find(userId: Int64, idempotencyKey: String) async throws -> Media? { try await base.find(userId: userId, idempotencyKey: idempotencyKey) }
     func find(storagePrefix prefix: String) async throws -> Media? { try await base.find(storagePrefix: prefix) }
+    func isFolderInUse(_ folderName: String) async throws -> Bool { try await base.isFolderInUse(folderName) }
     func list(_ query: MediaQuery) async throws -> (count: Int, items: [Media]) {
         lists.withLock { $0 += 1 }
         try await Task.sleep(for: .milliseconds(100))

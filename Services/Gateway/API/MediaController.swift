@@ -116,7 +116,8 @@ package struct MediaController: Sendable {
         let id = try RouteParameters.id(context)
         guard let media = try await repository.delete(id: id, userId: user.id) else { throw APIError.notFound() }
         // The row is gone, so no URL reaches these files even if removing them fails.
-        await storage.removeMediaFiles(original: media.storageKey, why: "media \(id) deleted", logger: context.logger)
+        await storage.removeMediaFiles(
+            of: media, unlessUsedBy: repository, why: "media \(id) deleted", logger: context.logger)
         context.logger.info("media deleted", metadata: ["media_id": "\(id)", "user_id": "\(user.id)"])
         return Response(status: .noContent)
     }

@@ -24,6 +24,8 @@ package struct UploadHandler: Sendable {
     package let allowance: UploadAllowance?
     package let onCreated: @Sendable () -> Void
     package let uploadedBytes = Counter(label: "mediaflow_upload_bytes_total")
+    /// Uploads that matched one of the same user's media by content and share its files (SPEC §13).
+    package let duplicates = Counter(label: "mediaflow_duplicate_uploads_total")
     package let uploads = Counter(label: "mediaflow_uploads_total")
 
     package init(repository: any MediaRepository, storage: any BlobStorage, limits: MediaLimits,
@@ -187,6 +189,15 @@ package struct UploadHandler: Sendable {
         case .created(let media):
             uploads.increment()
             uploadedBytes.increment(by: Int(upload.size))
+            if media.storageKey != upload.key {
+                // A duplicate (SPEC §13): the media records the files of one with the same content; this copy is surplus.
+                duplicates.increment()
+                logger.info("duplicate upload shares the files of an earlier media", metadata: [
+                    "media_id": "\(media.id)", "duplicate_of": "\(media.metadata[Duplicates.metadataKey]?.intValue ?? 0)",
+                    "status": "\(media.status.rawValue)",
+                ])
+                await upload.discard(storage, logger: logger)
+            }
             logger.info("media uploaded", metadata: [
                 "media_id": "\(media.id)", "user_id": "\(user.id)", "format": "\(media.format.rawValue)",
                 "bytes": "\(media.fileSize)",

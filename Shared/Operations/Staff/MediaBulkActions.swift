@@ -59,7 +59,8 @@ public struct MediaBulkActions: Sendable {
                     continue
                 }
                 result.done.append(id)
-                await storage.removeMediaFiles(original: media.storageKey, why: "media \(id) deleted by staff", logger: logger)
+                await storage.removeMediaFiles(
+                    of: media, unlessUsedBy: store, why: "media \(id) deleted by staff", logger: logger)
             case .makePublic, .makePrivate:
                 if try await store.setPublic(id: id, isPublic: action == .makePublic) == nil {
                     result.skipped.append(.init(id: id, reason: "not_found"))

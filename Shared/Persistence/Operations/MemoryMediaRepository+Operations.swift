@@ -51,6 +51,7 @@ extension MemoryMediaRepository: OperationsStore {
             var owners: [String: FolderOwner] = [:]
             for media in s.rows.values {
                 guard let folder = StorageKeys.mediaFolderName(of: media.storageKey), wanted.contains(folder) else { continue }
+                if let other = owners[folder], other.generation <= media.generation { continue }
                 owners[folder] = FolderOwner(
                     mediaId: media.id, originalKey: media.storageKey, generation: media.generation, status: media.status)
             }

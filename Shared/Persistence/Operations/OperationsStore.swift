@@ -4,7 +4,7 @@ import MediaDomain
 /// The media table and the outbox as the Janitor, the replay and the staff API see them (SPEC §4, §6, §7): across
 /// users, by state and age. Every change is guarded by what was true when it was decided (still failed, still the
 /// same generation, still stale), so two runs racing each other, or a user's own action, never undo each other.
-public protocol OperationsStore: Sendable {
+public protocol OperationsStore: MediaFolderUsage {
     // MARK: failed_cleanup
     /// Media failed for longer than `age`, oldest first.
     func failedMedia(olderThan age: Duration, limit: Int) async throws -> [Media]

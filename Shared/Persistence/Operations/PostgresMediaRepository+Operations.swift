@@ -75,6 +75,8 @@ extension PostgresMediaRepository: OperationsStore {
         {
             let (folder, id, key, generation, status) = try row.decode((String, Int64, String, Int, String).self)
             guard let status = MediaStatus(rawValue: status) else { continue }
+            // Duplicates share a folder (SPEC §13): the oldest generation any of them records is kept, with all after.
+            if let other = owners[folder], other.generation <= generation { continue }
             owners[folder] = FolderOwner(mediaId: id, originalKey: key, generation: generation, status: status)
         }
         return owners

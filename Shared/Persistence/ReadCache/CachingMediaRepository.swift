@@ -57,6 +57,7 @@ public struct CachingMediaRepository: MediaRepository {
     }
 
     public func find(storagePrefix prefix: String) async throws -> Media? { try await base.find(storagePrefix: prefix) }
+    public func isFolderInUse(_ folderName: String) async throws -> Bool { try await base.isFolderInUse(folderName) }
 
     // Writes: after each, what it changed is dropped (the database's notification will say the same a moment later).
     public func create(_ new: NewMedia) async throws -> CreateMediaResult {

@@ -536,6 +536,14 @@ public enum Migrations {
             "CREATE SEQUENCE media_phash_seq",
             "CREATE INDEX media_user_phash_seq ON media (user_id, phash_seq) WHERE phash_seq IS NOT NULL",
         ]),
+        (21, [
+            // Duplicates (SPEC §13): the followers of a media still processing, found when its outcome is folded (by
+            // its id: the leader's row may be gone by then). A handful of rows at any time: a partial index.
+            """
+            CREATE INDEX media_duplicate_leader ON media (((metadata->>'duplicate_of')::bigint))
+            WHERE status = 'processing' AND metadata ? 'duplicate_of'
+            """,
+        ]),
     ]
 
     /// Brings the schema up to date. Safe to call from every service at start-up.

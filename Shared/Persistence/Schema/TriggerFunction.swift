@@ -19,6 +19,8 @@ public struct TriggerFunction: Sendable {
     public var name: String
     /// The whole `CREATE OR REPLACE FUNCTION …` statement.
     public var function: String
+    /// Plain SQL functions the trigger function calls (`CREATE OR REPLACE FUNCTION …`), applied before it.
+    public var helpers: [String] = []
     public var triggers: [Trigger]
 
     /// Every trigger function of the schema, in the order they are applied.
@@ -30,7 +32,7 @@ public struct TriggerFunction: Sendable {
     /// A fingerprint of the definition (FNV-1a over the statements), stored to tell whether it changed.
     var fingerprint: String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in ([function] + triggers.map(\.definition)).joined(separator: "\u{0}").utf8 {
+        for byte in (helpers + [function] + triggers.map(\.definition)).joined(separator: "\u{0}").utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
         }
         return String(hash, radix: 16)
@@ -47,6 +49,9 @@ public struct TriggerFunction: Sendable {
             applied[name] = fingerprint
         }
         for definition in all where applied[definition.name] != definition.fingerprint {
+            for helper in definition.helpers {
+                try await connection.query(PostgresQuery(unsafeSQL: helper), logger: logger)
+            }
             try await connection.query(PostgresQuery(unsafeSQL: definition.function), logger: logger)
             for trigger in definition.triggers {
                 try await connection.query(

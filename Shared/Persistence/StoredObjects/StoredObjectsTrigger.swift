@@ -4,13 +4,19 @@ extension TriggerFunction {
     /// `media.ready`, reprocess, which also drops the older generations' transform variants), and all of them removed
     /// with the row. A new row also settles the quota reservation
     /// its upload took under the name of its folder (`UploadHandler`).
+    ///
+    /// A duplicate upload (SPEC §13) records the files of the media it matched: one ledger row per file still, owned by
+    /// one of the media recording it (the first). A file a media stops recording (its deletion, a reprocess that gave
+    /// it files of its own) passes to another media of the same folder that still records it, and only when there is
+    /// none leaves the ledger: each file is counted once in the quota, for as long as any media uses it.
     static let mediaStoredObjects = TriggerFunction(
         name: "media_stored_objects",
         function: """
             CREATE OR REPLACE FUNCTION media_stored_objects() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF TG_OP = 'DELETE' THEN
-                    DELETE FROM stored_objects WHERE media_id = OLD.id;
+                    DELETE FROM stored_objects WHERE media_id = OLD.id AND kind = 'variant';
+                    PERFORM stored_objects_release(OLD.id, '{}');
                     RETURN NULL;
                 END IF;
                 IF TG_OP = 'INSERT' THEN
@@ -28,26 +34,44 @@ extension TriggerFunction {
                 -- An older generation's transform variants (their files go with the generation's folder).
                 DELETE FROM stored_objects o
                 WHERE o.media_id = NEW.id AND o.kind = 'variant' AND position('/g' || NEW.generation || '/' IN o.key) = 0;
-                -- Files the row no longer records (an older generation's renditions).
-                DELETE FROM stored_objects o
-                WHERE o.media_id = NEW.id AND o.kind IN ('original', 'rendition')
-                  AND o.key <> ALL (ARRAY(
-                      SELECT NEW.storage_key
-                      UNION ALL
-                      SELECT r.value->>'key' FROM jsonb_each(NEW.renditions) r WHERE r.value->>'key' IS NOT NULL));
+                -- Files the row no longer records (an older generation's renditions, a shared original it left).
+                PERFORM stored_objects_release(NEW.id, ARRAY(
+                    SELECT NEW.storage_key
+                    UNION ALL
+                    SELECT r.value->>'key' FROM jsonb_each(NEW.renditions) r WHERE r.value->>'key' IS NOT NULL));
                 INSERT INTO stored_objects AS o (key, media_id, user_id, kind, bytes)
                 SELECT NEW.storage_key, NEW.id, NEW.user_id, 'original', NEW.file_size
                 UNION ALL
                 SELECT r.value->>'key', NEW.id, NEW.user_id, 'rendition', COALESCE((r.value->>'file_size')::bigint, 0)
                 FROM jsonb_each(NEW.renditions) r WHERE r.value->>'key' IS NOT NULL
+                -- A file another media records already (a duplicate's) keeps its owner: counted once.
                 ON CONFLICT (key) DO UPDATE
-                SET media_id = EXCLUDED.media_id, user_id = EXCLUDED.user_id, kind = EXCLUDED.kind, bytes = EXCLUDED.bytes
-                WHERE (o.media_id, o.user_id, o.kind, o.bytes)
-                      IS DISTINCT FROM (EXCLUDED.media_id, EXCLUDED.user_id, EXCLUDED.kind, EXCLUDED.bytes);
+                SET kind = EXCLUDED.kind, bytes = EXCLUDED.bytes,
+                    media_id = CASE WHEN o.media_id IS NULL THEN EXCLUDED.media_id ELSE o.media_id END
+                WHERE (o.kind, o.bytes) IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.bytes) OR o.media_id IS NULL;
                 RETURN NULL;
             END
             $$
             """,
+        helpers: ["""
+            CREATE OR REPLACE FUNCTION stored_objects_release(p_owner BIGINT, p_kept TEXT[]) RETURNS void LANGUAGE sql AS $$
+                -- The originals and renditions `p_owner` owns but no longer records (all of them when it is deleted):
+                -- each goes to another media of its folder that records it (a duplicate sharing it), else leaves.
+                WITH gone AS (
+                    SELECT o.key,
+                           (SELECT m.id FROM media m
+                            WHERE split_part(m.storage_key, '/', 2) = split_part(o.key, '/', 2) AND m.id <> p_owner
+                              AND (m.storage_key = o.key
+                                   OR EXISTS (SELECT 1 FROM jsonb_each(m.renditions) r WHERE r.value->>'key' = o.key))
+                            ORDER BY m.id LIMIT 1) AS heir
+                    FROM stored_objects o
+                    WHERE o.media_id = p_owner AND o.kind IN ('original', 'rendition') AND o.key <> ALL (p_kept)),
+                moved AS (
+                    UPDATE stored_objects o SET media_id = g.heir FROM gone g WHERE o.key = g.key AND g.heir IS NOT NULL
+                    RETURNING o.key)
+                DELETE FROM stored_objects o USING gone g WHERE o.key = g.key AND g.heir IS NULL
+            $$
+            """],
         triggers: [Trigger(
             name: "media_stored_objects", table: "media",
             definition: """

@@ -25,6 +25,9 @@ package struct DeadlineMediaRepository: MediaRepository {
     package func find(userId: Int64, idempotencyKey: String) async throws -> Media? {
         try await bounded { try await base.find(userId: userId, idempotencyKey: idempotencyKey) }
     }
+    package func isFolderInUse(_ folderName: String) async throws -> Bool {
+        try await bounded { try await base.isFolderInUse(folderName) }
+    }
     package func find(storagePrefix prefix: String) async throws -> Media? {
         try await bounded { try await base.find(storagePrefix: prefix) }
     }

@@ -36,7 +36,7 @@ struct FailedCleanup {
                 removedAny = true
                 report.add("deleted_media")
                 let files = await storage.removeMediaFiles(
-                    original: media.storageKey, why: "failed media \(media.id) past its retention", logger: logger)
+                    of: media, unlessUsedBy: store, why: "failed media \(media.id) past its retention", logger: logger)
                 report.add("deleted_files", files ?? 0)
             }
             if batch.count < Self.batch || !removedAny { return report }
