@@ -71,8 +71,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/ServiceCore", swiftSettings: swiftSettings),
         // What a long-running service runs on: the processing worker, the outbox relay, the ops endpoints, tracing.
+        // Malware scanning (SPEC §13): the clamd client every processor runs before it publishes.
+        .target(name: "Scanning", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Shared/Scanning", swiftSettings: swiftSettings),
         .target(name: "ServiceKit", dependencies: [
-            "MediaDomain", "Messaging", "Storage", "Persistence", "ServiceCore",
+            "MediaDomain", "Messaging", "Storage", "Persistence", "ServiceCore", "Scanning",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -232,6 +237,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "ImageServiceTests", dependencies: [
             "ImageService", "ServiceCore", "ServiceKit", "Messaging", "Persistence", "Storage", "MediaDomain", "Imaging", "TestSupport",
+            "Scanning", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: swiftSettings),
         .testTarget(name: "VideoServiceTests", dependencies: ["VideoService", "AV", "ServiceCore", "ServiceKit", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AudioServiceTests", dependencies: ["AudioService", "AV", "ServiceKit", "MediaDomain", "TestSupport"], swiftSettings: swiftSettings),

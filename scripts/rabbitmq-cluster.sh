@@ -19,7 +19,8 @@ INSTANCE=$1 CMD=$2
 shift 2
 case $INSTANCE in
   dev)  AMQP_BASE=56740 DIST_BASE=25740 EPMD_PORT=43740 ;;
-  test) AMQP_BASE=56750 DIST_BASE=25750 EPMD_PORT=43750 ;;
+  # Below the ephemeral port range, like the other test servers (scripts/services.sh).
+  test) AMQP_BASE=18750 DIST_BASE=19750 EPMD_PORT=16750 ;;
   *) echo "instance must be dev or test" >&2; exit 2 ;;
 esac
 DIR=$ROOT/.local/$INSTANCE-cluster

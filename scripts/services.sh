@@ -35,11 +35,15 @@ shift 2
 LISTEN=127.0.0.1 ADDRESS=127.0.0.1
 case $INSTANCE in
   dev)  PG_PORT=54329 AMQP_PORT=56729 DIST_PORT=25729 EPMD_PORT=43729 S3_PORT=59329 ;;
-  test) PG_PORT=54339 AMQP_PORT=56739 DIST_PORT=25739 EPMD_PORT=43739 S3_PORT=59339 ;;
+  # The test servers listen below the kernel's ephemeral range (32768-60999): a port in it can be taken by any outgoing
+  # connection of the moment (a test stream's cluster node once failed to boot with eaddrinuse on 56752 that way), and
+  # below the tests' own free ports (20000-31999: Tests/EndToEndTests/Stack.swift, MEDIA_TEST_PORT_BASE), which a test
+  # may take while one of these servers is stopped.
+  test) PG_PORT=17339 AMQP_PORT=18739 DIST_PORT=19739 EPMD_PORT=16739 S3_PORT=15339 ;;
   # The test command's second stream (the suites that stop servers), on servers of its own (scripts/test.sh).
-  test2) PG_PORT=54369 AMQP_PORT=56769 DIST_PORT=25769 EPMD_PORT=43769 S3_PORT=59369 ;;
+  test2) PG_PORT=17369 AMQP_PORT=18769 DIST_PORT=19769 EPMD_PORT=16769 S3_PORT=15369 ;;
   hosts)
-    PG_PORT=54359 AMQP_PORT=56759 DIST_PORT=25759 EPMD_PORT=43759 S3_PORT=59359
+    PG_PORT=17359 AMQP_PORT=18759 DIST_PORT=19759 EPMD_PORT=16759 S3_PORT=15359
     LISTEN=0.0.0.0 ADDRESS=${MEDIA_SERVICES_ADDRESS:-127.0.0.1}
     # Every address: only ever inside a namespace of the test's own, never on the machine's network.
     if [[ $CMD != env && $CMD != clean && -z $(ip netns identify $$ 2>/dev/null) ]]; then
@@ -61,6 +65,9 @@ NODE=mediaflow-$INSTANCE@localhost
 # The test instance always has an S3 server (the storage tests and the S3 end-to-end run need one); the dev
 # instance when asked: MEDIA_LOCAL_S3=1 make run.
 if [[ $INSTANCE != dev || ${MEDIA_LOCAL_S3:-0} == 1 ]]; then WANT_S3=1; else WANT_S3=0; fi
+# clamd (SPEC §13): the test instances always run one (the scanning tests use it); dev with MEDIA_LOCAL_CLAMD=1.
+CLAMD_DIR=$DIR/clamav
+if [[ $INSTANCE == test* || ${MEDIA_LOCAL_CLAMD:-0} == 1 ]]; then WANT_CLAMD=1; else WANT_CLAMD=0; fi
 
 LOG_TAG=$INSTANCE
 # shellcheck source=scripts/lib.sh
@@ -75,7 +82,7 @@ as_pg() { if [[ $EUID -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else
 
 APT_PACKAGES=(rabbitmq-server librabbitmq-dev libvips-dev libavformat-dev libavcodec-dev libswscale-dev
   libswresample-dev libavutil-dev ffmpeg libvips-tools wrk pkg-config curl openssl
-  chromium chromium-driver fonts-dejavu-core iproute2)
+  chromium chromium-driver fonts-dejavu-core iproute2 clamav-daemon clamav)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
@@ -181,7 +188,7 @@ cmd_pg_start() {
   pg_init
   mkdir -p "$LOGS"
   ln -sfn "$PG_ROOT/postgres.log" "$LOGS/postgres.log"
-  pg_ctl -w -t 60 -l "$PG_ROOT/postgres.log" start >/dev/null \
+  pg_ctl -w -t 60 -l "$PG_ROOT/postgres.log" -o "-p $PG_PORT" start >/dev/null \
     || { tail -n 20 "$PG_ROOT/postgres.log" >&2; die "postgres did not start (log: $PG_ROOT/postgres.log)"; }
   local psql=("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U mediaflow -d postgres -Atq)
   if [[ -z $("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'mediaflow'") ]]; then
@@ -345,6 +352,52 @@ cmd_s3_stop() {
 
 s3_url() { echo "s3://$S3_BUCKET?endpoint=http://$ADDRESS:$S3_PORT&region=us-east-1&path_style=true"; }
 
+# ---------------------------------------------------------------- clamd
+
+# A project-local clamd (Debian's clamav-daemon binary, never its system service): its socket, configuration and
+# signature folder under .local/<instance>/clamav. This machine has no signature download, so the folder starts with
+# the project's own database: the EICAR test string as a custom signature (Mediaflow.Test.Eicar). A deployment points
+# clamd at its real databases instead (README: Malware scanning); tests add signatures of their own (sigtool).
+clamd_running() { [[ -f $RUN/clamd.pid ]] && running "$(<"$RUN/clamd.pid")"; }
+
+cmd_clamd_start() {
+  local t0 i eicar
+  t0=$(now)
+  if clamd_running && [[ -S $CLAMD_DIR/clamd.sock ]]; then log "clamd already running ($CLAMD_DIR/clamd.sock)"; return 0; fi
+  command -v clamd >/dev/null || die "clamd is missing (scripts/services.sh $INSTANCE deps installs clamav-daemon)"
+  mkdir -p "$CLAMD_DIR/db" "$CLAMD_DIR/tmp" "$RUN" "$LOGS"
+  rm -f "$CLAMD_DIR/clamd.sock"
+  # The EICAR anti-malware test file (eicar.org), written here as hex so that no file of the project carries it whole.
+  eicar=58354f2150254041505b345c505a58353428505e2937434329377d2445494341522d5354414e444152442d414e544956495255532d544553542d46494c452124482b482a
+  echo "Mediaflow.Test.Eicar:0:*:$eicar" >"$CLAMD_DIR/db/mediaflow-test.ndb"
+  cat >"$CLAMD_DIR/clamd.conf" <<CONF
+LocalSocket $CLAMD_DIR/clamd.sock
+DatabaseDirectory $CLAMD_DIR/db
+TemporaryDirectory $CLAMD_DIR/tmp
+Foreground yes
+LogTime yes
+StreamMaxLength ${MEDIA_CLAMD_STREAM_MAX:-150M}
+MaxFileSize ${MEDIA_CLAMD_STREAM_MAX:-150M}
+MaxScanSize 400M
+CONF
+  (
+    setsid clamd -c "$CLAMD_DIR/clamd.conf" </dev/null >>"$LOGS/clamd.log" 2>&1 &
+    echo $! >"$RUN/clamd.pid"
+  )
+  for ((i = 0; i < 300; i++)); do
+    [[ -S $CLAMD_DIR/clamd.sock ]] && break
+    running "$(<"$RUN/clamd.pid")" || { tail -n 20 "$LOGS/clamd.log" >&2; die "clamd exited during start (log: $LOGS/clamd.log)"; }
+    sleep 0.1
+  done
+  [[ -S $CLAMD_DIR/clamd.sock ]] || die "clamd did not open its socket within 30s (log: $LOGS/clamd.log)"
+  log "clamd started on $CLAMD_DIR/clamd.sock in $(since "$t0")"
+}
+
+cmd_clamd_stop() {
+  if clamd_running; then terminate "$(<"$RUN/clamd.pid")" 10; log "clamd stopped"; fi
+  rm -f "$RUN/clamd.pid" "$CLAMD_DIR/clamd.sock"
+}
+
 # ---------------------------------------------------------------- all
 
 # The dev instance's lines keep what the caller already set (`MEDIA_STORAGE=local:/srv/media make run` is honoured);
@@ -358,6 +411,11 @@ cmd_env() {
     printf 'export MEDIA_LOCAL_S3_URL=%q MEDIA_LOCAL_S3_ACCESS_KEY=%q MEDIA_LOCAL_S3_SECRET_KEY=%q\n' "$(s3_url)" "$access" "$secret"
     if [[ $INSTANCE != test* ]]; then names+=(MEDIA_S3_ACCESS_KEY MEDIA_S3_SECRET_KEY); fi
   fi
+  # The project's clamd: the test instances leave it to each test (MEDIA_LOCAL_CLAMD), dev scans with it.
+  if ((WANT_CLAMD)); then
+    printf 'export MEDIA_LOCAL_CLAMD_SOCKET=%q MEDIA_LOCAL_CLAMD_DB=%q\n' "$CLAMD_DIR/clamd.sock" "$CLAMD_DIR/db"
+    if [[ $INSTANCE == dev ]]; then names+=(MEDIA_CLAMD); fi
+  fi
   for name in "${names[@]}"; do
     case $name in
       MEDIA_DATABASE_URL) value=postgres://mediaflow:mediaflow@$ADDRESS:$PG_PORT/mediaflow ;;
@@ -365,6 +423,7 @@ cmd_env() {
       MEDIA_STORAGE) if [[ -n $access && $INSTANCE != test* ]]; then value=$(s3_url); else value=local:$STORAGE; fi ;;
       MEDIA_S3_ACCESS_KEY) value=$access ;;
       MEDIA_S3_SECRET_KEY) value=$secret ;;
+      MEDIA_CLAMD) value=unix:$CLAMD_DIR/clamd.sock ;;
     esac
     if [[ $INSTANCE == dev ]]; then
       printf 'export %s="${%s:-%s}"\n' "$name" "$name" "$value"
@@ -379,9 +438,11 @@ cmd_start() {
   cmd_pg_start
   cmd_rabbitmq_start
   if ((WANT_S3)); then cmd_s3_start; fi
+  if ((WANT_CLAMD)); then cmd_clamd_start; fi
 }
 
 cmd_stop() {
+  cmd_clamd_stop
   cmd_s3_stop
   cmd_rabbitmq_stop
   epmd_stop
@@ -423,6 +484,8 @@ case $CMD in
   rabbitmq-stop) cmd_rabbitmq_stop ;;
   s3-start) cmd_s3_start ;;
   s3-stop) cmd_s3_stop ;;
+  clamd-start) cmd_clamd_start ;;
+  clamd-stop) cmd_clamd_stop ;;
   rabbitmqctl) rabbitmqctl "$@" ;;
   clean) cmd_clean ;;
   *) usage ;;

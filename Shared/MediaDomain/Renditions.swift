@@ -150,6 +150,12 @@ public enum StorageKeys {
         return String(parts[1])
     }
 
+    /// Where an infected original is kept out of the served files (SPEC §13): `quarantine/<folder>/<name>`, outside the
+    /// `media/` tree that file serving and the orphan sweep walk.
+    public static func quarantine(ofOriginal key: String) -> String {
+        key.hasPrefix("media/") ? "quarantine/" + key.dropFirst("media/".count) : "quarantine/" + key
+    }
+
     public static func rendition(original: String, generation: Int, name: String, ext: String) -> String {
         "\(mediaPrefix(ofOriginal: original))g\(generation)/\(name).\(ext)"
     }

@@ -4,6 +4,7 @@ import MediaDomain
 import Messaging
 import Metrics
 import Persistence
+import Scanning
 import ServiceCore
 import ServiceLifecycle
 import Storage
@@ -55,6 +56,8 @@ public struct ProcessingWorker: Service {
     let inbox: any InboxStore
     let jobs: any JobLedger
     let options: Options
+    /// The malware scan beside each job (SPEC §13); nil when `MEDIA_CLAMD` is not set.
+    let scanning: ScanStage?
     let logger: Logger
     /// Fired on graceful shutdown; read by every job in hand.
     let drain = DrainSignal()
@@ -66,7 +69,9 @@ public struct ProcessingWorker: Service {
     let workerName = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
 
     public init(processor: any MediaProcessor, broker: any MessageBroker, storage: any BlobStorage,
-                inbox: any InboxStore, jobs: any JobLedger, options: Options, logger: Logger) {
+                inbox: any InboxStore, jobs: any JobLedger, options: Options, scanner: (any MalwareScanner)? = nil,
+                allowUnscannedLarger: Int64? = nil, logger: Logger) {
+        self.scanning = scanner.map { ScanStage(scanner: $0, allowUnscannedLarger: allowUnscannedLarger) }
         self.processor = processor
         self.broker = broker
         self.storage = storage
@@ -235,7 +240,7 @@ public struct ProcessingWorker: Service {
         let outcome: Result<ProcessingOutput, any Error>
         do {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            outcome = .success(try await runJob(event, workDirectory: work))
+            outcome = .success(try await runJob(event, workDirectory: work, logger: logger))
         } catch let error as StorageError where error.isNotFound {
             outcome = .failure(MediaError(code: "original_missing", message: "The original file is no longer stored."))
         } catch is DrainTimeout {
@@ -296,7 +301,7 @@ public struct ProcessingWorker: Service {
         }
     }
 
-    private func runJob(_ event: MediaUploaded, workDirectory work: String) async throws -> ProcessingOutput {
+    private func runJob(_ event: MediaUploaded, workDirectory work: String, logger: Logger) async throws -> ProcessingOutput {
         let progress = ProgressReporter(interval: options.progressInterval) { [broker] percent in
             let event = MediaProgress(mediaId: event.mediaId, generation: event.generation, percent: percent)
             // Progress is advisory: not persisted by the broker, and a lost one is replaced a second later.
@@ -304,10 +309,15 @@ public struct ProcessingWorker: Service {
         }
         let processor = self.processor
         let (timeout, drain, drainTimeout) = (options.jobTimeout, self.drain, options.drainTimeout)
+        let (scanning, storage) = (self.scanning, self.storage)
         return try await storage.withLocalFile(key: event.storageKey) { path in
+            // The scan runs beside the processing (its own connection, its own reads of the file); its verdict is
+            // awaited before anything is published. It is outside the job's timeout: a job waiting for an unreachable
+            // scanner waits (its heartbeat goes on), a drain puts it back.
+            async let decision = scanning?.decide(path: path, size: event.fileSize, drain: drain, logger: logger)
             // The job races its timeout and, once a drain began, the drain timeout; the loser is cancelled and must
             // stop (libvips and libav poll the cancellation), so neither limit waits for a job that ignores it.
-            try await withThrowingTaskGroup(of: ProcessingOutput.self) { group in
+            let output = try await withThrowingTaskGroup(of: ProcessingOutput.self) { group in
                 group.addTask {
                     Failpoint.abortIfMarked(path: path)
                     return try await processor.process(ProcessingJob(
@@ -327,7 +337,27 @@ public struct ProcessingWorker: Service {
                 guard let first = try await group.next() else { throw CancellationError() }
                 return first
             }
+            switch try await decision {
+            case nil, .proceed?:
+                return output
+            case .infected(let signature)?:
+                try await Self.quarantine(path: path, of: event, storage: storage, logger: logger)
+                throw MediaError(code: "malware_detected",
+                                 message: "Malware found: \(signature). The file is quarantined and was not published.")
+            case .tooLarge?:
+                throw MediaError(code: "scan_too_large",
+                                 message: "The file is larger than the malware scanner accepts, so it was not scanned or published.")
+            }
         }
+    }
+
+    /// Moves an infected original out of the served files (SPEC §13): a copy under `quarantine/` first, then the
+    /// original removed, so its URLs answer 404 and only staff reach it. A failure is a storage failure: retried.
+    static func quarantine(path: String, of event: MediaUploaded, storage: any BlobStorage, logger: Logger) async throws {
+        let key = StorageKeys.quarantine(ofOriginal: event.storageKey)
+        try await storage.store(key: key, contentsOf: path)
+        try await storage.delete(key: event.storageKey)
+        logger.notice("infected original quarantined", metadata: ["quarantine_key": "\(key)"])
     }
 
     private func store(_ renditions: [ProducedRendition], of event: MediaUploaded) async throws -> [String: RenditionInfo] {

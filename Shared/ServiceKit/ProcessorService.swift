@@ -2,6 +2,7 @@ import Logging
 import Messaging
 import Persistence
 import Prometheus
+import Scanning
 import ServiceCore
 import ServiceLifecycle
 
@@ -12,8 +13,12 @@ public struct ProcessorSettings: Sendable {
     public var opsPort: Int
     public var worker: ProcessingWorker.Options
     public var databaseConnections: Int
+    /// `MEDIA_CLAMD` and its companions (SPEC §13).
+    public var scanning: MalwareScanning
 
-    public init(name: String, opsHost: String, opsPort: Int, worker: ProcessingWorker.Options, databaseConnections: Int = 4) {
+    public init(name: String, opsHost: String, opsPort: Int, worker: ProcessingWorker.Options, databaseConnections: Int = 4,
+                scanning: MalwareScanning = MalwareScanning()) {
+        self.scanning = scanning
         self.name = name
         self.opsHost = opsHost
         self.opsPort = opsPort
@@ -35,18 +40,24 @@ public func buildProcessorService(
     let repository = PostgresMediaRepository(client: postgres, logger: logger)
     let broker = try RabbitMQBroker(url: common.amqpURL, queueType: common.queueType, logger: logger)
     let storage = try common.storage.makeStorage()
+    let scanner = settings.scanning.makeScanner()
     let worker = ProcessingWorker(
         processor: processor, broker: broker, storage: storage, inbox: repository,
-        jobs: PostgresJobLedger(client: postgres, logger: logger), options: settings.worker, logger: logger)
+        jobs: PostgresJobLedger(client: postgres, logger: logger), options: settings.worker, scanner: scanner,
+        allowUnscannedLarger: settings.scanning.allowUnscannedLarger, logger: logger)
+    if let address = settings.scanning.clamd { logger.info("originals are scanned for malware", metadata: ["clamd": "\(address)"]) }
     let gate = StartupGate()
+    var checks = [
+        ReadinessCheck(name: "database") { try await repository.ping() },
+        // An empty declaration is a round trip on the publisher connection: fails fast while the broker is down.
+        ReadinessCheck(name: "broker") { try await broker.declare(BrokerTopology()) },
+        ReadinessCheck(name: "storage") { try await storage.checkReachable() },
+    ]
+    // Jobs wait while clamd is unreachable: /readyz says so (`"dependency":"clamd"`).
+    if let scanner { checks.append(ReadinessCheck(name: "clamd") { try await scanner.ping() }) }
     let ops = makeOpsServer(
         host: settings.opsHost, port: settings.opsPort,
-        checks: [
-            ReadinessCheck(name: "database") { try await repository.ping() },
-            // An empty declaration is a round trip on the publisher connection: fails fast while the broker is down.
-            ReadinessCheck(name: "broker") { try await broker.declare(BrokerTopology()) },
-            ReadinessCheck(name: "storage") { try await storage.checkReachable() },
-        ],
+        checks: checks,
         registry: registry, logger: logger)
     return ServiceGroup(configuration: .init(
         services: [

@@ -12,6 +12,7 @@ public func buildAudioService(
         processor: AudioProcessor(pool: pool),
         settings: ProcessorSettings(
             name: "audio", opsHost: configuration.opsHost, opsPort: configuration.opsPort,
-            worker: .init(concurrency: configuration.concurrency, jobTimeout: .seconds(300), drainTimeout: configuration.drainTimeout).guarded(by: configuration.jobSafety)),
+            worker: .init(concurrency: configuration.concurrency, jobTimeout: .seconds(300), drainTimeout: configuration.drainTimeout).guarded(by: configuration.jobSafety),
+            scanning: configuration.scanning),
         common: configuration.common, registry: registry, logger: logger)
 }

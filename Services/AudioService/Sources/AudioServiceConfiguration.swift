@@ -12,6 +12,8 @@ public struct AudioServiceConfiguration: Sendable {
     public var drainTimeout: Duration
     /// Heartbeat and crash limit of its jobs (`MEDIA_HEARTBEAT_INTERVAL`, `MEDIA_MAX_CRASHES`).
     public var jobSafety: JobSafety
+    /// `MEDIA_CLAMD` and its companions: the malware scan of every original (SPEC §13).
+    public var scanning: MalwareScanning
     public var common: CommonConfiguration
 
     public static let help = """
@@ -24,6 +26,7 @@ public struct AudioServiceConfiguration: Sendable {
           MEDIA_DRAIN_TIMEOUT      on SIGTERM, how long jobs in hand may still run before they go back to
                                    the queue unspent (default 30s)
         \(JobSafety.help)
+        \(MalwareScanning.help)
         \(CommonConfiguration.help)
         """
 
@@ -33,6 +36,7 @@ public struct AudioServiceConfiguration: Sendable {
         concurrency = max(1, try env.int("MEDIA_AUDIO_CONCURRENCY", default: ProcessInfo.processInfo.activeProcessorCount))
         drainTimeout = try env.duration("MEDIA_DRAIN_TIMEOUT", default: .seconds(30))
         jobSafety = try JobSafety(environment: env)
+        scanning = try MalwareScanning(environment: env)
         common = try CommonConfiguration(environment: env)
     }
 }

@@ -13,6 +13,7 @@ public func buildImageService(
                                   avif: configuration.avif),
         settings: ProcessorSettings(
             name: "image", opsHost: configuration.opsHost, opsPort: configuration.opsPort,
-            worker: .init(concurrency: configuration.concurrency, jobTimeout: .seconds(120), drainTimeout: configuration.drainTimeout).guarded(by: configuration.jobSafety)),
+            worker: .init(concurrency: configuration.concurrency, jobTimeout: .seconds(120), drainTimeout: configuration.drainTimeout).guarded(by: configuration.jobSafety),
+            scanning: configuration.scanning),
         common: configuration.common, registry: registry, logger: logger)
 }

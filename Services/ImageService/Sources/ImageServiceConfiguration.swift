@@ -17,6 +17,8 @@ public struct ImageServiceConfiguration: Sendable {
     public var avif: Bool
     /// Heartbeat and crash limit of its jobs (`MEDIA_HEARTBEAT_INTERVAL`, `MEDIA_MAX_CRASHES`).
     public var jobSafety: JobSafety
+    /// `MEDIA_CLAMD` and its companions: the malware scan of every original (SPEC §13).
+    public var scanning: MalwareScanning
     public var common: CommonConfiguration
 
     public static let help = """
@@ -30,6 +32,7 @@ public struct ImageServiceConfiguration: Sendable {
           MEDIA_DRAIN_TIMEOUT      on SIGTERM, how long jobs in hand may still run before they go back to
                                    the queue unspent (default 30s)
         \(JobSafety.help)
+        \(MalwareScanning.help)
         \(CommonConfiguration.help)
         """
 
@@ -40,6 +43,7 @@ public struct ImageServiceConfiguration: Sendable {
         drainTimeout = try env.duration("MEDIA_DRAIN_TIMEOUT", default: .seconds(30))
         avif = try env.bool("MEDIA_IMAGE_AVIF", default: true)
         jobSafety = try JobSafety(environment: env)
+        scanning = try MalwareScanning(environment: env)
         common = try CommonConfiguration(environment: env)
     }
 }

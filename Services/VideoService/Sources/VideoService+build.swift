@@ -15,6 +15,6 @@ public func buildVideoService(
         settings: ProcessorSettings(
             name: "video", opsHost: configuration.opsHost, opsPort: configuration.opsPort,
             worker: .init(concurrency: configuration.workers, jobTimeout: configuration.jobTimeout, drainTimeout: configuration.drainTimeout).guarded(by: configuration.jobSafety),
-            databaseConnections: 2),
+            databaseConnections: 2, scanning: configuration.scanning),
         common: configuration.common, registry: registry, logger: logger)
 }

@@ -14,6 +14,8 @@ public struct VideoServiceConfiguration: Sendable {
     public var drainTimeout: Duration
     /// Heartbeat and crash limit of its jobs (`MEDIA_HEARTBEAT_INTERVAL`, `MEDIA_MAX_CRASHES`).
     public var jobSafety: JobSafety
+    /// `MEDIA_CLAMD` and its companions: the malware scan of every original (SPEC §13).
+    public var scanning: MalwareScanning
     public var common: CommonConfiguration
 
     public static let help = """
@@ -28,6 +30,7 @@ public struct VideoServiceConfiguration: Sendable {
           MEDIA_DRAIN_TIMEOUT      on SIGTERM, how long jobs in hand may still run before they go back to
                                    the queue unspent (default 10m)
         \(JobSafety.help)
+        \(MalwareScanning.help)
         \(CommonConfiguration.help)
         """
 
@@ -41,6 +44,7 @@ public struct VideoServiceConfiguration: Sendable {
         jobTimeout = .seconds(timeout)
         drainTimeout = try env.duration("MEDIA_DRAIN_TIMEOUT", default: .seconds(600))
         jobSafety = try JobSafety(environment: env)
+        scanning = try MalwareScanning(environment: env)
         common = try CommonConfiguration(environment: env)
     }
 }
