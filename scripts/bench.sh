@@ -133,6 +133,13 @@ bench_pass() {
   # The running Gateway's transform key (make up makes one), to sign /img/ URLs as an app's backend would.
   TRANSFORM_KEY=$(tr '\0' '\n' <"/proc/$(<"$GATEWAY_PID_FILE")/environ" | sed -n 's/^MEDIA_TRANSFORM_KEY=//p' | cut -d, -f1)
   eval "$(scripts/services.sh dev env)"
+  # The scanning row (issue 30) runs ImageServices of its own beside a project-local clamd on the test signature.
+  CLAMD_ARGS=()
+  if scripts/services.sh dev clamd-start >/dev/null 2>&1; then
+    CLAMD_ARGS=(--clamd "unix:$ROOT/.local/dev/clamav/clamd.sock" --image-pid-file "$ROOT/.local/dev/run/mediaflow-image.pid")
+  else
+    log "clamd could not be started: the scanning row is left out"
+  fi
   # A build that just ended (make bench builds first) leaves the machine busy for a while after it (the first run of
   # this session's bench started at a load average of 2.25); wait, at most 90 s, for the one-minute load average to
   # fall below one core.
@@ -143,7 +150,7 @@ bench_pass() {
     --gateway-pid "$(<"$GATEWAY_PID_FILE")" --work "$ROOT/.local/bench-inputs" --out "$out" \
     --database-url "$MEDIA_DATABASE_URL" --many-token "$MANY_TOKEN" --staff-token "$STAFF_TOKEN" \
     --fairuse-on "$FAIRUSE_ON" --fairuse-off "$FAIRUSE_OFF" --quota-token "$QUOTA_TOKEN" \
-    --fairuse-token "$FAIRUSE_TOKEN" --transform-key "$TRANSFORM_KEY" --thumbor "$THUMBOR" "${ARGS[@]}" || STATUS=$?
+    --fairuse-token "$FAIRUSE_TOKEN" --transform-key "$TRANSFORM_KEY" --thumbor "$THUMBOR" "${CLAMD_ARGS[@]}" "${ARGS[@]}" || STATUS=$?
   stop_fairuse
   OUTS+=("$label=$out")
   if [[ $storage == s3 && -f $ROOT/.local/bench-inputs/big-97mb.mp4 ]]; then

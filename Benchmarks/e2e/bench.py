@@ -10,6 +10,8 @@ Only the standard library: this runs on a fresh Debian with python3 and nothing 
 """
 import argparse
 import base64
+import signal
+import urllib.request
 import concurrent.futures
 import http.client
 import json
@@ -113,6 +115,50 @@ def bench_duplicate(args, path, runs):
             raise RuntimeError(f"media {media_id} is not a duplicate: {media.get('metadata')}")
     return {"ready_after_201_s": median(after_201), "post_s": median(posts),
             "runs_ready_after_201_s": [round(s, 4) for s in after_201], "input_bytes": len(payload)}
+
+
+def bench_scan(args, path, rounds, per_process=3):
+    """SPEC §13: upload → ready of the 12 MP JPEG with the malware scan on and off, side by side. The stack's own
+    ImageService is paused (SIGSTOP) for the row; in each round an ImageService with its environment and no
+    MEDIA_CLAMD, then one with MEDIA_CLAMD on `--clamd`, each started here, warmed up by one upload, timed over
+    `per_process` uploads, then stopped."""
+    pid = int(open(args.image_pid_file).read())
+    env = dict(item.split("=", 1) for item in open(f"/proc/{pid}/environ").read().split("\0") if "=" in item)
+    binary = os.readlink(f"/proc/{pid}/exe")
+    payload = open(path, "rb").read()
+    times = {"off": [], "on": []}
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        for _ in range(rounds):
+            for mode in ("off", "on"):
+                port = 9190 + (mode == "on")
+                child_env = {**env, "MEDIA_OPS_PORT": str(port)}
+                child_env.pop("MEDIA_CLAMD", None)
+                if mode == "on":
+                    child_env["MEDIA_CLAMD"] = args.clamd
+                log = open(f"{args.work}/bench-image-scan-{mode}.log", "ab")
+                child = subprocess.Popen([binary], env=child_env, stdout=log, stderr=log)
+                try:
+                    deadline = time.monotonic() + 60
+                    while time.monotonic() < deadline:
+                        try:
+                            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                                if r.status == 200:
+                                    break
+                        except Exception:
+                            pass
+                        time.sleep(0.1)
+                    upload_to_ready(args, payload, "scan-warm-up.jpg")
+                    times[mode] += [upload_to_ready(args, payload, f"scan-{mode}.jpg")[0] for _ in range(per_process)]
+                finally:
+                    child.terminate()
+                    child.wait(timeout=60)
+                    log.close()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    off, on = median(times["off"]), median(times["on"])
+    return {"off_s": off, "on_s": on, "delta_ms": (on - off) * 1000,
+            "runs_off_s": [round(t, 3) for t in times["off"]], "runs_on_s": [round(t, 3) for t in times["on"]]}
 
 
 def upload_to_ready(args, payload, filename):
@@ -609,6 +655,8 @@ def main():
     parser.add_argument("--fairuse-token", default="", help="a token of the user the fair-use rows upload as")
     parser.add_argument("--transform-key", default="", help="the Gateway's MEDIA_TRANSFORM_KEY (first key), for /img/")
     parser.add_argument("--thumbor", default="", help="a thumbor 7.8 server with the file loader on --work")
+    parser.add_argument("--clamd", default="", help="MEDIA_CLAMD of a running clamd, for the scanning row (issue 30)")
+    parser.add_argument("--image-pid-file", default="", help="the stack's ImageService pid file (the scanning row pauses it)")
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
     want = lambda key: not only or key in only
@@ -704,6 +752,11 @@ def main():
             row("upload", "upload of a 97 MB MP4: client-side speed, Gateway RSS growth", "107 MB/s, +3.5 MiB",
                 "≥ 300 MB/s, < 8 MiB", f"{r['speed_mb_s']:.0f} MB/s, +{r['rss_growth_mib']:.1f} MiB",
                 r["speed_mb_s"] >= 300 and r["rss_growth_mib"] < 8)
+        if want("scan") and args.clamd and args.image_pid_file:
+            r = results["scan"] = bench_scan(args, paths["jpeg"], args.runs)
+            row("scan", f"upload → ready, 12 MP JPEG, malware scan on (clamd, test database) vs off, "
+                f"{args.runs} rounds × 3, alternating", "no scanning", "≤ 30 ms slower",
+                f"{r['on_s']:.3f} s vs {r['off_s']:.3f} s ({r['delta_ms']:+.1f} ms)", r["delta_ms"] <= 30)
         if want("duplicate"):
             r = results["duplicate"] = bench_duplicate(args, paths["big"], args.runs)
             row("duplicate", f"the 97 MB MP4 uploaded again by its user (SPEC §13): 201 → ready, median of {args.runs}",

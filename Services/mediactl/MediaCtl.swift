@@ -12,5 +12,6 @@ struct MediaCtl: AsyncParsableCommand {
         discussion: MediaCtlConfiguration.help,
         subcommands: [
             TokenCommand.self, StatsCommand.self, QuotaCommand.self, ReprocessCommand.self, DeadCommand.self, JanitorCommand.self,
+            QuarantineCommand.self, RescanCommand.self,
         ])
 }

@@ -28,17 +28,22 @@ public struct MediaUploaded: Sendable, Codable, Equatable {
     public var mimeType: String
     public var storageKey: String
     public var fileSize: Int64
+    /// True when staff released this original from quarantine (SPEC §13): it is processed without a malware scan.
+    /// Absent otherwise.
+    public var scanReleased: Bool?
 
     enum CodingKeys: String, CodingKey {
         case eventId = "event_id", occurredAt = "occurred_at", mediaId = "media_id", generation
         case userId = "user_id", fileType = "file_type", format, mimeType = "mime_type"
-        case storageKey = "storage_key", fileSize = "file_size"
+        case storageKey = "storage_key", fileSize = "file_size", scanReleased = "scan_released"
     }
 
     public init(
         eventId: UUID = UUID(), occurredAt: Date = Date(), mediaId: Int64, generation: Int, userId: Int64,
-        fileType: FileType, format: MediaFormat, mimeType: String, storageKey: String, fileSize: Int64
+        fileType: FileType, format: MediaFormat, mimeType: String, storageKey: String, fileSize: Int64,
+        scanReleased: Bool? = nil
     ) {
+        self.scanReleased = scanReleased
         self.eventId = eventId
         self.occurredAt = occurredAt
         self.mediaId = mediaId

@@ -61,10 +61,12 @@ public struct Media: Sendable, Equatable {
     public func isVisible(to userId: Int64) -> Bool { self.userId == userId || isPublic }
 
     /// The `media.uploaded` event that asks the processor of this media's type to (re)make its renditions.
+    /// A media staff released from quarantine (`metadata.scan_released`) is processed without a malware scan.
     public func uploadedEvent(eventId: UUID = UUID(), at date: Date = Date()) -> MediaUploaded {
         MediaUploaded(
             eventId: eventId, occurredAt: date, mediaId: id, generation: generation, userId: userId,
-            fileType: fileType, format: format, mimeType: mimeType, storageKey: storageKey, fileSize: fileSize)
+            fileType: fileType, format: format, mimeType: mimeType, storageKey: storageKey, fileSize: fileSize,
+            scanReleased: metadata[Quarantine.releasedKey] == .bool(true) ? true : nil)
     }
 }
 

@@ -33,6 +33,25 @@ public enum CreateMediaResult: Sendable, Equatable {
     case existing(Media)
 }
 
+/// Ways a media is processed again as a new generation (SPEC §7, §13).
+public enum RestartKind: Sendable, Equatable {
+    /// A failed media, anew.
+    case reprocess
+    /// A media failed with `malware_detected` whose original staff moved back from quarantine: processed unscanned.
+    case release
+    /// A ready or failed media, scanned and processed again (staff's rescan).
+    case rescan
+
+    public func startsFrom(_ media: Media) -> Bool {
+        switch self {
+        case .reprocess: media.status == .failed
+        case .release: media.status == .failed && media.metadata["error"]?.objectValue?["code"] == .string(Quarantine.errorCode)
+        case .rescan: media.status == .ready || media.status == .failed
+        }
+    }
+}
+
+/// `notFailed`: the media does not stand where the asked restart starts from (carried back to say where it is).
 public enum ReprocessResult: Sendable, Equatable {
     case notFound
     case notFailed(Media)
@@ -139,6 +158,8 @@ enum MetadataFolding {
         var merged = event.metadata
         merged["processing_ms"] = .int(Int64(event.processingMs))
         if merged["attempts"] == nil { merged["attempts"] = current["attempts"] ?? 1 }
+        // Staff's release from quarantine is the row's, not the processor's: it stays (SPEC §13).
+        if let released = current[Quarantine.releasedKey] { merged[Quarantine.releasedKey] = released }
         // Location data never reaches a client, whatever a processor sent.
         for key in ["gps", "GPS", "location", "exif"] { merged.removeValue(forKey: key) }
         return merged

@@ -137,9 +137,15 @@ public final class MemoryMediaRepository: MediaRepository, OutboxStore, InboxSto
     }
 
     public func reprocess(id: Int64, userId: Int64) async throws -> ReprocessResult {
+        try restart(id: id, userId: userId, kind: .reprocess)
+    }
+
+    func restart(id: Int64, userId: Int64, kind: RestartKind) throws -> ReprocessResult {
         try state.withLock { s in
             guard var media = s.rows[id], media.userId == userId else { return .notFound }
-            guard media.status == .failed else { return .notFailed(media) }
+            guard kind.startsFrom(media) else { return .notFailed(media) }
+            if kind == .release { media.metadata[Quarantine.releasedKey] = .bool(true) }
+            if kind == .rescan { media.metadata.removeValue(forKey: Quarantine.releasedKey) }
             media.status = .processing
             let folder = StorageKeys.mediaFolderName(of: media.storageKey)
             media.generation = s.rows.values.filter { StorageKeys.mediaFolderName(of: $0.storageKey) == folder }

@@ -262,6 +262,11 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
 
     /// A new generation of a failed media (of `owner` when given, else of anyone) and its `media.uploaded`.
     func reprocess(id: Int64, owner: Int64?) async throws -> ReprocessResult {
+        try await restart(id: id, owner: owner, kind: .reprocess)
+    }
+
+    /// A new generation and its `media.uploaded`, if the media stands where `kind` starts from (SPEC §7, §13).
+    func restart(id: Int64, owner: Int64?, kind: RestartKind) async throws -> ReprocessResult {
         let logger = self.logger
         return try await client.transaction(logger: logger) { connection in
             guard let current = try await one(
@@ -271,8 +276,11 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
                 """,
                 on: connection)
             else { return .notFound }
-            guard current.status == .failed else { return .notFailed(current) }
+            guard kind.startsFrom(current) else { return .notFailed(current) }
             var metadata = current.metadata
+            // A release holds for the media's later reprocesses; a rescan is a scan, whatever was released before.
+            if kind == .release { metadata[Quarantine.releasedKey] = .bool(true) }
+            if kind == .rescan { metadata.removeValue(forKey: Quarantine.releasedKey) }
             metadata.removeValue(forKey: "error")
             metadata.removeValue(forKey: "progress")
             // A duplicate's new renditions are its own (a generation past every one its folder holds): it shares the

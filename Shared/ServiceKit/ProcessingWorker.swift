@@ -309,7 +309,11 @@ public struct ProcessingWorker: Service {
         }
         let processor = self.processor
         let (timeout, drain, drainTimeout) = (options.jobTimeout, self.drain, options.drainTimeout)
-        let (scanning, storage) = (self.scanning, self.storage)
+        let storage = self.storage
+        let scanning = event.scanReleased == true ? nil : self.scanning
+        if event.scanReleased == true, self.scanning != nil {
+            logger.notice("malware scan skipped: staff released this original from quarantine")
+        }
         return try await storage.withLocalFile(key: event.storageKey) { path in
             // The scan runs beside the processing (its own connection, its own reads of the file); its verdict is
             // awaited before anything is published. It is outside the job's timeout: a job waiting for an unreachable
@@ -342,7 +346,7 @@ public struct ProcessingWorker: Service {
                 return output
             case .infected(let signature)?:
                 try await Self.quarantine(path: path, of: event, storage: storage, logger: logger)
-                throw MediaError(code: "malware_detected",
+                throw MediaError(code: Quarantine.errorCode,
                                  message: "Malware found: \(signature). The file is quarantined and was not published.")
             case .tooLarge?:
                 throw MediaError(code: "scan_too_large",

@@ -11,6 +11,10 @@ public enum BulkAction: String, Sendable, CaseIterable {
     case delete
     case makePublic = "make_public"
     case makePrivate = "make_private"
+    /// A media failed `malware_detected` (SPEC §13): its original back from quarantine, processed without a scan.
+    case release
+    /// A ready or failed media scanned and processed again as a new generation (SPEC §13's rescan on demand).
+    case rescan
 }
 
 /// Done and skipped ids, the skipped with why.
@@ -61,6 +65,17 @@ public struct MediaBulkActions: Sendable {
                 result.done.append(id)
                 await storage.removeMediaFiles(
                     of: media, unlessUsedBy: store, why: "media \(id) deleted by staff", logger: logger)
+                if media.metadata["error"]?.objectValue?["code"] == .string(Quarantine.errorCode) {
+                    await removeQuarantined(media)
+                }
+            case .release:
+                try await release(id, into: &result)
+            case .rescan:
+                switch try await store.restart(id: id, kind: .rescan) {
+                case .notFound: result.skipped.append(.init(id: id, reason: "not_found"))
+                case .notFailed(let media): result.skipped.append(.init(id: id, reason: "not_ready_or_failed (\(media.status.rawValue))"))
+                case .started: result.done.append(id)
+                }
             case .makePublic, .makePrivate:
                 if try await store.setPublic(id: id, isPublic: action == .makePublic) == nil {
                     result.skipped.append(.init(id: id, reason: "not_found"))
@@ -69,10 +84,53 @@ public struct MediaBulkActions: Sendable {
                 }
             }
         }
-        if action == .reprocess, !result.done.isEmpty { onOutboxWrite() }
+        if [.reprocess, .release, .rescan].contains(action), !result.done.isEmpty { onOutboxWrite() }
         logger.notice("staff bulk action", metadata: [
             "action": "\(action.rawValue)", "done": "\(result.done.count)", "skipped": "\(result.skipped.count)",
         ])
         return result
+    }
+
+    /// Staff's release of a quarantined media (SPEC §13): its original copied back from `quarantine/` to its key
+    /// first (the job reads it there), then the new generation that skips the scan; the quarantine copy goes last.
+    private func release(_ id: Int64, into result: inout BulkResult) async throws {
+        guard let media = try await store.find(id: id) else {
+            result.skipped.append(.init(id: id, reason: "not_found"))
+            return
+        }
+        guard RestartKind.release.startsFrom(media) else {
+            result.skipped.append(.init(id: id, reason: "not_quarantined (\(media.status.rawValue))"))
+            return
+        }
+        let quarantined = StorageKeys.quarantine(ofOriginal: media.storageKey)
+        if try await storage.info(key: media.storageKey) == nil {
+            do {
+                try await storage.withLocalFile(key: quarantined) { path in
+                    try await storage.store(key: media.storageKey, contentsOf: path)
+                }
+            } catch let error as StorageError where error.isNotFound {
+                result.skipped.append(.init(id: id, reason: "quarantined_original_missing"))
+                return
+            }
+        }
+        switch try await store.restart(id: id, kind: .release) {
+        case .notFound: result.skipped.append(.init(id: id, reason: "not_found"))
+        case .notFailed(let media): result.skipped.append(.init(id: id, reason: "not_quarantined (\(media.status.rawValue))"))
+        case .started:
+            result.done.append(id)
+            logger.notice("quarantined media released by staff: processed without a malware scan", metadata: ["media_id": "\(id)"])
+            await removeQuarantined(media)
+        }
+    }
+
+    /// The quarantine copy of a media's original; a failure leaves it for staff (logged), never fails the action.
+    private func removeQuarantined(_ media: Media) async {
+        let key = StorageKeys.quarantine(ofOriginal: media.storageKey)
+        do {
+            try await storage.delete(key: key)
+        } catch let error as StorageError where error.isNotFound {
+        } catch {
+            logger.error("quarantined original not removed", metadata: ["key": "\(key)", "error": "\(error)"])
+        }
     }
 }

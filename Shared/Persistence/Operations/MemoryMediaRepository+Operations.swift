@@ -246,6 +246,11 @@ extension MemoryMediaRepository: OperationsStore {
         return try await reprocess(id: id, userId: owner)
     }
 
+    public func restart(id: Int64, kind: RestartKind) async throws -> ReprocessResult {
+        guard let owner = state.withLock({ $0.rows[id]?.userId }) else { return .notFound }
+        return try restart(id: id, userId: owner, kind: kind)
+    }
+
     public func delete(id: Int64) async throws -> Media? {
         guard let owner = state.withLock({ $0.rows[id]?.userId }) else { return nil }
         return try await delete(id: id, userId: owner)

@@ -80,6 +80,9 @@ public protocol OperationsStore: MediaFolderUsage {
     func failedMediaIds(code: String?, type: FileType?, since: Date?, limit: Int) async throws -> [Int64]
     /// `MediaRepository.reprocess`, for any user's media.
     func reprocess(id: Int64) async throws -> ReprocessResult
+    /// Any restart of any user's media: `.release` (a quarantined media whose original is back) or `.rescan`.
+    func restart(id: Int64, kind: RestartKind) async throws -> ReprocessResult
+    func find(id: Int64) async throws -> Media?
     /// Deletes any user's media; returns it (its files go next).
     func delete(id: Int64) async throws -> Media?
     /// Sets visibility of any user's media.

@@ -369,6 +369,10 @@ extension PostgresMediaRepository: OperationsStore {
 
     public func reprocess(id: Int64) async throws -> ReprocessResult { try await reprocess(id: id, owner: nil) }
 
+    public func restart(id: Int64, kind: RestartKind) async throws -> ReprocessResult {
+        try await restart(id: id, owner: nil, kind: kind)
+    }
+
     public func delete(id: Int64) async throws -> Media? {
         try fetchAll(try await rows("DELETE FROM media WHERE id = \(id) RETURNING \(unescaped: Self.columns)")).first
     }

@@ -227,6 +227,8 @@ package struct AdminConsoleController: Sendable {
         if case .object(let error)? = media.metadata["error"] {
             values["error_code"] = error["code"]?.stringValue ?? "error"
             values["error_message"] = error["message"]?.stringValue ?? ""
+            // SPEC §13: an infected original waits in quarantine for staff's release or delete.
+            if RestartKind.release.startsFrom(media) { values["quarantined"] = true }
         }
         if media.status == .ready {
             switch media.fileType {
