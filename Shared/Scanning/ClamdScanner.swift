@@ -72,6 +72,23 @@ public struct ClamdScanner: MalwareScanner {
             throw ScanUnavailable("clamd at \(address) is unreachable: \(error)")
         }
         let timeout = self.timeout
+        do {
+            return try await converse(channel, timeout: timeout, send)
+        } catch let error as ScanUnavailable {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // A connection reset or closed mid-answer: no verdict, the scanner's state, never the file's.
+            throw ScanUnavailable("clamd at \(address) failed mid-conversation: \(error)")
+        }
+    }
+
+    private func converse(
+        _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, timeout: Duration,
+        _ send: @escaping @Sendable (NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> Void
+    ) async throws -> String {
+        let address = self.address
         return try await channel.executeThenClose { inbound, outbound in
             try await withThrowingTaskGroup(of: String?.self) { group in
                 group.addTask {
