@@ -370,6 +370,8 @@ cmd_clamd_start() {
   # The EICAR anti-malware test file (eicar.org), written here as hex so that no file of the project carries it whole.
   eicar=58354f2150254041505b345c505a58353428505e2937434329377d2445494341522d5354414e444152442d414e544956495255532d544553542d46494c452124482b482a
   echo "Mediaflow.Test.Eicar:0:*:$eicar" >"$CLAMD_DIR/db/mediaflow-test.ndb"
+  # ScanImageFuzzyHash off: clamd decodes every picture to hash it for fuzzy image signatures (none in the test
+  # database), 0.5 s of a 12 MP JPEG against 0.08 s for the rest of its scan (measured with the bench's photo).
   cat >"$CLAMD_DIR/clamd.conf" <<CONF
 LocalSocket $CLAMD_DIR/clamd.sock
 DatabaseDirectory $CLAMD_DIR/db
@@ -379,6 +381,7 @@ LogTime yes
 StreamMaxLength ${MEDIA_CLAMD_STREAM_MAX:-150M}
 MaxFileSize ${MEDIA_CLAMD_STREAM_MAX:-150M}
 MaxScanSize 400M
+ScanImageFuzzyHash no
 CONF
   (
     setsid clamd -c "$CLAMD_DIR/clamd.conf" </dev/null >>"$LOGS/clamd.log" 2>&1 &

@@ -97,12 +97,14 @@ def distinct_bytes(payload):
 
 
 def bench_duplicate(args, path, runs):
-    """SPEC §13: the 97 MB video uploaded once (processed), then the same bytes again `runs` times: seconds from each
-    201 to the first poll that sees `ready` (the 201 may say so already), and the POST's own time."""
+    """SPEC §13: a 97 MB video uploaded once (processed: timed too), then the same bytes again `runs` times: seconds
+    from each 201 to the first poll that sees `ready` (the 201 may say so already), and the POST's own time."""
     client = Client(args.api, args.token)
     payload = distinct_bytes(open(path, "rb").read())
+    started = time.monotonic()
     first = client.upload(payload, "original.mp4", distinct=False)
     client.wait_ready(first)
+    first_s = time.monotonic() - started
     after_201, posts = [], []
     for n in range(runs):
         started = time.monotonic()
@@ -113,7 +115,7 @@ def bench_duplicate(args, path, runs):
         posts.append(created - started)
         if (media.get("metadata") or {}).get("duplicate_of") is None:
             raise RuntimeError(f"media {media_id} is not a duplicate: {media.get('metadata')}")
-    return {"ready_after_201_s": median(after_201), "post_s": median(posts),
+    return {"ready_after_201_s": median(after_201), "post_s": median(posts), "first_upload_to_ready_s": first_s,
             "runs_ready_after_201_s": [round(s, 4) for s in after_201], "input_bytes": len(payload)}
 
 
@@ -182,6 +184,7 @@ def make_inputs(work):
         "video4k": f"{work}/clip-4k.mp4",
         "wav": f"{work}/tone-60s.wav",
         "big": f"{work}/big-97mb.mp4",
+        "bigvideo": f"{work}/video-1080p-20s-97mb.mp4",
         "video1080x": f"{work}/clip-1080p-4s-mpeg4.mp4",
     }
     if not os.path.exists(paths["jpeg"]):
@@ -208,6 +211,12 @@ def make_inputs(work):
         with open(paths["big"], "wb") as f:
             f.write(b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41")
             f.write(os.urandom(97_000_000 - 32))
+    if not os.path.exists(paths["bigvideo"]):
+        # A real video of about the same size (H.264 8-bit 4:2:0 + AAC within 1080p: remuxed, not transcoded), for the
+        # duplicate row: processing it once costs what a remux of 97 MB costs.
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-f", "lavfi", "-i", "sine=frequency=440",
+               "-t", "20", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "38M", "-maxrate", "38M", "-bufsize", "76M",
+               "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", paths["bigvideo"])
     return paths
 
 
@@ -758,9 +767,11 @@ def main():
                 f"{args.runs} rounds × 3, alternating", "no scanning", "≤ 30 ms slower",
                 f"{r['on_s']:.3f} s vs {r['off_s']:.3f} s ({r['delta_ms']:+.1f} ms)", r["delta_ms"] <= 30)
         if want("duplicate"):
-            r = results["duplicate"] = bench_duplicate(args, paths["big"], args.runs)
-            row("duplicate", f"the 97 MB MP4 uploaded again by its user (SPEC §13): 201 → ready, median of {args.runs}",
-                "a full remux", "≤ 0.2 s", f"{r['ready_after_201_s'] * 1000:.1f} ms (the POST itself {r['post_s']:.2f} s)",
+            r = results["duplicate"] = bench_duplicate(args, paths["bigvideo"], args.runs)
+            row("duplicate", f"a {r['input_bytes'] / 1e6:.0f} MB 1080p H.264 MP4 uploaded again by its user (SPEC §13): "
+                f"201 → ready, median of {args.runs}",
+                "a full remux", "≤ 0.2 s", f"{r['ready_after_201_s'] * 1000:.1f} ms (the POST itself {r['post_s']:.2f} s; the first upload → ready "
+                f"{r['first_upload_to_ready_s']:.2f} s)",
                 r["ready_after_201_s"] <= 0.2)
         if want("tus"):
             r = results["tus"] = bench_tus(args, paths["big"], args.runs)
