@@ -46,7 +46,8 @@ public enum RestartKind: Sendable, Equatable {
         switch self {
         case .reprocess: media.status == .failed
         case .release: media.status == .failed && media.metadata["error"]?.objectValue?["code"] == .string(Quarantine.errorCode)
-        case .rescan: media.status == .ready || media.status == .failed
+        // A quarantined media's original is not where a job reads it: release or delete it instead.
+        case .rescan: media.status == .ready || (media.status == .failed && !RestartKind.release.startsFrom(media))
         }
     }
 }

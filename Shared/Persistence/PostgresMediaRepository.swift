@@ -191,7 +191,7 @@ public struct PostgresMediaRepository: MediaRepository, OutboxStore, InboxStore 
             """
             SELECT \(unescaped: Self.columns) FROM media
             WHERE storage_key LIKE \(prefix.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "\\_") + "%")
-            LIMIT 1
+            ORDER BY is_public DESC LIMIT 1
             """)).first
     }
 

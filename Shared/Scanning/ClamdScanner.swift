@@ -103,8 +103,13 @@ public struct ClamdScanner: MalwareScanner {
                     return String(buffer: reply)
                 }
                 group.addTask {
-                    // A write refused because clamd hung up is answered by the reply above, or by its absence.
+                    // A write refused because clamd hung up is answered by the reply above, or by its absence; then
+                    // this task waits with the others (the deadline below bounds a clamd that stops reading too).
                     try? await send(outbound)
+                    try await Task.sleep(for: .seconds(86_400))
+                    return nil
+                }
+                group.addTask {
                     try await Task.sleep(for: timeout)
                     return nil
                 }

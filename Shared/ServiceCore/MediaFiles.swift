@@ -44,6 +44,16 @@ extension BlobStorage {
             ])
             return nil
         }
+        // An infected original waits under quarantine/ (SPEC §13): it goes with the last media recording it.
+        if media.metadata["error"]?.objectValue?["code"] == .string(Quarantine.errorCode) {
+            let key = StorageKeys.quarantine(ofOriginal: media.storageKey)
+            do {
+                try await delete(key: key)
+            } catch let error as StorageError where error.isNotFound {
+            } catch {
+                logger.error("quarantined original not removed", metadata: ["key": "\(key)", "why": "\(why)", "error": "\(error)"])
+            }
+        }
         return await removeMediaFiles(original: media.storageKey, why: why, logger: logger)
     }
 }

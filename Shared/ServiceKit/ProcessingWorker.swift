@@ -242,7 +242,14 @@ public struct ProcessingWorker: Service {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             outcome = .success(try await runJob(event, workDirectory: work, logger: logger))
         } catch let error as StorageError where error.isNotFound {
-            outcome = .failure(MediaError(code: "original_missing", message: "The original file is no longer stored."))
+            // An original this job's earlier attempt quarantined (the failure not published before it stopped) is
+            // still an infected one, and stays releasable.
+            if scanning != nil, (try? await storage.info(key: StorageKeys.quarantine(ofOriginal: event.storageKey))) != nil {
+                outcome = .failure(MediaError(code: Quarantine.errorCode,
+                                              message: "Malware was found in this file earlier; it is quarantined and was not published."))
+            } else {
+                outcome = .failure(MediaError(code: "original_missing", message: "The original file is no longer stored."))
+            }
         } catch is DrainTimeout {
             // Put down unfinished for another replica: no outcome, no inbox record, no attempt spent.
             logger.notice("job stopped by the drain timeout; its message goes back to the queue", metadata: [
@@ -321,7 +328,11 @@ public struct ProcessingWorker: Service {
             async let decision = scanning?.decide(path: path, size: event.fileSize, drain: drain, logger: logger)
             // The job races its timeout and, once a drain began, the drain timeout; the loser is cancelled and must
             // stop (libvips and libav poll the cancellation), so neither limit waits for a job that ignores it.
-            let output = try await withThrowingTaskGroup(of: ProcessingOutput.self) { group in
+            // A processing failure does not skip the verdict: an infected file that also fails to decode is quarantined
+            // all the same (its original must not stay served). A drain or a cancellation goes first.
+            let output: Result<ProcessingOutput, any Error>
+            do {
+                output = .success(try await withThrowingTaskGroup(of: ProcessingOutput.self) { group in
                 group.addTask {
                     Failpoint.abortIfMarked(path: path)
                     return try await processor.process(ProcessingJob(
@@ -340,15 +351,22 @@ public struct ProcessingWorker: Service {
                 defer { group.cancelAll() }
                 guard let first = try await group.next() else { throw CancellationError() }
                 return first
+                })
+            } catch let error where error is DrainTimeout || error is CancellationError || Task.isCancelled {
+                throw error
+            } catch {
+                output = .failure(error)
             }
             switch try await decision {
             case nil, .proceed?:
-                return output
+                return try output.get()
             case .infected(let signature)?:
                 try await Self.quarantine(path: path, of: event, storage: storage, logger: logger)
                 throw MediaError(code: Quarantine.errorCode,
                                  message: "Malware found: \(signature). The file is quarantined and was not published.")
             case .tooLarge?:
+                // What processing found wrong with the file is the more useful answer when there is one.
+                if case .failure(let error) = output { throw error }
                 throw MediaError(code: "scan_too_large",
                                  message: "The file is larger than the malware scanner accepts, so it was not scanned or published.")
             }

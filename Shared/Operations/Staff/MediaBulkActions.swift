@@ -63,11 +63,9 @@ public struct MediaBulkActions: Sendable {
                     continue
                 }
                 result.done.append(id)
+                // With its quarantined original, if it had one and no other media records the folder.
                 await storage.removeMediaFiles(
                     of: media, unlessUsedBy: store, why: "media \(id) deleted by staff", logger: logger)
-                if media.metadata["error"]?.objectValue?["code"] == .string(Quarantine.errorCode) {
-                    await removeQuarantined(media)
-                }
             case .release:
                 try await release(id, into: &result)
             case .rescan:
