@@ -46,14 +46,20 @@ extension BlobStorage {
         }
         // An infected original waits under quarantine/ (SPEC §13): it goes with the last media recording it.
         if media.metadata["error"]?.objectValue?["code"] == .string(Quarantine.errorCode) {
-            let key = StorageKeys.quarantine(ofOriginal: media.storageKey)
-            do {
-                try await delete(key: key)
-            } catch let error as StorageError where error.isNotFound {
-            } catch {
-                logger.error("quarantined original not removed", metadata: ["key": "\(key)", "why": "\(why)", "error": "\(error)"])
-            }
+            await removeQuarantinedOriginal(of: media, why: why, logger: logger)
         }
         return await removeMediaFiles(original: media.storageKey, why: why, logger: logger)
+    }
+
+    /// The quarantine copy of a media's original (SPEC §13), if there is one; a failure is logged and leaves it for
+    /// staff, never thrown.
+    public func removeQuarantinedOriginal(of media: Media, why: String, logger: Logger) async {
+        let key = StorageKeys.quarantine(ofOriginal: media.storageKey)
+        do {
+            try await delete(key: key)
+        } catch let error as StorageError where error.isNotFound {
+        } catch {
+            logger.error("quarantined original not removed", metadata: ["key": "\(key)", "why": "\(why)", "error": "\(error)"])
+        }
     }
 }

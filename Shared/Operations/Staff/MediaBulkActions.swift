@@ -117,18 +117,7 @@ public struct MediaBulkActions: Sendable {
         case .started:
             result.done.append(id)
             logger.notice("quarantined media released by staff: processed without a malware scan", metadata: ["media_id": "\(id)"])
-            await removeQuarantined(media)
-        }
-    }
-
-    /// The quarantine copy of a media's original; a failure leaves it for staff (logged), never fails the action.
-    private func removeQuarantined(_ media: Media) async {
-        let key = StorageKeys.quarantine(ofOriginal: media.storageKey)
-        do {
-            try await storage.delete(key: key)
-        } catch let error as StorageError where error.isNotFound {
-        } catch {
-            logger.error("quarantined original not removed", metadata: ["key": "\(key)", "error": "\(error)"])
+            await storage.removeQuarantinedOriginal(of: media, why: "media \(id) released by staff", logger: logger)
         }
     }
 }
